@@ -1,0 +1,457 @@
+//! Configuration: the embedded defaults, then `config/foyer.toml` (or `--config`),
+//! then `FOYER_*` environment variables, then command-line flags.
+//!
+//! Owns parsing and validation only. It must not open sockets, files other than
+//! the config file, or the database; callers get a checked, typed `Config`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The file read when `--config` is not given; missing is fine.
+pub const DEFAULT_CONFIG_PATH: &str = "config/foyer.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration error: {0}")]
+    Invalid(String),
+    #[error("cannot read config file {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub ssh: SshConfig,
+    pub data: DataConfig,
+    pub database: DatabaseConfig,
+    pub sessions: SessionsConfig,
+    pub keys: KeysConfig,
+    pub log: LogConfig,
+    pub presets: Vec<Preset>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SshConfig {
+    /// Address the SSH server listens on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Ed25519 host key, created (mode 0600) on first start.
+    pub host_key: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Empty: SQLite at `<data.dir>/foyer.db`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SizePolicy {
+    Smallest,
+    Largest,
+    Latest,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionsConfig {
+    /// Command for sessions started without one; empty means the login shell.
+    pub default_command: Vec<String>,
+    /// Scrollback lines written above the screen on attach.
+    pub attach_scrollback: usize,
+    /// Scrollback lines kept per session.
+    pub scrollback_lines: usize,
+    #[serde(with = "humantime_serde")]
+    pub kill_grace: Duration,
+    pub size_policy: SizePolicy,
+    /// Bytes held for one client before it is switched to screen updates.
+    pub client_buffer: ByteSize,
+    #[serde(with = "humantime_serde")]
+    pub sync_timeout: Duration,
+    /// How long an exited session stays listed; 0 keeps it until `kill`.
+    #[serde(with = "humantime_serde")]
+    pub exited_retention: Duration,
+    pub presets_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// The detach prefix, written as in tmux (`C-\`, `C-a`).
+    pub prefix: KeyChord,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `foyer=debug`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    pub name: String,
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub restart_command: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ssh: SshConfig::default(),
+            data: DataConfig::default(),
+            database: DatabaseConfig::default(),
+            sessions: SessionsConfig::default(),
+            keys: KeysConfig::default(),
+            log: LogConfig::default(),
+            presets: Vec::new(),
+        }
+    }
+}
+
+impl Default for SshConfig {
+    fn default() -> Self {
+        SshConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 2222)),
+            host_key: PathBuf::from("keys/ssh_host_ed25519_key"),
+        }
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            dir: PathBuf::from("data"),
+        }
+    }
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig {
+            default_command: Vec::new(),
+            attach_scrollback: 1000,
+            scrollback_lines: 10_000,
+            kill_grace: Duration::from_secs(5),
+            size_policy: SizePolicy::Smallest,
+            client_buffer: ByteSize(1 << 20),
+            sync_timeout: Duration::from_millis(500),
+            exited_retention: Duration::ZERO,
+            presets_only: false,
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        KeysConfig {
+            prefix: KeyChord::parse("C-\\").expect("default prefix parses"),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// A byte count written `64k`, `1m`, `2g` (binary units) or a plain number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub fn parse(text: &str) -> Result<ByteSize, String> {
+        let trimmed = text.trim();
+        // `k`, `m`, `g` alone mean KiB, MiB, GiB, as in Docker and tmux.
+        let normalised = match trimmed.chars().last() {
+            Some(c) if "kKmMgGtT".contains(c) => format!("{trimmed}iB"),
+            _ => trimmed.to_string(),
+        };
+        normalised
+            .parse::<bytesize::ByteSize>()
+            .map(|size| ByteSize(size.as_u64()))
+            .map_err(|_| format!("`{text}` is not a size (write 64k, 1m or 2g)"))
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(n) => Ok(ByteSize(n)),
+            Raw::Text(t) => ByteSize::parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// A key chord written as in tmux: `C-\`, `C-a`, `C-]`. Only control chords
+/// make sense as a prefix, since the prefix byte is taken from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyChord {
+    pub byte: u8,
+}
+
+impl KeyChord {
+    pub fn parse(text: &str) -> Result<KeyChord, String> {
+        let err = || format!("`{text}` is not a control key chord (write C-\\ or C-a)");
+        let rest = text
+            .strip_prefix("C-")
+            .or_else(|| text.strip_prefix("^"))
+            .ok_or_else(err)?;
+        let mut chars = rest.chars();
+        let (Some(c), None) = (chars.next(), chars.next()) else {
+            return Err(err());
+        };
+        let upper = c.to_ascii_uppercase();
+        if !('@'..='_').contains(&upper) {
+            return Err(err());
+        }
+        Ok(KeyChord {
+            byte: (upper as u8) & 0x1f,
+        })
+    }
+
+    /// The chord written back as in tmux.
+    pub fn name(&self) -> String {
+        let c = (self.byte | 0x40) as char;
+        format!("C-{}", c.to_ascii_lowercase())
+    }
+}
+
+impl Serialize for KeyChord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyChord {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        KeyChord::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Values given on the command line; they win over file and environment.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh_listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Overrides {
+    fn into_figment(self) -> Figment {
+        let mut figment = Figment::new();
+        if let Some(listen) = self.ssh_listen {
+            figment = figment.merge(Serialized::default("ssh.listen", listen));
+        }
+        if let Some(dir) = self.data_dir {
+            figment = figment.merge(Serialized::default("data.dir", dir));
+        }
+        if let Some(url) = self.database_url {
+            figment = figment.merge(Serialized::default("database.url", url));
+        }
+        figment
+    }
+}
+
+impl Config {
+    /// Loads the configuration. `explicit` is the `--config` path, which must
+    /// exist; without it `config/foyer.toml` is read when present.
+    pub fn load(explicit: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let path = match explicit {
+            Some(path) => {
+                std::fs::metadata(path).map_err(|source| ConfigError::Unreadable {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Some(path.to_path_buf())
+            }
+            None => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.exists()),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = &path {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment
+            .merge(Env::prefixed("FOYER_").split("__"))
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
+            .merge(overrides.into_figment());
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(describe(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |msg: String| Err(ConfigError::Invalid(msg));
+        if self.sessions.scrollback_lines > 1_000_000 {
+            return fail("sessions.scrollback_lines: at most 1000000".into());
+        }
+        if self.sessions.client_buffer.0 < 4096 {
+            return fail("sessions.client_buffer: at least 4k".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for preset in &self.presets {
+            if preset.command.is_empty() {
+                return fail(format!("presets: preset `{}` has an empty command", preset.name));
+            }
+            if !seen.insert(preset.name.as_str()) {
+                return fail(format!("presets: preset `{}` is defined twice", preset.name));
+            }
+        }
+        if self.sessions.presets_only
+            && !self.sessions.default_command.is_empty()
+            && !self.is_preset_command(&self.sessions.default_command)
+        {
+            return fail(
+                "sessions.default_command: with presets_only it must be a preset's command".into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn preset(&self, name: &str) -> Option<&Preset> {
+        self.presets.iter().find(|p| p.name == name)
+    }
+
+    pub fn is_preset_command(&self, command: &[String]) -> bool {
+        self.presets.iter().any(|p| p.command == command)
+    }
+
+    /// The database URL, defaulting to SQLite inside the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}", self.data.dir.join("foyer.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+}
+
+/// One readable line per problem, naming the key and where it came from.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() {
+                String::new()
+            } else {
+                format!("`{}`: ", e.path.join("."))
+            };
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(figment::Source::File(path)) => format!(" (in {})", path.display()),
+                    _ => format!(" (from {})", m.name),
+                })
+                .unwrap_or_default();
+            format!("{key}{}{source}", e.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_use_binary_units() {
+        assert_eq!(ByteSize::parse("1m").unwrap().0, 1 << 20);
+        assert_eq!(ByteSize::parse("64k").unwrap().0, 64 << 10);
+        assert_eq!(ByteSize::parse("2g").unwrap().0, 2 << 30);
+        assert_eq!(ByteSize::parse("100").unwrap().0, 100);
+        assert!(ByteSize::parse("lots").is_err());
+    }
+
+    #[test]
+    fn chords_parse_like_tmux() {
+        assert_eq!(KeyChord::parse("C-\\").unwrap().byte, 0x1c);
+        assert_eq!(KeyChord::parse("C-a").unwrap().byte, 0x01);
+        assert_eq!(KeyChord::parse("C-]").unwrap().byte, 0x1d);
+        assert!(KeyChord::parse("a").is_err());
+        assert!(KeyChord::parse("C-ab").is_err());
+        assert_eq!(KeyChord::parse("C-a").unwrap().name(), "C-a");
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("foyer.toml");
+        std::fs::write(&path, "[sessions]\nscrolback_lines = 5\n").unwrap();
+        let err = Config::load(Some(&path), Overrides::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("scrolback_lines"), "{text}");
+        assert!(text.contains("foyer.toml"), "{text}");
+    }
+
+    #[test]
+    fn bad_value_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("foyer.toml");
+        std::fs::write(&path, "[sessions]\nkill_grace = \"soon\"\n").unwrap();
+        let text = Config::load(Some(&path), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("sessions.kill_grace"), "{text}");
+    }
+
+    #[test]
+    fn committed_default_file_parses_to_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
+        let config = Config::load(Some(&path), Overrides::default()).unwrap();
+        let defaults = Config::default();
+        assert_eq!(config.ssh.listen, defaults.ssh.listen);
+        assert_eq!(config.sessions.client_buffer, defaults.sessions.client_buffer);
+        assert_eq!(config.keys.prefix, defaults.keys.prefix);
+    }
+}

@@ -1,0 +1,191 @@
+//! The `foyer` binary: `serve` runs the server; `user`, `key` and `migrate`
+//! act on the same database, also while a server runs.
+//!
+//! Owns argument parsing and start-up order only; errors are reported here,
+//! once, with their context.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use foyer::admin::{self, KeyCommand, UserCommand};
+use foyer::app::App;
+use foyer::config::{Config, LogFormat, Overrides};
+use foyer::session::launch::HostAccount;
+use foyer::session::{HubSettings, Registry};
+use foyer::ssh;
+use foyer::store::Store;
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(name = "foyer", version, about = "An SSH front door for shared, persistent terminal sessions")]
+struct Cli {
+    /// Configuration file (default: config/foyer.toml if present)
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides data.dir)
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL (overrides database.url; sqlite://… or postgres://…)
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server
+    Serve {
+        /// Address for SSH (overrides ssh.listen); port 0 picks a free one
+        #[arg(long, value_name = "ADDR")]
+        ssh_listen: Option<SocketAddr>,
+    },
+    /// Manage users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage users' SSH keys
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Apply database migrations and exit
+    Migrate,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("foyer: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("foyer: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ssh_listen = match &cli.command {
+        Command::Serve { ssh_listen } => *ssh_listen,
+        _ => None,
+    };
+    let overrides = Overrides {
+        ssh_listen,
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+    };
+    let config = Config::load(cli.config.as_deref(), overrides)?;
+    match cli.command {
+        Command::Serve { .. } => serve(config).await,
+        Command::User(command) => admin::run_user(&open_store(&config).await?, command).await,
+        Command::Key(command) => admin::run_key(&open_store(&config).await?, command).await,
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let url = config.database_url();
+    let store = Store::open(&url).await.with_context(|| format!("cannot open the database {url}"))?;
+    store.migrate().await.context("cannot apply database migrations")?;
+    Ok(store)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FOYER_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log.level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// First start with no users: the OS user becomes an admin with the keys
+/// from `~/.ssh`.
+async fn create_first_admin(store: &Store, account: &HostAccount) -> anyhow::Result<()> {
+    if store.user_count().await? > 0 {
+        return Ok(());
+    }
+    let keys = admin::first_start_keys(&account.home);
+    if keys.is_empty() {
+        println!(
+            "foyer: no users yet and no keys in {}/.ssh; add one with: foyer user add NAME --admin --key-file ~/.ssh/id_ed25519.pub",
+            account.home.display()
+        );
+        return Ok(());
+    }
+    let user = store
+        .create_user_with_keys(&account.user, true, &keys)
+        .await
+        .with_context(|| format!("cannot create the first admin `{}`", account.user))?
+        .0;
+    println!(
+        "foyer: created admin user {} with {} key(s) from {}/.ssh",
+        user.name,
+        keys.len(),
+        account.home.display()
+    );
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    init_logging(&config);
+    std::fs::create_dir_all(&config.data.dir)
+        .with_context(|| format!("cannot create the data directory {}", config.data.dir.display()))?;
+    let store = open_store(&config).await?;
+    let account = HostAccount::current();
+    create_first_admin(&store, &account).await?;
+    let host_key = ssh::hostkey::load_or_create(&config.ssh.host_key)?;
+    let settings = HubSettings {
+        scrollback_lines: config.sessions.scrollback_lines,
+        attach_scrollback: config.sessions.attach_scrollback,
+        size_policy: config.sessions.size_policy,
+        client_buffer: config.sessions.client_buffer.0 as usize,
+        kill_grace: config.sessions.kill_grace,
+    };
+    let registry = Registry::start(store.clone(), settings).await?;
+    let listener = tokio::net::TcpListener::bind(config.ssh.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (ssh.listen)", config.ssh.listen))?;
+    let address = listener.local_addr()?;
+    let russh_config = Arc::new(ssh::russh_config(host_key));
+    let app = Arc::new(App {
+        config,
+        store,
+        registry,
+        account,
+    });
+    println!("foyer: SSH listening on {address}");
+    println!("foyer: connect with: ssh -t -p {} {}", address.port(), address.ip());
+    let (stop, stopped) = watch::channel(false);
+    let server = tokio::spawn(ssh::serve(listener, russh_config, app, stopped));
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+    let _ = server.await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,213 @@
+//! The hub: one task per session that owns the running program, the
+//! session's terminal state and its client table. Everything else talks to
+//! it through [`HubHandle`] commands; it is the only writer of that state.
+//!
+//! The PTY is read whenever the program writes, whether or not anyone is
+//! attached, and a client never slows it: deliveries go into each client's
+//! bounded outbox without waiting, and a client whose outbox is full is
+//! switched to screen paints. Input to the program goes through a bounded
+//! queue to a writer task, so a program that stops reading its input
+//! cannot stall the hub either.
+//!
+//! Must not hold any lock, know any transport, or wait on a client.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use super::clients::{ClientId, Role};
+use super::terminal::Size;
+use crate::config::SizePolicy;
+use crate::runtime::{Process, SpawnError, SpawnSpec};
+
+
+/// Settings a hub needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct HubSettings {
+    pub scrollback_lines: usize,
+    pub attach_scrollback: usize,
+    pub size_policy: SizePolicy,
+    pub client_buffer: usize,
+    pub kill_grace: Duration,
+}
+
+/// What a client's front end receives.
+#[derive(Debug)]
+pub enum ClientMessage {
+    /// Bytes to write; report them with [`Receipts::written`] once written.
+    Output { bytes: Bytes, ack: bool },
+    /// Nothing to write, but report it with [`Receipts::written`].
+    Marker,
+    /// The program ended; the client has been detached.
+    Exited { status: Option<i32> },
+    /// The session was removed (killed) while attached.
+    Closed,
+}
+
+/// A running session's state, as `ls` shows it.
+#[derive(Debug, Clone)]
+pub struct HubStatus {
+    pub running: bool,
+    /// Set once the program ended; `None` while running or when unknown
+    /// (the program died with an earlier server).
+    pub exit_status: Option<i32>,
+    pub writers: usize,
+    pub observers: usize,
+    pub attention: bool,
+    pub last_active: i64,
+    pub size: Size,
+}
+
+pub(super) enum Command {
+    Attach {
+        role: Role,
+        size: Size,
+        reply: oneshot::Sender<Attachment>,
+    },
+    Watch {
+        reply: oneshot::Sender<mpsc::Receiver<ClientMessage>>,
+    },
+    Detach(ClientId),
+    Input(ClientId, Bytes),
+    Send(Bytes),
+    Resize(ClientId, Size),
+    Written(ClientId),
+    Capture {
+        scrollback: usize,
+        ansi: bool,
+        reply: oneshot::Sender<String>,
+    },
+    Status(oneshot::Sender<HubStatus>),
+    Kill,
+    Restart {
+        spec: SpawnSpec,
+        spawn: fn(&SpawnSpec) -> Result<Process, SpawnError>,
+        reply: oneshot::Sender<Result<(), SpawnError>>,
+    },
+}
+
+/// Talks to one session's hub. Cheap to clone.
+#[derive(Clone)]
+pub struct HubHandle {
+    pub(super) tx: mpsc::Sender<Command>,
+}
+
+/// The hub has stopped (the session was removed).
+#[derive(Debug, thiserror::Error)]
+#[error("the session has ended")]
+pub struct HubGone;
+
+impl HubHandle {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, HubGone> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| HubGone)?;
+        answer.await.map_err(|_| HubGone)
+    }
+
+    pub async fn attach(&self, role: Role, size: Size) -> Result<Attachment, HubGone> {
+        self.ask(|reply| Command::Attach { role, size, reply }).await
+    }
+
+    /// The program's output bytes as they come, for `watch` without a PTY.
+    pub async fn watch(&self) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
+        self.ask(|reply| Command::Watch { reply }).await
+    }
+
+    pub async fn capture(&self, scrollback: usize, ansi: bool) -> Result<String, HubGone> {
+        self.ask(|reply| Command::Capture { scrollback, ansi, reply }).await
+    }
+
+    pub async fn status(&self) -> Result<HubStatus, HubGone> {
+        self.ask(Command::Status).await
+    }
+
+    /// Types bytes into the program, as `send` does.
+    pub async fn send_input(&self, bytes: Bytes) -> Result<(), HubGone> {
+        self.tx.send(Command::Send(bytes)).await.map_err(|_| HubGone)
+    }
+
+    /// Ends the program (hangup, then kill after the grace period) and
+    /// stops the hub once it is gone.
+    pub async fn kill(&self) -> Result<(), HubGone> {
+        self.tx.send(Command::Kill).await.map_err(|_| HubGone)
+    }
+
+    pub async fn restart(
+        &self,
+        spec: SpawnSpec,
+        spawn: fn(&SpawnSpec) -> Result<Process, SpawnError>,
+    ) -> Result<Result<(), SpawnError>, HubGone> {
+        self.ask(|reply| Command::Restart { spec, spawn, reply }).await
+    }
+}
+
+/// One client's attachment: its messages and its way back to the hub.
+/// Dropping it detaches the client.
+pub struct Attachment {
+    pub id: ClientId,
+    pub role: Role,
+    /// Taken by the task that writes to the client.
+    pub messages: Option<mpsc::Receiver<ClientMessage>>,
+    pub(super) queued_bytes: Arc<AtomicUsize>,
+    pub(super) hub: HubHandle,
+}
+
+impl Attachment {
+    pub async fn input(&self, bytes: Bytes) -> Result<(), HubGone> {
+        self.hub.tx.send(Command::Input(self.id, bytes)).await.map_err(|_| HubGone)
+    }
+
+    pub async fn resize(&self, size: Size) -> Result<(), HubGone> {
+        self.hub.tx.send(Command::Resize(self.id, size)).await.map_err(|_| HubGone)
+    }
+
+    /// Something for the task that writes this client's messages to report
+    /// them written with.
+    pub fn receipts(&self) -> Receipts {
+        Receipts {
+            id: self.id,
+            queued_bytes: self.queued_bytes.clone(),
+            hub: self.hub.clone(),
+        }
+    }
+}
+
+/// Reports a client's messages as written: frees their bytes from the
+/// outbox budget, and acknowledges those that asked for it.
+#[derive(Clone)]
+pub struct Receipts {
+    id: ClientId,
+    queued_bytes: Arc<AtomicUsize>,
+    hub: HubHandle,
+}
+
+impl Receipts {
+    pub async fn written(&self, message: &ClientMessage) -> Result<(), HubGone> {
+        let (len, ack) = match message {
+            ClientMessage::Output { bytes, ack } => (bytes.len(), *ack),
+            ClientMessage::Marker => (0, true),
+            _ => (0, false),
+        };
+        self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+        if ack {
+            self.hub.tx.send(Command::Written(self.id)).await.map_err(|_| HubGone)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Attachment {
+    fn drop(&mut self) {
+        let command = Command::Detach(self.id);
+        if let Err(mpsc::error::TrySendError::Full(command)) = self.hub.tx.try_send(command) {
+            let tx = self.hub.tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(command).await;
+            });
+        }
+    }
+}
+

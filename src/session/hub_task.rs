@@ -1,0 +1,528 @@
+//! The hub's task: the loop that reads the program's output, serves
+//! [`HubHandle`] commands and delivers bytes to client outboxes. See
+//! `hub.rs` for the handle and the rules it keeps.
+//!
+//! Must not await anything a client or the program controls: outboxes are
+//! filled with `try_send`, input goes to a separate writer task.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::clients::{ClientId, ClientTable, Delivery, Role};
+use super::hub::{Attachment, ClientMessage, Command, HubHandle, HubSettings, HubStatus};
+use super::terminal::Size;
+use crate::runtime::{Control, Process, Signal, SpawnError, SpawnSpec};
+use super::unix_now;
+use crate::store::{SessionId, Store};
+
+/// Commands waiting for the hub; senders wait when it is full.
+const COMMAND_QUEUE: usize = 256;
+/// Messages a client's outbox holds; bytes are bounded separately by
+/// `sessions.client_buffer`.
+const OUTBOX_MESSAGES: usize = 64;
+/// Input chunks waiting to be written to the program.
+const INPUT_QUEUE: usize = 256;
+/// Size of one read from the PTY.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+/// After the program exits, output still in the PTY is read for this long.
+const EXIT_DRAIN: Duration = Duration::from_millis(300);
+/// How often the activity time is written to the database, at most.
+const ACTIVITY_PERSIST_INTERVAL: Duration = Duration::from_secs(15);
+/// The size of a session nobody has attached to yet.
+pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
+
+enum Event {
+    Output(usize),
+    OutputClosed,
+    Exit(i32),
+    Deadline,
+    Command(Option<Command>),
+}
+
+struct Outbox {
+    tx: mpsc::Sender<ClientMessage>,
+    queued_bytes: Arc<AtomicUsize>,
+}
+
+struct Running {
+    output: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    control: Box<dyn Control>,
+    exit: oneshot::Receiver<i32>,
+    input: mpsc::Sender<Bytes>,
+    output_open: bool,
+    exit_status: Option<i32>,
+    drain_until: Option<Instant>,
+    kill_at: Option<Instant>,
+}
+
+impl Running {
+    fn start(process: Process) -> Running {
+        let (input, queue) = mpsc::channel(INPUT_QUEUE);
+        tokio::spawn(write_input(process.input, queue));
+        Running {
+            output: process.output,
+            control: process.control,
+            exit: process.exit,
+            input,
+            output_open: true,
+            exit_status: None,
+            drain_until: None,
+            kill_at: None,
+        }
+    }
+}
+
+/// Writes queued input to the program until the queue closes or the
+/// program stops reading for good.
+async fn write_input(
+    mut input: Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+    mut queue: mpsc::Receiver<Bytes>,
+) {
+    while let Some(bytes) = queue.recv().await {
+        if input.write_all(&bytes).await.is_err() || input.flush().await.is_err() {
+            break;
+        }
+    }
+}
+
+/// What the hub knows about its session.
+#[derive(Debug, Clone)]
+pub struct HubIdentity {
+    pub id: SessionId,
+    /// `OWNER/NAME`, for logs.
+    pub label: String,
+}
+
+struct Hub {
+    identity: HubIdentity,
+    settings: HubSettings,
+    store: Store,
+    table: ClientTable,
+    outboxes: HashMap<ClientId, Outbox>,
+    watchers: Vec<mpsc::Sender<ClientMessage>>,
+    running: Option<Running>,
+    exit_status: Option<i32>,
+    removing: bool,
+    attention: bool,
+    last_active: i64,
+    activity_persisted: Instant,
+    next_client: u64,
+    handle: HubHandle,
+    deliveries: Vec<Delivery>,
+    replies: Vec<u8>,
+}
+
+/// Starts a hub for a session. `process` is `None` for a session that has
+/// already exited (after a server restart), with `exit_status` its status.
+pub fn start_hub(
+    identity: HubIdentity,
+    settings: HubSettings,
+    store: Store,
+    process: Option<Process>,
+    exit_status: Option<i32>,
+    last_active: i64,
+) -> HubHandle {
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let handle = HubHandle { tx };
+    let table = ClientTable::new(
+        DEFAULT_SIZE,
+        settings.scrollback_lines,
+        settings.attach_scrollback,
+        settings.size_policy,
+    );
+    let hub = Hub {
+        identity,
+        settings,
+        store,
+        table,
+        outboxes: HashMap::new(),
+        watchers: Vec::new(),
+        running: process.map(Running::start),
+        exit_status,
+        removing: false,
+        attention: false,
+        last_active,
+        activity_persisted: Instant::now(),
+        next_client: 0,
+        handle: handle.clone(),
+        deliveries: Vec::new(),
+        replies: Vec::new(),
+    };
+    tokio::spawn(hub.run(rx));
+    handle
+}
+
+
+impl Hub {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut buffer = vec![0u8; READ_BUFFER_BYTES];
+        loop {
+            match self.next_event(&mut commands, &mut buffer).await {
+                Event::Output(n) => self.on_output(n, &buffer),
+                Event::OutputClosed => self.on_output_closed(),
+                Event::Exit(status) => self.on_exit_status(status),
+                Event::Deadline => self.on_deadline(),
+                Event::Command(Some(command)) => self.handle(command).await,
+                Event::Command(None) => break,
+            }
+            if self.program_finished() {
+                self.finish_program().await;
+            }
+            if self.removing && self.running.is_none() {
+                break;
+            }
+        }
+        if let Some(running) = &mut self.running {
+            let _ = running.control.signal(Signal::Kill);
+        }
+        tracing::debug!(session = %self.identity.label, "hub stopped");
+    }
+
+    /// Waits for the next thing to do: output, exit, a deadline or a command.
+    async fn next_event(&mut self, commands: &mut mpsc::Receiver<Command>, buffer: &mut [u8]) -> Event {
+        let deadline = self.next_deadline();
+        let Some(running) = self.running.as_mut() else {
+            return Event::Command(commands.recv().await);
+        };
+        let reading = running.output_open;
+        let waiting_exit = running.exit_status.is_none();
+        let output = &mut running.output;
+        let exit = &mut running.exit;
+        tokio::select! {
+            read = output.read(buffer), if reading => match read {
+                Ok(0) | Err(_) => Event::OutputClosed,
+                Ok(n) => Event::Output(n),
+            },
+            status = exit, if waiting_exit => Event::Exit(status.unwrap_or(1)),
+            _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => Event::Deadline,
+            command = commands.recv() => Event::Command(command),
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let running = self.running.as_ref()?;
+        [running.drain_until, running.kill_at].into_iter().flatten().min()
+    }
+
+    fn on_deadline(&mut self) {
+        let now = Instant::now();
+        let Some(running) = &mut self.running else {
+            return;
+        };
+        if running.drain_until.is_some_and(|t| t <= now) {
+            running.output_open = false;
+            running.drain_until = None;
+        }
+        if running.kill_at.is_some_and(|t| t <= now) {
+            running.kill_at = None;
+            if let Err(error) = running.control.signal(Signal::Kill) {
+                tracing::warn!(session = %self.identity.label, %error, "SIGKILL failed");
+            }
+        }
+    }
+
+    fn program_finished(&self) -> bool {
+        self.running
+            .as_ref()
+            .is_some_and(|r| !r.output_open && r.exit_status.is_some())
+    }
+
+    fn on_output(&mut self, n: usize, buffer: &[u8]) {
+        self.replies.clear();
+        let mut deliveries = std::mem::take(&mut self.deliveries);
+        self.table.output(&buffer[..n], &mut deliveries, &mut self.replies);
+        if !self.replies.is_empty() {
+            self.write_to_program(Bytes::copy_from_slice(&self.replies));
+        }
+        self.deliver_all(&mut deliveries);
+        self.deliveries = deliveries;
+        self.deliver_to_watchers(&buffer[..n]);
+        if self.table.terminal_mut().take_attention() && self.table.is_empty() {
+            self.attention = true;
+        }
+        self.note_activity();
+    }
+
+    fn on_output_closed(&mut self) {
+        if let Some(running) = &mut self.running {
+            running.output_open = false;
+        }
+    }
+
+    fn on_exit_status(&mut self, status: i32) {
+        if let Some(running) = &mut self.running {
+            running.exit_status = Some(status);
+            running.kill_at = None;
+            if running.output_open {
+                running.drain_until = Some(Instant::now() + EXIT_DRAIN);
+            }
+        }
+    }
+
+    /// The program is gone and its output read: tell clients, record it.
+    async fn finish_program(&mut self) {
+        let Some(running) = self.running.take() else {
+            return;
+        };
+        let status = running.exit_status;
+        self.exit_status = status;
+        tracing::info!(session = %self.identity.label, ?status, "program exited");
+        for (_, outbox) in self.outboxes.drain() {
+            let _ = outbox.tx.try_send(ClientMessage::Exited { status });
+        }
+        for watcher in self.watchers.drain(..) {
+            let _ = watcher.try_send(ClientMessage::Exited { status });
+        }
+        self.table.detach_all();
+        if !self.removing {
+            if let Err(error) = self.store.set_exited(self.identity.id, status, unix_now()).await {
+                tracing::error!(session = %self.identity.label, %error, "cannot record exit");
+            }
+        }
+    }
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::Attach { role, size, reply } => {
+                let attachment = self.attach(role, size);
+                let _ = reply.send(attachment);
+            }
+            Command::Watch { reply } => {
+                let (tx, rx) = mpsc::channel(OUTBOX_MESSAGES);
+                if self.running.is_none() {
+                    let _ = tx.try_send(ClientMessage::Exited { status: self.exit_status });
+                } else {
+                    self.watchers.push(tx);
+                }
+                let _ = reply.send(rx);
+            }
+            Command::Detach(id) => self.detach(id),
+            Command::Input(id, bytes) => {
+                if self.table.role(id) == Some(Role::Writer) {
+                    self.write_to_program(bytes);
+                    self.note_activity();
+                }
+            }
+            Command::Send(bytes) => {
+                self.write_to_program(bytes);
+                self.note_activity();
+            }
+            Command::Resize(id, size) => self.with_deliveries(|table, out| table.resize(id, size, out)),
+            Command::Written(id) => self.with_deliveries(|table, out| table.acked(id, out)),
+            Command::Capture { scrollback, ansi, reply } => {
+                let _ = reply.send(self.capture(scrollback, ansi));
+            }
+            Command::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+            Command::Kill => self.kill(),
+            Command::Restart { spec, spawn, reply } => {
+                let _ = reply.send(self.restart(&spec, spawn).await);
+            }
+        }
+    }
+
+    fn with_deliveries(&mut self, act: impl FnOnce(&mut ClientTable, &mut Vec<Delivery>)) {
+        let mut deliveries = std::mem::take(&mut self.deliveries);
+        let before = self.table.pty_size();
+        act(&mut self.table, &mut deliveries);
+        self.resize_program_if_changed(before);
+        self.deliver_all(&mut deliveries);
+        self.deliveries = deliveries;
+    }
+
+    fn resize_program_if_changed(&mut self, before: Size) {
+        let after = self.table.pty_size();
+        if after == before {
+            return;
+        }
+        if let Some(running) = &mut self.running
+            && let Err(error) = running.control.resize(after)
+        {
+            tracing::warn!(session = %self.identity.label, %error, "resizing the PTY failed");
+        }
+    }
+
+    fn attach(&mut self, role: Role, size: Size) -> Attachment {
+        let id = ClientId(self.next_client);
+        self.next_client += 1;
+        let (tx, messages) = mpsc::channel(OUTBOX_MESSAGES);
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        self.attention = false;
+        self.outboxes.insert(
+            id,
+            Outbox {
+                tx,
+                queued_bytes: queued_bytes.clone(),
+            },
+        );
+        self.with_deliveries(|table, out| table.attach(id, role, size, out));
+        if self.running.is_none() {
+            // An exited session shows its last screen, then the exit.
+            if let Some(outbox) = self.outboxes.remove(&id) {
+                let _ = outbox.tx.try_send(ClientMessage::Exited { status: self.exit_status });
+            }
+            let mut ignored = Vec::new();
+            self.table.detach(id, &mut ignored);
+        }
+        Attachment {
+            id,
+            role,
+            messages: Some(messages),
+            queued_bytes,
+            hub: self.handle.clone(),
+        }
+    }
+
+    fn detach(&mut self, id: ClientId) {
+        self.outboxes.remove(&id);
+        self.with_deliveries(|table, out| table.detach(id, out));
+    }
+
+    fn deliver_all(&mut self, deliveries: &mut Vec<Delivery>) {
+        for delivery in deliveries.drain(..) {
+            self.deliver(delivery);
+        }
+    }
+
+    /// Puts bytes in a client's outbox without waiting. A client over its
+    /// budget gets a marker instead and is switched to screen paints.
+    fn deliver(&mut self, delivery: Delivery) {
+        let Some(outbox) = self.outboxes.get(&delivery.client) else {
+            return;
+        };
+        let len = delivery.bytes.len();
+        let queued = outbox.queued_bytes.load(Ordering::Acquire);
+        // One slot stays free for the marker that brings a lagging client back.
+        let over_budget = queued + len > self.settings.client_buffer && !delivery.ack;
+        if over_budget || outbox.tx.capacity() <= 1 {
+            if outbox.tx.try_send(ClientMessage::Marker).is_ok() {
+                self.table.fell_behind(delivery.client);
+            } else {
+                tracing::debug!(client = delivery.client.0, "outbox full, dropping client");
+                self.detach(delivery.client);
+            }
+            return;
+        }
+        outbox.queued_bytes.fetch_add(len, Ordering::AcqRel);
+        let message = ClientMessage::Output {
+            bytes: delivery.bytes,
+            ack: delivery.ack,
+        };
+        if outbox.tx.try_send(message).is_err() {
+            // The client's front end went away; its Detach is on its way.
+            outbox.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+        }
+    }
+
+    fn deliver_to_watchers(&mut self, bytes: &[u8]) {
+        if self.watchers.is_empty() {
+            return;
+        }
+        let bytes = Bytes::copy_from_slice(bytes);
+        // A byte stream cannot be coalesced: a watcher that falls behind
+        // is closed rather than allowed to hold memory.
+        self.watchers.retain(|watcher| {
+            watcher
+                .try_send(ClientMessage::Output {
+                    bytes: bytes.clone(),
+                    ack: false,
+                })
+                .is_ok()
+        });
+    }
+
+    fn write_to_program(&mut self, bytes: Bytes) {
+        let Some(running) = &self.running else {
+            return;
+        };
+        if running.input.try_send(bytes).is_err() {
+            tracing::warn!(session = %self.identity.label, "program is not reading its input; input dropped");
+        }
+    }
+
+    fn note_activity(&mut self) {
+        self.last_active = unix_now();
+        if self.activity_persisted.elapsed() < ACTIVITY_PERSIST_INTERVAL {
+            return;
+        }
+        self.activity_persisted = Instant::now();
+        let (store, id, at) = (self.store.clone(), self.identity.id, self.last_active);
+        tokio::spawn(async move {
+            if let Err(error) = store.touch(id, at).await {
+                tracing::warn!(%error, "cannot record session activity");
+            }
+        });
+    }
+
+    fn capture(&mut self, scrollback: usize, ansi: bool) -> String {
+        let mut lines = self.table.terminal_mut().capture_rows(scrollback, ansi);
+        for line in &mut lines {
+            line.truncate(line.trim_end().len());
+            if ansi {
+                line.push_str("\x1b[m");
+            }
+        }
+        let blank = if ansi { "\x1b[m" } else { "" };
+        while lines.last().is_some_and(|l| l == blank) {
+            lines.pop();
+        }
+        let mut text = lines.join("\n");
+        text.push('\n');
+        text
+    }
+
+    fn status(&self) -> HubStatus {
+        HubStatus {
+            running: self.running.is_some(),
+            exit_status: if self.running.is_some() { None } else { self.exit_status },
+            writers: self.table.count(Role::Writer),
+            observers: self.table.count(Role::Observer),
+            attention: self.attention,
+            last_active: self.last_active,
+            size: self.table.pty_size(),
+        }
+    }
+
+    fn kill(&mut self) {
+        self.removing = true;
+        for (_, outbox) in self.outboxes.drain() {
+            let _ = outbox.tx.try_send(ClientMessage::Closed);
+        }
+        self.watchers.clear();
+        let Some(running) = &mut self.running else {
+            return;
+        };
+        if let Err(error) = running.control.signal(Signal::Hangup) {
+            tracing::warn!(session = %self.identity.label, %error, "SIGHUP failed");
+        }
+        running.kill_at = Some(Instant::now() + self.settings.kill_grace);
+    }
+
+    async fn restart(
+        &mut self,
+        spec: &SpawnSpec,
+        spawn: fn(&SpawnSpec) -> Result<Process, SpawnError>,
+    ) -> Result<(), SpawnError> {
+        if self.running.is_some() {
+            return Ok(());
+        }
+        let mut spec = spec.clone();
+        spec.size = self.table.pty_size();
+        let process = spawn(&spec)?;
+        self.running = Some(Running::start(process));
+        self.exit_status = None;
+        self.note_activity();
+        if let Err(error) = self.store.set_running(self.identity.id, unix_now()).await {
+            tracing::error!(session = %self.identity.label, %error, "cannot record restart");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,31 @@
+//! Sessions: long-lived programs on PTYs, each owned by a hub task that
+//! keeps its screen and fans its output out to attached clients.
+//!
+//! `registry` knows which sessions exist; `hub` runs one; `clients`,
+//! `terminal`, `render` and `queries` are the pure parts the hub drives;
+//! `input` watches a client's keystrokes for the prefix key; `names` checks
+//! session names. Nothing here knows SSH or HTTP.
+
+pub mod clients;
+pub mod hub;
+mod hub_task;
+pub mod input;
+pub mod launch;
+pub mod names;
+pub mod queries;
+pub mod registry;
+pub mod render;
+pub mod terminal;
+
+pub use clients::{ClientId, ClientTable, Delivery, Role};
+pub use hub::{Attachment, ClientMessage, HubHandle, HubSettings, HubStatus, Receipts};
+pub use registry::{Registry, SessionEntry};
+pub use terminal::{Size, Terminal};
+
+/// Seconds since the Unix epoch, as the database stores times.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

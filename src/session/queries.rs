@@ -1,0 +1,332 @@
+//! Finds terminal queries in a program's output (cursor position, device
+//! attributes, mode and color reports) so the hub can answer each exactly
+//! once and strip it from what clients receive; otherwise every attached
+//! terminal would answer too, and none would answer with nobody attached.
+//!
+//! Owns only the splitting of output into pass-through ranges and queries,
+//! with `vte` doing the escape-sequence parsing. It must not render, answer
+//! or hold any session state beyond an incomplete trailing sequence.
+
+use std::ops::Range;
+
+/// An incomplete escape sequence longer than this is passed through instead
+/// of being held back: real queries are a few bytes long.
+const MAX_HELD_SEQUENCE_BYTES: usize = 4096;
+
+/// A query the hub answers itself, or a sequence it swallows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {
+    /// `CSI 5 n`
+    Status,
+    /// `CSI 6 n` (`private`: `CSI ? 6 n`)
+    CursorPosition { private: bool },
+    /// `CSI c`
+    PrimaryAttributes,
+    /// `CSI > c`
+    SecondaryAttributes,
+    /// `CSI > q`
+    Version,
+    /// `CSI ? Ps $ p`
+    PrivateMode(u16),
+    /// `CSI 18 t`
+    TextAreaSize,
+    /// `OSC 10/11/12 ; ?`: foreground, background, cursor color.
+    Color(u8),
+    /// Kitty keyboard protocol query or push/pop: not supported, so
+    /// swallowed (clients stay in legacy key encoding, which the prefix
+    /// detection relies on).
+    KittyKeyboard { query: bool },
+}
+
+/// One piece of a processed chunk, in output order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Bytes to pass on: a range into [`QueryFilter::buffer`].
+    Output(Range<usize>),
+    Query(Query),
+}
+
+/// Scroll region set by the program, which vt100 does not expose but a
+/// reattaching client needs (`CSI top ; bottom r`, 1-based), or none.
+pub type ScrollRegion = Option<(u16, u16)>;
+
+#[derive(Default)]
+struct Tracker {
+    /// Index in the working buffer where the current escape sequence began.
+    sequence_start: Option<usize>,
+    /// `sequence_start` before the last ESC, to restore when that ESC turns
+    /// out to be the first half of a string terminator (`ESC \`).
+    previous_start: Option<usize>,
+    found: Option<Query>,
+    finished: bool,
+    scroll_region: ScrollRegion,
+}
+
+pub struct QueryFilter {
+    parser: vte::Parser,
+    tracker: Tracker,
+    /// The held-back tail of the last chunk followed by the current chunk.
+    buffer: Vec<u8>,
+    held: Vec<u8>,
+    last_was_esc: bool,
+    /// The query just found ended with the ESC of `ESC \`: drop the `\`.
+    swallow_terminator: bool,
+}
+
+impl Default for QueryFilter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl QueryFilter {
+    pub fn new() -> Self {
+        QueryFilter {
+            parser: vte::Parser::new(),
+            tracker: Tracker::default(),
+            buffer: Vec::new(),
+            held: Vec::new(),
+            last_was_esc: false,
+            swallow_terminator: false,
+        }
+    }
+
+    /// The bytes that `Piece::Output` ranges of the last `feed` refer to.
+    pub fn buffer(&self) -> &[u8] {
+        &self.buffer
+    }
+
+    pub fn scroll_region(&self) -> ScrollRegion {
+        self.tracker.scroll_region
+    }
+
+    /// Splits `chunk` (after any sequence held back last time) into pieces.
+    /// A trailing incomplete escape sequence is held back for the next call.
+    pub fn feed(&mut self, chunk: &[u8], pieces: &mut Vec<Piece>) {
+        pieces.clear();
+        self.buffer.clear();
+        self.buffer.append(&mut self.held);
+        let first_new = self.buffer.len();
+        self.buffer.extend_from_slice(chunk);
+        let mut emitted = 0;
+        for index in first_new..self.buffer.len() {
+            let byte = self.buffer[index];
+            self.note_escape(index, byte);
+            self.parser.advance(&mut self.tracker, &[byte]);
+            if std::mem::take(&mut self.swallow_terminator) && byte == b'\\' {
+                emitted = emitted.max(index + 1);
+            }
+            if let Some(query) = self.tracker.found.take() {
+                // An OSC ended by `ESC \` is dispatched on the ESC: the
+                // sequence began before it, and the `\` that follows is its.
+                let ended_by_esc = byte == 0x1b;
+                let start = if ended_by_esc {
+                    self.tracker.previous_start
+                } else {
+                    self.tracker.sequence_start
+                };
+                let start = start.unwrap_or(index).max(emitted);
+                if start > emitted {
+                    pieces.push(Piece::Output(emitted..start));
+                }
+                pieces.push(Piece::Query(query));
+                emitted = index + 1;
+                self.swallow_terminator = ended_by_esc;
+            }
+            if std::mem::take(&mut self.tracker.finished) {
+                self.tracker.sequence_start = None;
+                self.tracker.previous_start = None;
+            }
+        }
+        let hold_from = self.hold_from().max(emitted);
+        if hold_from > emitted {
+            pieces.push(Piece::Output(emitted..hold_from));
+        }
+        self.held.extend_from_slice(&self.buffer[hold_from..]);
+        let rebase = |index: Option<usize>| index.map(|i| i.saturating_sub(hold_from));
+        self.tracker.sequence_start = rebase(self.tracker.sequence_start);
+        self.tracker.previous_start = rebase(self.tracker.previous_start);
+    }
+
+    /// Where the incomplete trailing sequence begins, or the buffer's end.
+    fn hold_from(&mut self) -> usize {
+        let mut start = self.tracker.sequence_start;
+        if self.last_was_esc {
+            start = match (start, self.tracker.previous_start) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        match start {
+            Some(start) if self.buffer.len() - start <= MAX_HELD_SEQUENCE_BYTES => start,
+            _ => {
+                self.tracker.sequence_start = None;
+                self.tracker.previous_start = None;
+                self.buffer.len()
+            }
+        }
+    }
+
+    fn note_escape(&mut self, index: usize, byte: u8) {
+        if byte == 0x1b {
+            self.tracker.previous_start = self.tracker.sequence_start;
+            self.tracker.sequence_start = Some(index);
+            self.last_was_esc = true;
+            return;
+        }
+        if self.last_was_esc && byte == b'\\' && self.tracker.previous_start.is_some() {
+            self.tracker.sequence_start = self.tracker.previous_start;
+        }
+        self.last_was_esc = false;
+    }
+}
+
+fn first_param(params: &vte::Params) -> Option<u16> {
+    params.iter().next().and_then(|p| p.first().copied())
+}
+
+impl vte::Perform for Tracker {
+    fn print(&mut self, _c: char) {
+        self.finished = true;
+    }
+
+    fn execute(&mut self, byte: u8) {
+        // CAN and SUB abort a sequence; other controls may sit inside one.
+        if byte == 0x18 || byte == 0x1a || self.sequence_start.is_none() {
+            self.finished = true;
+        }
+    }
+
+    fn hook(&mut self, _params: &vte::Params, _intermediates: &[u8], _ignore: bool, _c: char) {}
+
+    fn unhook(&mut self) {
+        self.finished = true;
+    }
+
+    fn osc_dispatch(&mut self, params: &[&[u8]], _bell_terminated: bool) {
+        self.finished = true;
+        if let [which, b"?"] = params {
+            self.found = match *which {
+                b"10" => Some(Query::Color(10)),
+                b"11" => Some(Query::Color(11)),
+                b"12" => Some(Query::Color(12)),
+                _ => None,
+            };
+        }
+    }
+
+    fn csi_dispatch(&mut self, params: &vte::Params, intermediates: &[u8], ignore: bool, c: char) {
+        self.finished = true;
+        if ignore {
+            return;
+        }
+        let first = first_param(params);
+        self.found = match (intermediates, c, first) {
+            (b"", 'n', Some(5)) => Some(Query::Status),
+            (b"", 'n', Some(6)) => Some(Query::CursorPosition { private: false }),
+            (b"?", 'n', Some(6)) => Some(Query::CursorPosition { private: true }),
+            (b"", 'c', None | Some(0)) => Some(Query::PrimaryAttributes),
+            (b">", 'c', None | Some(0)) => Some(Query::SecondaryAttributes),
+            (b">", 'q', None | Some(0)) => Some(Query::Version),
+            (b"?$", 'p', Some(mode)) => Some(Query::PrivateMode(mode)),
+            (b"", 't', Some(18)) => Some(Query::TextAreaSize),
+            (b"?", 'u', _) => Some(Query::KittyKeyboard { query: true }),
+            (b">" | b"<" | b"=", 'u', _) => Some(Query::KittyKeyboard { query: false }),
+            _ => None,
+        };
+        if intermediates.is_empty() && c == 'r' {
+            let mut values = params.iter().map(|p| p.first().copied().unwrap_or(0));
+            let top = values.next().unwrap_or(0);
+            let bottom = values.next().unwrap_or(0);
+            self.scroll_region = (top > 1 || bottom > 0).then_some((top.max(1), bottom));
+        }
+    }
+
+    fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
+        self.finished = true;
+        if intermediates.is_empty() && byte == b'c' {
+            self.scroll_region = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(filter: &mut QueryFilter, chunk: &[u8]) -> (Vec<u8>, Vec<Query>) {
+        let mut pieces = Vec::new();
+        filter.feed(chunk, &mut pieces);
+        let mut out = Vec::new();
+        let mut queries = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Output(range) => out.extend_from_slice(&filter.buffer()[range]),
+                Piece::Query(q) => queries.push(q),
+            }
+        }
+        (out, queries)
+    }
+
+    #[test]
+    fn strips_queries_and_keeps_the_rest() {
+        let mut f = QueryFilter::new();
+        let (out, q) = split(&mut f, b"ab\x1b[6nc\x1b[1mX\x1b[>cY\x1b]11;?\x07Z");
+        assert_eq!(out, b"abc\x1b[1mXYZ");
+        assert_eq!(
+            q,
+            vec![
+                Query::CursorPosition { private: false },
+                Query::SecondaryAttributes,
+                Query::Color(11)
+            ]
+        );
+    }
+
+    #[test]
+    fn holds_a_split_sequence_until_complete() {
+        let mut f = QueryFilter::new();
+        let (out, q) = split(&mut f, b"hello\x1b[");
+        assert_eq!(out, b"hello");
+        assert!(q.is_empty());
+        let (out, q) = split(&mut f, b"6");
+        assert!(out.is_empty() && q.is_empty());
+        let (out, q) = split(&mut f, b"nworld\x1b[3");
+        assert_eq!(out, b"world");
+        assert_eq!(q, vec![Query::CursorPosition { private: false }]);
+        let (out, _) = split(&mut f, b"1mred");
+        assert_eq!(out, b"\x1b[31mred");
+    }
+
+    #[test]
+    fn st_terminated_osc_query_is_removed_whole() {
+        let mut f = QueryFilter::new();
+        let (out, q) = split(&mut f, b"x\x1b]10;?\x1b\\y");
+        assert_eq!(out, b"xy");
+        assert_eq!(q, vec![Query::Color(10)]);
+        let (out, q) = split(&mut f, b"\x1b]2;title\x1b");
+        assert!(q.is_empty());
+        let (rest, _) = split(&mut f, b"\\z");
+        let mut all = out;
+        all.extend(rest);
+        assert_eq!(all, b"\x1b]2;title\x1b\\z");
+    }
+
+    #[test]
+    fn tracks_the_scroll_region() {
+        let mut f = QueryFilter::new();
+        split(&mut f, b"\x1b[2;10r");
+        assert_eq!(f.scroll_region(), Some((2, 10)));
+        split(&mut f, b"\x1b[r");
+        assert_eq!(f.scroll_region(), None);
+    }
+
+    #[test]
+    fn endless_sequence_is_passed_through_not_hoarded() {
+        let mut f = QueryFilter::new();
+        let mut chunk = b"\x1b]52;c;".to_vec();
+        chunk.extend(std::iter::repeat_n(b'A', 2 * MAX_HELD_SEQUENCE_BYTES));
+        let (out, _) = split(&mut f, &chunk);
+        assert_eq!(out.len(), chunk.len());
+    }
+}

@@ -1,0 +1,211 @@
+//! The registry: which sessions exist, by owner and name, and the hub of
+//! each. One task owns the table; front ends ask it through [`Registry`].
+//!
+//! It creates sessions (database row, then program, then hub) and removes
+//! them. It must not track a session's live state (clients, exit status):
+//! that is its hub's, asked directly through the [`HubHandle`].
+
+use std::collections::HashMap;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::hub::{HubHandle, HubSettings};
+use super::hub_task::{HubIdentity, start_hub};
+use super::unix_now;
+use crate::runtime::{self, SpawnError, SpawnSpec};
+use crate::store::{NewSession, SessionId, SessionRecord, SessionState, Store, StoreError, User};
+
+const COMMAND_QUEUE: usize = 64;
+
+/// A session and its hub.
+#[derive(Clone)]
+pub struct SessionEntry {
+    pub record: SessionRecord,
+    pub hub: HubHandle,
+}
+
+impl SessionEntry {
+    /// `OWNER/NAME`.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.record.owner, self.record.name)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("a session named {name} already exists")]
+    NameTaken { name: String },
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    #[error("cannot record the session: {0}")]
+    Store(StoreError),
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+/// A new session to create and start.
+pub struct CreateRequest {
+    pub owner: User,
+    pub name: String,
+    pub command: Vec<String>,
+    pub spec: SpawnSpec,
+}
+
+enum Command {
+    Create {
+        request: CreateRequest,
+        reply: oneshot::Sender<Result<SessionEntry, CreateError>>,
+    },
+    Find {
+        owner: String,
+        name: String,
+        reply: oneshot::Sender<Option<SessionEntry>>,
+    },
+    List {
+        reply: oneshot::Sender<Vec<SessionEntry>>,
+    },
+    Remove {
+        id: SessionId,
+        reply: oneshot::Sender<Option<SessionEntry>>,
+    },
+}
+
+/// Talks to the registry task. Cheap to clone.
+#[derive(Clone)]
+pub struct Registry {
+    tx: mpsc::Sender<Command>,
+}
+
+impl Registry {
+    /// Loads the sessions recorded in the database and starts the registry.
+    /// Programs did not survive the last server stop, so sessions recorded
+    /// as running are marked exited first.
+    pub async fn start(store: Store, settings: HubSettings) -> Result<Registry, StoreError> {
+        store.mark_running_as_exited(unix_now()).await?;
+        let mut sessions = HashMap::new();
+        for record in store.all_sessions().await? {
+            let identity = identity_of(&record);
+            let status = match record.state {
+                SessionState::Exited => record.exit_status,
+                SessionState::Running => None,
+            };
+            let hub = start_hub(identity, settings.clone(), store.clone(), None, status, record.last_active_at);
+            sessions.insert(record.id, SessionEntry { record, hub });
+        }
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let task = RegistryTask {
+            store,
+            settings,
+            sessions,
+        };
+        tokio::spawn(task.run(rx));
+        Ok(Registry { tx })
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(make(reply)).await.ok()?;
+        answer.await.ok()
+    }
+
+    pub async fn create(&self, request: CreateRequest) -> Result<SessionEntry, CreateError> {
+        self.ask(|reply| Command::Create { request, reply })
+            .await
+            .unwrap_or(Err(CreateError::ShuttingDown))
+    }
+
+    pub async fn find(&self, owner: &str, name: &str) -> Option<SessionEntry> {
+        let (owner, name) = (owner.to_string(), name.to_string());
+        self.ask(|reply| Command::Find { owner, name, reply }).await.flatten()
+    }
+
+    pub async fn list(&self) -> Vec<SessionEntry> {
+        self.ask(|reply| Command::List { reply }).await.unwrap_or_default()
+    }
+
+    /// Forgets a session (its hub is told to end separately).
+    pub async fn remove(&self, id: SessionId) -> Option<SessionEntry> {
+        self.ask(|reply| Command::Remove { id, reply }).await.flatten()
+    }
+}
+
+struct RegistryTask {
+    store: Store,
+    settings: HubSettings,
+    sessions: HashMap<SessionId, SessionEntry>,
+}
+
+impl RegistryTask {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        while let Some(command) = commands.recv().await {
+            match command {
+                Command::Create { request, reply } => {
+                    let _ = reply.send(self.create(request).await);
+                }
+                Command::Find { owner, name, reply } => {
+                    let found = self
+                        .sessions
+                        .values()
+                        .find(|e| e.record.owner == owner && e.record.name == name)
+                        .cloned();
+                    let _ = reply.send(found);
+                }
+                Command::List { reply } => {
+                    let mut all: Vec<SessionEntry> = self.sessions.values().cloned().collect();
+                    all.sort_by(|a, b| (&a.record.owner, &a.record.name).cmp(&(&b.record.owner, &b.record.name)));
+                    let _ = reply.send(all);
+                }
+                Command::Remove { id, reply } => {
+                    let removed = self.sessions.remove(&id);
+                    if removed.is_some()
+                        && let Err(error) = self.store.delete_session(id).await
+                    {
+                        tracing::error!(%error, "cannot delete session record");
+                    }
+                    let _ = reply.send(removed);
+                }
+            }
+        }
+    }
+
+    async fn create(&mut self, request: CreateRequest) -> Result<SessionEntry, CreateError> {
+        let new = NewSession {
+            owner_id: request.owner.id,
+            name: request.name.clone(),
+            command: request.command.clone(),
+            cwd: request.spec.cwd.display().to_string(),
+            runtime: "local".into(),
+        };
+        let record = self.store.create_session(new).await.map_err(|error| match error {
+            StoreError::NameTaken { .. } => CreateError::NameTaken { name: request.name.clone() },
+            other => CreateError::Store(other),
+        })?;
+        let process = match runtime::local::spawn(&request.spec) {
+            Ok(process) => process,
+            Err(error) => {
+                if let Err(cleanup) = self.store.delete_session(record.id).await {
+                    tracing::error!(%cleanup, "cannot remove the record of a session that failed to start");
+                }
+                return Err(error.into());
+            }
+        };
+        let hub = start_hub(
+            identity_of(&record),
+            self.settings.clone(),
+            self.store.clone(),
+            Some(process),
+            None,
+            record.last_active_at,
+        );
+        let entry = SessionEntry { record, hub };
+        self.sessions.insert(entry.record.id, entry.clone());
+        Ok(entry)
+    }
+}
+
+fn identity_of(record: &SessionRecord) -> HubIdentity {
+    HubIdentity {
+        id: record.id,
+        label: format!("{}/{}", record.owner, record.name),
+    }
+}

@@ -1,0 +1,284 @@
+//! The session's terminal state: a `vt100` parser with scrollback, plus what
+//! vt100 does not keep (title, scroll region, attention) and the answers to
+//! terminal queries, which must come from here exactly once.
+//!
+//! Owns the truth about the screen. It must not know about clients, channels
+//! or the PTY; it turns output bytes into state, pass-through bytes and
+//! replies.
+
+use std::num::NonZeroU16;
+
+use super::queries::{Piece, Query, QueryFilter, ScrollRegion};
+
+/// Rows and columns of a terminal, both at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Size {
+    pub rows: u16,
+    pub cols: u16,
+}
+
+impl Size {
+    /// Largest size accepted from a client; anything bigger is clamped.
+    pub const MAX: u16 = 1000;
+
+    pub fn new(rows: u32, cols: u32) -> Size {
+        let clamp = |v: u32| v.clamp(1, Size::MAX as u32) as u16;
+        Size {
+            rows: clamp(rows),
+            cols: clamp(cols),
+        }
+    }
+
+    fn nonzero(self) -> (NonZeroU16, NonZeroU16) {
+        let nz = |v: u16| NonZeroU16::new(v.max(1)).unwrap_or(NonZeroU16::MIN);
+        (nz(self.rows), nz(self.cols))
+    }
+}
+
+/// Events vt100 reports through callbacks.
+#[derive(Default)]
+pub struct Events {
+    title: String,
+    attention: bool,
+}
+
+impl vt100::Callbacks for Events {
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.attention = true;
+    }
+
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        // Control characters in a title could inject sequences on reattach.
+        self.title = String::from_utf8_lossy(title)
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(512)
+            .collect();
+    }
+
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        // OSC 9 (iTerm2/ConEmu notification) and OSC 777 (notify).
+        if matches!(params.first(), Some(&b"9") | Some(&b"777")) {
+            self.attention = true;
+        }
+    }
+}
+
+pub struct Terminal {
+    parser: vt100::Parser<Events>,
+    filter: QueryFilter,
+    pieces: Vec<Piece>,
+}
+
+impl Terminal {
+    pub fn new(size: Size, scrollback_lines: usize) -> Terminal {
+        let (rows, cols) = size.nonzero();
+        Terminal {
+            parser: vt100::Parser::new_with_callbacks(rows, cols, scrollback_lines, Events::default()),
+            filter: QueryFilter::new(),
+            pieces: Vec::new(),
+        }
+    }
+
+    pub fn screen(&self) -> &vt100::Screen {
+        self.parser.screen()
+    }
+
+    pub fn size(&self) -> Size {
+        let (rows, cols) = self.parser.screen().size();
+        Size {
+            rows: rows.get(),
+            cols: cols.get(),
+        }
+    }
+
+    pub fn title(&self) -> &str {
+        &self.parser.callbacks().title
+    }
+
+    pub fn scroll_region(&self) -> ScrollRegion {
+        self.filter.scroll_region()
+    }
+
+    /// True once since the last call if the program rang the bell or sent a
+    /// notification.
+    pub fn take_attention(&mut self) -> bool {
+        std::mem::take(&mut self.parser.callbacks_mut().attention)
+    }
+
+    pub fn resize(&mut self, size: Size) {
+        let (rows, cols) = size.nonzero();
+        self.parser.set_size(rows, cols);
+    }
+
+    /// Processes program output. Bytes meant for clients (queries removed)
+    /// are appended to `pass_through`, answers for the program to `replies`.
+    pub fn process(&mut self, chunk: &[u8], pass_through: &mut Vec<u8>, replies: &mut Vec<u8>) {
+        self.filter.feed(chunk, &mut self.pieces);
+        for piece in &self.pieces {
+            match piece {
+                Piece::Output(range) => {
+                    let bytes = &self.filter.buffer()[range.clone()];
+                    self.parser.process(bytes);
+                    pass_through.extend_from_slice(bytes);
+                }
+                Piece::Query(query) => answer(*query, self.parser.screen(), replies),
+            }
+        }
+    }
+
+    /// The screen's rows after the last `scrollback` scrollback lines, as
+    /// plain text or with colors (`ansi`), trailing blanks not trimmed.
+    pub fn capture_rows(&mut self, scrollback: usize, ansi: bool) -> Vec<String> {
+        let width = self.size().cols;
+        let mut lines = if ansi {
+            self.scrollback_rows(scrollback, width)
+        } else {
+            self.plain_scrollback_rows(scrollback, width)
+        };
+        let screen = self.parser.screen();
+        if ansi {
+            lines.extend(screen.rows_formatted(0, width));
+        } else {
+            lines.extend(screen.rows(0, width));
+        }
+        lines
+    }
+
+    fn plain_scrollback_rows(&mut self, count: usize, width: u16) -> Vec<String> {
+        let screen = self.parser.screen_mut();
+        let count = count.min(screen.scrollback_len());
+        let rows = screen.size().0.get() as usize;
+        let mut lines = Vec::with_capacity(count);
+        let mut offset = count;
+        while offset > 0 {
+            screen.set_scrollback(offset);
+            let take = offset.min(rows);
+            lines.extend(screen.rows(0, width).take(take));
+            offset -= take;
+        }
+        screen.set_scrollback(0);
+        lines
+    }
+
+    /// The last `count` scrollback lines (oldest first), each formatted and
+    /// cropped to `width` columns. Empty on the alternate screen.
+    pub fn scrollback_rows(&mut self, count: usize, width: u16) -> Vec<String> {
+        let screen = self.parser.screen_mut();
+        let count = count.min(screen.scrollback_len());
+        let rows = screen.size().0.get() as usize;
+        let mut lines = Vec::with_capacity(count);
+        let mut offset = count;
+        while offset > 0 {
+            screen.set_scrollback(offset);
+            let take = offset.min(rows);
+            lines.extend(screen.rows_formatted(0, width).take(take));
+            offset -= take;
+        }
+        screen.set_scrollback(0);
+        lines
+    }
+}
+
+/// Writes the answer a real terminal would give, using the session's state.
+fn answer(query: Query, screen: &vt100::Screen, replies: &mut Vec<u8>) {
+    use std::io::Write;
+    let (rows, cols) = screen.size();
+    let (row, col) = screen.cursor_position();
+    let col = col.min(cols.get() - 1);
+    let _ = match query {
+        Query::Status => write!(replies, "\x1b[0n"),
+        Query::CursorPosition { private: false } => write!(replies, "\x1b[{};{}R", row + 1, col + 1),
+        Query::CursorPosition { private: true } => {
+            write!(replies, "\x1b[?{};{};1R", row + 1, col + 1)
+        }
+        // A VT220-class terminal with ANSI color, as tmux and screen report.
+        Query::PrimaryAttributes => write!(replies, "\x1b[?62;22c"),
+        Query::SecondaryAttributes => write!(replies, "\x1b[>1;10;0c"),
+        Query::Version => write!(replies, "\x1bP>|foyer {}\x1b\\", env!("CARGO_PKG_VERSION")),
+        Query::PrivateMode(mode) => {
+            let state = private_mode_state(screen, mode);
+            write!(replies, "\x1b[?{mode};{state}$y")
+        }
+        Query::TextAreaSize => write!(replies, "\x1b[8;{};{}t", rows.get(), cols.get()),
+        Query::Color(which) => {
+            // Clients' real colors are unknown and may differ: answer as a
+            // dark terminal, the common case, so programs pick a theme once.
+            let rgb = if which == 11 { "0000/0000/0000" } else { "e5e5/e5e5/e5e5" };
+            write!(replies, "\x1b]{which};rgb:{rgb}\x1b\\")
+        }
+        Query::KittyKeyboard { .. } => Ok(()),
+    };
+}
+
+/// DECRQM answer: 1 set, 2 reset, 0 not recognised.
+fn private_mode_state(screen: &vt100::Screen, mode: u16) -> u8 {
+    use vt100::MouseProtocolMode as Mouse;
+    let flag = |on: bool| if on { 1 } else { 2 };
+    match mode {
+        1 => flag(screen.application_cursor()),
+        25 => flag(!screen.hide_cursor()),
+        47 | 1047 | 1049 => flag(screen.alternate_screen()),
+        1000 => flag(screen.mouse_protocol_mode() == Mouse::PressRelease),
+        1002 => flag(screen.mouse_protocol_mode() == Mouse::ButtonMotion),
+        1003 => flag(screen.mouse_protocol_mode() == Mouse::AnyMotion),
+        1006 => flag(screen.mouse_protocol_encoding() == vt100::MouseProtocolEncoding::Sgr),
+        2004 => flag(screen.bracketed_paste()),
+        // Synchronized output is honoured by the hub; report it as known.
+        2026 => 2,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(term: &mut Terminal, bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let (mut out, mut replies) = (Vec::new(), Vec::new());
+        term.process(bytes, &mut out, &mut replies);
+        (out, replies)
+    }
+
+    #[test]
+    fn answers_cursor_position_at_the_point_of_the_query() {
+        let mut term = Terminal::new(Size::new(24, 80), 100);
+        let (out, replies) = run(&mut term, b"abc\x1b[6ndef");
+        assert_eq!(replies, b"\x1b[1;4R");
+        assert_eq!(out, b"abcdef");
+        assert_eq!(term.screen().contents(), "abcdef");
+    }
+
+    #[test]
+    fn title_and_bell_are_tracked() {
+        let mut term = Terminal::new(Size::new(24, 80), 100);
+        run(&mut term, b"\x1b]2;my \x1btitle\x07\x07");
+        assert_eq!(term.title(), "my ");
+        assert!(term.take_attention());
+        assert!(!term.take_attention());
+    }
+
+    #[test]
+    fn scrollback_rows_are_the_newest_lines_oldest_first() {
+        let mut term = Terminal::new(Size::new(3, 10), 100);
+        let text: String = (1..=8).map(|i| format!("line{i}\r\n")).collect();
+        run(&mut term, text.as_bytes());
+        let lines = term.scrollback_rows(4, 10);
+        let plain: Vec<String> = lines
+            .iter()
+            .map(|l| String::from_utf8(strip(l.as_bytes())).unwrap())
+            .collect();
+        assert_eq!(plain, vec!["line3", "line4", "line5", "line6"]);
+        assert_eq!(term.screen().scrollback(), 0);
+    }
+
+    fn strip(bytes: &[u8]) -> Vec<u8> {
+        let mut parser = vt100::Parser::new(
+            NonZeroU16::new(1).unwrap(),
+            NonZeroU16::new(40).unwrap(),
+            0,
+        );
+        parser.process(bytes);
+        parser.screen().contents().trim_end().as_bytes().to_vec()
+    }
+}

@@ -1,0 +1,170 @@
+//! An SSH client attached to a session. Two loops run side by side: one
+//! writes the hub's messages to the channel (waiting on the SSH window,
+//! so a slow client stalls only itself), the other reads the client's
+//! keystrokes and window changes and passes them to the hub, watching for
+//! the prefix key.
+//!
+//! Must not write to the channel from anywhere but the writer task, so
+//! nothing is interleaved inside an escape sequence.
+
+use bytes::Bytes;
+use russh::ChannelId;
+use russh::server::Handle;
+use tokio::sync::mpsc;
+
+use super::channel::{ChannelEvent, ChannelIo};
+use super::run::Outcome;
+use crate::app::App;
+use crate::session::input::{InputAction, PrefixReader, help_text};
+use crate::session::{ClientMessage, Receipts, Role, SessionEntry};
+
+/// Extra bytes the input loop asks the writer to show (the keys help).
+const LOCAL_MESSAGES: usize = 4;
+
+/// Leaves a client's terminal usable after a session: main screen, cursor
+/// shown, no mouse reporting or bracketed paste, default keys and colors.
+const LEAVE: &[u8] = b"\x1b[?1049l\x1b[r\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\
+\x1b[?2004l\x1b[?1l\x1b>\x1b[m\r\n";
+
+/// How an attachment ended.
+#[derive(Debug)]
+pub enum AttachEnd {
+    Detached,
+    Exited(Option<i32>),
+    Killed,
+    ClientGone,
+}
+
+/// Attaches the channel's client to `entry` until it detaches, the
+/// program exits, the session is killed or the client goes away.
+pub async fn run(app: &App, entry: &SessionEntry, role: Role, io: &mut ChannelIo) -> AttachEnd {
+    let Some(size) = io.pty.as_ref().map(|p| p.size) else {
+        return AttachEnd::ClientGone;
+    };
+    let Ok(mut attachment) = entry.hub.attach(role, size).await else {
+        return AttachEnd::Killed;
+    };
+    let Some(messages) = attachment.messages.take() else {
+        return AttachEnd::Killed;
+    };
+    let (local_tx, local_rx) = mpsc::channel(LOCAL_MESSAGES);
+    let mut writer = tokio::spawn(write_messages(
+        io.handle.clone(),
+        io.id,
+        messages,
+        local_rx,
+        attachment.receipts(),
+    ));
+    let prefix = app.config.keys.prefix;
+    let mut reader = PrefixReader::new(prefix.byte);
+    let mut actions = Vec::new();
+    let end = loop {
+        tokio::select! {
+            finished = &mut writer => break finished.unwrap_or(AttachEnd::ClientGone),
+            event = io.events.recv() => match event {
+                Some(ChannelEvent::Data(bytes)) => {
+                    actions.clear();
+                    reader.feed(&bytes, &mut actions);
+                    if let Some(end) = act(&attachment, &actions, &local_tx, &prefix.name()).await {
+                        break end;
+                    }
+                }
+                Some(ChannelEvent::Resize(size)) => {
+                    let _ = attachment.resize(size).await;
+                }
+                Some(ChannelEvent::Eof) => {}
+                None => break AttachEnd::ClientGone,
+            },
+        }
+    };
+    writer.abort();
+    drop(attachment);
+    if !matches!(end, AttachEnd::ClientGone) {
+        let _ = io.write(Bytes::from_static(LEAVE)).await;
+    }
+    end
+}
+
+/// Carries out the client's input; returns how the attachment ends, if it does.
+async fn act(
+    attachment: &crate::session::Attachment,
+    actions: &[InputAction],
+    local: &mpsc::Sender<Bytes>,
+    prefix_name: &str,
+) -> Option<AttachEnd> {
+    for action in actions {
+        match action {
+            InputAction::Forward(bytes) => {
+                if attachment.input(Bytes::copy_from_slice(bytes)).await.is_err() {
+                    return Some(AttachEnd::Killed);
+                }
+            }
+            InputAction::Detach => return Some(AttachEnd::Detached),
+            InputAction::Help => {
+                let _ = local.try_send(Bytes::from(help_text(prefix_name)));
+            }
+        }
+    }
+    None
+}
+
+/// Writes the hub's messages (and local notices) to the client, in order.
+async fn write_messages(
+    handle: Handle,
+    channel: ChannelId,
+    mut messages: mpsc::Receiver<ClientMessage>,
+    mut local: mpsc::Receiver<Bytes>,
+    receipts: Receipts,
+) -> AttachEnd {
+    loop {
+        let message = tokio::select! {
+            message = messages.recv() => message,
+            Some(bytes) = local.recv() => {
+                if handle.data(channel, bytes).await.is_err() {
+                    return AttachEnd::ClientGone;
+                }
+                continue;
+            }
+        };
+        let Some(message) = message else {
+            return AttachEnd::Killed;
+        };
+        match &message {
+            ClientMessage::Output { bytes, .. } => {
+                if handle.data(channel, bytes.clone()).await.is_err() {
+                    return AttachEnd::ClientGone;
+                }
+            }
+            ClientMessage::Marker => {}
+            ClientMessage::Exited { status } => return AttachEnd::Exited(*status),
+            ClientMessage::Closed => return AttachEnd::Killed,
+        }
+        if receipts.written(&message).await.is_err() {
+            return AttachEnd::Killed;
+        }
+    }
+}
+
+/// `watch` without a terminal: the program's output bytes as they come,
+/// until the program ends or the client leaves.
+pub async fn stream_output(entry: &SessionEntry, io: &mut ChannelIo) -> Outcome {
+    let Ok(mut messages) = entry.hub.watch().await else {
+        return Outcome::Refused(format!("no session named {}", entry.label()));
+    };
+    loop {
+        tokio::select! {
+            message = messages.recv() => match message {
+                Some(ClientMessage::Output { bytes, .. }) => {
+                    if io.write(bytes).await.is_err() {
+                        return Outcome::Done;
+                    }
+                }
+                Some(ClientMessage::Marker) => {}
+                Some(ClientMessage::Exited { .. }) | Some(ClientMessage::Closed) | None => return Outcome::Done,
+            },
+            event = io.events.recv() => if event.is_none() {
+                return Outcome::Done;
+            },
+        }
+    }
+}

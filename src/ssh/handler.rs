@@ -1,0 +1,264 @@
+//! The russh `Handler` for one connection. It holds no verb logic: it
+//! checks keys, remembers each channel's PTY request, starts a task per
+//! channel when a shell or exec request arrives, and turns later callbacks
+//! (data, window changes, end of input) into events for that task.
+//!
+//! Must not block: every callback returns quickly, except that input
+//! waits for room in the channel task's bounded queue (back-pressure on
+//! this connection only).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use russh::keys::HashAlg;
+use russh::server::{Auth, ChannelOpenHandle, Msg, Session};
+use russh::{Channel, ChannelId, MethodKind, MethodSet};
+use tokio::sync::{mpsc, oneshot};
+
+use super::channel::{ChannelEvent, ChannelIo, PtyInfo};
+use super::run::{self, Caller};
+use crate::app::App;
+use crate::session::Size;
+use crate::store::User;
+
+/// Events queued for one channel's task before input waits.
+const CHANNEL_EVENTS: usize = 64;
+
+#[derive(Default)]
+struct ChannelState {
+    pty: Option<PtyInfo>,
+    events: Option<mpsc::Sender<ChannelEvent>>,
+}
+
+pub struct ConnectionHandler {
+    app: Arc<App>,
+    peer: SocketAddr,
+    caller: Option<Caller>,
+    signed_in: Option<oneshot::Sender<()>>,
+    channels: HashMap<ChannelId, ChannelState>,
+}
+
+impl ConnectionHandler {
+    /// The handler, and a receiver that fires once the client signed in.
+    pub fn new(app: Arc<App>, peer: SocketAddr) -> (Self, oneshot::Receiver<()>) {
+        let (tx, rx) = oneshot::channel();
+        let handler = ConnectionHandler {
+            app,
+            peer,
+            caller: None,
+            signed_in: Some(tx),
+            channels: HashMap::new(),
+        };
+        (handler, rx)
+    }
+
+    fn reject() -> Auth {
+        Auth::Reject {
+            proceed_with_methods: Some(MethodSet::from(&[MethodKind::PublicKey][..])),
+            partial_success: false,
+        }
+    }
+
+    async fn user_of(&self, key: &russh::keys::PublicKey) -> Option<(User, String)> {
+        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        match self.app.store.user_by_fingerprint(&fingerprint).await {
+            Ok(Some(user)) => Some((user, fingerprint)),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::error!(peer = %self.peer, %error, "key lookup failed");
+                None
+            }
+        }
+    }
+
+    /// Starts the task that carries out `command` (None: a shell request).
+    fn start(&mut self, channel: ChannelId, command: Option<String>, session: &mut Session) -> bool {
+        let Some(caller) = self.caller.clone() else {
+            return false;
+        };
+        let state = self.channels.entry(channel).or_default();
+        if state.events.is_some() {
+            return false;
+        }
+        let (tx, rx) = mpsc::channel(CHANNEL_EVENTS);
+        state.events = Some(tx);
+        let mut io = ChannelIo::new(session.handle(), channel, rx, state.pty.clone());
+        let app = self.app.clone();
+        tokio::spawn(async move {
+            let status = run::run_command(app, caller, command, &mut io).await;
+            io.finish(status).await;
+        });
+        true
+    }
+
+    async fn send_event(&mut self, channel: ChannelId, event: ChannelEvent) {
+        let sender = self.channels.get(&channel).and_then(|s| s.events.clone());
+        if let Some(sender) = sender {
+            // Fails at once when the task finished or reads no input (it
+            // closed its receiver); then the event has nowhere to go.
+            let _ = sender.send(event).await;
+        }
+    }
+}
+
+impl russh::server::Handler for ConnectionHandler {
+    type Error = russh::Error;
+
+    async fn auth_none(&mut self, _user: &str) -> Result<Auth, Self::Error> {
+        Ok(Self::reject())
+    }
+
+    async fn auth_password(&mut self, _user: &str, _password: &str) -> Result<Auth, Self::Error> {
+        Ok(Self::reject())
+    }
+
+    async fn auth_publickey_offered(
+        &mut self,
+        _user: &str,
+        offer: russh::server::PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        // Only say "go on" for keys we know, so no signature is asked for
+        // keys that would be refused anyway.
+        Ok(match self.user_of(offer.public_key).await {
+            Some(_) => Auth::Accept,
+            None => Self::reject(),
+        })
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        _user: &str,
+        key: russh::server::VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let Some((user, fingerprint)) = self.user_of(key.public_key).await else {
+            tracing::info!(peer = %self.peer, "sign-in refused: unknown key");
+            return Ok(Self::reject());
+        };
+        tracing::info!(peer = %self.peer, user = %user.name, %fingerprint, "signed in");
+        self.caller = Some(Caller {
+            user,
+            fingerprint,
+            peer: self.peer,
+        });
+        if let Some(signed_in) = self.signed_in.take() {
+            let _ = signed_in.send(());
+        }
+        Ok(Auth::Accept)
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // Input is taken from `data` callbacks; the Channel stream is
+        // dropped so it cannot fill up and stall the connection.
+        self.channels.insert(channel.id(), ChannelState::default());
+        drop(channel);
+        reply.accept().await;
+        Ok(())
+    }
+
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        term: &str,
+        cols: u32,
+        rows: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        _modes: &[(russh::Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let state = self.channels.entry(channel).or_default();
+        state.pty = Some(PtyInfo {
+            term: term.chars().take(64).collect(),
+            size: Size::new(rows.max(1), cols.max(1)),
+        });
+        session.channel_success(channel)?;
+        Ok(())
+    }
+
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        _name: &str,
+        _value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
+    async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+        if self.start(channel, None, session) {
+            session.channel_success(channel)?;
+        } else {
+            session.channel_failure(channel)?;
+        }
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let command = String::from_utf8_lossy(data).into_owned();
+        if self.start(channel, Some(command), session) {
+            session.channel_success(channel)?;
+        } else {
+            session.channel_failure(channel)?;
+        }
+        Ok(())
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        tracing::info!(peer = %self.peer, subsystem = %name.chars().take(40).collect::<String>(), "subsystem refused");
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
+    async fn window_change_request(
+        &mut self,
+        channel: ChannelId,
+        cols: u32,
+        rows: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let size = Size::new(rows.max(1), cols.max(1));
+        if let Some(pty) = self.channels.get_mut(&channel).and_then(|s| s.pty.as_mut()) {
+            pty.size = size;
+        }
+        self.send_event(channel, ChannelEvent::Resize(size)).await;
+        Ok(())
+    }
+
+    async fn data(&mut self, channel: ChannelId, data: &[u8], _session: &mut Session) -> Result<(), Self::Error> {
+        self.send_event(channel, ChannelEvent::Data(Bytes::copy_from_slice(data)))
+            .await;
+        Ok(())
+    }
+
+    async fn channel_eof(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+        self.send_event(channel, ChannelEvent::Eof).await;
+        Ok(())
+    }
+
+    async fn channel_close(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+        // Dropping the sender ends the task's event stream.
+        self.channels.remove(&channel);
+        Ok(())
+    }
+}

@@ -1,0 +1,414 @@
+//! Carries out the session verbs for one SSH channel: `ls`, `new`,
+//! `attach`, `watch`, `capture`, `send`, `kill`, `restart`. Messages and
+//! exit statuses follow SPEC §4: 0 done, 1 refused or not found (one line
+//! on stderr), 2 usage.
+//!
+//! Must not touch a session's state except through its hub and the
+//! registry.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::attach::{self, AttachEnd};
+use super::channel::ChannelIo;
+use super::run_account;
+use super::verbs::{self, Verb};
+use crate::app::App;
+use crate::runtime;
+use crate::session::launch::{LaunchRequest, spawn_spec};
+use crate::session::names::{self, SessionRef};
+use crate::session::registry::{CreateError, CreateRequest};
+use crate::session::{HubStatus, Role, SessionEntry};
+use crate::store::User;
+
+/// Who is asking.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub fingerprint: String,
+    pub peer: SocketAddr,
+}
+
+/// The outcome of a verb: an exit status and, for 1 and 2, the message.
+pub enum Outcome {
+    Done,
+    Refused(String),
+    Usage(String),
+}
+
+impl Outcome {
+    fn refused(text: impl Into<String>) -> Outcome {
+        Outcome::Refused(text.into())
+    }
+}
+
+/// What the caller may do with a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Owner,
+    /// Granted write access (grants arrive with sharing).
+    #[allow(dead_code)]
+    Write,
+    Read,
+}
+
+impl Access {
+    pub fn name(self) -> &'static str {
+        match self {
+            Access::Owner => "owner",
+            Access::Write => "write",
+            Access::Read => "read",
+        }
+    }
+
+    pub fn can_write(self) -> bool {
+        matches!(self, Access::Owner | Access::Write)
+    }
+}
+
+/// The caller's access to a session, if they may see it at all. Admins
+/// see and watch everything, but type only where granted.
+pub fn access_of(caller: &Caller, entry: &SessionEntry) -> Option<Access> {
+    if entry.record.owner_id == caller.user.id {
+        Some(Access::Owner)
+    } else if caller.user.is_admin {
+        Some(Access::Read)
+    } else {
+        None
+    }
+}
+
+/// Runs a command line (or, for `None`, the shell request) and returns the
+/// exit status for the channel.
+pub async fn run_command(app: Arc<App>, caller: Caller, command: Option<String>, io: &mut ChannelIo) -> u32 {
+    let verb = match command.as_deref().map(verbs::parse) {
+        None => Ok(Verb::Help),
+        Some(parsed) => parsed,
+    };
+    let outcome = match verb {
+        Ok(verb) => run_verb(&app, &caller, verb, io).await,
+        Err(error) => Outcome::Usage(error.message()),
+    };
+    match outcome {
+        Outcome::Done => 0,
+        Outcome::Refused(message) => {
+            let _ = io.err(&format!("{}\n", message.trim_end())).await;
+            1
+        }
+        Outcome::Usage(message) => {
+            let _ = io.err(&message).await;
+            2
+        }
+    }
+}
+
+async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) -> Outcome {
+    let interactive = matches!(verb, Verb::Attach { .. } | Verb::Watch { .. } | Verb::New { .. });
+    if !interactive {
+        io.ignore_input();
+    }
+    match verb {
+        Verb::Help => {
+            // A client that left before reading its help needs nothing more.
+            let _ = io.out(&verbs::help_text()).await;
+            Outcome::Done
+        }
+        Verb::Whoami => run_account::whoami(caller, io).await,
+        Verb::Keys { action } => run_account::keys(app, caller, action, io).await,
+        Verb::Ls { json } => list(app, caller, json, io).await,
+        Verb::New {
+            name,
+            detached,
+            attach_existing,
+            dir,
+            preset,
+            command,
+        } => {
+            let request = NewRequest {
+                name,
+                detached,
+                attach_existing,
+                dir,
+                preset,
+                command,
+            };
+            new_session(app, caller, request, io).await
+        }
+        Verb::Attach { name } => attach_verb(app, caller, &name, false, io).await,
+        Verb::Watch { name } => attach_verb(app, caller, &name, true, io).await,
+        Verb::Capture { name, ansi, scrollback } => capture(app, caller, &name, ansi, scrollback, io).await,
+        Verb::Send { name, text } => send(app, caller, &name, &text).await,
+        Verb::Kill { name } => kill(app, caller, &name).await,
+        Verb::Restart { name } => restart(app, caller, &name).await,
+    }
+}
+
+/// Finds a session the caller may see, or says there is none.
+async fn find(app: &App, caller: &Caller, name: &str) -> Result<(SessionEntry, Access), Outcome> {
+    let not_found = || Outcome::refused(format!("no session named {}", names::printable(name)));
+    let reference = SessionRef::parse(name).map_err(|_| not_found())?;
+    let owner = reference.owner.unwrap_or_else(|| caller.user.name.clone());
+    let entry = app.registry.find(&owner, &reference.name).await.ok_or_else(not_found)?;
+    let access = access_of(caller, &entry).ok_or_else(not_found)?;
+    Ok((entry, access))
+}
+
+async fn list(app: &App, caller: &Caller, json: bool, io: &ChannelIo) -> Outcome {
+    let mut rows = Vec::new();
+    for entry in app.registry.list().await {
+        let Some(access) = access_of(caller, &entry) else {
+            continue;
+        };
+        let Ok(status) = entry.hub.status().await else {
+            continue;
+        };
+        rows.push(super::run_account::ListRow { entry, access, status });
+    }
+    let text = if json {
+        super::run_account::list_json(&rows)
+    } else {
+        super::run_account::list_table(caller, &rows)
+    };
+    let _ = io.out(&text).await;
+    Outcome::Done
+}
+
+struct NewRequest {
+    name: String,
+    detached: bool,
+    attach_existing: bool,
+    dir: Option<String>,
+    preset: Option<String>,
+    command: Vec<String>,
+}
+
+async fn new_session(app: &App, caller: &Caller, request: NewRequest, io: &mut ChannelIo) -> Outcome {
+    if let Err(error) = names::validate(&request.name) {
+        return Outcome::refused(error.to_string());
+    }
+    if let Some(existing) = app.registry.find(&caller.user.name, &request.name).await {
+        if request.attach_existing {
+            return attach_entry(app, existing, Access::Owner, false, io).await;
+        }
+        return Outcome::refused(format!("a session named {} already exists", request.name));
+    }
+    let (command, env) = match resolve_command(app, &request) {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    let cwd = match working_dir(app, request.dir.as_deref()) {
+        Ok(cwd) => cwd,
+        Err(outcome) => return outcome,
+    };
+    let label = format!("{}/{}", caller.user.name, request.name);
+    let spec = spawn_spec(LaunchRequest {
+        account: &app.account,
+        command: command.clone(),
+        cwd,
+        term: io.pty.as_ref().map(|p| p.term.clone()),
+        label: label.clone(),
+        extra_env: env,
+    });
+    let create = CreateRequest {
+        owner: caller.user.clone(),
+        name: request.name.clone(),
+        command,
+        spec,
+    };
+    let entry = match app.registry.create(create).await {
+        Ok(entry) => entry,
+        Err(CreateError::NameTaken { name }) => return Outcome::refused(format!("a session named {name} already exists")),
+        Err(error) => return Outcome::refused(format!("cannot start {label}: {error}")),
+    };
+    tracing::info!(user = %caller.user.name, peer = %caller.peer, session = %label, "session created");
+    if request.detached || io.pty.is_none() {
+        return Outcome::Done;
+    }
+    attach_entry(app, entry, Access::Owner, false, io).await
+}
+
+/// The command and extra environment for `new`: a preset, the given
+/// command, or the default.
+fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Vec<(String, String)>), Outcome> {
+    let sessions = &app.config.sessions;
+    if let Some(name) = &request.preset {
+        let preset = app
+            .config
+            .preset(name)
+            .ok_or_else(|| Outcome::refused(format!("no preset named {}", names::printable(name))))?;
+        let env = preset.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        return Ok((preset.command.clone(), env));
+    }
+    if !request.command.is_empty() {
+        if sessions.presets_only {
+            return Err(Outcome::refused("only presets may be started here"));
+        }
+        return Ok((request.command.clone(), Vec::new()));
+    }
+    let default = if sessions.default_command.is_empty() {
+        if sessions.presets_only {
+            return Err(Outcome::refused("only presets may be started here"));
+        }
+        app.account.login_shell()
+    } else {
+        sessions.default_command.clone()
+    };
+    let env = app
+        .config
+        .presets
+        .iter()
+        .find(|p| p.command == default)
+        .map(|p| p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    Ok((default, env))
+}
+
+/// `-C DIR`: absolute, `~/…`, or relative to the home directory.
+fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, Outcome> {
+    let home = app.account.home.clone();
+    let path = match dir {
+        None => home,
+        Some("~") => home,
+        Some(dir) => match dir.strip_prefix("~/") {
+            Some(rest) => home.join(rest),
+            None => home.join(dir),
+        },
+    };
+    if !path.is_dir() {
+        return Err(Outcome::refused(format!(
+            "no such directory: {}",
+            names::printable(&path.display().to_string())
+        )));
+    }
+    Ok(path)
+}
+
+async fn attach_verb(app: &App, caller: &Caller, name: &str, watch: bool, io: &mut ChannelIo) -> Outcome {
+    let (entry, access) = match find(app, caller, name).await {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    if io.pty.is_none() {
+        if watch {
+            return attach::stream_output(&entry, io).await;
+        }
+        return Outcome::Usage("attach needs a terminal: use ssh -t\n".into());
+    }
+    attach_entry(app, entry, access, watch, io).await
+}
+
+async fn attach_entry(app: &App, entry: SessionEntry, access: Access, watch: bool, io: &mut ChannelIo) -> Outcome {
+    let role = if access.can_write() && !watch {
+        Role::Writer
+    } else {
+        Role::Observer
+    };
+    // Your own session by NAME, anyone else's by OWNER/NAME.
+    let shown = if access == Access::Owner {
+        entry.record.name.clone()
+    } else {
+        entry.label()
+    };
+    match attach::run(app, &entry, role, io).await {
+        AttachEnd::Detached => {
+            let _ = io.out(&format!("[detached from {shown}]\n")).await;
+        }
+        AttachEnd::Exited(status) => {
+            let status = status.map_or("unknown".to_string(), |s| s.to_string());
+            let _ = io
+                .out(&format!("[foyer: session {shown} exited with status {status}]\n"))
+                .await;
+        }
+        AttachEnd::Killed => {
+            let _ = io.out(&format!("[foyer: session {shown} was killed]\n")).await;
+        }
+        AttachEnd::ClientGone => {}
+    }
+    Outcome::Done
+}
+
+async fn capture(app: &App, caller: &Caller, name: &str, ansi: bool, scrollback: usize, io: &ChannelIo) -> Outcome {
+    let (entry, _) = match find(app, caller, name).await {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    match entry.hub.capture(scrollback, ansi).await {
+        Ok(text) => {
+            let _ = io.out(&text).await;
+            Outcome::Done
+        }
+        Err(_) => Outcome::refused(format!("no session named {}", names::printable(name))),
+    }
+}
+
+async fn send(app: &App, caller: &Caller, name: &str, text: &[String]) -> Outcome {
+    let (entry, access) = match find(app, caller, name).await {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    if !access.can_write() {
+        return Outcome::refused(format!("you may not type into {}", entry.label()));
+    }
+    if !running(&entry).await {
+        return Outcome::refused(format!("session {} has exited", entry.label()));
+    }
+    let bytes = verbs::decode_escapes(&text.join(" "));
+    match entry.hub.send_input(Bytes::from(bytes)).await {
+        Ok(()) => Outcome::Done,
+        Err(_) => Outcome::refused(format!("no session named {}", names::printable(name))),
+    }
+}
+
+async fn running(entry: &SessionEntry) -> bool {
+    entry.hub.status().await.is_ok_and(|s: HubStatus| s.running)
+}
+
+async fn kill(app: &App, caller: &Caller, name: &str) -> Outcome {
+    let (entry, access) = match find(app, caller, name).await {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    if access != Access::Owner && !caller.user.is_admin {
+        return Outcome::refused(format!("only the owner may kill {}", entry.label()));
+    }
+    let _ = entry.hub.kill().await;
+    app.registry.remove(entry.record.id).await;
+    tracing::info!(user = %caller.user.name, session = %entry.label(), "session killed");
+    Outcome::Done
+}
+
+async fn restart(app: &App, caller: &Caller, name: &str) -> Outcome {
+    let (entry, access) = match find(app, caller, name).await {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    if access != Access::Owner && !caller.user.is_admin {
+        return Outcome::refused(format!("only the owner may restart {}", entry.label()));
+    }
+    if running(&entry).await {
+        return Outcome::refused(format!("session {} is running", entry.label()));
+    }
+    let preset = app.config.presets.iter().find(|p| p.command == entry.record.command);
+    let command = preset
+        .and_then(|p| p.restart_command.clone())
+        .unwrap_or_else(|| entry.record.command.clone());
+    let env = preset
+        .map(|p| p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let spec = spawn_spec(LaunchRequest {
+        account: &app.account,
+        command,
+        cwd: PathBuf::from(&entry.record.cwd),
+        term: None,
+        label: entry.label(),
+        extra_env: env,
+    });
+    match entry.hub.restart(spec, runtime::local::spawn).await {
+        Ok(Ok(())) => Outcome::Done,
+        Ok(Err(error)) => Outcome::refused(format!("cannot restart {}: {error}", entry.label())),
+        Err(_) => Outcome::refused(format!("no session named {}", names::printable(name))),
+    }
+}

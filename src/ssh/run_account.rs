@@ -1,0 +1,154 @@
+//! The verbs about the caller rather than a session (`whoami`, `keys`) and
+//! the `ls` output formats.
+//!
+//! Must not change another user's keys.
+
+use super::channel::ChannelIo;
+use super::run::{Access, Caller, Outcome};
+use super::verbs::KeysAction;
+use crate::app::App;
+use crate::session::{HubStatus, SessionEntry};
+use crate::store::{StoreError, parse_public_key};
+
+pub async fn whoami(caller: &Caller, io: &ChannelIo) -> Outcome {
+    let admin = if caller.user.is_admin { " (admin)" } else { "" };
+    let _ = io
+        .out(&format!("{}{admin}\n{}\n", caller.user.name, caller.fingerprint))
+        .await;
+    Outcome::Done
+}
+
+pub async fn keys(app: &App, caller: &Caller, action: Option<KeysAction>, io: &ChannelIo) -> Outcome {
+    let store = &app.store;
+    let result = match action {
+        None => match store.keys_of(caller.user.id).await {
+            Ok(keys) => {
+                let mut text = String::new();
+                for key in keys {
+                    let current = if key.fingerprint == caller.fingerprint { " (this connection)" } else { "" };
+                    text.push_str(&format!("{}  {}{current}\n", key.fingerprint, key.comment));
+                }
+                let _ = io.out(&text).await;
+                Ok(())
+            }
+            Err(error) => Err(error),
+        },
+        Some(KeysAction::Add { key }) => match parse_public_key(&key.join(" ")) {
+            Ok(parsed) => store.add_key(caller.user.id, &parsed).await.map(|added| {
+                tracing::info!(user = %caller.user.name, fingerprint = %added.fingerprint, "key added");
+            }),
+            Err(error) => Err(error),
+        },
+        Some(KeysAction::Remove { fingerprint }) => match store.remove_key_of(caller.user.id, &fingerprint).await {
+            Ok(true) => Ok(()),
+            Ok(false) => return Outcome::Refused(format!("you have no key {fingerprint}")),
+            Err(error) => Err(error),
+        },
+    };
+    match result {
+        Ok(()) => Outcome::Done,
+        Err(StoreError::LastKey) => Outcome::Refused("cannot remove your last key".into()),
+        Err(error) => Outcome::Refused(error.to_string()),
+    }
+}
+
+/// One line of `ls`.
+pub struct ListRow {
+    pub entry: SessionEntry,
+    pub access: Access,
+    pub status: HubStatus,
+}
+
+fn shown_name(caller: &Caller, row: &ListRow) -> String {
+    if row.entry.record.owner_id == caller.user.id {
+        row.entry.record.name.clone()
+    } else {
+        row.entry.label()
+    }
+}
+
+fn state_text(status: &HubStatus) -> String {
+    match (status.running, status.exit_status) {
+        (true, _) => "running".into(),
+        (false, Some(code)) => format!("exited {code}"),
+        (false, None) => "exited".into(),
+    }
+}
+
+fn idle_seconds(status: &HubStatus) -> i64 {
+    (crate::store::now() - status.last_active).max(0)
+}
+
+/// A compact duration: `12s`, `5m`, `3h`, `2d`.
+fn short_duration(seconds: i64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+pub fn list_table(caller: &Caller, rows: &[ListRow]) -> String {
+    let mut lines = vec![[
+        "NAME".to_string(),
+        "STATE".into(),
+        "ACCESS".into(),
+        "CLIENTS".into(),
+        "IDLE".into(),
+        "COMMAND".into(),
+    ]];
+    for row in rows {
+        let mark = if row.status.attention { "!" } else { "" };
+        lines.push([
+            format!("{mark}{}", shown_name(caller, row)),
+            state_text(&row.status),
+            row.access.name().into(),
+            (row.status.writers + row.status.observers).to_string(),
+            short_duration(idle_seconds(&row.status)),
+            shell_words::join(&row.entry.record.command),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for line in lines {
+        for (i, width) in widths.iter().enumerate() {
+            text.push_str(&format!("{:<width$}  ", line[i]));
+        }
+        text.push_str(&line[5]);
+        text.push('\n');
+    }
+    text
+}
+
+fn rfc3339(seconds: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0) as u64);
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+pub fn list_json(rows: &[ListRow]) -> String {
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            let record = &row.entry.record;
+            serde_json::json!({
+                "name": record.name,
+                "owner": record.owner,
+                "state": if row.status.running { "running" } else { "exited" },
+                "exit_status": if row.status.running { None } else { row.status.exit_status },
+                "access": row.access.name(),
+                "clients": row.status.writers + row.status.observers,
+                "idle_seconds": idle_seconds(&row.status),
+                "attention": row.status.attention,
+                "command": record.command,
+                "created_at": rfc3339(record.created_at),
+                "last_active_at": rfc3339(row.status.last_active),
+            })
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".into());
+    text.push('\n');
+    text
+}

@@ -1,0 +1,252 @@
+//! Parses an SSH command line into a [`Verb`]: split into words as a POSIX
+//! shell would (`shell-words`: quotes honoured, nothing expanded), then
+//! read by clap, which also writes the usage lines.
+//!
+//! Must not look anything up or act; it only parses.
+
+use clap::{Parser, Subcommand};
+
+/// Longest command line accepted, in bytes.
+pub const MAX_COMMAND_LINE: usize = 64 * 1024;
+
+/// Verbs this server knows; anything else is `unknown command`.
+pub const KNOWN_VERBS: &[&str] = &[
+    "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "whoami", "keys", "help",
+];
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ssh HOST",
+    no_binary_name = true,
+    disable_help_subcommand = true,
+    disable_version_flag = true,
+    color = clap::ColorChoice::Never
+)]
+struct CommandLine {
+    #[command(subcommand)]
+    verb: Verb,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Verb {
+    /// List the sessions you can see
+    Ls {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a session (and attach to it, with a terminal)
+    New {
+        name: String,
+        /// Do not attach
+        #[arg(short = 'd')]
+        detached: bool,
+        /// Attach if it already exists
+        #[arg(short = 'A')]
+        attach_existing: bool,
+        /// Working directory (default: your home)
+        #[arg(short = 'C', value_name = "DIR")]
+        dir: Option<String>,
+        /// Start a preset from the configuration
+        #[arg(short = 'p', value_name = "PRESET", conflicts_with = "command")]
+        preset: Option<String>,
+        /// The command to run (default: your login shell)
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Attach to a session (needs ssh -t)
+    #[command(alias = "a")]
+    Attach { name: String },
+    /// Watch a session read-only
+    Watch { name: String },
+    /// Print a session's screen
+    Capture {
+        name: String,
+        /// Keep colors and attributes
+        #[arg(long)]
+        ansi: bool,
+        /// Also print the last N scrollback lines
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        scrollback: usize,
+    },
+    /// Type text into a session (\n \r \t \e \xHH escapes)
+    Send {
+        name: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "TEXT")]
+        text: Vec<String>,
+    },
+    /// End a session's program and remove the session
+    Kill { name: String },
+    /// Start an exited session again
+    Restart { name: String },
+    /// Show who you are signed in as
+    Whoami,
+    /// Manage your SSH keys
+    Keys {
+        #[command(subcommand)]
+        action: Option<KeysAction>,
+    },
+    /// Show the commands
+    Help,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum KeysAction {
+    /// Add a public key (an OpenSSH public key line)
+    Add {
+        #[arg(num_args = 1.., value_name = "KEY")]
+        key: Vec<String>,
+    },
+    /// Remove a key by fingerprint (never your last one)
+    Remove { fingerprint: String },
+}
+
+/// Why a command line was not a verb; each maps to an exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// Exit 2 with `unknown command: X (try: help)`.
+    Unknown(String),
+    /// Exit 2 with clap's message and usage line.
+    Usage(String),
+}
+
+impl ParseError {
+    pub fn message(&self) -> String {
+        match self {
+            ParseError::Unknown(word) => format!("unknown command: {word} (try: help)\n"),
+            ParseError::Usage(text) => text.clone(),
+        }
+    }
+}
+
+/// Parses a command line as the client sent it.
+pub fn parse(line: &str) -> Result<Verb, ParseError> {
+    if line.len() > MAX_COMMAND_LINE {
+        return Err(ParseError::Usage(format!(
+            "error: the command line is longer than {MAX_COMMAND_LINE} bytes\n"
+        )));
+    }
+    let words = shell_words::split(line)
+        .map_err(|e| ParseError::Usage(format!("error: cannot split the command line: {e}\n")))?;
+    let Some(first) = words.first() else {
+        return Ok(Verb::Help);
+    };
+    if !KNOWN_VERBS.contains(&first.as_str()) {
+        return Err(ParseError::Unknown(crate::session::names::printable(first)));
+    }
+    CommandLine::try_parse_from(&words)
+        .map(|c| c.verb)
+        .map_err(|e| ParseError::Usage(e.render().to_string()))
+}
+
+/// Decodes `send` escapes: `\n`, `\r`, `\t`, `\e`, `\\`, `\xHH`. An
+/// unknown escape is kept as written.
+pub fn decode_escapes(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' || i + 1 >= bytes.len() {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let (decoded, used) = match bytes[i + 1] {
+            b'n' => (Some(b'\n'), 2),
+            b'r' => (Some(b'\r'), 2),
+            b't' => (Some(b'\t'), 2),
+            b'e' => (Some(0x1b), 2),
+            b'\\' => (Some(b'\\'), 2),
+            b'x' => match bytes.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok()) {
+                Some(hex) => (u8::from_str_radix(hex, 16).ok(), 4),
+                None => (None, 0),
+            },
+            _ => (None, 0),
+        };
+        match decoded {
+            Some(byte) => {
+                out.push(byte);
+                i += used;
+            }
+            None => {
+                out.push(b'\\');
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The `help` text: every verb and what it does.
+pub fn help_text() -> String {
+    let mut text = String::from("usage: ssh HOST VERB [ARGS]\n\n");
+    let rows = [
+        ("ls [--json]", "sessions you can see"),
+        ("new NAME [-d] [-A] [-C DIR] [-p PRESET | -- COMMAND...]", "create (and attach, with ssh -t)"),
+        ("attach NAME  (a)", "attach with your access (needs ssh -t)"),
+        ("watch NAME", "attach read-only; without a terminal, stream the output"),
+        ("capture NAME [--ansi] [--scrollback N]", "print the current screen"),
+        ("send NAME [--] TEXT...", "type TEXT (\\n \\r \\t \\e \\xHH escapes)"),
+        ("kill NAME", "end the program and remove the session"),
+        ("restart NAME", "start an exited session again"),
+        ("whoami", "who you are signed in as"),
+        ("keys | keys add KEY | keys remove FINGERPRINT", "your SSH keys"),
+        ("help", "this text"),
+    ];
+    for (usage, what) in rows {
+        text.push_str(&format!("  {usage:<58} {what}\n"));
+    }
+    text.push_str("\nAttached: Ctrl-\\ d detach, Ctrl-\\ Ctrl-\\ send Ctrl-\\, Ctrl-\\ ? keys.\n");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_with_command_after_double_dash() {
+        let verb = parse("new work -d -C /tmp -- bash -c 'echo hi'").unwrap();
+        assert_eq!(
+            verb,
+            Verb::New {
+                name: "work".into(),
+                detached: true,
+                attach_existing: false,
+                dir: Some("/tmp".into()),
+                preset: None,
+                command: vec!["bash".into(), "-c".into(), "echo hi".into()],
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_and_usage_errors_differ() {
+        assert_eq!(parse("frobnicate x"), Err(ParseError::Unknown("frobnicate".into())));
+        match parse("attach") {
+            Err(ParseError::Usage(text)) => assert!(text.contains("Usage:"), "{text}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(parse("new x -p claude -- vim"), Err(ParseError::Usage(_))));
+        assert!(matches!(parse("ls 'unterminated"), Err(ParseError::Usage(_))));
+    }
+
+    #[test]
+    fn alias_and_send_text() {
+        assert_eq!(parse("a work").unwrap(), Verb::Attach { name: "work".into() });
+        assert_eq!(
+            parse("send work -- -n hello").unwrap(),
+            Verb::Send {
+                name: "work".into(),
+                text: vec!["-n".into(), "hello".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn escapes_decode() {
+        assert_eq!(decode_escapes(r"a\nb\r\t\e\x41\\\q"), b"a\nb\r\t\x1bA\\\\q".to_vec());
+        assert_eq!(decode_escapes(r"\x4"), b"\\x4".to_vec());
+        assert_eq!(decode_escapes("tail\\"), b"tail\\".to_vec());
+    }
+}
