@@ -246,13 +246,17 @@ impl CellWriter {
             pen.write(out);
             self.pen = Some(pen);
         }
-        let (text, width) = match (cell.has_contents(), fits, cell.is_wide()) {
-            (true, true, wide) => (cell.contents(), if wide { 2 } else { 1 }),
-            _ => (" ", 1),
+        if !cell.has_contents() {
+            // Erase rather than print a space, so the cell stays empty.
+            out.extend_from_slice(b"\x1b[X");
+            self.at = Some((row, col));
+            return;
+        }
+        let (text, width) = match (fits, cell.is_wide()) {
+            (true, wide) => (cell.contents(), if wide { 2 } else { 1 }),
+            (false, _) => (" ", 1),
         };
         out.extend_from_slice(text.as_bytes());
-        // After the last column the terminal's cursor position is pending
-        // wrap: position explicitly next time.
         self.at = Some((row, col + width));
     }
 }

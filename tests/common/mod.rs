@@ -1,0 +1,339 @@
+//! Test harness: starts the real `foyer` binary on a free loopback port
+//! with a temporary data directory, creates users with real keys
+//! (`ssh-keygen`), and drives it with the real OpenSSH client, either plain
+//! (`Ssh::run`) or inside a PTY whose output feeds a vt100 parser
+//! (`Term`), so tests assert on what a user's terminal would show.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a test waits for something it expects before failing.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with_config("")
+    }
+
+    /// Starts a server whose `config/foyer.toml` holds `config`.
+    pub fn start_with_config(config: &str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(dir.path().join("config/foyer.toml"), config).unwrap();
+        let mut child = foyer_command(dir.path())
+            .args(["serve", "--ssh-listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start foyer serve");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let stderr_log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                stderr_log.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let stdout_log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("foyer: SSH listening on ") {
+                    let port = addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+                    let _ = port_tx.send(port);
+                }
+                stdout_log.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let port = match port_rx.recv_timeout(PATIENCE) {
+            Ok(port) => port,
+            Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap()),
+        };
+        Server { child, port, dir, log }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Runs `foyer ARGS` (an admin command) against this server's data.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        foyer_command(self.dir.path()).args(args).output().expect("run foyer")
+    }
+
+    /// Creates a user with a fresh ed25519 key and returns an SSH client
+    /// that signs in with it.
+    pub fn user(&self, name: &str, admin: bool) -> Ssh {
+        let key = new_key(self.dir.path(), name);
+        let mut args = vec!["user", "add", name, "--key-file"];
+        let public = format!("{}.pub", key.display());
+        args.push(&public);
+        if admin {
+            args.push("--admin");
+        }
+        let out = self.admin(&args);
+        assert!(out.status.success(), "user add failed: {}", String::from_utf8_lossy(&out.stderr));
+        Ssh { port: self.port, key }
+    }
+
+    /// An SSH client with a key the server does not know.
+    pub fn stranger(&self) -> Ssh {
+        Ssh {
+            port: self.port,
+            key: new_key(self.dir.path(), "stranger"),
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn foyer_command(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_foyer"));
+    command.current_dir(dir).env("HOME", dir.join("home")).env("RUST_LOG", "foyer=debug,info");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FOYER_") || key == "DATABASE_URL" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+fn new_key(dir: &Path, name: &str) -> PathBuf {
+    let keys = dir.join("client-keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let mut n = 0;
+    let path = loop {
+        let path = keys.join(format!("{name}-{n}"));
+        if !path.exists() {
+            break path;
+        }
+        n += 1;
+    };
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&path)
+        .status()
+        .expect("ssh-keygen");
+    assert!(status.success());
+    path
+}
+
+/// The real OpenSSH client, signing in with one key.
+#[derive(Clone)]
+pub struct Ssh {
+    pub port: u16,
+    pub key: PathBuf,
+}
+
+pub struct Output {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ssh {
+    fn base(&self) -> Command {
+        let mut command = Command::new("ssh");
+        command
+            .args(["-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
+            .args(["-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"])
+            .arg("-i")
+            .arg(&self.key)
+            .args(["-p", &self.port.to_string(), "anyone@127.0.0.1"]);
+        command
+    }
+
+    /// Runs a verb without a PTY. `command` is sent as one string, as ssh
+    /// does, and split by the server.
+    pub fn run(&self, command: &str) -> Output {
+        let out = self
+            .base()
+            .arg(command)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ssh");
+        Output {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs a verb and asserts it succeeded; returns stdout.
+    pub fn ok(&self, command: &str) -> String {
+        let out = self.run(command);
+        assert_eq!(out.status, 0, "`{command}` failed: {}", out.stderr);
+        out.stdout
+    }
+
+    /// Runs `ssh -t HOST COMMAND` inside a PTY of the given size.
+    pub fn term(&self, command: &str, rows: u16, cols: u16) -> Term {
+        let mut ssh = self.base();
+        ssh.arg("-t");
+        if !command.is_empty() {
+            ssh.arg(command);
+        }
+        Term::spawn(ssh, rows, cols)
+    }
+}
+
+/// A terminal: a PTY running a program, whose output feeds a vt100
+/// parser as a real terminal would show it.
+pub struct Term {
+    pty: Arc<pty_process::blocking::Pty>,
+    child: Child,
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+fn nz(v: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(v).unwrap()
+}
+
+impl Term {
+    pub fn spawn(command: Command, rows: u16, cols: u16) -> Term {
+        let (pty, pts) = pty_process::blocking::open().unwrap();
+        pty.resize(pty_process::Size::new(rows, cols)).unwrap();
+        let child = pty_process::blocking::Command::from(command).spawn(pts).unwrap();
+        let pty = Arc::new(pty);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(rows), nz(cols), 5000)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (reader, sink, log) = (pty.clone(), parser.clone(), raw.clone());
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 65536];
+            loop {
+                match (&*reader).read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        sink.lock().unwrap().process(&buffer[..n]);
+                        log.lock().unwrap().extend_from_slice(&buffer[..n]);
+                    }
+                }
+            }
+        });
+        Term { pty, child, parser, raw }
+    }
+
+    pub fn send(&self, bytes: &[u8]) {
+        (&*self.pty).write_all(bytes).unwrap();
+    }
+
+    pub fn type_line(&self, line: &str) {
+        self.send(line.as_bytes());
+        self.send(b"\r");
+    }
+
+    pub fn detach(&self) {
+        self.send(b"\x1cd");
+    }
+
+    pub fn resize(&self, rows: u16, cols: u16) {
+        self.parser.lock().unwrap().screen_mut().set_size(nz(rows), nz(cols));
+        self.pty.resize(pty_process::Size::new(rows, cols)).unwrap();
+    }
+
+    pub fn contents(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    pub fn raw_output(&self) -> Vec<u8> {
+        self.raw.lock().unwrap().clone()
+    }
+
+    /// A copy of the screen as this terminal shows it.
+    pub fn screen(&self) -> vt100::Screen {
+        self.parser.lock().unwrap().screen().clone()
+    }
+
+    /// Waits until `check` holds for the screen; panics with the screen
+    /// after [`PATIENCE`].
+    pub fn wait_for(&self, what: &str, check: impl Fn(&vt100::Screen) -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if check(self.parser.lock().unwrap().screen()) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{}", self.contents());
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    pub fn wait_for_text(&self, text: &str) {
+        self.wait_for(&format!("`{text}`"), |s| s.contents().contains(text));
+    }
+
+    /// Waits for the program to exit and returns its status.
+    pub fn wait_exit(&mut self) -> i32 {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                panic!("terminal program did not exit; screen:\n{}", self.contents());
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for Term {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `check` returns true, polling; panics with `what`.
+pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !check() {
+        if Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A shell command that starts a quiet bash with a fixed prompt.
+pub const BASH: &str = "env 'PS1=$ ' bash --norc --noprofile";

@@ -1,0 +1,254 @@
+//! End-to-end: the exec verbs of SPEC §4 through the real OpenSSH client,
+//! with their exit statuses and messages.
+
+mod common;
+
+use common::{BASH, Server, eventually};
+
+#[test]
+fn whoami_help_and_unknown_verbs() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let admin = server.user("root", true);
+
+    let who = alice.ok("whoami");
+    let mut lines = who.lines();
+    assert_eq!(lines.next(), Some("alice"));
+    assert!(lines.next().unwrap().starts_with("SHA256:"), "{who}");
+    assert!(admin.ok("whoami").starts_with("root (admin)\n"));
+
+    let help = alice.ok("help");
+    for verb in ["ls", "new", "attach", "watch", "capture", "send", "kill", "restart", "whoami", "keys"] {
+        assert!(help.contains(verb), "help lacks {verb}: {help}");
+    }
+
+    let unknown = alice.run("frobnicate now");
+    assert_eq!(unknown.status, 2);
+    assert_eq!(unknown.stderr, "unknown command: frobnicate (try: help)\n");
+
+    let usage = alice.run("attach");
+    assert_eq!(usage.status, 2);
+    assert!(usage.stderr.contains("Usage:"), "{}", usage.stderr);
+
+    let no_tty = alice.run("attach x");
+    assert_eq!(no_tty.status, 2);
+    assert_eq!(no_tty.stderr, "attach needs a terminal: use ssh -t\n");
+
+    let bad_quotes = alice.run("ls 'open");
+    assert_eq!(bad_quotes.status, 2);
+}
+
+#[test]
+fn unknown_key_is_refused_without_hints() {
+    let server = Server::start();
+    server.user("alice", false);
+    let out = server.stranger().run("whoami");
+    assert_eq!(out.status, 255, "{}", out.stderr);
+    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+    assert!(out.stderr.contains("(publickey)"), "{}", out.stderr);
+    assert!(!out.stderr.contains("alice"));
+}
+
+#[test]
+fn session_lifecycle_through_verbs() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+
+    assert_eq!(alice.ok("ls").lines().count(), 1, "only the header when empty");
+    let bad = alice.run("new Bad_Name -d");
+    assert_eq!(bad.status, 1);
+    assert!(bad.stderr.contains("invalid session name"), "{}", bad.stderr);
+
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let dup = alice.run("new work -d");
+    assert_eq!(dup.status, 1);
+    assert_eq!(dup.stderr, "a session named work already exists\n");
+
+    let table = alice.ok("ls");
+    let row = table.lines().nth(1).expect("a row");
+    assert!(row.starts_with("work "), "{table}");
+    assert!(row.contains("running") && row.contains("owner"), "{table}");
+
+    alice.ok("send work 'echo hello-from-send\\n'");
+    eventually("send output in capture", || alice.ok("capture work").contains("\nhello-from-send\n"));
+
+    let json: serde_json::Value = serde_json::from_str(&alice.ok("ls --json")).unwrap();
+    let item = &json[0];
+    for key in [
+        "name", "owner", "state", "exit_status", "access", "clients", "idle_seconds", "attention", "command",
+        "created_at", "last_active_at",
+    ] {
+        assert!(item.get(key).is_some(), "missing {key} in {item}");
+    }
+    assert_eq!(item["name"], "work");
+    assert_eq!(item["owner"], "alice");
+    assert_eq!(item["state"], "running");
+    assert!(item["exit_status"].is_null());
+    assert_eq!(item["command"][0], "env");
+
+    let running = alice.run("restart work");
+    assert_eq!(running.status, 1);
+    assert!(running.stderr.contains("is running"), "{}", running.stderr);
+
+    alice.ok("send work 'exit 7\\n'");
+    eventually("exit recorded", || alice.ok("ls").contains("exited 7"));
+    let json: serde_json::Value = serde_json::from_str(&alice.ok("ls --json")).unwrap();
+    assert_eq!(json[0]["state"], "exited");
+    assert_eq!(json[0]["exit_status"], 7);
+    assert!(alice.ok("capture work").contains("hello-from-send"), "exited screen stays capturable");
+
+    alice.ok("restart work");
+    eventually("running again", || alice.ok("ls").contains("running"));
+
+    alice.ok("kill work");
+    assert_eq!(alice.ok("ls").lines().count(), 1);
+    let gone = alice.run("capture work");
+    assert_eq!(gone.status, 1);
+    assert_eq!(gone.stderr, "no session named work\n");
+}
+
+#[test]
+fn others_sessions_are_invisible_and_admins_only_watch() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
+    let admin = server.user("root", true);
+    alice.ok(&format!("new secret -d -- {BASH}"));
+
+    assert_eq!(bob.ok("ls").lines().count(), 1);
+    for verb in ["capture alice/secret", "send alice/secret x", "kill alice/secret", "capture secret"] {
+        let out = bob.run(verb);
+        assert_eq!(out.status, 1, "{verb}");
+        assert!(out.stderr.starts_with("no session named "), "{verb}: {}", out.stderr);
+    }
+
+    let listed = admin.ok("ls");
+    assert!(listed.contains("alice/secret"), "{listed}");
+    assert!(listed.contains("read"), "{listed}");
+    assert_eq!(admin.run("capture alice/secret").status, 0);
+    let typed = admin.run("send alice/secret 'echo nope\\n'");
+    assert_eq!(typed.status, 1, "admins type only with a grant");
+    assert_eq!(admin.run("kill alice/secret").status, 0, "admins may kill");
+    assert_eq!(alice.ok("ls").lines().count(), 1);
+}
+
+#[test]
+fn presets_and_working_directory() {
+    let config = r#"
+[[presets]]
+name = "greeter"
+command = ["bash", "--norc", "-c", "echo preset:$GREETING:$PWD; exec sleep 600"]
+env = { GREETING = "hi" }
+"#;
+    let server = Server::start_with_config(config);
+    let alice = server.user("alice", false);
+    alice.ok("new g -d -p greeter -C /tmp");
+    eventually("preset output", || alice.ok("capture g").contains("preset:hi:/tmp"));
+    let missing = alice.run("new h -d -p nothing");
+    assert_eq!(missing.status, 1);
+    assert_eq!(missing.stderr, "no preset named nothing\n");
+    let no_dir = alice.run("new h -d -C /does/not/exist");
+    assert_eq!(no_dir.status, 1);
+}
+
+#[test]
+fn presets_only_refuses_commands() {
+    let config = r#"
+[sessions]
+presets_only = true
+
+[[presets]]
+name = "sleeper"
+command = ["sleep", "600"]
+"#;
+    let server = Server::start_with_config(config);
+    let alice = server.user("alice", false);
+    let refused = alice.run("new x -d -- bash");
+    assert_eq!(refused.status, 1);
+    assert_eq!(refused.stderr, "only presets may be started here\n");
+    alice.ok("new y -d -p sleeper");
+    assert!(alice.ok("ls").contains("sleep 600"));
+}
+
+#[test]
+fn own_keys_can_be_managed_but_never_the_last() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let fingerprint = alice.ok("whoami").lines().nth(1).unwrap().to_string();
+    let last = alice.run(&format!("keys remove {fingerprint}"));
+    assert_eq!(last.status, 1);
+    assert_eq!(last.stderr, "cannot remove your last key\n");
+
+    let spare = server.stranger();
+    let public = std::fs::read_to_string(format!("{}.pub", spare.key.display())).unwrap();
+    alice.ok(&format!("keys add '{}'", public.trim()));
+    assert_eq!(spare.ok("whoami").lines().next(), Some("alice"));
+    assert_eq!(alice.ok("keys").lines().count(), 2);
+    alice.ok(&format!("keys remove {fingerprint}"));
+    assert_eq!(alice.run("whoami").status, 255, "the removed key no longer signs in");
+}
+
+#[test]
+fn bell_marks_attention_until_someone_attaches() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok("new ring -d -- bash -c 'printf \"\\a\"; exec sleep 600'");
+    eventually("attention mark", || alice.ok("ls").contains("!ring"));
+    let json: serde_json::Value = serde_json::from_str(&alice.ok("ls --json")).unwrap();
+    assert_eq!(json[0]["attention"], true);
+    let mut term = alice.term("attach ring", 24, 80);
+    eventually("attached", || clients(&alice) == 1);
+    term.detach();
+    term.wait_exit();
+    assert!(!alice.ok("ls").contains("!ring"));
+}
+
+#[test]
+fn watch_without_a_terminal_streams_output() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new src -d -- {BASH}"));
+    let mut watcher = std::process::Command::new("ssh")
+        .args(["-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
+        .args(["-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-i"])
+        .arg(&alice.key)
+        .args(["-p", &alice.port.to_string(), "x@127.0.0.1", "watch src"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = watcher.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut all = Vec::new();
+        let mut stdout = stdout;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            let _ = tx.send(all.clone());
+        }
+    });
+    // The watcher starts at some point: keep typing until its stream
+    // shows the command's output (computed, so the echo alone won't match).
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("streamed-42") {
+        assert!(std::time::Instant::now() < deadline, "no streamed output: {:?}", String::from_utf8_lossy(&seen));
+        alice.ok("send src 'echo streamed-$((6*7))\\n'");
+        while let Ok(all) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+            seen = all;
+        }
+    }
+    alice.ok("kill src");
+    let status = watcher.wait().unwrap();
+    assert!(status.success());
+}
+
+fn clients(ssh: &common::Ssh) -> u64 {
+    let json: serde_json::Value = serde_json::from_str(&ssh.ok("ls --json")).unwrap();
+    json[0]["clients"].as_u64().unwrap()
+}
