@@ -26,7 +26,7 @@ pub enum ConfigError {
     },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub ssh: SshConfig,
@@ -121,20 +121,6 @@ pub struct Preset {
     pub restart_command: Option<Vec<String>>,
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            ssh: SshConfig::default(),
-            data: DataConfig::default(),
-            database: DatabaseConfig::default(),
-            sessions: SessionsConfig::default(),
-            keys: KeysConfig::default(),
-            log: LogConfig::default(),
-            presets: Vec::new(),
-        }
-    }
 }
 
 impl Default for SshConfig {
@@ -321,7 +307,11 @@ impl Config {
         }
         figment = figment
             .merge(Env::prefixed("FOYER_").split("__"))
-            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database.url".into()),
+            )
             .merge(overrides.into_figment());
         let config: Config = figment
             .extract()
@@ -341,10 +331,16 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for preset in &self.presets {
             if preset.command.is_empty() {
-                return fail(format!("presets: preset `{}` has an empty command", preset.name));
+                return fail(format!(
+                    "presets: preset `{}` has an empty command",
+                    preset.name
+                ));
             }
             if !seen.insert(preset.name.as_str()) {
-                return fail(format!("presets: preset `{}` is defined twice", preset.name));
+                return fail(format!(
+                    "presets: preset `{}` is defined twice",
+                    preset.name
+                ));
             }
         }
         if self.sessions.presets_only
@@ -451,7 +447,10 @@ mod tests {
         let config = Config::load(Some(&path), Overrides::default()).unwrap();
         let defaults = Config::default();
         assert_eq!(config.ssh.listen, defaults.ssh.listen);
-        assert_eq!(config.sessions.client_buffer, defaults.sessions.client_buffer);
+        assert_eq!(
+            config.sessions.client_buffer,
+            defaults.sessions.client_buffer
+        );
         assert_eq!(config.keys.prefix, defaults.keys.prefix);
     }
 }

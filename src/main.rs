@@ -20,7 +20,11 @@ use foyer::store::Store;
 use tokio::sync::watch;
 
 #[derive(Parser)]
-#[command(name = "foyer", version, about = "An SSH front door for shared, persistent terminal sessions")]
+#[command(
+    name = "foyer",
+    version,
+    about = "An SSH front door for shared, persistent terminal sessions"
+)]
 struct Cli {
     /// Configuration file (default: config/foyer.toml if present)
     #[arg(long, global = true, value_name = "PATH")]
@@ -55,7 +59,10 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("foyer: cannot start the async runtime: {error}");
@@ -96,8 +103,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let url = config.database_url();
-    let store = Store::open(&url).await.with_context(|| format!("cannot open the database {url}"))?;
-    store.migrate().await.context("cannot apply database migrations")?;
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the database {url}"))?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply database migrations")?;
     Ok(store)
 }
 
@@ -105,7 +117,9 @@ fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log.level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log.format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -142,8 +156,12 @@ async fn create_first_admin(store: &Store, account: &HostAccount) -> anyhow::Res
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
-    std::fs::create_dir_all(&config.data.dir)
-        .with_context(|| format!("cannot create the data directory {}", config.data.dir.display()))?;
+    std::fs::create_dir_all(&config.data.dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data.dir.display()
+        )
+    })?;
     let store = open_store(&config).await?;
     let account = HostAccount::current();
     create_first_admin(&store, &account).await?;
@@ -168,7 +186,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         account,
     });
     println!("foyer: SSH listening on {address}");
-    println!("foyer: connect with: ssh -t -p {} {}", address.port(), address.ip());
+    println!(
+        "foyer: connect with: ssh -t -p {} {}",
+        address.port(),
+        address.ip()
+    );
     let (stop, stopped) = watch::channel(false);
     let server = tokio::spawn(ssh::serve(listener, russh_config, app, stopped));
     wait_for_signal().await;
@@ -180,7 +202,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         std::future::pending::<()>().await;
         return;
     };

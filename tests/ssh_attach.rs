@@ -7,7 +7,11 @@ use common::{BASH, Server, Ssh, Term, eventually};
 
 fn clients(ssh: &Ssh) -> u64 {
     let json: serde_json::Value = serde_json::from_str(&ssh.ok("ls --json")).unwrap();
-    json.as_array().unwrap().iter().map(|s| s["clients"].as_u64().unwrap()).sum()
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["clients"].as_u64().unwrap())
+        .sum()
 }
 
 /// Cells of two screens equal in text and attributes over `rows`x`cols`.
@@ -16,8 +20,22 @@ fn assert_same_cells(a: &vt100::Screen, b: &vt100::Screen, rows: u16, cols: u16)
         for col in 0..cols {
             let (x, y) = (a.cell(row, col).unwrap(), b.cell(row, col).unwrap());
             assert_eq!(
-                (x.contents(), x.fgcolor(), x.bgcolor(), x.bold(), x.inverse(), x.underline()),
-                (y.contents(), y.fgcolor(), y.bgcolor(), y.bold(), y.inverse(), y.underline()),
+                (
+                    x.contents(),
+                    x.fgcolor(),
+                    x.bgcolor(),
+                    x.bold(),
+                    x.inverse(),
+                    x.underline()
+                ),
+                (
+                    y.contents(),
+                    y.fgcolor(),
+                    y.bgcolor(),
+                    y.bold(),
+                    y.inverse(),
+                    y.underline()
+                ),
                 "cell {row},{col} differs\nfirst:\n{}\nsecond:\n{}",
                 a.contents(),
                 b.contents()
@@ -36,8 +54,15 @@ fn new_attaches_and_detach_prints_the_name() {
     term.wait_for_text("42-answer");
     term.detach();
     assert_eq!(term.wait_exit(), 0);
-    assert!(term.contents().contains("[detached from work]"), "{}", term.contents());
-    assert!(alice.ok("ls").contains("running"), "the session outlives the connection");
+    assert!(
+        term.contents().contains("[detached from work]"),
+        "{}",
+        term.contents()
+    );
+    assert!(
+        alice.ok("ls").contains("running"),
+        "the session outlives the connection"
+    );
 }
 
 #[test]
@@ -47,7 +72,10 @@ fn reattach_restores_screen_modes_title_and_scrollback() {
     // A program that prints history, then sets every mode a reattach must
     // restore, draws on the alternate screen and waits.
     let script = r#"for i in $(seq 1 60); do echo history-$i; done; printf '\e]2;my-title\a\e[?1049h\e[?1h\e[?2004h\e[?1000h\e[?1006h\e[2;5H\e[1;31mRED\e[0m \e[44mBLUE\e[0m\e[5;10Hcursor-here'; exec sleep 600"#;
-    alice.ok(&format!("new modes -d -- bash -c '{}'", script.replace('\'', "'\\''")));
+    alice.ok(&format!(
+        "new modes -d -- bash -c '{}'",
+        script.replace('\'', "'\\''")
+    ));
     let first = alice.term("attach modes", 24, 80);
     first.wait_for_text("cursor-here");
     let before = first.screen();
@@ -60,10 +88,19 @@ fn reattach_restores_screen_modes_title_and_scrollback() {
     assert_same_cells(&before, &after, 24, 80);
     assert_eq!(after.cursor_position(), (4, 20));
     assert!(after.alternate_screen(), "alternate screen restored");
-    assert!(after.application_cursor(), "application cursor keys restored");
+    assert!(
+        after.application_cursor(),
+        "application cursor keys restored"
+    );
     assert!(after.bracketed_paste(), "bracketed paste restored");
-    assert_eq!(after.mouse_protocol_mode(), vt100::MouseProtocolMode::PressRelease);
-    assert_eq!(after.mouse_protocol_encoding(), vt100::MouseProtocolEncoding::Sgr);
+    assert_eq!(
+        after.mouse_protocol_mode(),
+        vt100::MouseProtocolMode::PressRelease
+    );
+    assert_eq!(
+        after.mouse_protocol_encoding(),
+        vt100::MouseProtocolEncoding::Sgr
+    );
     let raw = String::from_utf8_lossy(&second.raw_output()).into_owned();
     assert!(raw.contains("\x1b]2;my-title\x07"), "title restored");
     assert_eq!(after.cell(1, 4).unwrap().fgcolor(), vt100::Color::Idx(1));
@@ -82,7 +119,11 @@ fn reattach_writes_scrollback_above_the_screen() {
     let mut screen = term.screen();
     screen.set_scrollback(usize::MAX);
     let top = screen.contents();
-    assert_eq!(top.lines().next(), Some("1"), "every line is in the client's scrollback: {top}");
+    assert_eq!(
+        top.lines().next(),
+        Some("1"),
+        "every line is in the client's scrollback: {top}"
+    );
 }
 
 #[test]
@@ -90,8 +131,18 @@ fn vim_screen_survives_reattach() {
     let server = Server::start();
     let alice = server.user("alice", false);
     let file = server.dir.path().join("notes.txt");
-    std::fs::write(&file, (1..=40).map(|i| format!("line {i} of the notes\n")).collect::<String>()).unwrap();
-    let first = alice.term(&format!("new vim -- vim -u NONE -N {}", file.display()), 24, 80);
+    std::fs::write(
+        &file,
+        (1..=40)
+            .map(|i| format!("line {i} of the notes\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let first = alice.term(
+        &format!("new vim -- vim -u NONE -N {}", file.display()),
+        24,
+        80,
+    );
     first.wait_for_text("line 1 of the notes");
     first.send(b":set number\r");
     first.send(b"20Gityped-in-vim \x1b");
@@ -133,7 +184,10 @@ fn writers_share_input_and_observers_cannot_type() {
     one.wait_for_text("after-observer");
     observer.wait_for_text("after-observer");
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert!(!one.contents().contains("observer-typed"), "observer keystrokes reached the program");
+    assert!(
+        !one.contents().contains("observer-typed"),
+        "observer keystrokes reached the program"
+    );
     let capture = alice.ok("capture pair");
     assert!(!capture.contains("observer-typed"), "{capture}");
 }
@@ -160,7 +214,11 @@ fn pty_follows_the_smallest_writer_and_other_sizes_see_the_top_left() {
     assert_same_cells(&small_screen, &big_screen, 20, 60);
     for row in 0..30 {
         for col in 60..100 {
-            assert_eq!(big_screen.cell(row, col).unwrap().contents(), "", "beyond the PTY at {row},{col}");
+            assert_eq!(
+                big_screen.cell(row, col).unwrap().contents(),
+                "",
+                "beyond the PTY at {row},{col}"
+            );
         }
     }
     // The tiny observer shows the top-left 10x40 part.
@@ -225,7 +283,9 @@ fn terminal_queries_get_exactly_one_answer() {
     let probe = r#"stty raw -echo; printf 'ab\e[6n'; IFS= read -rs -d R reply; IFS= read -rs -t 1 -n 1 extra; stty sane; echo; echo "answer=${reply#*[} extra=[${extra}]"; exec sleep 600"#;
     let quoted = probe.replace('\'', "'\\''");
     alice.ok(&format!("new alone -d -- bash -c '{quoted}'"));
-    eventually("answered with nobody attached", || alice.ok("capture alone").contains("answer=1;3 extra=[]"));
+    eventually("answered with nobody attached", || {
+        alice.ok("capture alone").contains("answer=1;3 extra=[]")
+    });
 
     alice.ok(&format!("new crowd -d -- bash -c 'sleep 2; {quoted}'"));
     let terms: Vec<Term> = (0..3).map(|_| alice.term("attach crowd", 24, 80)).collect();
@@ -246,5 +306,7 @@ fn dropped_connection_detaches() {
     drop(term);
     eventually("detached", || clients(&alice) == 0);
     alice.ok("send drop 'echo still-alive\\n'");
-    eventually("session still works", || alice.ok("capture drop").contains("still-alive"));
+    eventually("session still works", || {
+        alice.ok("capture drop").contains("still-alive")
+    });
 }

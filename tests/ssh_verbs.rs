@@ -18,7 +18,9 @@ fn whoami_help_and_unknown_verbs() {
     assert!(admin.ok("whoami").starts_with("root (admin)\n"));
 
     let help = alice.ok("help");
-    for verb in ["ls", "new", "attach", "watch", "capture", "send", "kill", "restart", "whoami", "keys"] {
+    for verb in [
+        "ls", "new", "attach", "watch", "capture", "send", "kill", "restart", "whoami", "keys",
+    ] {
         assert!(help.contains(verb), "help lacks {verb}: {help}");
     }
 
@@ -54,10 +56,18 @@ fn session_lifecycle_through_verbs() {
     let server = Server::start();
     let alice = server.user("alice", false);
 
-    assert_eq!(alice.ok("ls").lines().count(), 1, "only the header when empty");
+    assert_eq!(
+        alice.ok("ls").lines().count(),
+        1,
+        "only the header when empty"
+    );
     let bad = alice.run("new Bad_Name -d");
     assert_eq!(bad.status, 1);
-    assert!(bad.stderr.contains("invalid session name"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("invalid session name"),
+        "{}",
+        bad.stderr
+    );
 
     alice.ok(&format!("new work -d -- {BASH}"));
     let dup = alice.run("new work -d");
@@ -70,13 +80,24 @@ fn session_lifecycle_through_verbs() {
     assert!(row.contains("running") && row.contains("owner"), "{table}");
 
     alice.ok("send work 'echo hello-from-send\\n'");
-    eventually("send output in capture", || alice.ok("capture work").contains("\nhello-from-send\n"));
+    eventually("send output in capture", || {
+        alice.ok("capture work").contains("\nhello-from-send\n")
+    });
 
     let json: serde_json::Value = serde_json::from_str(&alice.ok("ls --json")).unwrap();
     let item = &json[0];
     for key in [
-        "name", "owner", "state", "exit_status", "access", "clients", "idle_seconds", "attention", "command",
-        "created_at", "last_active_at",
+        "name",
+        "owner",
+        "state",
+        "exit_status",
+        "access",
+        "clients",
+        "idle_seconds",
+        "attention",
+        "command",
+        "created_at",
+        "last_active_at",
     ] {
         assert!(item.get(key).is_some(), "missing {key} in {item}");
     }
@@ -95,7 +116,10 @@ fn session_lifecycle_through_verbs() {
     let json: serde_json::Value = serde_json::from_str(&alice.ok("ls --json")).unwrap();
     assert_eq!(json[0]["state"], "exited");
     assert_eq!(json[0]["exit_status"], 7);
-    assert!(alice.ok("capture work").contains("hello-from-send"), "exited screen stays capturable");
+    assert!(
+        alice.ok("capture work").contains("hello-from-send"),
+        "exited screen stays capturable"
+    );
 
     alice.ok("restart work");
     eventually("running again", || alice.ok("ls").contains("running"));
@@ -116,10 +140,19 @@ fn others_sessions_are_invisible_and_admins_only_watch() {
     alice.ok(&format!("new secret -d -- {BASH}"));
 
     assert_eq!(bob.ok("ls").lines().count(), 1);
-    for verb in ["capture alice/secret", "send alice/secret x", "kill alice/secret", "capture secret"] {
+    for verb in [
+        "capture alice/secret",
+        "send alice/secret x",
+        "kill alice/secret",
+        "capture secret",
+    ] {
         let out = bob.run(verb);
         assert_eq!(out.status, 1, "{verb}");
-        assert!(out.stderr.starts_with("no session named "), "{verb}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("no session named "),
+            "{verb}: {}",
+            out.stderr
+        );
     }
 
     let listed = admin.ok("ls");
@@ -143,7 +176,9 @@ env = { GREETING = "hi" }
     let server = Server::start_with_config(config);
     let alice = server.user("alice", false);
     alice.ok("new g -d -p greeter -C /tmp");
-    eventually("preset output", || alice.ok("capture g").contains("preset:hi:/tmp"));
+    eventually("preset output", || {
+        alice.ok("capture g").contains("preset:hi:/tmp")
+    });
     let missing = alice.run("new h -d -p nothing");
     assert_eq!(missing.status, 1);
     assert_eq!(missing.stderr, "no preset named nothing\n");
@@ -185,7 +220,11 @@ fn own_keys_can_be_managed_but_never_the_last() {
     assert_eq!(spare.ok("whoami").lines().next(), Some("alice"));
     assert_eq!(alice.ok("keys").lines().count(), 2);
     alice.ok(&format!("keys remove {fingerprint}"));
-    assert_eq!(alice.run("whoami").status, 255, "the removed key no longer signs in");
+    assert_eq!(
+        alice.run("whoami").status,
+        255,
+        "the removed key no longer signs in"
+    );
 }
 
 #[test]
@@ -209,8 +248,23 @@ fn watch_without_a_terminal_streams_output() {
     let alice = server.user("alice", false);
     alice.ok(&format!("new src -d -- {BASH}"));
     let mut watcher = std::process::Command::new("ssh")
-        .args(["-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
-        .args(["-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-i"])
+        .args([
+            "-F",
+            "/dev/null",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-i",
+        ])
         .arg(&alice.key)
         .args(["-p", &alice.port.to_string(), "x@127.0.0.1", "watch src"])
         .stdin(std::process::Stdio::null())
@@ -237,7 +291,11 @@ fn watch_without_a_terminal_streams_output() {
     let deadline = std::time::Instant::now() + common::PATIENCE;
     let mut seen = Vec::new();
     while !String::from_utf8_lossy(&seen).contains("streamed-42") {
-        assert!(std::time::Instant::now() < deadline, "no streamed output: {:?}", String::from_utf8_lossy(&seen));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no streamed output: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
         alice.ok("send src 'echo streamed-$((6*7))\\n'");
         while let Ok(all) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
             seen = all;

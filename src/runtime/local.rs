@@ -27,8 +27,7 @@ pub fn spawn(spec: &SpawnSpec) -> Result<Process, SpawnError> {
         source,
     })?;
     let (pty, pts) = pty_process::open().map_err(SpawnError::Pty)?;
-    pty.resize(pty_size(spec.size))
-        .map_err(SpawnError::Pty)?;
+    pty.resize(pty_size(spec.size)).map_err(SpawnError::Pty)?;
     let command = pty_process::Command::new(&program)
         .args(&spec.command[1..])
         .current_dir(&spec.cwd)

@@ -76,7 +76,12 @@ pub struct ClientTable {
 }
 
 impl ClientTable {
-    pub fn new(size: Size, scrollback_lines: usize, attach_scrollback: usize, policy: SizePolicy) -> Self {
+    pub fn new(
+        size: Size,
+        scrollback_lines: usize,
+        attach_scrollback: usize,
+        policy: SizePolicy,
+    ) -> Self {
         ClientTable {
             terminal: Terminal::new(size, scrollback_lines),
             clients: BTreeMap::new(),
@@ -119,20 +124,30 @@ impl ClientTable {
     pub fn output(&mut self, chunk: &[u8], out: &mut Vec<Delivery>, replies: &mut Vec<u8>) {
         let was_alternate = self.terminal.screen().alternate_screen();
         self.pass_through.clear();
-        self.terminal.process(chunk, &mut self.pass_through, replies);
+        self.terminal
+            .process(chunk, &mut self.pass_through, replies);
         let left_alternate = was_alternate && !self.terminal.screen().alternate_screen();
-        let raw = (!self.pass_through.is_empty()).then(|| Bytes::copy_from_slice(&self.pass_through));
+        let raw =
+            (!self.pass_through.is_empty()).then(|| Bytes::copy_from_slice(&self.pass_through));
         let ids: Vec<ClientId> = self.clients.keys().copied().collect();
         for id in ids {
             let client = self.clients.get_mut(&id).expect("id from keys");
             match &mut client.feed {
                 Feed::Raw { main_screen_unseen } => {
                     if let Some(bytes) = &raw {
-                        out.push(Delivery { client: id, bytes: bytes.clone(), ack: false });
+                        out.push(Delivery {
+                            client: id,
+                            bytes: bytes.clone(),
+                            ack: false,
+                        });
                     }
                     if left_alternate && std::mem::take(main_screen_unseen) {
                         let snapshot = render::exact_snapshot(&mut self.terminal, 0);
-                        out.push(Delivery { client: id, bytes: snapshot.into(), ack: false });
+                        out.push(Delivery {
+                            client: id,
+                            bytes: snapshot.into(),
+                            ack: false,
+                        });
                     }
                 }
                 Feed::Paint { dirty, .. } => {
@@ -150,7 +165,9 @@ impl ClientTable {
         let client = Client {
             role,
             size,
-            feed: Feed::Raw { main_screen_unseen: false },
+            feed: Feed::Raw {
+                main_screen_unseen: false,
+            },
             last_sized: self.sizing_counter,
         };
         self.clients.insert(id, client);
@@ -191,17 +208,27 @@ impl ClientTable {
     /// The client's writer wrote the last delivery that asked for an ack.
     pub fn acked(&mut self, id: ClientId, out: &mut Vec<Delivery>) {
         let pty_size = self.pty_size();
+        let alternate = self.terminal.screen().alternate_screen();
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
-        if let Feed::Paint { in_flight, dirty, .. } = &mut client.feed {
+        if let Feed::Paint {
+            in_flight, dirty, ..
+        } = &mut client.feed
+        {
             *in_flight = false;
             // Caught up at the PTY's size: back to raw bytes, after one
             // exact snapshot so the stream continues from a known state.
             if client.size == pty_size {
                 let snapshot = render::exact_snapshot(&mut self.terminal, 0);
-                client.feed = Feed::Raw { main_screen_unseen: false };
-                out.push(Delivery { client: id, bytes: snapshot.into(), ack: false });
+                client.feed = Feed::Raw {
+                    main_screen_unseen: alternate,
+                };
+                out.push(Delivery {
+                    client: id,
+                    bytes: snapshot.into(),
+                    ack: false,
+                });
             } else if *dirty {
                 self.paint_if_ready(id, out);
             }
@@ -212,7 +239,11 @@ impl ClientTable {
     /// starting after the `ack` the hub queued for it.
     pub fn fell_behind(&mut self, id: ClientId) {
         if let Some(client) = self.clients.get_mut(&id) {
-            client.feed = Feed::Paint { painted: None, in_flight: true, dirty: true };
+            client.feed = Feed::Paint {
+                painted: None,
+                in_flight: true,
+                dirty: true,
+            };
         }
     }
 
@@ -252,13 +283,27 @@ impl ClientTable {
         let size = client.size;
         if size == pty_size {
             let snapshot = render::exact_snapshot(&mut self.terminal, scrollback);
-            client.feed = Feed::Raw { main_screen_unseen: alternate };
-            out.push(Delivery { client: id, bytes: snapshot.into(), ack: false });
+            client.feed = Feed::Raw {
+                main_screen_unseen: alternate,
+            };
+            out.push(Delivery {
+                client: id,
+                bytes: snapshot.into(),
+                ack: false,
+            });
         } else {
             let mut bytes = Vec::new();
             let painted = render::fresh_paint(&mut self.terminal, size, scrollback, &mut bytes);
-            client.feed = Feed::Paint { painted: Some(painted), in_flight: true, dirty: false };
-            out.push(Delivery { client: id, bytes: bytes.into(), ack: true });
+            client.feed = Feed::Paint {
+                painted: Some(painted),
+                in_flight: true,
+                dirty: false,
+            };
+            out.push(Delivery {
+                client: id,
+                bytes: bytes.into(),
+                ack: true,
+            });
         }
     }
 
@@ -267,7 +312,12 @@ impl ClientTable {
             return;
         };
         let size = client.size;
-        let Feed::Paint { painted, in_flight, dirty } = &mut client.feed else {
+        let Feed::Paint {
+            painted,
+            in_flight,
+            dirty,
+        } = &mut client.feed
+        else {
             return;
         };
         if *in_flight || !*dirty {
@@ -278,6 +328,10 @@ impl ClientTable {
         *painted = Some(fresh);
         *in_flight = true;
         *dirty = false;
-        out.push(Delivery { client: id, bytes: bytes.into(), ack: true });
+        out.push(Delivery {
+            client: id,
+            bytes: bytes.into(),
+            ack: true,
+        });
     }
 }

@@ -23,7 +23,6 @@ use super::terminal::Size;
 use crate::config::SizePolicy;
 use crate::runtime::{Process, SpawnError, SpawnSpec};
 
-
 /// Settings a hub needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct HubSettings {
@@ -108,7 +107,8 @@ impl HubHandle {
     }
 
     pub async fn attach(&self, role: Role, size: Size) -> Result<Attachment, HubGone> {
-        self.ask(|reply| Command::Attach { role, size, reply }).await
+        self.ask(|reply| Command::Attach { role, size, reply })
+            .await
     }
 
     /// The program's output bytes as they come, for `watch` without a PTY.
@@ -117,7 +117,12 @@ impl HubHandle {
     }
 
     pub async fn capture(&self, scrollback: usize, ansi: bool) -> Result<String, HubGone> {
-        self.ask(|reply| Command::Capture { scrollback, ansi, reply }).await
+        self.ask(|reply| Command::Capture {
+            scrollback,
+            ansi,
+            reply,
+        })
+        .await
     }
 
     pub async fn status(&self) -> Result<HubStatus, HubGone> {
@@ -126,7 +131,10 @@ impl HubHandle {
 
     /// Types bytes into the program, as `send` does.
     pub async fn send_input(&self, bytes: Bytes) -> Result<(), HubGone> {
-        self.tx.send(Command::Send(bytes)).await.map_err(|_| HubGone)
+        self.tx
+            .send(Command::Send(bytes))
+            .await
+            .map_err(|_| HubGone)
     }
 
     /// Ends the program (hangup, then kill after the grace period) and
@@ -140,7 +148,8 @@ impl HubHandle {
         spec: SpawnSpec,
         spawn: fn(&SpawnSpec) -> Result<Process, SpawnError>,
     ) -> Result<Result<(), SpawnError>, HubGone> {
-        self.ask(|reply| Command::Restart { spec, spawn, reply }).await
+        self.ask(|reply| Command::Restart { spec, spawn, reply })
+            .await
     }
 }
 
@@ -157,11 +166,19 @@ pub struct Attachment {
 
 impl Attachment {
     pub async fn input(&self, bytes: Bytes) -> Result<(), HubGone> {
-        self.hub.tx.send(Command::Input(self.id, bytes)).await.map_err(|_| HubGone)
+        self.hub
+            .tx
+            .send(Command::Input(self.id, bytes))
+            .await
+            .map_err(|_| HubGone)
     }
 
     pub async fn resize(&self, size: Size) -> Result<(), HubGone> {
-        self.hub.tx.send(Command::Resize(self.id, size)).await.map_err(|_| HubGone)
+        self.hub
+            .tx
+            .send(Command::Resize(self.id, size))
+            .await
+            .map_err(|_| HubGone)
     }
 
     /// Something for the task that writes this client's messages to report
@@ -193,7 +210,11 @@ impl Receipts {
         };
         self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
         if ack {
-            self.hub.tx.send(Command::Written(self.id)).await.map_err(|_| HubGone)?;
+            self.hub
+                .tx
+                .send(Command::Written(self.id))
+                .await
+                .map_err(|_| HubGone)?;
         }
         Ok(())
     }
@@ -210,4 +231,3 @@ impl Drop for Attachment {
         }
     }
 }
-

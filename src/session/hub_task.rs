@@ -18,8 +18,8 @@ use tokio::time::Instant;
 use super::clients::{ClientId, ClientTable, Delivery, Role};
 use super::hub::{Attachment, ClientMessage, Command, HubHandle, HubSettings, HubStatus};
 use super::terminal::Size;
-use crate::runtime::{Control, Process, Signal, SpawnError, SpawnSpec};
 use super::unix_now;
+use crate::runtime::{Control, Process, Signal, SpawnError, SpawnSpec};
 use crate::store::{SessionId, Store};
 
 /// Commands waiting for the hub; senders wait when it is full.
@@ -159,7 +159,6 @@ pub fn start_hub(
     handle
 }
 
-
 impl Hub {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut buffer = vec![0u8; READ_BUFFER_BYTES];
@@ -186,7 +185,11 @@ impl Hub {
     }
 
     /// Waits for the next thing to do: output, exit, a deadline or a command.
-    async fn next_event(&mut self, commands: &mut mpsc::Receiver<Command>, buffer: &mut [u8]) -> Event {
+    async fn next_event(
+        &mut self,
+        commands: &mut mpsc::Receiver<Command>,
+        buffer: &mut [u8],
+    ) -> Event {
         let deadline = self.next_deadline();
         let Some(running) = self.running.as_mut() else {
             return Event::Command(commands.recv().await);
@@ -208,7 +211,10 @@ impl Hub {
 
     fn next_deadline(&self) -> Option<Instant> {
         let running = self.running.as_ref()?;
-        [running.drain_until, running.kill_at].into_iter().flatten().min()
+        [running.drain_until, running.kill_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn on_deadline(&mut self) {
@@ -237,7 +243,8 @@ impl Hub {
     fn on_output(&mut self, n: usize, buffer: &[u8]) {
         self.replies.clear();
         let mut deliveries = std::mem::take(&mut self.deliveries);
-        self.table.output(&buffer[..n], &mut deliveries, &mut self.replies);
+        self.table
+            .output(&buffer[..n], &mut deliveries, &mut self.replies);
         if !self.replies.is_empty() {
             self.write_to_program(Bytes::copy_from_slice(&self.replies));
         }
@@ -281,10 +288,13 @@ impl Hub {
             let _ = watcher.try_send(ClientMessage::Exited { status });
         }
         self.table.detach_all();
-        if !self.removing {
-            if let Err(error) = self.store.set_exited(self.identity.id, status, unix_now()).await {
-                tracing::error!(session = %self.identity.label, %error, "cannot record exit");
-            }
+        if !self.removing
+            && let Err(error) = self
+                .store
+                .set_exited(self.identity.id, status, unix_now())
+                .await
+        {
+            tracing::error!(session = %self.identity.label, %error, "cannot record exit");
         }
     }
 
@@ -297,7 +307,9 @@ impl Hub {
             Command::Watch { reply } => {
                 let (tx, rx) = mpsc::channel(OUTBOX_MESSAGES);
                 if self.running.is_none() {
-                    let _ = tx.try_send(ClientMessage::Exited { status: self.exit_status });
+                    let _ = tx.try_send(ClientMessage::Exited {
+                        status: self.exit_status,
+                    });
                 } else {
                     self.watchers.push(tx);
                 }
@@ -314,9 +326,15 @@ impl Hub {
                 self.write_to_program(bytes);
                 self.note_activity();
             }
-            Command::Resize(id, size) => self.with_deliveries(|table, out| table.resize(id, size, out)),
+            Command::Resize(id, size) => {
+                self.with_deliveries(|table, out| table.resize(id, size, out))
+            }
             Command::Written(id) => self.with_deliveries(|table, out| table.acked(id, out)),
-            Command::Capture { scrollback, ansi, reply } => {
+            Command::Capture {
+                scrollback,
+                ansi,
+                reply,
+            } => {
                 let _ = reply.send(self.capture(scrollback, ansi));
             }
             Command::Status(reply) => {
@@ -367,7 +385,9 @@ impl Hub {
         if self.running.is_none() {
             // An exited session shows its last screen, then the exit.
             if let Some(outbox) = self.outboxes.remove(&id) {
-                let _ = outbox.tx.try_send(ClientMessage::Exited { status: self.exit_status });
+                let _ = outbox.tx.try_send(ClientMessage::Exited {
+                    status: self.exit_status,
+                });
             }
             let mut ignored = Vec::new();
             self.table.detach(id, &mut ignored);
@@ -482,7 +502,11 @@ impl Hub {
     fn status(&self) -> HubStatus {
         HubStatus {
             running: self.running.is_some(),
-            exit_status: if self.running.is_some() { None } else { self.exit_status },
+            exit_status: if self.running.is_some() {
+                None
+            } else {
+                self.exit_status
+            },
             writers: self.table.count(Role::Writer),
             observers: self.table.count(Role::Observer),
             attention: self.attention,

@@ -88,7 +88,10 @@ mod tests {
     #[test]
     fn plain_bytes_pass_through() {
         let mut r = PrefixReader::new(0x1c);
-        assert_eq!(run(&mut r, b"ls\r"), vec![InputAction::Forward(b"ls\r".to_vec())]);
+        assert_eq!(
+            run(&mut r, b"ls\r"),
+            vec![InputAction::Forward(b"ls\r".to_vec())]
+        );
     }
 
     #[test]
@@ -107,7 +110,10 @@ mod tests {
     #[test]
     fn double_prefix_sends_one_and_split_prefix_waits() {
         let mut r = PrefixReader::new(0x1c);
-        assert_eq!(run(&mut r, b"\x1c\x1c"), vec![InputAction::Forward(vec![0x1c])]);
+        assert_eq!(
+            run(&mut r, b"\x1c\x1c"),
+            vec![InputAction::Forward(vec![0x1c])]
+        );
         assert!(run(&mut r, b"\x1c").is_empty());
         assert_eq!(run(&mut r, b"?"), vec![InputAction::Help]);
         assert!(run(&mut r, b"\x1cx").is_empty());

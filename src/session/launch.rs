@@ -20,7 +20,9 @@ pub struct HostAccount {
 impl HostAccount {
     /// The OS user the server runs as, from the system's user database.
     pub fn current() -> HostAccount {
-        let entry = nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten();
+        let entry = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten();
         let user = entry
             .as_ref()
             .map(|u| u.name.clone())
@@ -39,7 +41,11 @@ impl HostAccount {
 
     /// The login shell as a command: `SHELL -l`, or `bash -l` if unknown.
     pub fn login_shell(&self) -> Vec<String> {
-        let shell = if self.shell.is_empty() { "bash" } else { &self.shell };
+        let shell = if self.shell.is_empty() {
+            "bash"
+        } else {
+            &self.shell
+        };
         vec![shell.to_string(), "-l".to_string()]
     }
 }

@@ -6,7 +6,9 @@
 /// Why a name was refused, in words a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
-    #[error("invalid session name `{0}`: use 1-63 of a-z 0-9 . _ - starting with a letter or digit")]
+    #[error(
+        "invalid session name `{0}`: use 1-63 of a-z 0-9 . _ - starting with a letter or digit"
+    )]
     Invalid(String),
     #[error("invalid session reference `{0}`: write NAME or OWNER/NAME")]
     BadReference(String),
@@ -54,7 +56,11 @@ impl SessionRef {
 
 /// Shortens and de-fangs user text before it goes into a message.
 pub fn printable(text: &str) -> String {
-    let mut out: String = text.chars().take(80).map(|c| if c.is_control() { '?' } else { c }).collect();
+    let mut out: String = text
+        .chars()
+        .take(80)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     if text.chars().count() > 80 {
         out.push('…');
     }

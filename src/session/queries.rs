@@ -38,17 +38,27 @@ pub enum Query {
     KittyKeyboard { query: bool },
 }
 
+/// A sequence that passes through but changes state vt100 does not
+/// expose, which a reattaching client needs (the scroll region).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    /// `CSI top ; bottom r` as written (1-based, 0 for "default").
+    ScrollRegion { top: u16, bottom: u16 },
+    /// `CSI ? 1049 h`: the alternate screen is cleared and entered.
+    ClearAlternate,
+    /// `ESC c`: full reset.
+    Reset,
+}
+
 /// One piece of a processed chunk, in output order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
     /// Bytes to pass on: a range into [`QueryFilter::buffer`].
     Output(Range<usize>),
     Query(Query),
+    /// Follows the `Output` that holds the marked sequence.
+    Marker(Marker),
 }
-
-/// Scroll region set by the program, which vt100 does not expose but a
-/// reattaching client needs (`CSI top ; bottom r`, 1-based), or none.
-pub type ScrollRegion = Option<(u16, u16)>;
 
 #[derive(Default)]
 struct Tracker {
@@ -58,8 +68,8 @@ struct Tracker {
     /// out to be the first half of a string terminator (`ESC \`).
     previous_start: Option<usize>,
     found: Option<Query>,
+    marker: Option<Marker>,
     finished: bool,
-    scroll_region: ScrollRegion,
 }
 
 pub struct QueryFilter {
@@ -96,10 +106,6 @@ impl QueryFilter {
         &self.buffer
     }
 
-    pub fn scroll_region(&self) -> ScrollRegion {
-        self.tracker.scroll_region
-    }
-
     /// Splits `chunk` (after any sequence held back last time) into pieces.
     /// A trailing incomplete escape sequence is held back for the next call.
     pub fn feed(&mut self, chunk: &[u8], pieces: &mut Vec<Piece>) {
@@ -132,6 +138,11 @@ impl QueryFilter {
                 pieces.push(Piece::Query(query));
                 emitted = index + 1;
                 self.swallow_terminator = ended_by_esc;
+            }
+            if let Some(marker) = self.tracker.marker.take() {
+                pieces.push(Piece::Output(emitted..index + 1));
+                pieces.push(Piece::Marker(marker));
+                emitted = index + 1;
             }
             if std::mem::take(&mut self.tracker.finished) {
                 self.tracker.sequence_start = None;
@@ -238,14 +249,17 @@ impl vte::Perform for Tracker {
             let mut values = params.iter().map(|p| p.first().copied().unwrap_or(0));
             let top = values.next().unwrap_or(0);
             let bottom = values.next().unwrap_or(0);
-            self.scroll_region = (top > 1 || bottom > 0).then_some((top.max(1), bottom));
+            self.marker = Some(Marker::ScrollRegion { top, bottom });
+        }
+        if intermediates == b"?" && c == 'h' && params.iter().any(|p| p.first() == Some(&1049)) {
+            self.marker = Some(Marker::ClearAlternate);
         }
     }
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
         self.finished = true;
         if intermediates.is_empty() && byte == b'c' {
-            self.scroll_region = None;
+            self.marker = Some(Marker::Reset);
         }
     }
 }
@@ -263,6 +277,7 @@ mod tests {
             match piece {
                 Piece::Output(range) => out.extend_from_slice(&filter.buffer()[range]),
                 Piece::Query(q) => queries.push(q),
+                Piece::Marker(_) => {}
             }
         }
         (out, queries)
@@ -313,12 +328,18 @@ mod tests {
     }
 
     #[test]
-    fn tracks_the_scroll_region() {
+    fn marks_scroll_region_changes_in_place() {
         let mut f = QueryFilter::new();
-        split(&mut f, b"\x1b[2;10r");
-        assert_eq!(f.scroll_region(), Some((2, 10)));
-        split(&mut f, b"\x1b[r");
-        assert_eq!(f.scroll_region(), None);
+        let mut pieces = Vec::new();
+        f.feed(b"a\x1b[2;10rb", &mut pieces);
+        assert_eq!(
+            pieces,
+            vec![
+                Piece::Output(0..7),
+                Piece::Marker(Marker::ScrollRegion { top: 2, bottom: 10 }),
+                Piece::Output(7..8)
+            ]
+        );
     }
 
     #[test]

@@ -89,7 +89,14 @@ impl Registry {
                 SessionState::Exited => record.exit_status,
                 SessionState::Running => None,
             };
-            let hub = start_hub(identity, settings.clone(), store.clone(), None, status, record.last_active_at);
+            let hub = start_hub(
+                identity,
+                settings.clone(),
+                store.clone(),
+                None,
+                status,
+                record.last_active_at,
+            );
             sessions.insert(record.id, SessionEntry { record, hub });
         }
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
@@ -116,16 +123,22 @@ impl Registry {
 
     pub async fn find(&self, owner: &str, name: &str) -> Option<SessionEntry> {
         let (owner, name) = (owner.to_string(), name.to_string());
-        self.ask(|reply| Command::Find { owner, name, reply }).await.flatten()
+        self.ask(|reply| Command::Find { owner, name, reply })
+            .await
+            .flatten()
     }
 
     pub async fn list(&self) -> Vec<SessionEntry> {
-        self.ask(|reply| Command::List { reply }).await.unwrap_or_default()
+        self.ask(|reply| Command::List { reply })
+            .await
+            .unwrap_or_default()
     }
 
     /// Forgets a session (its hub is told to end separately).
     pub async fn remove(&self, id: SessionId) -> Option<SessionEntry> {
-        self.ask(|reply| Command::Remove { id, reply }).await.flatten()
+        self.ask(|reply| Command::Remove { id, reply })
+            .await
+            .flatten()
     }
 }
 
@@ -152,7 +165,9 @@ impl RegistryTask {
                 }
                 Command::List { reply } => {
                     let mut all: Vec<SessionEntry> = self.sessions.values().cloned().collect();
-                    all.sort_by(|a, b| (&a.record.owner, &a.record.name).cmp(&(&b.record.owner, &b.record.name)));
+                    all.sort_by(|a, b| {
+                        (&a.record.owner, &a.record.name).cmp(&(&b.record.owner, &b.record.name))
+                    });
                     let _ = reply.send(all);
                 }
                 Command::Remove { id, reply } => {
@@ -176,10 +191,16 @@ impl RegistryTask {
             cwd: request.spec.cwd.display().to_string(),
             runtime: "local".into(),
         };
-        let record = self.store.create_session(new).await.map_err(|error| match error {
-            StoreError::NameTaken { .. } => CreateError::NameTaken { name: request.name.clone() },
-            other => CreateError::Store(other),
-        })?;
+        let record = self
+            .store
+            .create_session(new)
+            .await
+            .map_err(|error| match error {
+                StoreError::NameTaken { .. } => CreateError::NameTaken {
+                    name: request.name.clone(),
+                },
+                other => CreateError::Store(other),
+            })?;
         let process = match runtime::local::spawn(&request.spec) {
             Ok(process) => process,
             Err(error) => {

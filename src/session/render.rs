@@ -57,7 +57,7 @@ pub fn exact_snapshot(term: &mut Terminal, scrollback: usize) -> Vec<u8> {
     out.extend_from_slice(screen.state_formatted().as_bytes());
     write_title(term.title(), &mut out);
     if let Some((top, bottom)) = term.scroll_region() {
-        let _ = write!(PushStr(&mut out), "\x1b[{top};{bottom}r");
+        let _ = write!(PushStr(&mut out), "\x1b[{};{}r", top + 1, bottom + 1);
         // DECSTBM homes the cursor: put it back, with the pen.
         out.extend_from_slice(screen.cursor_state_formatted().as_bytes());
         out.extend_from_slice(screen.attributes_formatted().as_bytes());
@@ -142,12 +142,12 @@ pub fn paint(
 
 fn blank_cell() -> vt100::Cell {
     // A default cell: taken from a blank 1x1 screen.
-    let parser = vt100::Parser::new(
-        std::num::NonZeroU16::MIN,
-        std::num::NonZeroU16::MIN,
-        0,
-    );
-    parser.screen().cell(0, 0).cloned().expect("a 1x1 screen has a cell")
+    let parser = vt100::Parser::new(std::num::NonZeroU16::MIN, std::num::NonZeroU16::MIN, 0);
+    parser
+        .screen()
+        .cell(0, 0)
+        .cloned()
+        .expect("a 1x1 screen has a cell")
 }
 
 fn is_blank(cell: &vt100::Cell) -> bool {
@@ -237,7 +237,14 @@ fn color(sgr: &mut String, color: vt100::Color, base: u8, extended: u8) {
 }
 
 impl CellWriter {
-    fn write_cell(&mut self, out: &mut Vec<u8>, row: u16, col: u16, cell: &vt100::Cell, fits: bool) {
+    fn write_cell(
+        &mut self,
+        out: &mut Vec<u8>,
+        row: u16,
+        col: u16,
+        cell: &vt100::Cell,
+        fits: bool,
+    ) {
         if self.at != Some((row, col)) {
             let _ = write!(PushStr(out), "\x1b[{};{}H", row + 1, col + 1);
         }

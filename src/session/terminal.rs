@@ -8,7 +8,7 @@
 
 use std::num::NonZeroU16;
 
-use super::queries::{Piece, Query, QueryFilter, ScrollRegion};
+use super::queries::{Marker, Piece, Query, QueryFilter};
 
 /// Rows and columns of a terminal, both at least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -64,19 +64,31 @@ impl vt100::Callbacks for Events {
     }
 }
 
+/// A scroll region as 0-based inclusive rows, when not the whole screen.
+pub type ScrollRegion = Option<(u16, u16)>;
+
 pub struct Terminal {
     parser: vt100::Parser<Events>,
     filter: QueryFilter,
     pieces: Vec<Piece>,
+    /// Scroll regions of the main and alternate screens, kept as vt100
+    /// keeps them (it does not expose them).
+    regions: [ScrollRegion; 2],
 }
 
 impl Terminal {
     pub fn new(size: Size, scrollback_lines: usize) -> Terminal {
         let (rows, cols) = size.nonzero();
         Terminal {
-            parser: vt100::Parser::new_with_callbacks(rows, cols, scrollback_lines, Events::default()),
+            parser: vt100::Parser::new_with_callbacks(
+                rows,
+                cols,
+                scrollback_lines,
+                Events::default(),
+            ),
             filter: QueryFilter::new(),
             pieces: Vec::new(),
+            regions: [None, None],
         }
     }
 
@@ -96,8 +108,26 @@ impl Terminal {
         &self.parser.callbacks().title
     }
 
+    /// The active screen's scroll region, 0-based inclusive.
     pub fn scroll_region(&self) -> ScrollRegion {
-        self.filter.scroll_region()
+        self.regions[self.parser.screen().alternate_screen() as usize]
+    }
+
+    fn apply_marker(&mut self, marker: Marker) {
+        let alternate = self.parser.screen().alternate_screen() as usize;
+        match marker {
+            Marker::ScrollRegion { top, bottom } => {
+                // As vt100 (and xterm) read DECSTBM: defaults, clamping, and
+                // an empty region meaning the whole screen.
+                let rows = self.size().rows;
+                let top = top.max(1) - 1;
+                let bottom = if bottom == 0 { rows } else { bottom }.min(rows) - 1;
+                let whole = top == 0 && bottom == rows - 1;
+                self.regions[alternate] = (top < bottom && !whole).then_some((top, bottom));
+            }
+            Marker::ClearAlternate => self.regions[1] = None,
+            Marker::Reset => self.regions = [None, None],
+        }
     }
 
     /// True once since the last call if the program rang the bell or sent a
@@ -109,13 +139,17 @@ impl Terminal {
     pub fn resize(&mut self, size: Size) {
         let (rows, cols) = size.nonzero();
         self.parser.set_size(rows, cols);
+        // Resizing resets scroll regions, in vt100 as in xterm.
+        self.regions = [None, None];
     }
 
     /// Processes program output. Bytes meant for clients (queries removed)
     /// are appended to `pass_through`, answers for the program to `replies`.
     pub fn process(&mut self, chunk: &[u8], pass_through: &mut Vec<u8>, replies: &mut Vec<u8>) {
         self.filter.feed(chunk, &mut self.pieces);
-        for piece in &self.pieces {
+        let pieces = std::mem::take(&mut self.pieces);
+        let mut pending_marker = None;
+        for piece in &pieces {
             match piece {
                 Piece::Output(range) => {
                     let bytes = &self.filter.buffer()[range.clone()];
@@ -123,8 +157,13 @@ impl Terminal {
                     pass_through.extend_from_slice(bytes);
                 }
                 Piece::Query(query) => answer(*query, self.parser.screen(), replies),
+                Piece::Marker(marker) => pending_marker = Some(*marker),
+            }
+            if let Some(marker) = pending_marker.take() {
+                self.apply_marker(marker);
             }
         }
+        self.pieces = pieces;
     }
 
     /// The screen's rows after the last `scrollback` scrollback lines, as
@@ -188,7 +227,9 @@ fn answer(query: Query, screen: &vt100::Screen, replies: &mut Vec<u8>) {
     let col = col.min(cols.get() - 1);
     let _ = match query {
         Query::Status => write!(replies, "\x1b[0n"),
-        Query::CursorPosition { private: false } => write!(replies, "\x1b[{};{}R", row + 1, col + 1),
+        Query::CursorPosition { private: false } => {
+            write!(replies, "\x1b[{};{}R", row + 1, col + 1)
+        }
         Query::CursorPosition { private: true } => {
             write!(replies, "\x1b[?{};{};1R", row + 1, col + 1)
         }
@@ -204,7 +245,11 @@ fn answer(query: Query, screen: &vt100::Screen, replies: &mut Vec<u8>) {
         Query::Color(which) => {
             // Clients' real colors are unknown and may differ: answer as a
             // dark terminal, the common case, so programs pick a theme once.
-            let rgb = if which == 11 { "0000/0000/0000" } else { "e5e5/e5e5/e5e5" };
+            let rgb = if which == 11 {
+                "0000/0000/0000"
+            } else {
+                "e5e5/e5e5/e5e5"
+            };
             write!(replies, "\x1b]{which};rgb:{rgb}\x1b\\")
         }
         Query::KittyKeyboard { .. } => Ok(()),
@@ -273,11 +318,8 @@ mod tests {
     }
 
     fn strip(bytes: &[u8]) -> Vec<u8> {
-        let mut parser = vt100::Parser::new(
-            NonZeroU16::new(1).unwrap(),
-            NonZeroU16::new(40).unwrap(),
-            0,
-        );
+        let mut parser =
+            vt100::Parser::new(NonZeroU16::new(1).unwrap(), NonZeroU16::new(40).unwrap(), 0);
         parser.process(bytes);
         parser.screen().contents().trim_end().as_bytes().to_vec()
     }

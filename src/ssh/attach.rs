@@ -25,7 +25,8 @@ const LOCAL_MESSAGES: usize = 4;
 /// shown, no mouse reporting or bracketed paste, default keys and colors.
 /// (`?47l` rather than `?1049l`, which would also move the cursor, and the
 /// scroll region reset inside a cursor save and restore, for the same reason.)
-const LEAVE: &[u8] = b"\x1b[?47l\x1b7\x1b[r\x1b8\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\
+const LEAVE: &[u8] =
+    b"\x1b[?47l\x1b7\x1b[r\x1b8\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\
 \x1b[?2004l\x1b[?1l\x1b>\x1b[m\r\n";
 
 /// How an attachment ended.
@@ -97,7 +98,11 @@ async fn act(
     for action in actions {
         match action {
             InputAction::Forward(bytes) => {
-                if attachment.input(Bytes::copy_from_slice(bytes)).await.is_err() {
+                if attachment
+                    .input(Bytes::copy_from_slice(bytes))
+                    .await
+                    .is_err()
+                {
                     return Some(AttachEnd::Killed);
                 }
             }

@@ -41,8 +41,18 @@ pub struct ChannelIo {
 }
 
 impl ChannelIo {
-    pub fn new(handle: Handle, id: ChannelId, events: mpsc::Receiver<ChannelEvent>, pty: Option<PtyInfo>) -> Self {
-        ChannelIo { handle, id, events, pty }
+    pub fn new(
+        handle: Handle,
+        id: ChannelId,
+        events: mpsc::Receiver<ChannelEvent>,
+        pty: Option<PtyInfo>,
+    ) -> Self {
+        ChannelIo {
+            handle,
+            id,
+            events,
+            pty,
+        }
     }
 
     /// Declares that this channel's verb reads no input: the client's
@@ -57,7 +67,10 @@ impl ChannelIo {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.handle.data(self.id, bytes).await.map_err(|_| ClientGone)
+        self.handle
+            .data(self.id, bytes)
+            .await
+            .map_err(|_| ClientGone)
     }
 
     fn lines(&self, text: &str) -> Bytes {

@@ -74,7 +74,12 @@ impl ConnectionHandler {
     }
 
     /// Starts the task that carries out `command` (None: a shell request).
-    fn start(&mut self, channel: ChannelId, command: Option<String>, session: &mut Session) -> bool {
+    fn start(
+        &mut self,
+        channel: ChannelId,
+        command: Option<String>,
+        session: &mut Session,
+    ) -> bool {
         let Some(caller) = self.caller.clone() else {
             return false;
         };
@@ -193,7 +198,11 @@ impl russh::server::Handler for ConnectionHandler {
         Ok(())
     }
 
-    async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         if self.start(channel, None, session) {
             session.channel_success(channel)?;
         } else {
@@ -245,18 +254,31 @@ impl russh::server::Handler for ConnectionHandler {
         Ok(())
     }
 
-    async fn data(&mut self, channel: ChannelId, data: &[u8], _session: &mut Session) -> Result<(), Self::Error> {
+    async fn data(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
         self.send_event(channel, ChannelEvent::Data(Bytes::copy_from_slice(data)))
             .await;
         Ok(())
     }
 
-    async fn channel_eof(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
         self.send_event(channel, ChannelEvent::Eof).await;
         Ok(())
     }
 
-    async fn channel_close(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
         // Dropping the sender ends the task's event stream.
         self.channels.remove(&channel);
         Ok(())

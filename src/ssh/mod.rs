@@ -42,11 +42,21 @@ fn preferred() -> Preferred {
         ]),
         key: std::borrow::Cow::Owned(vec![
             Algorithm::Ed25519,
-            Algorithm::Ecdsa { curve: EcdsaCurve::NistP256 },
-            Algorithm::Ecdsa { curve: EcdsaCurve::NistP384 },
-            Algorithm::Ecdsa { curve: EcdsaCurve::NistP521 },
-            Algorithm::Rsa { hash: Some(HashAlg::Sha512) },
-            Algorithm::Rsa { hash: Some(HashAlg::Sha256) },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256,
+            },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP384,
+            },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP521,
+            },
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha512),
+            },
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha256),
+            },
         ]),
         cipher: std::borrow::Cow::Borrowed(&[
             cipher::CHACHA20_POLY1305,
@@ -119,7 +129,11 @@ async fn serve_connection(
     let deadline = tokio::spawn(async move {
         if tokio::time::timeout(AUTH_TIMEOUT, signed_in).await.is_err() {
             let _ = handle
-                .disconnect(russh::Disconnect::ByApplication, "sign-in took too long".into(), "en".into())
+                .disconnect(
+                    russh::Disconnect::ByApplication,
+                    "sign-in took too long".into(),
+                    "en".into(),
+                )
                 .await;
         }
     });

@@ -83,7 +83,12 @@ pub fn access_of(caller: &Caller, entry: &SessionEntry) -> Option<Access> {
 
 /// Runs a command line (or, for `None`, the shell request) and returns the
 /// exit status for the channel.
-pub async fn run_command(app: Arc<App>, caller: Caller, command: Option<String>, io: &mut ChannelIo) -> u32 {
+pub async fn run_command(
+    app: Arc<App>,
+    caller: Caller,
+    command: Option<String>,
+    io: &mut ChannelIo,
+) -> u32 {
     let verb = match command.as_deref().map(verbs::parse) {
         None => Ok(Verb::Help),
         Some(parsed) => parsed,
@@ -106,7 +111,10 @@ pub async fn run_command(app: Arc<App>, caller: Caller, command: Option<String>,
 }
 
 async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) -> Outcome {
-    let interactive = matches!(verb, Verb::Attach { .. } | Verb::Watch { .. } | Verb::New { .. });
+    let interactive = matches!(
+        verb,
+        Verb::Attach { .. } | Verb::Watch { .. } | Verb::New { .. }
+    );
     if !interactive {
         io.ignore_input();
     }
@@ -139,7 +147,11 @@ async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) ->
         }
         Verb::Attach { name } => attach_verb(app, caller, &name, false, io).await,
         Verb::Watch { name } => attach_verb(app, caller, &name, true, io).await,
-        Verb::Capture { name, ansi, scrollback } => capture(app, caller, &name, ansi, scrollback, io).await,
+        Verb::Capture {
+            name,
+            ansi,
+            scrollback,
+        } => capture(app, caller, &name, ansi, scrollback, io).await,
         Verb::Send { name, text } => send(app, caller, &name, &text).await,
         Verb::Kill { name } => kill(app, caller, &name).await,
         Verb::Restart { name } => restart(app, caller, &name).await,
@@ -151,7 +163,11 @@ async fn find(app: &App, caller: &Caller, name: &str) -> Result<(SessionEntry, A
     let not_found = || Outcome::refused(format!("no session named {}", names::printable(name)));
     let reference = SessionRef::parse(name).map_err(|_| not_found())?;
     let owner = reference.owner.unwrap_or_else(|| caller.user.name.clone());
-    let entry = app.registry.find(&owner, &reference.name).await.ok_or_else(not_found)?;
+    let entry = app
+        .registry
+        .find(&owner, &reference.name)
+        .await
+        .ok_or_else(not_found)?;
     let access = access_of(caller, &entry).ok_or_else(not_found)?;
     Ok((entry, access))
 }
@@ -165,7 +181,11 @@ async fn list(app: &App, caller: &Caller, json: bool, io: &ChannelIo) -> Outcome
         let Ok(status) = entry.hub.status().await else {
             continue;
         };
-        rows.push(super::run_account::ListRow { entry, access, status });
+        rows.push(super::run_account::ListRow {
+            entry,
+            access,
+            status,
+        });
     }
     let text = if json {
         super::run_account::list_json(&rows)
@@ -185,7 +205,12 @@ struct NewRequest {
     command: Vec<String>,
 }
 
-async fn new_session(app: &App, caller: &Caller, request: NewRequest, io: &mut ChannelIo) -> Outcome {
+async fn new_session(
+    app: &App,
+    caller: &Caller,
+    request: NewRequest,
+    io: &mut ChannelIo,
+) -> Outcome {
     if let Err(error) = names::validate(&request.name) {
         return Outcome::refused(error.to_string());
     }
@@ -220,7 +245,9 @@ async fn new_session(app: &App, caller: &Caller, request: NewRequest, io: &mut C
     };
     let entry = match app.registry.create(create).await {
         Ok(entry) => entry,
-        Err(CreateError::NameTaken { name }) => return Outcome::refused(format!("a session named {name} already exists")),
+        Err(CreateError::NameTaken { name }) => {
+            return Outcome::refused(format!("a session named {name} already exists"));
+        }
         Err(error) => return Outcome::refused(format!("cannot start {label}: {error}")),
     };
     tracing::info!(user = %caller.user.name, peer = %caller.peer, session = %label, "session created");
@@ -230,16 +257,22 @@ async fn new_session(app: &App, caller: &Caller, request: NewRequest, io: &mut C
     attach_entry(app, entry, Access::Owner, false, io).await
 }
 
+/// Extra environment variables for a program.
+type Environment = Vec<(String, String)>;
+
 /// The command and extra environment for `new`: a preset, the given
 /// command, or the default.
-fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Vec<(String, String)>), Outcome> {
+fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Environment), Outcome> {
     let sessions = &app.config.sessions;
     if let Some(name) = &request.preset {
-        let preset = app
-            .config
-            .preset(name)
-            .ok_or_else(|| Outcome::refused(format!("no preset named {}", names::printable(name))))?;
-        let env = preset.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let preset = app.config.preset(name).ok_or_else(|| {
+            Outcome::refused(format!("no preset named {}", names::printable(name)))
+        })?;
+        let env = preset
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         return Ok((preset.command.clone(), env));
     }
     if !request.command.is_empty() {
@@ -286,21 +319,33 @@ fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, Outcome> {
     Ok(path)
 }
 
-async fn attach_verb(app: &App, caller: &Caller, name: &str, watch: bool, io: &mut ChannelIo) -> Outcome {
+async fn attach_verb(
+    app: &App,
+    caller: &Caller,
+    name: &str,
+    watch: bool,
+    io: &mut ChannelIo,
+) -> Outcome {
+    if io.pty.is_none() && !watch {
+        return Outcome::Usage("attach needs a terminal: use ssh -t\n".into());
+    }
     let (entry, access) = match find(app, caller, name).await {
         Ok(found) => found,
         Err(outcome) => return outcome,
     };
     if io.pty.is_none() {
-        if watch {
-            return attach::stream_output(&entry, io).await;
-        }
-        return Outcome::Usage("attach needs a terminal: use ssh -t\n".into());
+        return attach::stream_output(&entry, io).await;
     }
     attach_entry(app, entry, access, watch, io).await
 }
 
-async fn attach_entry(app: &App, entry: SessionEntry, access: Access, watch: bool, io: &mut ChannelIo) -> Outcome {
+async fn attach_entry(
+    app: &App,
+    entry: SessionEntry,
+    access: Access,
+    watch: bool,
+    io: &mut ChannelIo,
+) -> Outcome {
     let role = if access.can_write() && !watch {
         Role::Writer
     } else {
@@ -319,18 +364,29 @@ async fn attach_entry(app: &App, entry: SessionEntry, access: Access, watch: boo
         AttachEnd::Exited(status) => {
             let status = status.map_or("unknown".to_string(), |s| s.to_string());
             let _ = io
-                .out(&format!("[foyer: session {shown} exited with status {status}]\n"))
+                .out(&format!(
+                    "[foyer: session {shown} exited with status {status}]\n"
+                ))
                 .await;
         }
         AttachEnd::Killed => {
-            let _ = io.out(&format!("[foyer: session {shown} was killed]\n")).await;
+            let _ = io
+                .out(&format!("[foyer: session {shown} was killed]\n"))
+                .await;
         }
         AttachEnd::ClientGone => {}
     }
     Outcome::Done
 }
 
-async fn capture(app: &App, caller: &Caller, name: &str, ansi: bool, scrollback: usize, io: &ChannelIo) -> Outcome {
+async fn capture(
+    app: &App,
+    caller: &Caller,
+    name: &str,
+    ansi: bool,
+    scrollback: usize,
+    io: &ChannelIo,
+) -> Outcome {
     let (entry, _) = match find(app, caller, name).await {
         Ok(found) => found,
         Err(outcome) => return outcome,
@@ -391,7 +447,11 @@ async fn restart(app: &App, caller: &Caller, name: &str) -> Outcome {
     if running(&entry).await {
         return Outcome::refused(format!("session {} is running", entry.label()));
     }
-    let preset = app.config.presets.iter().find(|p| p.command == entry.record.command);
+    let preset = app
+        .config
+        .presets
+        .iter()
+        .find(|p| p.command == entry.record.command);
     let command = preset
         .and_then(|p| p.restart_command.clone())
         .unwrap_or_else(|| entry.record.command.clone());

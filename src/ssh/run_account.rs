@@ -13,12 +13,20 @@ use crate::store::{StoreError, parse_public_key};
 pub async fn whoami(caller: &Caller, io: &ChannelIo) -> Outcome {
     let admin = if caller.user.is_admin { " (admin)" } else { "" };
     let _ = io
-        .out(&format!("{}{admin}\n{}\n", caller.user.name, caller.fingerprint))
+        .out(&format!(
+            "{}{admin}\n{}\n",
+            caller.user.name, caller.fingerprint
+        ))
         .await;
     Outcome::Done
 }
 
-pub async fn keys(app: &App, caller: &Caller, action: Option<KeysAction>, io: &ChannelIo) -> Outcome {
+pub async fn keys(
+    app: &App,
+    caller: &Caller,
+    action: Option<KeysAction>,
+    io: &ChannelIo,
+) -> Outcome {
     let store = &app.store;
     let result = match action {
         None => match store.keys_of(caller.user.id).await {
@@ -110,7 +118,13 @@ pub fn list_table(caller: &Caller, rows: &[ListRow]) -> String {
         ]);
     }
     let widths: Vec<usize> = (0..5)
-        .map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut text = String::new();
     for line in lines {

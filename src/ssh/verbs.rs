@@ -11,7 +11,8 @@ pub const MAX_COMMAND_LINE: usize = 64 * 1024;
 
 /// Verbs this server knows; anything else is `unknown command`.
 pub const KNOWN_VERBS: &[&str] = &[
-    "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "whoami", "keys", "help",
+    "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "whoami", "keys",
+    "help",
 ];
 
 #[derive(Debug, Parser)]
@@ -72,7 +73,11 @@ pub enum Verb {
     /// Type text into a session (\n \r \t \e \xHH escapes)
     Send {
         name: String,
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "TEXT")]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "TEXT"
+        )]
         text: Vec<String>,
     },
     /// End a session's program and remove the session
@@ -157,7 +162,10 @@ pub fn decode_escapes(text: &str) -> Vec<u8> {
             b't' => (Some(b'\t'), 2),
             b'e' => (Some(0x1b), 2),
             b'\\' => (Some(b'\\'), 2),
-            b'x' => match bytes.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok()) {
+            b'x' => match bytes
+                .get(i + 2..i + 4)
+                .and_then(|h| std::str::from_utf8(h).ok())
+            {
                 Some(hex) => (u8::from_str_radix(hex, 16).ok(), 4),
                 None => (None, 0),
             },
@@ -182,15 +190,30 @@ pub fn help_text() -> String {
     let mut text = String::from("usage: ssh HOST VERB [ARGS]\n\n");
     let rows = [
         ("ls [--json]", "sessions you can see"),
-        ("new NAME [-d] [-A] [-C DIR] [-p PRESET | -- COMMAND...]", "create (and attach, with ssh -t)"),
+        (
+            "new NAME [-d] [-A] [-C DIR] [-p PRESET | -- COMMAND...]",
+            "create (and attach, with ssh -t)",
+        ),
         ("attach NAME  (a)", "attach with your access (needs ssh -t)"),
-        ("watch NAME", "attach read-only; without a terminal, stream the output"),
-        ("capture NAME [--ansi] [--scrollback N]", "print the current screen"),
-        ("send NAME [--] TEXT...", "type TEXT (\\n \\r \\t \\e \\xHH escapes)"),
+        (
+            "watch NAME",
+            "attach read-only; without a terminal, stream the output",
+        ),
+        (
+            "capture NAME [--ansi] [--scrollback N]",
+            "print the current screen",
+        ),
+        (
+            "send NAME [--] TEXT...",
+            "type TEXT (\\n \\r \\t \\e \\xHH escapes)",
+        ),
         ("kill NAME", "end the program and remove the session"),
         ("restart NAME", "start an exited session again"),
         ("whoami", "who you are signed in as"),
-        ("keys | keys add KEY | keys remove FINGERPRINT", "your SSH keys"),
+        (
+            "keys | keys add KEY | keys remove FINGERPRINT",
+            "your SSH keys",
+        ),
         ("help", "this text"),
     ];
     for (usage, what) in rows {
@@ -222,18 +245,32 @@ mod tests {
 
     #[test]
     fn unknown_and_usage_errors_differ() {
-        assert_eq!(parse("frobnicate x"), Err(ParseError::Unknown("frobnicate".into())));
+        assert_eq!(
+            parse("frobnicate x"),
+            Err(ParseError::Unknown("frobnicate".into()))
+        );
         match parse("attach") {
             Err(ParseError::Usage(text)) => assert!(text.contains("Usage:"), "{text}"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse("new x -p claude -- vim"), Err(ParseError::Usage(_))));
-        assert!(matches!(parse("ls 'unterminated"), Err(ParseError::Usage(_))));
+        assert!(matches!(
+            parse("new x -p claude -- vim"),
+            Err(ParseError::Usage(_))
+        ));
+        assert!(matches!(
+            parse("ls 'unterminated"),
+            Err(ParseError::Usage(_))
+        ));
     }
 
     #[test]
     fn alias_and_send_text() {
-        assert_eq!(parse("a work").unwrap(), Verb::Attach { name: "work".into() });
+        assert_eq!(
+            parse("a work").unwrap(),
+            Verb::Attach {
+                name: "work".into()
+            }
+        );
         assert_eq!(
             parse("send work -- -n hello").unwrap(),
             Verb::Send {
@@ -245,7 +282,10 @@ mod tests {
 
     #[test]
     fn escapes_decode() {
-        assert_eq!(decode_escapes(r"a\nb\r\t\e\x41\\\q"), b"a\nb\r\t\x1bA\\\\q".to_vec());
+        assert_eq!(
+            decode_escapes(r"a\nb\r\t\e\x41\\\q"),
+            b"a\nb\r\t\x1bA\\\\q".to_vec()
+        );
         assert_eq!(decode_escapes(r"\x4"), b"\\x4".to_vec());
         assert_eq!(decode_escapes("tail\\"), b"tail\\".to_vec());
     }

@@ -63,7 +63,12 @@ impl Server {
             Ok(port) => port,
             Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap()),
         };
-        Server { child, port, dir, log }
+        Server {
+            child,
+            port,
+            dir,
+            log,
+        }
     }
 
     pub fn log(&self) -> String {
@@ -72,7 +77,10 @@ impl Server {
 
     /// Runs `foyer ARGS` (an admin command) against this server's data.
     pub fn admin(&self, args: &[&str]) -> std::process::Output {
-        foyer_command(self.dir.path()).args(args).output().expect("run foyer")
+        foyer_command(self.dir.path())
+            .args(args)
+            .output()
+            .expect("run foyer")
     }
 
     /// Creates a user with a fresh ed25519 key and returns an SSH client
@@ -86,8 +94,15 @@ impl Server {
             args.push("--admin");
         }
         let out = self.admin(&args);
-        assert!(out.status.success(), "user add failed: {}", String::from_utf8_lossy(&out.stderr));
-        Ssh { port: self.port, key }
+        assert!(
+            out.status.success(),
+            "user add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ssh {
+            port: self.port,
+            key,
+        }
     }
 
     /// An SSH client with a key the server does not know.
@@ -127,7 +142,10 @@ impl Drop for Server {
 
 fn foyer_command(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_foyer"));
-    command.current_dir(dir).env("HOME", dir.join("home")).env("RUST_LOG", "foyer=debug,info");
+    command
+        .current_dir(dir)
+        .env("HOME", dir.join("home"))
+        .env("RUST_LOG", "foyer=debug,info");
     for (key, _) in std::env::vars() {
         if key.starts_with("FOYER_") || key == "DATABASE_URL" {
             command.env_remove(key);
@@ -173,8 +191,22 @@ impl Ssh {
     fn base(&self) -> Command {
         let mut command = Command::new("ssh");
         command
-            .args(["-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
-            .args(["-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"])
+            .args([
+                "-F",
+                "/dev/null",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args([
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "BatchMode=yes",
+            ])
             .arg("-i")
             .arg(&self.key)
             .args(["-p", &self.port.to_string(), "anyone@127.0.0.1"]);
@@ -232,7 +264,9 @@ impl Term {
     pub fn spawn(command: Command, rows: u16, cols: u16) -> Term {
         let (pty, pts) = pty_process::blocking::open().unwrap();
         pty.resize(pty_process::Size::new(rows, cols)).unwrap();
-        let child = pty_process::blocking::Command::from(command).spawn(pts).unwrap();
+        let child = pty_process::blocking::Command::from(command)
+            .spawn(pts)
+            .unwrap();
         let pty = Arc::new(pty);
         let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(rows), nz(cols), 5000)));
         let raw = Arc::new(Mutex::new(Vec::new()));
@@ -249,7 +283,12 @@ impl Term {
                 }
             }
         });
-        Term { pty, child, parser, raw }
+        Term {
+            pty,
+            child,
+            parser,
+            raw,
+        }
     }
 
     pub fn send(&self, bytes: &[u8]) {
@@ -266,7 +305,11 @@ impl Term {
     }
 
     pub fn resize(&self, rows: u16, cols: u16) {
-        self.parser.lock().unwrap().screen_mut().set_size(nz(rows), nz(cols));
+        self.parser
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(nz(rows), nz(cols));
         self.pty.resize(pty_process::Size::new(rows, cols)).unwrap();
     }
 
@@ -310,7 +353,10 @@ impl Term {
                 return status.code().unwrap_or(-1);
             }
             if Instant::now() > deadline {
-                panic!("terminal program did not exit; screen:\n{}", self.contents());
+                panic!(
+                    "terminal program did not exit; screen:\n{}",
+                    self.contents()
+                );
             }
             std::thread::sleep(Duration::from_millis(25));
         }
