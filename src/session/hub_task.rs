@@ -79,6 +79,16 @@ impl Running {
     }
 }
 
+impl Drop for Running {
+    /// A hub that goes away (server shutdown) takes its program with it,
+    /// as a terminal closing would: hang up its process group.
+    fn drop(&mut self) {
+        if self.exit_status.is_none() {
+            let _ = self.control.signal(Signal::Hangup);
+        }
+    }
+}
+
 /// Writes queued input to the program until the queue closes or the
 /// program stops reading for good.
 async fn write_input(
@@ -177,9 +187,6 @@ impl Hub {
             if self.removing && self.running.is_none() {
                 break;
             }
-        }
-        if let Some(running) = &mut self.running {
-            let _ = running.control.signal(Signal::Kill);
         }
         tracing::debug!(session = %self.identity.label, "hub stopped");
     }
