@@ -18,7 +18,10 @@ struct AcceptAnyHost;
 impl client::Handler for AcceptAnyHost {
     type Error = russh::Error;
 
-    async fn check_server_key(&mut self, _key: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+    async fn check_server_key(
+        &mut self,
+        _key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
         Ok(true)
     }
 }
@@ -39,10 +42,16 @@ async fn connect(ssh: &Ssh) -> Handle<AcceptAnyHost> {
 
 /// Runs a raw command line; returns (exit status, stdout, stderr).
 async fn exec(handle: &Handle<AcceptAnyHost>, command: &[u8]) -> (Option<u32>, Vec<u8>, Vec<u8>) {
-    let mut channel = handle.channel_open_session().await.expect("session channel");
+    let mut channel = handle
+        .channel_open_session()
+        .await
+        .expect("session channel");
     channel.exec(true, command.to_vec()).await.expect("exec");
     let (mut status, mut out, mut err) = (None, Vec::new(), Vec::new());
-    while let Some(message) = tokio::time::timeout(common::PATIENCE, channel.wait()).await.expect("reply in time") {
+    while let Some(message) = tokio::time::timeout(common::PATIENCE, channel.wait())
+        .await
+        .expect("reply in time")
+    {
         match message {
             ChannelMsg::Data { data } => out.extend_from_slice(&data),
             ChannelMsg::ExtendedData { data, .. } => err.extend_from_slice(&data),
@@ -66,20 +75,31 @@ async fn malformed_requests_are_refused_and_the_server_goes_on() {
 
     let long = vec![b'x'; 100_000];
     let (status, _, _) = exec(&handle, &long).await;
-    assert_eq!(status, Some(2), "an over-long command line is a usage error");
+    assert_eq!(
+        status,
+        Some(2),
+        "an over-long command line is a usage error"
+    );
 
     let (status, _, err) = exec(&handle, b"capture \xff").await;
     assert_eq!(status, Some(1));
     assert!(String::from_utf8_lossy(&err).starts_with("no session named "));
 
-    let forward = handle.channel_open_direct_tcpip("127.0.0.1", 22, "127.0.0.1", 5555).await;
+    let forward = handle
+        .channel_open_direct_tcpip("127.0.0.1", 22, "127.0.0.1", 5555)
+        .await;
     assert!(forward.is_err(), "port forwarding is refused");
 
     let channel = handle.channel_open_session().await.unwrap();
     channel.request_subsystem(true, "sftp").await.unwrap();
     let mut channel = channel;
-    let reply = tokio::time::timeout(common::PATIENCE, channel.wait()).await.unwrap();
-    assert!(matches!(reply, Some(ChannelMsg::Failure)), "sftp refused: {reply:?}");
+    let reply = tokio::time::timeout(common::PATIENCE, channel.wait())
+        .await
+        .unwrap();
+    assert!(
+        matches!(reply, Some(ChannelMsg::Failure)),
+        "sftp refused: {reply:?}"
+    );
 
     let (status, out, _) = exec(&handle, b"whoami").await;
     assert_eq!(status, Some(0));
@@ -97,11 +117,17 @@ async fn a_client_vanishing_mid_output_harms_nobody() {
     for _ in 0..5 {
         let handle = connect(&alice).await;
         let mut channel = handle.channel_open_session().await.unwrap();
-        channel.request_pty(true, "xterm", 80, 24, 0, 0, &[]).await.unwrap();
+        channel
+            .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+            .await
+            .unwrap();
         channel.exec(true, b"attach flood".to_vec()).await.unwrap();
         let mut received = 0;
         while received < 200_000 {
-            match tokio::time::timeout(common::PATIENCE, channel.wait()).await.unwrap() {
+            match tokio::time::timeout(common::PATIENCE, channel.wait())
+                .await
+                .unwrap()
+            {
                 Some(ChannelMsg::Data { data }) => received += data.len(),
                 Some(_) => {}
                 None => panic!("channel closed early"),
@@ -115,10 +141,17 @@ async fn a_client_vanishing_mid_output_harms_nobody() {
     let bob = bob.clone();
     tokio::task::spawn_blocking(move || {
         bob.ok("send steady 'echo bob-still-served\\n'");
-        eventually("bob's session answers", || bob.ok("capture steady").contains("bob-still-served"));
+        eventually("bob's session answers", || {
+            bob.ok("capture steady").contains("bob-still-served")
+        });
         let flood = || -> serde_json::Value {
             let all: serde_json::Value = serde_json::from_str(&alice.ok("ls --json")).unwrap();
-            all.as_array().unwrap().iter().find(|s| s["name"] == "flood").unwrap().clone()
+            all.as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["name"] == "flood")
+                .unwrap()
+                .clone()
         };
         eventually("vanished clients detached", || flood()["clients"] == 0);
         assert_eq!(flood()["state"], "running", "the session goes on");
