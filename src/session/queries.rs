@@ -335,9 +335,9 @@ mod tests {
         assert_eq!(
             pieces,
             vec![
-                Piece::Output(0..7),
+                Piece::Output(0..8),
                 Piece::Marker(Marker::ScrollRegion { top: 2, bottom: 10 }),
-                Piece::Output(7..8)
+                Piece::Output(8..9)
             ]
         );
     }
