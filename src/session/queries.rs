@@ -44,10 +44,22 @@ pub enum Query {
 pub enum Marker {
     /// `CSI top ; bottom r` as written (1-based, 0 for "default").
     ScrollRegion { top: u16, bottom: u16 },
-    /// `CSI ? 1049 h`: the alternate screen is cleared and entered.
-    ClearAlternate,
+    /// `CSI ? 1049 h`: the cursor is saved, then the alternate screen is
+    /// cleared and entered. Placed before the sequence.
+    EnterAlternate,
+    /// `ESC 7`: the cursor (position and attributes) is saved. Placed
+    /// before the sequence.
+    SaveCursor,
     /// `ESC c`: full reset.
     Reset,
+}
+
+impl Marker {
+    /// Whether the marker stands before its sequence (the state it needs
+    /// is the one before) rather than after it.
+    fn goes_before(self) -> bool {
+        matches!(self, Marker::EnterAlternate | Marker::SaveCursor)
+    }
 }
 
 /// One piece of a processed chunk, in output order.
@@ -140,9 +152,16 @@ impl QueryFilter {
                 self.swallow_terminator = ended_by_esc;
             }
             if let Some(marker) = self.tracker.marker.take() {
-                pieces.push(Piece::Output(emitted..index + 1));
+                let split = if marker.goes_before() {
+                    self.tracker.sequence_start.unwrap_or(index).max(emitted)
+                } else {
+                    index + 1
+                };
+                if split > emitted {
+                    pieces.push(Piece::Output(emitted..split));
+                }
                 pieces.push(Piece::Marker(marker));
-                emitted = index + 1;
+                emitted = split;
             }
             if std::mem::take(&mut self.tracker.finished) {
                 self.tracker.sequence_start = None;
@@ -252,14 +271,16 @@ impl vte::Perform for Tracker {
             self.marker = Some(Marker::ScrollRegion { top, bottom });
         }
         if intermediates == b"?" && c == 'h' && params.iter().any(|p| p.first() == Some(&1049)) {
-            self.marker = Some(Marker::ClearAlternate);
+            self.marker = Some(Marker::EnterAlternate);
         }
     }
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
         self.finished = true;
-        if intermediates.is_empty() && byte == b'c' {
-            self.marker = Some(Marker::Reset);
+        match (intermediates, byte) {
+            (b"", b'c') => self.marker = Some(Marker::Reset),
+            (b"", b'7') => self.marker = Some(Marker::SaveCursor),
+            _ => {}
         }
     }
 }
@@ -338,6 +359,23 @@ mod tests {
                 Piece::Output(0..8),
                 Piece::Marker(Marker::ScrollRegion { top: 2, bottom: 10 }),
                 Piece::Output(8..9)
+            ]
+        );
+    }
+
+    #[test]
+    fn save_markers_stand_before_their_sequence() {
+        let mut f = QueryFilter::new();
+        let mut pieces = Vec::new();
+        f.feed(b"ab\x1b7c\x1b[?1049h", &mut pieces);
+        assert_eq!(
+            pieces,
+            vec![
+                Piece::Output(0..2),
+                Piece::Marker(Marker::SaveCursor),
+                Piece::Output(2..5),
+                Piece::Marker(Marker::EnterAlternate),
+                Piece::Output(5..13)
             ]
         );
     }

@@ -51,18 +51,39 @@ pub fn exact_snapshot(term: &mut Terminal, scrollback: usize) -> Vec<u8> {
     let size = term.size();
     write_scrollback(term, scrollback, size, &mut out);
     let screen = term.screen();
-    if screen.alternate_screen() {
+    let alternate = screen.alternate_screen();
+    if alternate {
+        // Entering saves the main screen's cursor, as the program's did.
+        write_saved_cursor_position(&term.saved_cursor(false), &mut out);
         out.extend_from_slice(b"\x1b[?1049h");
     }
     out.extend_from_slice(screen.state_formatted().as_bytes());
-    write_title(term.title(), &mut out);
+    write_saved_cursor_position(&term.saved_cursor(alternate), &mut out);
+    out.extend_from_slice(b"\x1b7");
     if let Some((top, bottom)) = term.scroll_region() {
         let _ = write!(PushStr(&mut out), "\x1b[{};{}r", top + 1, bottom + 1);
-        // DECSTBM homes the cursor: put it back, with the pen.
-        out.extend_from_slice(screen.cursor_state_formatted().as_bytes());
-        out.extend_from_slice(screen.attributes_formatted().as_bytes());
     }
+    // Put the cursor and pen back (cursor_state_formatted may redraw the
+    // last cell with the current pen, so reset it first).
+    out.extend_from_slice(b"\x1b[m");
+    out.extend_from_slice(screen.cursor_state_formatted().as_bytes());
+    out.extend_from_slice(b"\x1b[m");
+    out.extend_from_slice(screen.attributes_formatted().as_bytes());
+    write_title(term.title(), &mut out);
     out
+}
+
+/// Moves to a saved cursor's place with its attributes, ready for a save.
+fn write_saved_cursor_position(saved: &super::terminal::SavedCursor, out: &mut Vec<u8>) {
+    // A cursor saved in pending wrap cannot be placed: the last column is
+    // the nearest.
+    let _ = write!(
+        PushStr(out),
+        "\x1b[{};{}H\x1b[m",
+        saved.row + 1,
+        saved.col + 1
+    );
+    out.extend_from_slice(saved.attributes.as_bytes());
 }
 
 /// What a client whose view is painted cell by cell was last sent.

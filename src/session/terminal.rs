@@ -67,6 +67,16 @@ impl vt100::Callbacks for Events {
 /// A scroll region as 0-based inclusive rows, when not the whole screen.
 pub type ScrollRegion = Option<(u16, u16)>;
 
+/// A cursor saved by `ESC 7` (or `CSI ? 1049 h`): its position, and the
+/// SGR of the attributes saved with it. As in vt100, positions are saved
+/// per screen and attributes once for both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedCursor {
+    pub row: u16,
+    pub col: u16,
+    pub attributes: String,
+}
+
 pub struct Terminal {
     parser: vt100::Parser<Events>,
     filter: QueryFilter,
@@ -74,6 +84,10 @@ pub struct Terminal {
     /// Scroll regions of the main and alternate screens, kept as vt100
     /// keeps them (it does not expose them).
     regions: [ScrollRegion; 2],
+    /// Cursor positions saved on the main and alternate screens, and the
+    /// attributes saved last, likewise.
+    saved: [(u16, u16); 2],
+    saved_attributes: String,
 }
 
 impl Terminal {
@@ -89,6 +103,8 @@ impl Terminal {
             filter: QueryFilter::new(),
             pieces: Vec::new(),
             regions: [None, None],
+            saved: [(0, 0); 2],
+            saved_attributes: String::new(),
         }
     }
 
@@ -113,6 +129,26 @@ impl Terminal {
         self.regions[self.parser.screen().alternate_screen() as usize]
     }
 
+    /// The cursor saved on the main (`alternate` false) or alternate screen.
+    /// Never saved means the top-left corner, as in vt100.
+    pub fn saved_cursor(&self, alternate: bool) -> SavedCursor {
+        let (row, col) = self.saved[alternate as usize];
+        SavedCursor {
+            row,
+            col,
+            attributes: self.saved_attributes.clone(),
+        }
+    }
+
+    /// Saves the cursor as `ESC 7` does, on the active screen.
+    fn save_cursor(&mut self, alternate: usize) {
+        let screen = self.parser.screen();
+        let (row, col) = screen.cursor_position();
+        // Kept as vt100 keeps it: past the last column in pending wrap.
+        self.saved[alternate] = (row, col);
+        self.saved_attributes = screen.attributes_formatted();
+    }
+
     fn apply_marker(&mut self, marker: Marker) {
         let alternate = self.parser.screen().alternate_screen() as usize;
         match marker {
@@ -125,8 +161,17 @@ impl Terminal {
                 let whole = top == 0 && bottom == rows - 1;
                 self.regions[alternate] = (top < bottom && !whole).then_some((top, bottom));
             }
-            Marker::ClearAlternate => self.regions[1] = None,
-            Marker::Reset => self.regions = [None, None],
+            Marker::EnterAlternate => {
+                self.save_cursor(alternate);
+                self.regions[1] = None;
+                self.saved[1] = (0, 0);
+            }
+            Marker::SaveCursor => self.save_cursor(alternate),
+            Marker::Reset => {
+                self.regions = [None, None];
+                self.saved = [(0, 0); 2];
+                self.saved_attributes.clear();
+            }
         }
     }
 
@@ -138,9 +183,19 @@ impl Terminal {
 
     pub fn resize(&mut self, size: Size) {
         let (rows, cols) = size.nonzero();
+        let alternate = self.parser.screen().alternate_screen() as usize;
+        let row_before = self.parser.screen().cursor_position().0;
         self.parser.set_size(rows, cols);
-        // Resizing resets scroll regions, in vt100 as in xterm.
+        // Resizing resets scroll regions, in vt100 as in xterm. vt100 moves
+        // a saved cursor by the rows it moved the cursor (lines pulled from
+        // or pushed to scrollback), and keeps it on the screen.
         self.regions = [None, None];
+        let shift = i32::from(self.parser.screen().cursor_position().0) - i32::from(row_before);
+        for (grid, (row, col)) in self.saved.iter_mut().enumerate() {
+            let moved = i32::from(*row) + if grid == alternate { shift } else { 0 };
+            *row = moved.clamp(0, i32::from(rows.get()) - 1) as u16;
+            *col = (*col).min(cols.get() - 1);
+        }
     }
 
     /// Processes program output. Bytes meant for clients (queries removed)
