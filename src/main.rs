@@ -173,7 +173,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         client_buffer: config.sessions.client_buffer.0 as usize,
         kill_grace: config.sessions.kill_grace,
     };
-    let registry = Registry::start(store.clone(), settings).await?;
+    let registry =
+        Registry::start(store.clone(), settings, config.sessions.exited_retention).await?;
     let listener = tokio::net::TcpListener::bind(config.ssh.listen)
         .await
         .with_context(|| format!("cannot listen on {} (ssh.listen)", config.ssh.listen))?;

@@ -310,3 +310,35 @@ fn clients(ssh: &common::Ssh) -> u64 {
     let json: serde_json::Value = serde_json::from_str(&ssh.ok("ls --json")).unwrap();
     json[0]["clients"].as_u64().unwrap()
 }
+
+#[test]
+fn exited_sessions_go_after_their_retention() {
+    let server = Server::start_with_config("[sessions]\nexited_retention = \"2s\"\n");
+    let alice = server.user("alice", false);
+    alice.ok("new brief -d -- true");
+    alice.ok("new lasting -d -- sleep 600");
+    eventually("brief exited", || alice.ok("ls").contains("exited 0"));
+    eventually("brief removed after 2s", || {
+        !alice.ok("ls").contains("brief")
+    });
+    assert!(alice.ok("ls").contains("lasting"), "running sessions stay");
+}
+
+#[test]
+fn sessions_outlive_a_server_restart_as_exited() {
+    let mut server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok("new kept -d -- sleep 600");
+    server.restart();
+    let alice = common::Ssh {
+        port: server.port,
+        ..alice
+    };
+    let table = alice.ok("ls");
+    assert!(
+        table.contains("kept") && table.contains("exited"),
+        "{table}"
+    );
+    alice.ok("restart kept");
+    eventually("running again", || alice.ok("ls").contains("running"));
+}

@@ -287,6 +287,8 @@ impl Hub {
         };
         let status = running.exit_status;
         self.exit_status = status;
+        // Retention of exited sessions counts from here.
+        self.last_active = unix_now();
         tracing::info!(session = %self.identity.label, ?status, "program exited");
         for (_, outbox) in self.outboxes.drain() {
             let _ = outbox.tx.try_send(ClientMessage::Exited { status });

@@ -16,6 +16,9 @@ use crate::runtime::{self, SpawnError, SpawnSpec};
 use crate::store::{NewSession, SessionId, SessionRecord, SessionState, Store, StoreError, User};
 
 const COMMAND_QUEUE: usize = 64;
+/// How often exited sessions are checked against `sessions.exited_retention`,
+/// at most: a quarter of the retention, but not more often than every second.
+const RETENTION_SWEEP: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A session and its hub.
 #[derive(Clone)]
@@ -80,7 +83,11 @@ impl Registry {
     /// Loads the sessions recorded in the database and starts the registry.
     /// Programs did not survive the last server stop, so sessions recorded
     /// as running are marked exited first.
-    pub async fn start(store: Store, settings: HubSettings) -> Result<Registry, StoreError> {
+    pub async fn start(
+        store: Store,
+        settings: HubSettings,
+        exited_retention: std::time::Duration,
+    ) -> Result<Registry, StoreError> {
         store.mark_running_as_exited(unix_now()).await?;
         let mut sessions = HashMap::new();
         for record in store.all_sessions().await? {
@@ -104,6 +111,7 @@ impl Registry {
             store,
             settings,
             sessions,
+            exited_retention,
         };
         tokio::spawn(task.run(rx));
         Ok(Registry { tx })
@@ -146,11 +154,27 @@ struct RegistryTask {
     store: Store,
     settings: HubSettings,
     sessions: HashMap<SessionId, SessionEntry>,
+    /// Zero keeps exited sessions until `kill`.
+    exited_retention: std::time::Duration,
 }
 
 impl RegistryTask {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        while let Some(command) = commands.recv().await {
+        let period =
+            (self.exited_retention / 4).clamp(std::time::Duration::from_secs(1), RETENTION_SWEEP);
+        let mut sweep = tokio::time::interval(period);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let command = tokio::select! {
+                command = commands.recv() => command,
+                _ = sweep.tick(), if !self.exited_retention.is_zero() => {
+                    self.remove_expired().await;
+                    continue;
+                }
+            };
+            let Some(command) = command else {
+                break;
+            };
             match command {
                 Command::Create { request, reply } => {
                     let _ = reply.send(self.create(request).await);
@@ -178,6 +202,29 @@ impl RegistryTask {
                         tracing::error!(%error, "cannot delete session record");
                     }
                     let _ = reply.send(removed);
+                }
+            }
+        }
+    }
+
+    /// Removes sessions that exited longer than `exited_retention` ago.
+    async fn remove_expired(&mut self) {
+        let oldest = unix_now() - self.exited_retention.as_secs() as i64;
+        let mut expired = Vec::new();
+        for (id, entry) in &self.sessions {
+            if let Ok(status) = entry.hub.status().await
+                && !status.running
+                && status.last_active < oldest
+            {
+                expired.push(*id);
+            }
+        }
+        for id in expired {
+            if let Some(entry) = self.sessions.remove(&id) {
+                tracing::info!(session = %entry.label(), "exited session past its retention removed");
+                let _ = entry.hub.kill().await;
+                if let Err(error) = self.store.delete_session(id).await {
+                    tracing::error!(%error, "cannot delete session record");
                 }
             }
         }

@@ -33,42 +33,39 @@ impl Server {
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
         std::fs::write(dir.path().join("config/foyer.toml"), config).unwrap();
-        let mut child = foyer_command(dir.path())
-            .args(["serve", "--ssh-listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start foyer serve");
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let stderr_log = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                stderr_log.lock().unwrap().push_str(&format!("{line}\n"));
-            }
-        });
-        let stdout = child.stdout.take().unwrap();
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let stdout_log = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("foyer: SSH listening on ") {
-                    let port = addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-                    let _ = port_tx.send(port);
-                }
-                stdout_log.lock().unwrap().push_str(&format!("{line}\n"));
-            }
-        });
-        let port = match port_rx.recv_timeout(PATIENCE) {
-            Ok(port) => port,
-            Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap()),
-        };
+        let (child, port, log) = spawn_server(dir.path());
         Server {
             child,
             port,
             dir,
             log,
         }
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same data;
+    /// the port may change.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (child, port, log) = spawn_server(self.dir.path());
+        self.child = child;
+        self.port = port;
+        self.log = log;
+    }
+
+    fn stop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn log(&self) -> String {
@@ -124,19 +121,41 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if self.child.try_wait().ok().flatten().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        self.stop();
+    }
+}
+
+/// Starts `foyer serve` in `dir` and waits for the SSH port it prints.
+fn spawn_server(dir: &Path) -> (Child, u16, Arc<Mutex<String>>) {
+    let mut child = foyer_command(dir)
+        .args(["serve", "--ssh-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start foyer serve");
+    let log = Arc::new(Mutex::new(String::new()));
+    let stderr = child.stderr.take().unwrap();
+    let stderr_log = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            stderr_log.lock().unwrap().push_str(&format!("{line}\n"));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    });
+    let stdout = child.stdout.take().unwrap();
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let stdout_log = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("foyer: SSH listening on ") {
+                let port = addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+                let _ = port_tx.send(port);
+            }
+            stdout_log.lock().unwrap().push_str(&format!("{line}\n"));
+        }
+    });
+    match port_rx.recv_timeout(PATIENCE) {
+        Ok(port) => (child, port, log),
+        Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap()),
     }
 }
 
