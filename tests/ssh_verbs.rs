@@ -342,3 +342,46 @@ fn sessions_outlive_a_server_restart_as_exited() {
     alice.ok("restart kept");
     eventually("running again", || alice.ok("ls").contains("running"));
 }
+
+#[test]
+fn a_locked_database_gives_a_clear_error_and_nothing_breaks() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new before -d -- {BASH}"));
+    // Another process holds SQLite's exclusive lock past the busy timeout.
+    let db = server.dir.path().join("data/foyer.db");
+    let mut locker = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); \
+             c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(12)",
+        ])
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with sqlite3");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(locker.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+
+    let refused = alice.run("new during -d -- sleep 600");
+    assert_eq!(refused.status, 1);
+    assert!(refused.stderr.contains("locked"), "{}", refused.stderr);
+    assert_eq!(
+        refused.stderr.lines().count(),
+        1,
+        "one line: {}",
+        refused.stderr
+    );
+    // What already runs is undisturbed, and answers from memory.
+    assert_eq!(alice.run("capture before").status, 0);
+
+    let _ = locker.kill();
+    let _ = locker.wait();
+    alice.ok("new after -d -- sleep 600");
+    assert!(alice.ok("ls").contains("after"));
+}

@@ -127,8 +127,20 @@ impl QueryFilter {
         let first_new = self.buffer.len();
         self.buffer.extend_from_slice(chunk);
         let mut emitted = 0;
-        for index in first_new..self.buffer.len() {
+        let mut index = first_new;
+        while index < self.buffer.len() {
+            if self.outside_sequences() {
+                // Text and controls between sequences need no parsing: only
+                // an ESC can start a sequence (C1 controls are not used in
+                // UTF-8), so jump to the next one.
+                match memchr::memchr(0x1b, &self.buffer[index..]) {
+                    Some(offset) => index += offset,
+                    None => break,
+                }
+            }
             let byte = self.buffer[index];
+            index += 1;
+            let index = index - 1;
             self.note_escape(index, byte);
             self.parser.advance(&mut self.tracker, &[byte]);
             if std::mem::take(&mut self.swallow_terminator) && byte == b'\\' {
@@ -176,6 +188,11 @@ impl QueryFilter {
         let rebase = |index: Option<usize>| index.map(|i| i.saturating_sub(hold_from));
         self.tracker.sequence_start = rebase(self.tracker.sequence_start);
         self.tracker.previous_start = rebase(self.tracker.previous_start);
+    }
+
+    /// True between sequences, where vte would only print or execute.
+    fn outside_sequences(&self) -> bool {
+        self.tracker.sequence_start.is_none() && !self.last_was_esc && !self.swallow_terminator
     }
 
     /// Where the incomplete trailing sequence begins, or the buffer's end.

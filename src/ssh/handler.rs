@@ -108,6 +108,13 @@ impl ConnectionHandler {
     }
 }
 
+/// A client's terminal size; 0 means unknown (as `ssh -tt` without a local
+/// terminal sends), which counts as 80x24.
+fn client_size(rows: u32, cols: u32) -> Size {
+    let or_default = |value: u32, default: u32| if value == 0 { default } else { value };
+    Size::new(or_default(rows, 24), or_default(cols, 80))
+}
+
 impl russh::server::Handler for ConnectionHandler {
     type Error = russh::Error;
 
@@ -181,7 +188,7 @@ impl russh::server::Handler for ConnectionHandler {
         let state = self.channels.entry(channel).or_default();
         state.pty = Some(PtyInfo {
             term: term.chars().take(64).collect(),
-            size: Size::new(rows.max(1), cols.max(1)),
+            size: client_size(rows, cols),
         });
         session.channel_success(channel)?;
         Ok(())
@@ -246,7 +253,7 @@ impl russh::server::Handler for ConnectionHandler {
         _pix_height: u32,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let size = Size::new(rows.max(1), cols.max(1));
+        let size = client_size(rows, cols);
         if let Some(pty) = self.channels.get_mut(&channel).and_then(|s| s.pty.as_mut()) {
             pty.size = size;
         }
