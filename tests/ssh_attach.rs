@@ -310,3 +310,33 @@ fn dropped_connection_detaches() {
         alice.ok("capture drop").contains("still-alive")
     });
 }
+
+#[test]
+fn binary_garbage_and_instant_exits_harm_nothing() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok("new noise -d -- bash -c 'head -c 2000000 /dev/urandom; exec sleep 600'");
+    let watcher = alice.term("watch noise", 24, 80);
+    let mut gone = alice.term("new instant -- true", 24, 80);
+    gone.wait_for_text("[foyer: session instant exited with status 0]");
+    assert_eq!(gone.wait_exit(), 0);
+    let missing = alice.run("new broken -d -- /no/such/program");
+    assert_eq!(missing.status, 1);
+    assert!(
+        missing.stderr.contains("cannot start"),
+        "{}",
+        missing.stderr
+    );
+    assert_eq!(missing.stderr.lines().count(), 1);
+    eventually("garbage fully read", || {
+        alice.ok("ls --json").contains("\"noise\"")
+    });
+    assert_eq!(alice.run("capture noise").status, 0);
+    assert_eq!(alice.run("capture noise --ansi").status, 0);
+    drop(watcher);
+    alice.ok(&format!("new calm -d -- {BASH}"));
+    alice.ok("send calm 'echo calm-$((5+5))\\n'");
+    eventually("others keep working", || {
+        alice.ok("capture calm").contains("calm-10")
+    });
+}
