@@ -247,26 +247,9 @@ fn watch_without_a_terminal_streams_output() {
     let server = Server::start();
     let alice = server.user("alice", false);
     alice.ok(&format!("new src -d -- {BASH}"));
-    let mut watcher = std::process::Command::new("ssh")
-        .args([
-            "-F",
-            "/dev/null",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args([
-            "-o",
-            "LogLevel=ERROR",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "BatchMode=yes",
-            "-i",
-        ])
-        .arg(&alice.key)
-        .args(["-p", &alice.port.to_string(), "x@127.0.0.1", "watch src"])
+    let mut watcher = alice
+        .command()
+        .arg("watch src")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -66,6 +66,26 @@ struct Client {
     last_sized: u64,
 }
 
+impl Client {
+    /// Sends an exact snapshot, after which the client gets raw bytes.
+    fn go_raw(
+        &mut self,
+        id: ClientId,
+        alternate: bool,
+        snapshot: Vec<u8>,
+        out: &mut Vec<Delivery>,
+    ) {
+        self.feed = Feed::Raw {
+            main_screen_unseen: alternate,
+        };
+        out.push(Delivery {
+            client: id,
+            bytes: snapshot.into(),
+            ack: false,
+        });
+    }
+}
+
 pub struct ClientTable {
     terminal: Terminal,
     clients: BTreeMap<ClientId, Client>,
@@ -220,15 +240,8 @@ impl ClientTable {
             // Caught up at the PTY's size: back to raw bytes, after one
             // exact snapshot so the stream continues from a known state.
             if client.size == pty_size {
-                let snapshot = render::exact_snapshot(&mut self.terminal, 0);
-                client.feed = Feed::Raw {
-                    main_screen_unseen: alternate,
-                };
-                out.push(Delivery {
-                    client: id,
-                    bytes: snapshot.into(),
-                    ack: false,
-                });
+                let bytes = render::exact_snapshot(&mut self.terminal, 0);
+                client.go_raw(id, alternate, bytes, out);
             } else if *dirty {
                 self.paint_if_ready(id, out);
             }
@@ -282,15 +295,8 @@ impl ClientTable {
         };
         let size = client.size;
         if size == pty_size {
-            let snapshot = render::exact_snapshot(&mut self.terminal, scrollback);
-            client.feed = Feed::Raw {
-                main_screen_unseen: alternate,
-            };
-            out.push(Delivery {
-                client: id,
-                bytes: snapshot.into(),
-                ack: false,
-            });
+            let bytes = render::exact_snapshot(&mut self.terminal, scrollback);
+            client.go_raw(id, alternate, bytes, out);
         } else {
             let mut bytes = Vec::new();
             let painted = render::fresh_paint(&mut self.terminal, size, scrollback, &mut bytes);

@@ -225,11 +225,7 @@ impl Terminal {
     /// plain text or with colors (`ansi`), trailing blanks not trimmed.
     pub fn capture_rows(&mut self, scrollback: usize, ansi: bool) -> Vec<String> {
         let width = self.size().cols;
-        let mut lines = if ansi {
-            self.scrollback_rows(scrollback, width)
-        } else {
-            self.plain_scrollback_rows(scrollback, width)
-        };
+        let mut lines = self.collect_scrollback(scrollback, width, ansi);
         let screen = self.parser.screen();
         if ansi {
             lines.extend(screen.rows_formatted(0, width));
@@ -239,25 +235,15 @@ impl Terminal {
         lines
     }
 
-    fn plain_scrollback_rows(&mut self, count: usize, width: u16) -> Vec<String> {
-        let screen = self.parser.screen_mut();
-        let count = count.min(screen.scrollback_len());
-        let rows = screen.size().0.get() as usize;
-        let mut lines = Vec::with_capacity(count);
-        let mut offset = count;
-        while offset > 0 {
-            screen.set_scrollback(offset);
-            let take = offset.min(rows);
-            lines.extend(screen.rows(0, width).take(take));
-            offset -= take;
-        }
-        screen.set_scrollback(0);
-        lines
-    }
-
     /// The last `count` scrollback lines (oldest first), each formatted and
     /// cropped to `width` columns. Empty on the alternate screen.
     pub fn scrollback_rows(&mut self, count: usize, width: u16) -> Vec<String> {
+        self.collect_scrollback(count, width, true)
+    }
+
+    /// Reads scrollback by scrolling vt100's view back, a screenful at a
+    /// time, and always leaves the view at the live screen.
+    fn collect_scrollback(&mut self, count: usize, width: u16, formatted: bool) -> Vec<String> {
         let screen = self.parser.screen_mut();
         let count = count.min(screen.scrollback_len());
         let rows = screen.size().0.get() as usize;
@@ -266,7 +252,11 @@ impl Terminal {
         while offset > 0 {
             screen.set_scrollback(offset);
             let take = offset.min(rows);
-            lines.extend(screen.rows_formatted(0, width).take(take));
+            if formatted {
+                lines.extend(screen.rows_formatted(0, width).take(take));
+            } else {
+                lines.extend(screen.rows(0, width).take(take));
+            }
             offset -= take;
         }
         screen.set_scrollback(0);

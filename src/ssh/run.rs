@@ -422,14 +422,28 @@ async fn running(entry: &SessionEntry) -> bool {
     entry.hub.status().await.is_ok_and(|s: HubStatus| s.running)
 }
 
+/// Finds a session the caller may kill or restart: its owner, or an admin.
+async fn find_to_manage(
+    app: &App,
+    caller: &Caller,
+    name: &str,
+    verb: &str,
+) -> Result<SessionEntry, Outcome> {
+    let (entry, access) = find(app, caller, name).await?;
+    if access != Access::Owner && !caller.user.is_admin {
+        return Err(Outcome::refused(format!(
+            "only the owner may {verb} {}",
+            entry.label()
+        )));
+    }
+    Ok(entry)
+}
+
 async fn kill(app: &App, caller: &Caller, name: &str) -> Outcome {
-    let (entry, access) = match find(app, caller, name).await {
-        Ok(found) => found,
+    let entry = match find_to_manage(app, caller, name, "kill").await {
+        Ok(entry) => entry,
         Err(outcome) => return outcome,
     };
-    if access != Access::Owner && !caller.user.is_admin {
-        return Outcome::refused(format!("only the owner may kill {}", entry.label()));
-    }
     let _ = entry.hub.kill().await;
     app.registry.remove(entry.record.id).await;
     tracing::info!(user = %caller.user.name, session = %entry.label(), "session killed");
@@ -437,13 +451,10 @@ async fn kill(app: &App, caller: &Caller, name: &str) -> Outcome {
 }
 
 async fn restart(app: &App, caller: &Caller, name: &str) -> Outcome {
-    let (entry, access) = match find(app, caller, name).await {
-        Ok(found) => found,
+    let entry = match find_to_manage(app, caller, name, "restart").await {
+        Ok(entry) => entry,
         Err(outcome) => return outcome,
     };
-    if access != Access::Owner && !caller.user.is_admin {
-        return Outcome::refused(format!("only the owner may restart {}", entry.label()));
-    }
     if running(&entry).await {
         return Outcome::refused(format!("session {} is running", entry.label()));
     }

@@ -207,7 +207,8 @@ pub struct Output {
 }
 
 impl Ssh {
-    fn base(&self) -> Command {
+    /// `ssh` with this client's key and options, ready for a command.
+    pub fn command(&self) -> Command {
         let mut command = Command::new("ssh");
         command
             .args([
@@ -236,7 +237,7 @@ impl Ssh {
     /// does, and split by the server.
     pub fn run(&self, command: &str) -> Output {
         let out = self
-            .base()
+            .command()
             .arg(command)
             .stdin(Stdio::null())
             .output()
@@ -257,7 +258,7 @@ impl Ssh {
 
     /// Runs `ssh -t HOST COMMAND` inside a PTY of the given size.
     pub fn term(&self, command: &str, rows: u16, cols: u16) -> Term {
-        let mut ssh = self.base();
+        let mut ssh = self.command();
         ssh.arg("-t");
         if !command.is_empty() {
             ssh.arg(command);
