@@ -364,11 +364,14 @@ async fn bad_urls_are_refused_readably() {
     );
 }
 
+/// Reported as ignored, not passed, until CI starts a PostgreSQL server
+/// (the operations issue): run with `FOYER_TEST_POSTGRES_URL=postgres://…
+/// cargo test -- --ignored`.
 #[tokio::test]
+#[ignore = "needs a PostgreSQL server named by FOYER_TEST_POSTGRES_URL"]
 async fn postgres_when_configured() {
     let Some(store) = postgres_store().await else {
-        eprintln!("FOYER_TEST_POSTGRES_URL not set: PostgreSQL store test skipped");
-        return;
+        panic!("FOYER_TEST_POSTGRES_URL is not set: this test needs a PostgreSQL server");
     };
     assert_eq!(store.backend(), Backend::Postgres);
     exercise_users(&store).await;
