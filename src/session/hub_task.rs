@@ -89,6 +89,23 @@ impl Drop for Running {
     }
 }
 
+/// Reads whatever more output is ready right now, without waiting: a PTY
+/// hands out at most a page per read, and handling (and sending) bigger
+/// chunks costs fewer wake-ups per byte.
+fn read_more_now(output: &mut Box<dyn tokio::io::AsyncRead + Send + Unpin>, buffer: &mut [u8]) -> usize {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let mut read_buf = tokio::io::ReadBuf::new(&mut buffer[filled..]);
+        match std::pin::Pin::new(&mut **output).poll_read(&mut context, &mut read_buf) {
+            std::task::Poll::Ready(Ok(())) if !read_buf.filled().is_empty() => filled += read_buf.filled().len(),
+            // Nothing ready, an error or the end: the next awaited read sees it.
+            _ => break,
+        }
+    }
+    filled
+}
+
 /// Writes queued input to the program until the queue closes or the
 /// program stops reading for good.
 async fn write_input(
@@ -208,7 +225,7 @@ impl Hub {
         tokio::select! {
             read = output.read(buffer), if reading => match read {
                 Ok(0) | Err(_) => Event::OutputClosed,
-                Ok(n) => Event::Output(n),
+                Ok(n) => Event::Output(n + read_more_now(output, &mut buffer[n..])),
             },
             status = exit, if waiting_exit => Event::Exit(status.unwrap_or(1)),
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => Event::Deadline,
