@@ -92,13 +92,18 @@ impl Drop for Running {
 /// Reads whatever more output is ready right now, without waiting: a PTY
 /// hands out at most a page per read, and handling (and sending) bigger
 /// chunks costs fewer wake-ups per byte.
-fn read_more_now(output: &mut Box<dyn tokio::io::AsyncRead + Send + Unpin>, buffer: &mut [u8]) -> usize {
+fn read_more_now(
+    output: &mut Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    buffer: &mut [u8],
+) -> usize {
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
     let mut filled = 0;
     while filled < buffer.len() {
         let mut read_buf = tokio::io::ReadBuf::new(&mut buffer[filled..]);
         match std::pin::Pin::new(&mut **output).poll_read(&mut context, &mut read_buf) {
-            std::task::Poll::Ready(Ok(())) if !read_buf.filled().is_empty() => filled += read_buf.filled().len(),
+            std::task::Poll::Ready(Ok(())) if !read_buf.filled().is_empty() => {
+                filled += read_buf.filled().len()
+            }
             // Nothing ready, an error or the end: the next awaited read sees it.
             _ => break,
         }

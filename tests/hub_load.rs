@@ -1,0 +1,189 @@
+//! The hub under load: size policies, and a client that stops reading.
+//! Times are compared as ratios with generous slack, never as absolutes.
+
+mod common;
+
+use std::io::Read;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{BASH, Server, Ssh, Term, eventually};
+
+fn clients(ssh: &Ssh, name: &str) -> u64 {
+    let json: serde_json::Value = serde_json::from_str(&ssh.ok("ls --json")).unwrap();
+    let all = json.as_array().unwrap();
+    all.iter().find(|s| s["name"] == name).unwrap()["clients"]
+        .as_u64()
+        .unwrap()
+}
+
+/// Asks the session for its size until it answers `expected`.
+fn wait_for_size(term: &Term, expected: &str) {
+    let deadline = Instant::now() + common::PATIENCE;
+    loop {
+        term.type_line("clear; stty size");
+        std::thread::sleep(Duration::from_millis(300));
+        if term.contents().lines().any(|l| l.trim() == expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "size never became {expected}:\n{}",
+            term.contents()
+        );
+    }
+}
+
+fn policy_server(policy: &str) -> (Server, Ssh, Ssh) {
+    let server = Server::start_with_config(&format!("[sessions]\nsize_policy = \"{policy}\"\n"));
+    let alice = server.user("alice", false);
+    let admin = server.user("root", true);
+    alice.ok(&format!("new sized -d -- {BASH}"));
+    (server, alice, admin)
+}
+
+#[test]
+fn largest_policy_follows_the_biggest_writer_and_ignores_observers() {
+    let (_server, alice, admin) = policy_server("largest");
+    let small = alice.term("attach sized", 20, 60);
+    let big = alice.term("attach sized", 30, 100);
+    let huge_observer = admin.term("watch alice/sized", 50, 200);
+    eventually("three clients", || clients(&alice, "sized") == 3);
+    wait_for_size(&small, "30 100");
+    drop(big);
+    eventually("big left", || clients(&alice, "sized") == 2);
+    wait_for_size(&small, "20 60");
+    drop(huge_observer);
+}
+
+#[test]
+fn latest_policy_follows_the_writer_who_sized_last() {
+    let (_server, alice, admin) = policy_server("latest");
+    let first = alice.term("attach sized", 20, 60);
+    eventually("first attached", || clients(&alice, "sized") == 1);
+    let second = alice.term("attach sized", 30, 100);
+    let observer = admin.term("watch alice/sized", 40, 120);
+    eventually("three clients", || clients(&alice, "sized") == 3);
+    wait_for_size(&first, "30 100");
+    first.resize(25, 70);
+    wait_for_size(&second, "25 70");
+    observer.resize(10, 40);
+    std::thread::sleep(Duration::from_millis(300));
+    wait_for_size(&second, "25 70");
+}
+
+/// Runs a burst of output in a new session and returns how long it took,
+/// measured inside the session (so ssh start-up does not count).
+fn burst_seconds(alice: &Ssh, name: &str) -> f64 {
+    let script = "s=$(date +%s%N); seq 1 1500000; e=$(date +%s%N); echo; echo took=$(( (e-s)/1000000 ))ms; exec sleep 600";
+    alice.ok(&format!("new {name} -d -- bash -c '{script}'"));
+    let mut took = None;
+    eventually("burst finished", || {
+        let screen = alice.ok(&format!("capture {name}"));
+        took = screen
+            .lines()
+            .find_map(|l| l.strip_prefix("took=").and_then(|v| v.strip_suffix("ms")))
+            .map(|v| v.parse::<f64>().unwrap() / 1000.0);
+        took.is_some()
+    });
+    took.unwrap()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_stalled_reader_neither_slows_the_program_nor_grows_the_server() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let alone = burst_seconds(&alice, "alone");
+    let baseline_rss = rss_kib(server.pid());
+
+    // A client whose output nobody reads: ssh blocks on its full stdout
+    // pipe, stops reading the socket, and the server's writes back up.
+    alice.ok(
+        "new watched -d -- bash -c 'sleep 3; seq 1 1500000; echo; echo burst-done; exec sleep 600'",
+    );
+    let mut stalled = alice
+        .command()
+        .args(["-tt", "attach watched"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually("stalled client attached", || {
+        clients(&alice, "watched") == 1
+    });
+    let started = Instant::now();
+    eventually("burst done with a stalled client", || {
+        alice.ok("capture watched").contains("burst-done")
+    });
+    let with_stalled = started.elapsed().as_secs_f64() - 3.0;
+    let peak_rss = rss_kib(server.pid());
+
+    assert!(
+        with_stalled < alone * 4.0 + 2.0,
+        "a stalled reader slowed the program: {with_stalled:.2}s vs {alone:.2}s alone"
+    );
+    // client_buffer is 1 MiB; allow for allocator slack and the session's screen.
+    assert!(
+        peak_rss < baseline_rss + 64 * 1024,
+        "server grew from {baseline_rss} KiB to {peak_rss} KiB with a stalled reader"
+    );
+
+    // The reader resumes: what it finally shows equals the server's screen.
+    let mut stdout = stalled.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 65536];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            let _ = tx.send(all.clone());
+        }
+    });
+    let server_screen = alice.ok("capture watched");
+    let deadline = Instant::now() + common::PATIENCE;
+    loop {
+        let mut bytes = Vec::new();
+        while let Ok(all) = rx.recv_timeout(Duration::from_millis(500)) {
+            bytes = all;
+        }
+        let mut parser = vt100::Parser::new(
+            std::num::NonZeroU16::new(24).unwrap(),
+            std::num::NonZeroU16::new(80).unwrap(),
+            0,
+        );
+        parser.process(&bytes);
+        let shown: Vec<String> = parser
+            .screen()
+            .rows(0, 80)
+            .map(|r| r.trim_end().to_string())
+            .collect();
+        let expected: Vec<String> = server_screen.lines().map(str::to_string).collect();
+        let shown_trimmed: Vec<&String> = shown.iter().take(expected.len()).collect();
+        if shown_trimmed.iter().zip(&expected).all(|(a, b)| *a == b) {
+            // seq printed about 10.9 MB; the stalled client was sent screen
+            // updates instead of most of it.
+            assert!(
+                bytes.len() < 6_000_000,
+                "the stalled client got {} bytes",
+                bytes.len()
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "client shows:\n{}\nserver:\n{server_screen}",
+            shown.join("\n")
+        );
+    }
+    let _ = stalled.kill();
+    let _ = stalled.wait();
+}
