@@ -187,3 +187,85 @@ fn a_stalled_reader_neither_slows_the_program_nor_grows_the_server() {
     let _ = stalled.kill();
     let _ = stalled.wait();
 }
+
+/// The frame numbers a screen shows, and how many rows of each.
+fn frames_on(screen: &vt100::Screen) -> Vec<(String, usize)> {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for row in screen.rows(0, screen.size().1.get()) {
+        let Some(rest) = row.trim().strip_prefix("frame-") else {
+            continue;
+        };
+        let number = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        match seen.iter_mut().find(|(n, _)| *n == number) {
+            Some((_, count)) => *count += 1,
+            None => seen.push((number, 1)),
+        }
+    }
+    seen
+}
+
+#[test]
+fn synchronized_frames_arrive_whole() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    // Each frame is drawn row by row, slowly, inside DECSET 2026.
+    let script = r#"sleep 1; for n in 1 2 3 4 5 6; do printf '\e[?2026h\e[H\e[2J'; for r in 1 2 3 4 5 6 7 8; do printf 'frame-%d row-%d\r\n' $n $r; sleep 0.03; done; printf '\e[?2026l'; sleep 0.15; done; echo all-frames-done; exec sleep 600"#;
+    alice.ok(&format!(
+        "new frames -d -- bash -c '{}'",
+        script.replace('\'', "'\\''")
+    ));
+    let same_size = alice.term("watch frames", 24, 80);
+    let other_size = alice.term("watch frames", 20, 50);
+    let deadline = Instant::now() + common::PATIENCE;
+    let mut samples = 0;
+    loop {
+        for term in [&same_size, &other_size] {
+            let screen = term.screen();
+            let frames = frames_on(&screen);
+            assert!(
+                frames.len() <= 1,
+                "two frames mixed: {frames:?}\n{}",
+                screen.contents()
+            );
+            if let Some((number, rows)) = frames.first() {
+                assert_eq!(
+                    *rows,
+                    8,
+                    "half of frame {number} shown:\n{}",
+                    screen.contents()
+                );
+            }
+            samples += 1;
+        }
+        if same_size.contents().contains("all-frames-done")
+            && other_size.contents().contains("all-frames-done")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "frames never finished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(samples > 100, "sampled the screens {samples} times");
+}
+
+#[test]
+fn a_frame_left_open_is_flushed_after_the_timeout() {
+    let server = Server::start_with_config("[sessions]\nsync_timeout = \"300ms\"\n");
+    let alice = server.user("alice", false);
+    let script = r#"printf '\e[?2026hleft-open-frame'; exec sleep 600"#;
+    let term = alice.term(
+        &format!("new open -- bash -c '{}'", script.replace('\'', "'\\''")),
+        24,
+        80,
+    );
+    term.wait_for_text("left-open-frame");
+    // And output after a given-up frame flows without waiting.
+    alice.ok("new more -d -- bash -c 'sleep 0.5; echo more; exec sleep 600'");
+    eventually("other session fine", || {
+        alice.ok("capture more").contains("more")
+    });
+}

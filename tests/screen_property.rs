@@ -31,6 +31,8 @@ enum Op {
     Flush(usize),
     /// The hub found the client's outbox full.
     FallBehind(usize),
+    /// A synchronized frame stayed open past `sync_timeout`.
+    SyncTimeout,
 }
 
 fn output_piece() -> impl Strategy<Value = Vec<u8>> {
@@ -56,6 +58,8 @@ fn output_piece() -> impl Strategy<Value = Vec<u8>> {
         Just(b"\x1b[?1049h\x1b[3;3Halt\x1b[?1049l".to_vec()),
         Just(b"\x1b7\x1b[2;2Hx\x1b8".to_vec()),
         Just(b"\x1b7".to_vec()),
+        Just(b"\x1b[?2026h".to_vec()),
+        Just(b"\x1b[?2026l".to_vec()),
         Just(b"\x1b[?25l".to_vec()),
         Just(b"\x1b[?25h".to_vec()),
         Just(b"\x1b[5;10r".to_vec()),
@@ -75,6 +79,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..8, 2u16..40, 2u16..120).prop_map(|(client, rows, cols)| Op::Resize { client, rows, cols }),
         3 => (0usize..8).prop_map(Op::Flush),
         1 => (0usize..8).prop_map(Op::FallBehind),
+        1 => Just(Op::SyncTimeout),
     ]
 }
 
@@ -183,6 +188,7 @@ impl World {
                     self.flush(key);
                 }
             }
+            Op::SyncTimeout => self.table.give_up_sync_frame(&mut out),
             Op::FallBehind(n) => {
                 if let Some(key) = self.pick(n) {
                     let c = self.clients.get_mut(&key).unwrap();
@@ -196,6 +202,10 @@ impl World {
     }
 
     fn settle(&mut self) {
+        // A frame still open is flushed by the hub's timeout.
+        let mut out = Vec::new();
+        self.table.give_up_sync_frame(&mut out);
+        self.route(out);
         for _ in 0..10 {
             let keys: Vec<usize> = self.clients.keys().copied().collect();
             for key in keys {

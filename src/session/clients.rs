@@ -49,6 +49,9 @@ enum Feed {
         /// Attached while the alternate screen was up: the client never saw
         /// the main screen, so it is repainted when the program leaves.
         main_screen_unseen: bool,
+        /// Where this client starts in the output held for an open
+        /// synchronized frame (it attached after the rest was held).
+        held_from: usize,
     },
     /// Gets paints; at most one unacknowledged at a time.
     Paint {
@@ -68,15 +71,14 @@ struct Client {
 
 impl Client {
     /// Sends an exact snapshot, after which the client gets raw bytes.
-    fn go_raw(
-        &mut self,
-        id: ClientId,
-        alternate: bool,
-        snapshot: Vec<u8>,
-        out: &mut Vec<Delivery>,
-    ) {
+    fn go_raw(&mut self, id: ClientId, view: RawStart, snapshot: Vec<u8>, out: &mut Vec<Delivery>) {
+        let RawStart {
+            alternate,
+            held_len,
+        } = view;
         self.feed = Feed::Raw {
             main_screen_unseen: alternate,
+            held_from: held_len,
         };
         out.push(Delivery {
             client: id,
@@ -86,8 +88,24 @@ impl Client {
     }
 }
 
+/// Where a client's raw stream starts: the screen it was shown, and how much
+/// held output that view already contains.
+#[derive(Clone, Copy)]
+struct RawStart {
+    alternate: bool,
+    held_len: usize,
+}
+
+/// Output held for an open synchronized frame beyond this is let through:
+/// real frames are far smaller.
+const MAX_HELD_BYTES: usize = 1 << 20;
+
 pub struct ClientTable {
     terminal: Terminal,
+    /// Output held back from raw clients while a synchronized frame is open.
+    held: Vec<u8>,
+    /// A frame given up on (open too long or too big): its output flows.
+    abandoned_frame: Option<u64>,
     clients: BTreeMap<ClientId, Client>,
     policy: SizePolicy,
     attach_scrollback: usize,
@@ -104,6 +122,8 @@ impl ClientTable {
     ) -> Self {
         ClientTable {
             terminal: Terminal::new(size, scrollback_lines),
+            held: Vec::new(),
+            abandoned_frame: None,
             clients: BTreeMap::new(),
             policy,
             attach_scrollback,
@@ -140,40 +160,89 @@ impl ClientTable {
         self.clients.values().filter(|c| c.role == role).count()
     }
 
+    /// True while a synchronized-output frame is open: clients are sent
+    /// nothing until it closes, so they never see half a frame.
+    pub fn holding(&self) -> bool {
+        self.terminal
+            .sync_frame()
+            .is_some_and(|frame| Some(frame) != self.abandoned_frame)
+    }
+
+    fn raw_start(&self) -> RawStart {
+        RawStart {
+            alternate: self.terminal.screen().alternate_screen(),
+            held_len: self.held.len(),
+        }
+    }
+
     /// Processes program output; `replies` gets answers to its queries.
     pub fn output(&mut self, chunk: &[u8], out: &mut Vec<Delivery>, replies: &mut Vec<u8>) {
         let was_alternate = self.terminal.screen().alternate_screen();
         self.pass_through.clear();
         self.terminal
             .process(chunk, &mut self.pass_through, replies);
-        let left_alternate = was_alternate && !self.terminal.screen().alternate_screen();
-        let raw =
-            (!self.pass_through.is_empty()).then(|| Bytes::copy_from_slice(&self.pass_through));
+        if was_alternate && !self.terminal.screen().alternate_screen() {
+            self.repaint_unseen_main_screens();
+        }
+        self.held.extend_from_slice(&self.pass_through);
+        if self.holding() && self.held.len() > MAX_HELD_BYTES {
+            self.abandoned_frame = self.terminal.sync_frame();
+        }
+        for client in self.clients.values_mut() {
+            if let Feed::Paint { dirty, .. } = &mut client.feed {
+                *dirty = true;
+            }
+        }
+        if !self.holding() {
+            self.release(out);
+        }
+    }
+
+    /// The program kept a synchronized frame open past `sync_timeout`:
+    /// send what it drew so far, and stop holding that frame.
+    pub fn give_up_sync_frame(&mut self, out: &mut Vec<Delivery>) {
+        if self.holding() {
+            self.abandoned_frame = self.terminal.sync_frame();
+            self.release(out);
+        }
+    }
+
+    /// Sends held output to raw clients and paints the others.
+    fn release(&mut self, out: &mut Vec<Delivery>) {
+        let shared = Bytes::from(std::mem::take(&mut self.held));
         let ids: Vec<ClientId> = self.clients.keys().copied().collect();
         for id in ids {
             let client = self.clients.get_mut(&id).expect("id from keys");
             match &mut client.feed {
-                Feed::Raw { main_screen_unseen } => {
-                    if let Some(bytes) = &raw {
+                Feed::Raw { held_from, .. } => {
+                    let from = std::mem::take(held_from).min(shared.len());
+                    if from < shared.len() {
                         out.push(Delivery {
                             client: id,
-                            bytes: bytes.clone(),
-                            ack: false,
-                        });
-                    }
-                    if left_alternate && std::mem::take(main_screen_unseen) {
-                        let snapshot = render::exact_snapshot(&mut self.terminal, 0);
-                        out.push(Delivery {
-                            client: id,
-                            bytes: snapshot.into(),
+                            bytes: shared.slice(from..),
                             ack: false,
                         });
                     }
                 }
-                Feed::Paint { dirty, .. } => {
-                    *dirty = true;
-                    self.paint_if_ready(id, out);
-                }
+                Feed::Paint { .. } => self.paint_if_ready(id, out),
+            }
+        }
+    }
+
+    /// Clients that attached on the alternate screen never saw the main
+    /// screen the program just returned to: they are painted afresh.
+    fn repaint_unseen_main_screens(&mut self) {
+        for client in self.clients.values_mut() {
+            if let Feed::Raw {
+                main_screen_unseen: true,
+                ..
+            } = client.feed
+            {
+                client.feed = Feed::Paint {
+                    painted: None,
+                    in_flight: false,
+                    dirty: true,
+                };
             }
         }
     }
@@ -187,6 +256,7 @@ impl ClientTable {
             size,
             feed: Feed::Raw {
                 main_screen_unseen: false,
+                held_from: 0,
             },
             last_sized: self.sizing_counter,
         };
@@ -228,7 +298,8 @@ impl ClientTable {
     /// The client's writer wrote the last delivery that asked for an ack.
     pub fn acked(&mut self, id: ClientId, out: &mut Vec<Delivery>) {
         let pty_size = self.pty_size();
-        let alternate = self.terminal.screen().alternate_screen();
+        let start = self.raw_start();
+        let holding = self.holding();
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
@@ -239,9 +310,11 @@ impl ClientTable {
             *in_flight = false;
             // Caught up at the PTY's size: back to raw bytes, after one
             // exact snapshot so the stream continues from a known state.
-            if client.size == pty_size {
+            if holding {
+                // The next view goes out when the frame closes.
+            } else if client.size == pty_size {
                 let bytes = render::exact_snapshot(&mut self.terminal, 0);
-                client.go_raw(id, alternate, bytes, out);
+                client.go_raw(id, start, bytes, out);
             } else if *dirty {
                 self.paint_if_ready(id, out);
             }
@@ -289,14 +362,14 @@ impl ClientTable {
     /// Sends a client a fresh view and picks its feed for the current size.
     fn start_client(&mut self, id: ClientId, scrollback: usize, out: &mut Vec<Delivery>) {
         let pty_size = self.pty_size();
-        let alternate = self.terminal.screen().alternate_screen();
+        let start = self.raw_start();
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
         let size = client.size;
         if size == pty_size {
             let bytes = render::exact_snapshot(&mut self.terminal, scrollback);
-            client.go_raw(id, alternate, bytes, out);
+            client.go_raw(id, start, bytes, out);
         } else {
             let mut bytes = Vec::new();
             let painted = render::fresh_paint(&mut self.terminal, size, scrollback, &mut bytes);
@@ -314,6 +387,9 @@ impl ClientTable {
     }
 
     fn paint_if_ready(&mut self, id: ClientId, out: &mut Vec<Delivery>) {
+        if self.holding() {
+            return;
+        }
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };

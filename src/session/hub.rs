@@ -31,6 +31,8 @@ pub struct HubSettings {
     pub size_policy: SizePolicy,
     pub client_buffer: usize,
     pub kill_grace: Duration,
+    /// Longest a synchronized-output frame is held back from clients.
+    pub sync_timeout: Duration,
 }
 
 /// What a client's front end receives.

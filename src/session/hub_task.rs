@@ -149,6 +149,8 @@ struct Hub {
     handle: HubHandle,
     deliveries: Vec<Delivery>,
     replies: Vec<u8>,
+    /// When the open synchronized frame is given up on.
+    sync_deadline: Option<Instant>,
 }
 
 /// Starts a hub for a session. `process` is `None` for a session that has
@@ -186,6 +188,7 @@ pub fn start_hub(
         handle: handle.clone(),
         deliveries: Vec::new(),
         replies: Vec::new(),
+        sync_deadline: None,
     };
     tokio::spawn(hub.run(rx));
     handle
@@ -240,7 +243,7 @@ impl Hub {
 
     fn next_deadline(&self) -> Option<Instant> {
         let running = self.running.as_ref()?;
-        [running.drain_until, running.kill_at]
+        [running.drain_until, running.kill_at, self.sync_deadline]
             .into_iter()
             .flatten()
             .min()
@@ -248,6 +251,10 @@ impl Hub {
 
     fn on_deadline(&mut self) {
         let now = Instant::now();
+        if self.sync_deadline.is_some_and(|t| t <= now) {
+            tracing::debug!(session = %self.identity.label, "synchronized frame open too long; flushed");
+            self.with_deliveries(|table, out| table.give_up_sync_frame(out));
+        }
         let Some(running) = &mut self.running else {
             return;
         };
@@ -279,11 +286,22 @@ impl Hub {
         }
         self.deliver_all(&mut deliveries);
         self.deliveries = deliveries;
+        self.update_sync_deadline();
         self.deliver_to_watchers(&buffer[..n]);
         if self.table.terminal_mut().take_attention() && self.table.is_empty() {
             self.attention = true;
         }
         self.note_activity();
+    }
+
+    /// A synchronized frame is held at most `sync_timeout` from its start.
+    fn update_sync_deadline(&mut self) {
+        self.sync_deadline = if self.table.holding() {
+            self.sync_deadline
+                .or_else(|| Some(Instant::now() + self.settings.sync_timeout))
+        } else {
+            None
+        };
     }
 
     fn on_output_closed(&mut self) {
@@ -309,6 +327,8 @@ impl Hub {
         };
         let status = running.exit_status;
         self.exit_status = status;
+        // A frame left open by a program that died is shown as it stands.
+        self.with_deliveries(|table, out| table.give_up_sync_frame(out));
         // Retention of exited sessions counts from here.
         self.last_active = unix_now();
         tracing::info!(session = %self.identity.label, ?status, "program exited");
@@ -385,6 +405,7 @@ impl Hub {
         self.resize_program_if_changed(before);
         self.deliver_all(&mut deliveries);
         self.deliveries = deliveries;
+        self.update_sync_deadline();
     }
 
     fn resize_program_if_changed(&mut self, before: Size) {

@@ -52,6 +52,8 @@ pub enum Marker {
     SaveCursor,
     /// `ESC c`: full reset.
     Reset,
+    /// `CSI ? 2026 h` / `l`: a synchronized-output frame begins or ends.
+    SyncFrame { open: bool },
 }
 
 impl Marker {
@@ -287,8 +289,12 @@ impl vte::Perform for Tracker {
             let bottom = values.next().unwrap_or(0);
             self.marker = Some(Marker::ScrollRegion { top, bottom });
         }
-        if intermediates == b"?" && c == 'h' && params.iter().any(|p| p.first() == Some(&1049)) {
+        let has_mode = |mode: u16| params.iter().any(|p| p.first() == Some(&mode));
+        if intermediates == b"?" && c == 'h' && has_mode(1049) {
             self.marker = Some(Marker::EnterAlternate);
+        }
+        if intermediates == b"?" && (c == 'h' || c == 'l') && has_mode(2026) {
+            self.marker = Some(Marker::SyncFrame { open: c == 'h' });
         }
     }
 

@@ -88,6 +88,9 @@ pub struct Terminal {
     /// attributes saved last, likewise.
     saved: [(u16, u16); 2],
     saved_attributes: String,
+    /// The open synchronized-output frame, numbered from 1, if any.
+    sync_frame: Option<u64>,
+    sync_frames_begun: u64,
 }
 
 impl Terminal {
@@ -105,6 +108,8 @@ impl Terminal {
             regions: [None, None],
             saved: [(0, 0); 2],
             saved_attributes: String::new(),
+            sync_frame: None,
+            sync_frames_begun: 0,
         }
     }
 
@@ -127,6 +132,12 @@ impl Terminal {
     /// The active screen's scroll region, 0-based inclusive.
     pub fn scroll_region(&self) -> ScrollRegion {
         self.regions[self.parser.screen().alternate_screen() as usize]
+    }
+
+    /// The synchronized-output frame the program has open, if any: a number
+    /// that differs for each frame.
+    pub fn sync_frame(&self) -> Option<u64> {
+        self.sync_frame
     }
 
     /// The cursor saved on the main (`alternate` false) or alternate screen.
@@ -167,7 +178,15 @@ impl Terminal {
                 self.saved[1] = (0, 0);
             }
             Marker::SaveCursor => self.save_cursor(alternate),
+            Marker::SyncFrame { open: true } => {
+                if self.sync_frame.is_none() {
+                    self.sync_frames_begun += 1;
+                    self.sync_frame = Some(self.sync_frames_begun);
+                }
+            }
+            Marker::SyncFrame { open: false } => self.sync_frame = None,
             Marker::Reset => {
+                self.sync_frame = None;
                 self.regions = [None, None];
                 self.saved = [(0, 0); 2];
                 self.saved_attributes.clear();
@@ -211,7 +230,12 @@ impl Terminal {
                     self.parser.process(bytes);
                     pass_through.extend_from_slice(bytes);
                 }
-                Piece::Query(query) => answer(*query, self.parser.screen(), replies),
+                Piece::Query(query) => answer(
+                    *query,
+                    self.parser.screen(),
+                    self.sync_frame.is_some(),
+                    replies,
+                ),
                 Piece::Marker(marker) => pending_marker = Some(*marker),
             }
             if let Some(marker) = pending_marker.take() {
@@ -265,7 +289,7 @@ impl Terminal {
 }
 
 /// Writes the answer a real terminal would give, using the session's state.
-fn answer(query: Query, screen: &vt100::Screen, replies: &mut Vec<u8>) {
+fn answer(query: Query, screen: &vt100::Screen, in_sync_frame: bool, replies: &mut Vec<u8>) {
     use std::io::Write;
     let (rows, cols) = screen.size();
     let (row, col) = screen.cursor_position();
@@ -283,7 +307,11 @@ fn answer(query: Query, screen: &vt100::Screen, replies: &mut Vec<u8>) {
         Query::SecondaryAttributes => write!(replies, "\x1b[>1;10;0c"),
         Query::Version => write!(replies, "\x1bP>|foyer {}\x1b\\", env!("CARGO_PKG_VERSION")),
         Query::PrivateMode(mode) => {
-            let state = private_mode_state(screen, mode);
+            let state = match mode {
+                2026 if in_sync_frame => 1,
+                2026 => 2,
+                _ => private_mode_state(screen, mode),
+            };
             write!(replies, "\x1b[?{mode};{state}$y")
         }
         Query::TextAreaSize => write!(replies, "\x1b[8;{};{}t", rows.get(), cols.get()),
@@ -314,8 +342,6 @@ fn private_mode_state(screen: &vt100::Screen, mode: u16) -> u8 {
         1003 => flag(screen.mouse_protocol_mode() == Mouse::AnyMotion),
         1006 => flag(screen.mouse_protocol_encoding() == vt100::MouseProtocolEncoding::Sgr),
         2004 => flag(screen.bracketed_paste()),
-        // Synchronized output is honoured by the hub; report it as known.
-        2026 => 2,
         _ => 0,
     }
 }
