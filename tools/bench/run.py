@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""foyer benchmarks, side by side with OpenSSH and OpenSSH + tmux.
+
+Starts its own sshd and foyer on loopback ports with throw-away keys, runs
+the same workloads through the real `ssh` client against each, and prints a
+Markdown table with medians and foyer/OpenSSH and foyer/tmux ratios.
+
+    python3 tools/bench/run.py [--quick] [--foyer target/release/foyer]
+
+Needs: openssh-server (sshd), openssh-client, tmux, a release build of foyer.
+Everything listens on 127.0.0.1 only and every loop is bounded.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+KEX = "curve25519-sha256"  # the same key exchange on every side
+CIPHER = "chacha20-poly1305@openssh.com"
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Target:
+    """One way in: direct sshd, sshd + tmux, or foyer."""
+
+    def __init__(self, name, port, user, key):
+        self.name, self.port, self.user, self.key = name, port, user, key
+
+    def ssh(self, *args, tty=False):
+        cmd = ["ssh", "-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
+               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+               "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+               "-o", "KexAlgorithms=" + KEX, "-o", "Ciphers=" + CIPHER,
+               "-i", self.key, "-p", str(self.port)]
+        if tty:
+            cmd.append("-tt")
+        return cmd + [f"{self.user}@127.0.0.1", *args]
+
+    def run_cmd(self, command, label):
+        """The remote command line that runs `command` (a shell string)."""
+        quoted = command.replace("'", "'\\''")
+        if self.name == "openssh":
+            return f"bash -c '{quoted}'"
+        if self.name == "tmux":
+            return f"tmux -L bench -f /dev/null new-session -x 80 -y 24 'bash -c \"{command}\"'"
+        return f"new {label} -- bash -c '{quoted}'"
+
+
+def start_sshd(work, key_pub):
+    host_key = os.path.join(work, "sshd_host_key")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", host_key], check=True)
+    auth = os.path.join(work, "authorized_keys")
+    shutil.copy(key_pub, auth)
+    os.chmod(auth, 0o600)
+    port = free_port()
+    config = os.path.join(work, "sshd_config")
+    with open(config, "w") as f:
+        f.write(f"""Port {port}
+ListenAddress 127.0.0.1
+HostKey {host_key}
+AuthorizedKeysFile {auth}
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin yes
+StrictModes no
+PidFile none
+KexAlgorithms {KEX}
+Ciphers {CIPHER}
+MaxStartups 100:30:200
+MaxSessions 100
+""")
+    os.makedirs("/run/sshd", exist_ok=True)
+    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", config], stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return proc, port
+
+
+def start_foyer(binary, work, key_pub):
+    home = os.path.join(work, "foyer-home")
+    os.makedirs(os.path.join(home, ".ssh"), exist_ok=True)
+    env = dict(os.environ, HOME=home, RUST_LOG="warn")
+    fdir = os.path.join(work, "foyer")
+    os.makedirs(fdir)
+    subprocess.run([binary, "user", "add", "bench", "--key-file", key_pub], cwd=fdir, env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([binary, "serve", "--ssh-listen", "127.0.0.1:0"], cwd=fdir, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in proc.stdout:
+        m = re.search(r"SSH listening on [\d.]+:(\d+)", line)
+        if m:
+            return proc, int(m.group(1))
+    raise SystemExit("foyer did not start")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def tree_rss_kib(pid):
+    """RSS of a process and all its descendants."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += rss_kib(p)
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except FileNotFoundError:
+            pass
+    return total
+
+
+# --- workloads -------------------------------------------------------------
+
+def make_tui_stream(path, size):
+    """A colored, cursor-moving stream like a TUI redrawing (bytes on disk)."""
+    frame = []
+    for row in range(1, 24):
+        frame.append(f"\x1b[{row};1H")
+        for col in range(0, 78, 6):
+            frame.append(f"\x1b[38;5;{(row * 7 + col) % 256}m\x1b[48;5;{(row + col) % 16}mcell{col % 10}:")
+        frame.append("\x1b[0m\x1b[K")
+    frame = "".join(frame).encode()
+    with open(path, "wb") as f:
+        written = 0
+        while written < size:
+            f.write(frame)
+            written += len(frame)
+    return os.path.getsize(path)
+
+
+def make_text(path, size):
+    """Plain lines of text, as a build log or a program's output would be."""
+    lines = "".join(f"{i:08d} the quick brown fox jumps over the lazy dog, line of plain text\r\n"[:80]
+                    for i in range(1000)).encode()
+    with open(path, "wb") as f:
+        written = 0
+        while written < size:
+            f.write(lines)
+            written += len(lines)
+    return os.path.getsize(path)
+
+
+def throughput(target, command, label, payload):
+    start = time.perf_counter()
+    proc = subprocess.Popen(target.ssh(target.run_cmd(command, label), tty=True),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    received = 0
+    while True:
+        chunk = proc.stdout.read1(1 << 20)
+        if not chunk:
+            break
+        received += len(chunk)
+    proc.wait()
+    elapsed = time.perf_counter() - start
+    return payload / elapsed / (1 << 20), received
+
+
+def echo_latency(target, label, count):
+    """Round trip of one keystroke through `cat` on a PTY (the tty echoes)."""
+    proc = subprocess.Popen(target.ssh(target.run_cmd("cat", label), tty=True),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    out = proc.stdout.fileno()
+    os.set_blocking(out, True)
+
+    def until(marker, limit=10.0):
+        seen = b""
+        deadline = time.perf_counter() + limit
+        while marker not in seen:
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"{target.name}: no echo of {marker!r}")
+            seen += os.read(out, 65536)
+
+    time.sleep(1.0)
+    proc.stdin.write(b"ready\n")
+    proc.stdin.flush()
+    until(b"ready")
+    time.sleep(0.3)
+    samples = []
+    for i in range(count):
+        letter = bytes([ord("a") + i % 26])
+        start = time.perf_counter()
+        proc.stdin.write(letter)
+        proc.stdin.flush()
+        until(letter)
+        samples.append((time.perf_counter() - start) * 1000)
+        time.sleep(0.002)
+    proc.kill()
+    proc.wait()
+    samples.sort()
+    pick = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))]
+    return pick(0.5), pick(0.9), pick(0.99)
+
+
+def show_time(target, label):
+    """Time until a full screen is shown: a reattach for foyer and tmux,
+    a fresh shell's first output for plain OpenSSH."""
+    if target.name == "openssh":
+        cmd = target.ssh("bash -c 'seq 1 2000; echo SHOWN-DONE'", tty=True)
+    elif target.name == "tmux":
+        cmd = target.ssh(f"tmux -L bench attach -t {label}", tty=True)
+    else:
+        cmd = target.ssh(f"attach {label}", tty=True)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    seen = b""
+    while b"SHOWN-DONE" not in seen:
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        seen += chunk
+    elapsed = (time.perf_counter() - start) * 1000
+    proc.kill()
+    proc.wait()
+    return elapsed
+
+
+def handshakes(target, count, parallel):
+    verb = "whoami" if target.name == "foyer" else "true"
+    start = time.perf_counter()
+    running = []
+    done = 0
+    while done < count:
+        while len(running) < parallel and done + len(running) < count:
+            running.append(subprocess.Popen(target.ssh(verb), stdout=subprocess.DEVNULL,
+                                            stdin=subprocess.DEVNULL))
+        running.pop(0).wait()
+        done += 1
+    for p in running:
+        p.wait()
+    return count / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--foyer", default="target/release/foyer")
+    parser.add_argument("--quick", action="store_true", help="smaller payloads and counts")
+    args = parser.parse_args()
+    binary = os.path.abspath(args.foyer)
+    size = (16 if args.quick else 64) << 20
+    echo_count = 100 if args.quick else 500
+    runs = 1 if args.quick else 3
+
+    work = tempfile.mkdtemp(prefix="foyer-bench-")
+    key = os.path.join(work, "client_key")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    sshd, sshd_port = start_sshd(work, key + ".pub")
+    foyer, foyer_port = start_foyer(binary, work, key + ".pub")
+    user = os.environ.get("USER") or "root"
+    targets = [Target("openssh", sshd_port, user, key), Target("tmux", sshd_port, user, key),
+               Target("foyer", foyer_port, "bench", key)]
+    tui = os.path.join(work, "tui.bin")
+    tui_size = make_tui_stream(tui, size)
+    text = os.path.join(work, "text.txt")
+    text_size = make_text(text, size)
+    results = {}
+    try:
+        text_cmd = f"cat {text}"
+        tui_cmd = f"cat {tui}"
+        for t in targets:
+            r = {}
+            samples = [throughput(t, text_cmd, f"text{i}", text_size) for i in range(runs)]
+            r["text MiB/s"] = statistics.median(s[0] for s in samples)
+            r["text bytes received"] = statistics.median(s[1] for s in samples)
+            samples = [throughput(t, tui_cmd, f"tui{i}", tui_size) for i in range(runs)]
+            r["TUI MiB/s"] = statistics.median(s[0] for s in samples)
+            p50, p90, p99 = echo_latency(t, "echo", echo_count)
+            r["echo p50 ms"], r["echo p90 ms"], r["echo p99 ms"] = p50, p90, p99
+            r["handshakes/s sequential"] = handshakes(t, 20 if args.quick else 50, 1)
+            r["handshakes/s 8 parallel"] = handshakes(t, 40 if args.quick else 160, 8)
+            results[t.name] = r
+            print(f"{t.name}: {r}", file=sys.stderr)
+        # Screen shown: a full screen (2000 lines printed) on reattach.
+        for t in targets:
+            if t.name == "tmux":
+                subprocess.run(t.ssh("tmux -L bench -f /dev/null new-session -d -s full -x 80 -y 24 "
+                                     "\"bash -c 'seq 1 2000; echo SHOWN-DONE; sleep 600'\""))
+            elif t.name == "foyer":
+                subprocess.run(t.ssh("new full -d -- bash -c 'seq 1 2000; echo SHOWN-DONE; exec sleep 600'"))
+            time.sleep(1)
+            results[t.name]["screen shown ms"] = statistics.median(show_time(t, "full") for _ in range(5))
+        # Memory: foyer per idle session and per attached client.
+        base = rss_kib(foyer.pid)
+        sessions = 20 if args.quick else 100
+        for i in range(sessions):
+            subprocess.run(targets[2].ssh(f"new idle{i} -d -- sleep 3600"), stdout=subprocess.DEVNULL)
+        time.sleep(1)
+        per_session = (rss_kib(foyer.pid) - base) / sessions
+        base = rss_kib(foyer.pid)
+        clients = [subprocess.Popen(targets[2].ssh("attach idle0", tty=True), stdin=subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL) for _ in range(20)]
+        time.sleep(3)
+        per_client = (rss_kib(foyer.pid) - base) / len(clients)
+        sshd_base = tree_rss_kib(sshd.pid)
+        conns = [subprocess.Popen(targets[0].ssh("sleep 30", tty=True), stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL) for _ in range(10)]
+        time.sleep(3)
+        sshd_per_conn = (tree_rss_kib(sshd.pid) - sshd_base) / len(conns)
+        for p in clients + conns:
+            p.kill()
+            p.wait()
+        results["foyer"]["KiB per idle session"] = per_session
+        results["foyer"]["KiB per attached client"] = per_client
+        results["openssh"]["KiB per connection"] = sshd_per_conn
+    finally:
+        subprocess.run(targets[1].ssh("tmux -L bench kill-server"), stderr=subprocess.DEVNULL)
+        foyer.send_signal(signal.SIGTERM)
+        sshd.send_signal(signal.SIGTERM)
+        foyer.wait()
+        sshd.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    report(results)
+
+
+def report(results):
+    keys = ["text MiB/s", "TUI MiB/s", "echo p50 ms", "echo p90 ms", "echo p99 ms",
+            "screen shown ms", "handshakes/s sequential", "handshakes/s 8 parallel"]
+    print("| measure | OpenSSH | OpenSSH + tmux | foyer | foyer/OpenSSH | foyer/tmux |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for k in keys:
+        o, t, f = (results[n].get(k) for n in ("openssh", "tmux", "foyer"))
+        ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
+        print(f"| {k} | {o:.1f} | {t:.1f} | {f:.1f} | {ratio(f, o)} | {ratio(f, t)} |")
+    print()
+    print(f"- foyer text bytes received (of the payload): {results['foyer']['text bytes received']:.0f}")
+    print(f"- foyer memory per idle session: {results['foyer']['KiB per idle session']:.0f} KiB")
+    print(f"- foyer memory per attached client: {results['foyer']['KiB per attached client']:.0f} KiB")
+    print(f"- sshd memory per connection: {results['openssh']['KiB per connection']:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()
