@@ -210,7 +210,8 @@ fn frames_on(screen: &vt100::Screen) -> Vec<(String, usize)> {
 
 #[test]
 fn synchronized_frames_arrive_whole() {
-    let server = Server::start();
+    // A long timeout, so a busy machine never turns a slow frame into a flush.
+    let server = Server::start_with_config("[sessions]\nsync_timeout = \"10s\"\n");
     let alice = server.user("alice", false);
     // Each frame is drawn row by row, slowly, inside DECSET 2026.
     let script = r#"sleep 1; for n in 1 2 3 4 5 6; do printf '\e[?2026h\e[H\e[2J'; for r in 1 2 3 4 5 6 7 8; do printf 'frame-%d row-%d\r\n' $n $r; sleep 0.03; done; printf '\e[?2026l'; sleep 0.15; done; echo all-frames-done; exec sleep 600"#;
