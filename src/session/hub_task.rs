@@ -7,19 +7,20 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::clients::{ClientId, ClientTable, Delivery, Role};
-use super::hub::{Attachment, ClientMessage, Command, HubHandle, HubSettings, HubStatus};
+use super::hub::{ClientMessage, Command, HubHandle, HubSettings, HubStatus};
+use super::program::{Running, read_more_now};
 use super::terminal::Size;
 use super::unix_now;
-use crate::runtime::{Control, Process, Signal, SpawnError, SpawnSpec};
+use crate::runtime::{Process, Signal, SpawnError, SpawnSpec};
 use crate::store::{SessionId, Store};
 
 /// Commands waiting for the hub; senders wait when it is full.
@@ -27,8 +28,6 @@ const COMMAND_QUEUE: usize = 256;
 /// Messages a client's outbox holds; bytes are bounded separately by
 /// `sessions.client_buffer`.
 const OUTBOX_MESSAGES: usize = 64;
-/// Input chunks waiting to be written to the program.
-const INPUT_QUEUE: usize = 256;
 /// Size of one read from the PTY.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// After the program exits, output still in the PTY is read for this long.
@@ -37,6 +36,8 @@ const EXIT_DRAIN: Duration = Duration::from_millis(300);
 const ACTIVITY_PERSIST_INTERVAL: Duration = Duration::from_secs(15);
 /// The size of a session nobody has attached to yet.
 pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
+
+mod delivery;
 
 enum Event {
     Output(usize),
@@ -49,79 +50,6 @@ enum Event {
 struct Outbox {
     tx: mpsc::Sender<ClientMessage>,
     queued_bytes: Arc<AtomicUsize>,
-}
-
-struct Running {
-    output: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
-    control: Box<dyn Control>,
-    exit: oneshot::Receiver<i32>,
-    input: mpsc::Sender<Bytes>,
-    output_open: bool,
-    exit_status: Option<i32>,
-    drain_until: Option<Instant>,
-    kill_at: Option<Instant>,
-}
-
-impl Running {
-    fn start(process: Process) -> Running {
-        let (input, queue) = mpsc::channel(INPUT_QUEUE);
-        tokio::spawn(write_input(process.input, queue));
-        Running {
-            output: process.output,
-            control: process.control,
-            exit: process.exit,
-            input,
-            output_open: true,
-            exit_status: None,
-            drain_until: None,
-            kill_at: None,
-        }
-    }
-}
-
-impl Drop for Running {
-    /// A hub that goes away (server shutdown) takes its program with it,
-    /// as a terminal closing would: hang up its process group.
-    fn drop(&mut self) {
-        if self.exit_status.is_none() {
-            let _ = self.control.signal(Signal::Hangup);
-        }
-    }
-}
-
-/// Reads whatever more output is ready right now, without waiting: a PTY
-/// hands out at most a page per read, and handling (and sending) bigger
-/// chunks costs fewer wake-ups per byte.
-fn read_more_now(
-    output: &mut Box<dyn tokio::io::AsyncRead + Send + Unpin>,
-    buffer: &mut [u8],
-) -> usize {
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    let mut filled = 0;
-    while filled < buffer.len() {
-        let mut read_buf = tokio::io::ReadBuf::new(&mut buffer[filled..]);
-        match std::pin::Pin::new(&mut **output).poll_read(&mut context, &mut read_buf) {
-            std::task::Poll::Ready(Ok(())) if !read_buf.filled().is_empty() => {
-                filled += read_buf.filled().len()
-            }
-            // Nothing ready, an error or the end: the next awaited read sees it.
-            _ => break,
-        }
-    }
-    filled
-}
-
-/// Writes queued input to the program until the queue closes or the
-/// program stops reading for good.
-async fn write_input(
-    mut input: Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
-    mut queue: mpsc::Receiver<Bytes>,
-) {
-    while let Some(bytes) = queue.recv().await {
-        if input.write_all(&bytes).await.is_err() || input.flush().await.is_err() {
-            break;
-        }
-    }
 }
 
 /// What the hub knows about its session.
@@ -396,119 +324,6 @@ impl Hub {
                 let _ = reply.send(self.restart(&spec, spawn).await);
             }
         }
-    }
-
-    fn with_deliveries(&mut self, act: impl FnOnce(&mut ClientTable, &mut Vec<Delivery>)) {
-        let mut deliveries = std::mem::take(&mut self.deliveries);
-        let before = self.table.pty_size();
-        act(&mut self.table, &mut deliveries);
-        self.resize_program_if_changed(before);
-        self.deliver_all(&mut deliveries);
-        self.deliveries = deliveries;
-        self.update_sync_deadline();
-    }
-
-    fn resize_program_if_changed(&mut self, before: Size) {
-        let after = self.table.pty_size();
-        if after == before {
-            return;
-        }
-        if let Some(running) = &mut self.running
-            && let Err(error) = running.control.resize(after)
-        {
-            tracing::warn!(session = %self.identity.label, %error, "resizing the PTY failed");
-        }
-    }
-
-    fn attach(&mut self, role: Role, size: Size) -> Attachment {
-        let id = ClientId(self.next_client);
-        self.next_client += 1;
-        let (tx, messages) = mpsc::channel(OUTBOX_MESSAGES);
-        let queued_bytes = Arc::new(AtomicUsize::new(0));
-        self.attention = false;
-        self.outboxes.insert(
-            id,
-            Outbox {
-                tx,
-                queued_bytes: queued_bytes.clone(),
-            },
-        );
-        self.with_deliveries(|table, out| table.attach(id, role, size, out));
-        if self.running.is_none() {
-            // An exited session shows its last screen, then the exit.
-            if let Some(outbox) = self.outboxes.remove(&id) {
-                let _ = outbox.tx.try_send(ClientMessage::Exited {
-                    status: self.exit_status,
-                });
-            }
-            let mut ignored = Vec::new();
-            self.table.detach(id, &mut ignored);
-        }
-        Attachment {
-            id,
-            role,
-            messages: Some(messages),
-            queued_bytes,
-            hub: self.handle.clone(),
-        }
-    }
-
-    fn detach(&mut self, id: ClientId) {
-        self.outboxes.remove(&id);
-        self.with_deliveries(|table, out| table.detach(id, out));
-    }
-
-    fn deliver_all(&mut self, deliveries: &mut Vec<Delivery>) {
-        for delivery in deliveries.drain(..) {
-            self.deliver(delivery);
-        }
-    }
-
-    /// Puts bytes in a client's outbox without waiting. A client over its
-    /// budget gets a marker instead and is switched to screen paints.
-    fn deliver(&mut self, delivery: Delivery) {
-        let Some(outbox) = self.outboxes.get(&delivery.client) else {
-            return;
-        };
-        let len = delivery.bytes.len();
-        let queued = outbox.queued_bytes.load(Ordering::Acquire);
-        // One slot stays free for the marker that brings a lagging client back.
-        let over_budget = queued + len > self.settings.client_buffer && !delivery.ack;
-        if over_budget || outbox.tx.capacity() <= 1 {
-            if outbox.tx.try_send(ClientMessage::Marker).is_ok() {
-                self.table.fell_behind(delivery.client);
-            } else {
-                tracing::debug!(client = delivery.client.0, "outbox full, dropping client");
-                self.detach(delivery.client);
-            }
-            return;
-        }
-        outbox.queued_bytes.fetch_add(len, Ordering::AcqRel);
-        let message = ClientMessage::Output {
-            bytes: delivery.bytes,
-            ack: delivery.ack,
-        };
-        if outbox.tx.try_send(message).is_err() {
-            // The client's front end went away; its Detach is on its way.
-            outbox.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-        }
-    }
-
-    fn deliver_to_watchers(&mut self, bytes: &[u8]) {
-        if self.watchers.is_empty() {
-            return;
-        }
-        let bytes = Bytes::copy_from_slice(bytes);
-        // A byte stream cannot be coalesced: a watcher that falls behind
-        // is closed rather than allowed to hold memory.
-        self.watchers.retain(|watcher| {
-            watcher
-                .try_send(ClientMessage::Output {
-                    bytes: bytes.clone(),
-                    ack: false,
-                })
-                .is_ok()
-        });
     }
 
     fn write_to_program(&mut self, bytes: Bytes) {

@@ -1,7 +1,8 @@
 //! Sessions: long-lived programs on PTYs, each owned by a hub task that
 //! keeps its screen and fans its output out to attached clients.
 //!
-//! `registry` knows which sessions exist; `hub` runs one; `clients`,
+//! `registry` knows which sessions exist; `hub` (its handle), `hub_task`
+//! (its loop, with `delivery` to clients) and `program` run one; `clients`,
 //! `terminal`, `render` and `queries` are the pure parts the hub drives;
 //! `input` watches a client's keystrokes for the prefix key; `names` checks
 //! session names. Nothing here knows SSH or HTTP.
@@ -12,6 +13,7 @@ mod hub_task;
 pub mod input;
 pub mod launch;
 pub mod names;
+mod program;
 pub mod queries;
 pub mod registry;
 pub mod render;

@@ -1,0 +1,133 @@
+//! The hub's side facing clients: attaching, detaching, and putting bytes
+//! into client outboxes without ever waiting on a client.
+//!
+//! Must not touch the program; a child of `hub_task`, it shares the `Hub`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::{Hub, OUTBOX_MESSAGES, Outbox};
+use crate::session::clients::{ClientId, ClientTable, Delivery, Role};
+use crate::session::hub::{Attachment, ClientMessage};
+use crate::session::terminal::Size;
+
+impl Hub {
+    pub(super) fn with_deliveries(
+        &mut self,
+        act: impl FnOnce(&mut ClientTable, &mut Vec<Delivery>),
+    ) {
+        let mut deliveries = std::mem::take(&mut self.deliveries);
+        let before = self.table.pty_size();
+        act(&mut self.table, &mut deliveries);
+        self.resize_program_if_changed(before);
+        self.deliver_all(&mut deliveries);
+        self.deliveries = deliveries;
+        self.update_sync_deadline();
+    }
+
+    pub(super) fn resize_program_if_changed(&mut self, before: Size) {
+        let after = self.table.pty_size();
+        if after == before {
+            return;
+        }
+        if let Some(running) = &mut self.running
+            && let Err(error) = running.control.resize(after)
+        {
+            tracing::warn!(session = %self.identity.label, %error, "resizing the PTY failed");
+        }
+    }
+
+    pub(super) fn attach(&mut self, role: Role, size: Size) -> Attachment {
+        let id = ClientId(self.next_client);
+        self.next_client += 1;
+        let (tx, messages) = mpsc::channel(OUTBOX_MESSAGES);
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        self.attention = false;
+        self.outboxes.insert(
+            id,
+            Outbox {
+                tx,
+                queued_bytes: queued_bytes.clone(),
+            },
+        );
+        self.with_deliveries(|table, out| table.attach(id, role, size, out));
+        if self.running.is_none() {
+            // An exited session shows its last screen, then the exit.
+            if let Some(outbox) = self.outboxes.remove(&id) {
+                let _ = outbox.tx.try_send(ClientMessage::Exited {
+                    status: self.exit_status,
+                });
+            }
+            let mut ignored = Vec::new();
+            self.table.detach(id, &mut ignored);
+        }
+        Attachment {
+            id,
+            role,
+            messages: Some(messages),
+            queued_bytes,
+            hub: self.handle.clone(),
+        }
+    }
+
+    pub(super) fn detach(&mut self, id: ClientId) {
+        self.outboxes.remove(&id);
+        self.with_deliveries(|table, out| table.detach(id, out));
+    }
+
+    pub(super) fn deliver_all(&mut self, deliveries: &mut Vec<Delivery>) {
+        for delivery in deliveries.drain(..) {
+            self.deliver(delivery);
+        }
+    }
+
+    /// Puts bytes in a client's outbox without waiting. A client over its
+    /// budget gets a marker instead and is switched to screen paints.
+    pub(super) fn deliver(&mut self, delivery: Delivery) {
+        let Some(outbox) = self.outboxes.get(&delivery.client) else {
+            return;
+        };
+        let len = delivery.bytes.len();
+        let queued = outbox.queued_bytes.load(Ordering::Acquire);
+        // One slot stays free for the marker that brings a lagging client back.
+        let over_budget = queued + len > self.settings.client_buffer && !delivery.ack;
+        if over_budget || outbox.tx.capacity() <= 1 {
+            if outbox.tx.try_send(ClientMessage::Marker).is_ok() {
+                self.table.fell_behind(delivery.client);
+            } else {
+                tracing::debug!(client = delivery.client.0, "outbox full, dropping client");
+                self.detach(delivery.client);
+            }
+            return;
+        }
+        outbox.queued_bytes.fetch_add(len, Ordering::AcqRel);
+        let message = ClientMessage::Output {
+            bytes: delivery.bytes,
+            ack: delivery.ack,
+        };
+        if outbox.tx.try_send(message).is_err() {
+            // The client's front end went away; its Detach is on its way.
+            outbox.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+        }
+    }
+
+    pub(super) fn deliver_to_watchers(&mut self, bytes: &[u8]) {
+        if self.watchers.is_empty() {
+            return;
+        }
+        let bytes = Bytes::copy_from_slice(bytes);
+        // A byte stream cannot be coalesced: a watcher that falls behind
+        // is closed rather than allowed to hold memory.
+        self.watchers.retain(|watcher| {
+            watcher
+                .try_send(ClientMessage::Output {
+                    bytes: bytes.clone(),
+                    ack: false,
+                })
+                .is_ok()
+        });
+    }
+}
