@@ -13,6 +13,7 @@ mod handler;
 pub mod hostkey;
 mod run;
 mod run_account;
+mod run_new;
 pub mod verbs;
 
 use std::net::SocketAddr;

@@ -15,12 +15,12 @@ use bytes::Bytes;
 use super::attach::{self, AttachEnd};
 use super::channel::ChannelIo;
 use super::run_account;
+use super::run_new;
 use super::verbs::{self, Verb};
 use crate::app::App;
 use crate::runtime;
 use crate::session::launch::{LaunchRequest, spawn_spec};
 use crate::session::names::{self, SessionRef};
-use crate::session::registry::{CreateError, CreateRequest};
 use crate::session::{HubStatus, Role, SessionEntry};
 use crate::store::User;
 
@@ -40,7 +40,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn refused(text: impl Into<String>) -> Outcome {
+    pub(super) fn refused(text: impl Into<String>) -> Outcome {
         Outcome::Refused(text.into())
     }
 }
@@ -135,7 +135,7 @@ async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) ->
             preset,
             command,
         } => {
-            let request = NewRequest {
+            let request = run_new::NewRequest {
                 name,
                 detached,
                 attach_existing,
@@ -143,7 +143,7 @@ async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) ->
                 preset,
                 command,
             };
-            new_session(app, caller, request, io).await
+            run_new::new_session(app, caller, request, io).await
         }
         Verb::Attach { name } => attach_verb(app, caller, &name, false, io).await,
         Verb::Watch { name } => attach_verb(app, caller, &name, true, io).await,
@@ -196,129 +196,6 @@ async fn list(app: &App, caller: &Caller, json: bool, io: &ChannelIo) -> Outcome
     Outcome::Done
 }
 
-struct NewRequest {
-    name: String,
-    detached: bool,
-    attach_existing: bool,
-    dir: Option<String>,
-    preset: Option<String>,
-    command: Vec<String>,
-}
-
-async fn new_session(
-    app: &App,
-    caller: &Caller,
-    request: NewRequest,
-    io: &mut ChannelIo,
-) -> Outcome {
-    if let Err(error) = names::validate(&request.name) {
-        return Outcome::refused(error.to_string());
-    }
-    if let Some(existing) = app.registry.find(&caller.user.name, &request.name).await {
-        if request.attach_existing {
-            return attach_entry(app, existing, Access::Owner, false, io).await;
-        }
-        return Outcome::refused(format!("a session named {} already exists", request.name));
-    }
-    let (command, env) = match resolve_command(app, &request) {
-        Ok(found) => found,
-        Err(outcome) => return outcome,
-    };
-    let cwd = match working_dir(app, request.dir.as_deref()) {
-        Ok(cwd) => cwd,
-        Err(outcome) => return outcome,
-    };
-    let label = format!("{}/{}", caller.user.name, request.name);
-    let spec = spawn_spec(LaunchRequest {
-        account: &app.account,
-        command: command.clone(),
-        cwd,
-        term: io.pty.as_ref().map(|p| p.term.clone()),
-        label: label.clone(),
-        extra_env: env,
-    });
-    let create = CreateRequest {
-        owner: caller.user.clone(),
-        name: request.name.clone(),
-        command,
-        spec,
-    };
-    let entry = match app.registry.create(create).await {
-        Ok(entry) => entry,
-        Err(CreateError::NameTaken { name }) => {
-            return Outcome::refused(format!("a session named {name} already exists"));
-        }
-        Err(error) => return Outcome::refused(format!("cannot start {label}: {error}")),
-    };
-    tracing::info!(user = %caller.user.name, peer = %caller.peer, session = %label, "session created");
-    if request.detached || io.pty.is_none() {
-        return Outcome::Done;
-    }
-    attach_entry(app, entry, Access::Owner, false, io).await
-}
-
-/// Extra environment variables for a program.
-type Environment = Vec<(String, String)>;
-
-/// The command and extra environment for `new`: a preset, the given
-/// command, or the default.
-fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Environment), Outcome> {
-    let sessions = &app.config.sessions;
-    if let Some(name) = &request.preset {
-        let preset = app.config.preset(name).ok_or_else(|| {
-            Outcome::refused(format!("no preset named {}", names::printable(name)))
-        })?;
-        let env = preset
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        return Ok((preset.command.clone(), env));
-    }
-    if !request.command.is_empty() {
-        if sessions.presets_only {
-            return Err(Outcome::refused("only presets may be started here"));
-        }
-        return Ok((request.command.clone(), Vec::new()));
-    }
-    let default = if sessions.default_command.is_empty() {
-        if sessions.presets_only {
-            return Err(Outcome::refused("only presets may be started here"));
-        }
-        app.account.login_shell()
-    } else {
-        sessions.default_command.clone()
-    };
-    let env = app
-        .config
-        .presets
-        .iter()
-        .find(|p| p.command == default)
-        .map(|p| p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    Ok((default, env))
-}
-
-/// `-C DIR`: absolute, `~/…`, or relative to the home directory.
-fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, Outcome> {
-    let home = app.account.home.clone();
-    let path = match dir {
-        None => home,
-        Some("~") => home,
-        Some(dir) => match dir.strip_prefix("~/") {
-            Some(rest) => home.join(rest),
-            None => home.join(dir),
-        },
-    };
-    if !path.is_dir() {
-        return Err(Outcome::refused(format!(
-            "no such directory: {}",
-            names::printable(&path.display().to_string())
-        )));
-    }
-    Ok(path)
-}
-
 async fn attach_verb(
     app: &App,
     caller: &Caller,
@@ -339,7 +216,7 @@ async fn attach_verb(
     attach_entry(app, entry, access, watch, io).await
 }
 
-async fn attach_entry(
+pub(super) async fn attach_entry(
     app: &App,
     entry: SessionEntry,
     access: Access,

@@ -1,0 +1,137 @@
+//! The `new` verb: checks the name, resolves the command (preset, given,
+//! or default) and the working directory, creates the session and, with a
+//! PTY and without `-d`, attaches.
+//!
+//! Must not start programs itself; the registry does.
+
+use std::path::PathBuf;
+
+use super::channel::ChannelIo;
+use super::run::{Access, Caller, Outcome, attach_entry};
+use crate::app::App;
+use crate::session::launch::{LaunchRequest, spawn_spec};
+use crate::session::names;
+use crate::session::registry::{CreateError, CreateRequest};
+
+pub(super) struct NewRequest {
+    pub(super) name: String,
+    pub(super) detached: bool,
+    pub(super) attach_existing: bool,
+    pub(super) dir: Option<String>,
+    pub(super) preset: Option<String>,
+    pub(super) command: Vec<String>,
+}
+
+pub(super) async fn new_session(
+    app: &App,
+    caller: &Caller,
+    request: NewRequest,
+    io: &mut ChannelIo,
+) -> Outcome {
+    if let Err(error) = names::validate(&request.name) {
+        return Outcome::refused(error.to_string());
+    }
+    if let Some(existing) = app.registry.find(&caller.user.name, &request.name).await {
+        if request.attach_existing {
+            return attach_entry(app, existing, Access::Owner, false, io).await;
+        }
+        return Outcome::refused(format!("a session named {} already exists", request.name));
+    }
+    let (command, env) = match resolve_command(app, &request) {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    let cwd = match working_dir(app, request.dir.as_deref()) {
+        Ok(cwd) => cwd,
+        Err(outcome) => return outcome,
+    };
+    let label = format!("{}/{}", caller.user.name, request.name);
+    let spec = spawn_spec(LaunchRequest {
+        account: &app.account,
+        command: command.clone(),
+        cwd,
+        term: io.pty.as_ref().map(|p| p.term.clone()),
+        label: label.clone(),
+        extra_env: env,
+    });
+    let create = CreateRequest {
+        owner: caller.user.clone(),
+        name: request.name.clone(),
+        command,
+        spec,
+    };
+    let entry = match app.registry.create(create).await {
+        Ok(entry) => entry,
+        Err(CreateError::NameTaken { name }) => {
+            return Outcome::refused(format!("a session named {name} already exists"));
+        }
+        Err(error) => return Outcome::refused(format!("cannot start {label}: {error}")),
+    };
+    tracing::info!(user = %caller.user.name, peer = %caller.peer, session = %label, "session created");
+    if request.detached || io.pty.is_none() {
+        return Outcome::Done;
+    }
+    attach_entry(app, entry, Access::Owner, false, io).await
+}
+
+/// Extra environment variables for a program.
+type Environment = Vec<(String, String)>;
+
+/// The command and extra environment for `new`: a preset, the given
+/// command, or the default.
+fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Environment), Outcome> {
+    let sessions = &app.config.sessions;
+    if let Some(name) = &request.preset {
+        let preset = app.config.preset(name).ok_or_else(|| {
+            Outcome::refused(format!("no preset named {}", names::printable(name)))
+        })?;
+        let env = preset
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        return Ok((preset.command.clone(), env));
+    }
+    if !request.command.is_empty() {
+        if sessions.presets_only {
+            return Err(Outcome::refused("only presets may be started here"));
+        }
+        return Ok((request.command.clone(), Vec::new()));
+    }
+    let default = if sessions.default_command.is_empty() {
+        if sessions.presets_only {
+            return Err(Outcome::refused("only presets may be started here"));
+        }
+        app.account.login_shell()
+    } else {
+        sessions.default_command.clone()
+    };
+    let env = app
+        .config
+        .presets
+        .iter()
+        .find(|p| p.command == default)
+        .map(|p| p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    Ok((default, env))
+}
+
+/// `-C DIR`: absolute, `~/…`, or relative to the home directory.
+fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, Outcome> {
+    let home = app.account.home.clone();
+    let path = match dir {
+        None => home,
+        Some("~") => home,
+        Some(dir) => match dir.strip_prefix("~/") {
+            Some(rest) => home.join(rest),
+            None => home.join(dir),
+        },
+    };
+    if !path.is_dir() {
+        return Err(Outcome::refused(format!(
+            "no such directory: {}",
+            names::printable(&path.display().to_string())
+        )));
+    }
+    Ok(path)
+}
