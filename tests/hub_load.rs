@@ -270,3 +270,57 @@ fn a_frame_left_open_is_flushed_after_the_timeout() {
         alice.ok("capture more").contains("more")
     });
 }
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+}
+
+/// File descriptors and memory return to their level after many
+/// connections and many attached clients killed with SIGKILL (the full
+/// counts run in the benchmark suite; these are reduced).
+#[test]
+fn connection_and_attach_cycles_leak_nothing() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new cycled -d -- {BASH}"));
+    // Warm up allocator pools and lazy state before taking the baseline.
+    for _ in 0..5 {
+        alice.ok("ls");
+    }
+    let fds_before = open_fds(server.pid());
+    let rss_before = rss_kib(server.pid());
+
+    for _ in 0..150 {
+        let out = alice.run("whoami");
+        assert_eq!(out.status, 0);
+    }
+    for round in 0..40 {
+        let mut client = alice
+            .command()
+            .args(["-tt", "attach cycled"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for the first bytes of the attach, then SIGKILL the client.
+        let mut first = [0u8; 1];
+        client.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(client.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        client.wait().unwrap();
+        if round % 10 == 0 {
+            alice.ok("send cycled 'echo cycle\\n'");
+        }
+    }
+    eventually("every killed client detached", || clients(&alice, "cycled") == 0);
+    eventually("descriptors back to their level", || open_fds(server.pid()) <= fds_before + 2);
+    let rss_after = rss_kib(server.pid());
+    assert!(
+        rss_after < rss_before + 16 * 1024,
+        "memory grew from {rss_before} KiB to {rss_after} KiB over the cycles"
+    );
+    assert!(alice.ok("capture cycled").contains("cycle"), "the session still works");
+}
