@@ -272,7 +272,9 @@ fn a_frame_left_open_is_flushed_after_the_timeout() {
 }
 
 fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
 }
 
 /// File descriptors and memory return to their level after many
@@ -304,7 +306,12 @@ fn connection_and_attach_cycles_leak_nothing() {
             .unwrap();
         // Wait for the first bytes of the attach, then SIGKILL the client.
         let mut first = [0u8; 1];
-        client.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+        client
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(client.id() as i32),
             nix::sys::signal::Signal::SIGKILL,
@@ -315,12 +322,19 @@ fn connection_and_attach_cycles_leak_nothing() {
             alice.ok("send cycled 'echo cycle\\n'");
         }
     }
-    eventually("every killed client detached", || clients(&alice, "cycled") == 0);
-    eventually("descriptors back to their level", || open_fds(server.pid()) <= fds_before + 2);
+    eventually("every killed client detached", || {
+        clients(&alice, "cycled") == 0
+    });
+    eventually("descriptors back to their level", || {
+        open_fds(server.pid()) <= fds_before + 2
+    });
     let rss_after = rss_kib(server.pid());
     assert!(
         rss_after < rss_before + 16 * 1024,
         "memory grew from {rss_before} KiB to {rss_after} KiB over the cycles"
     );
-    assert!(alice.ok("capture cycled").contains("cycle"), "the session still works");
+    assert!(
+        alice.ok("capture cycled").contains("cycle"),
+        "the session still works"
+    );
 }

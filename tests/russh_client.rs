@@ -160,3 +160,52 @@ async fn a_client_vanishing_mid_output_harms_nobody() {
     .unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_floods_and_resize_storms_are_absorbed() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
+    // A program that never reads its input.
+    alice.ok("new deaf -d -- sleep 600");
+    bob.ok(&format!("new steady -d -- {BASH}"));
+
+    let handle = connect(&alice).await;
+    let mut channel = handle.channel_open_session().await.unwrap();
+    channel
+        .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+        .await
+        .unwrap();
+    channel.exec(true, b"attach deaf".to_vec()).await.unwrap();
+    let flood = vec![b'y'; 64 * 1024];
+    for _ in 0..80 {
+        channel.data_bytes(flood.clone()).await.unwrap();
+    }
+    for i in 0..1000u32 {
+        channel
+            .window_change(40 + i % 100, 10 + i % 40, 0, 0)
+            .await
+            .unwrap();
+    }
+    let pid = server.pid();
+    let bob_check = bob.clone();
+    tokio::task::spawn_blocking(move || {
+        bob_check.ok("send steady 'echo still-$((2*21))\\n'");
+        eventually("others stay responsive", || {
+            bob_check.ok("capture steady").contains("still-42")
+        });
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let rss: u64 = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(rss < 200 * 1024, "server RSS {rss} KiB after the flood");
+    })
+    .await
+    .unwrap();
+    drop(channel);
+    drop(handle);
+}
