@@ -171,7 +171,7 @@ async fn input_floods_and_resize_storms_are_absorbed() {
     bob.ok(&format!("new steady -d -- {BASH}"));
 
     let handle = connect(&alice).await;
-    let mut channel = handle.channel_open_session().await.unwrap();
+    let channel = handle.channel_open_session().await.unwrap();
     channel
         .request_pty(true, "xterm", 80, 24, 0, 0, &[])
         .await
