@@ -233,6 +233,58 @@ def show_time(target, label):
     return elapsed
 
 
+def fanout(target, observers, text, size):
+    """A busy session watched by N read-only clients: the program's own
+    throughput (measured inside the session) and each client's."""
+    import threading
+    label = f"fan{observers}"
+    script = (f"sleep 3; s=$(date +%s%N); cat {text}; e=$(date +%s%N); "
+              f"echo; echo took=$(( (e-s)/1000000 ))ms FAN-DONE; sleep 600")
+    if target.name == "tmux":
+        # The login shell sees this in double quotes: keep its `$` literal.
+        literal = script.replace("$", "\\$")
+        subprocess.run(target.ssh(f"tmux -L bench -f /dev/null new-session -d -s {label} -x 80 -y 24 "
+                                  f"\"bash -c '{literal}'\""))
+        watch = f"tmux -L bench attach -r -t {label}"
+    else:
+        subprocess.run(target.ssh(f"new {label} -d -- bash -c '{script}'"))
+        watch = f"watch {label}"
+    received = [0] * observers
+    procs = [subprocess.Popen(target.ssh(watch, tty=True), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+             for _ in range(observers)]
+
+    def read(i, proc):
+        deadline = time.perf_counter() + 120
+        tail = b""
+        while time.perf_counter() < deadline:
+            chunk = proc.stdout.read1(1 << 20)
+            if not chunk:
+                return
+            received[i] += len(chunk)
+            tail = (tail + chunk)[-200:]
+            if b"FAN-DONE" in tail:
+                return
+
+    threads = [threading.Thread(target=read, args=(i, p)) for i, p in enumerate(procs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if target.name == "tmux":
+        screen = subprocess.run(target.ssh(f"tmux -L bench capture-pane -p -t {label}"),
+                                capture_output=True, text=True).stdout
+    else:
+        screen = subprocess.run(target.ssh(f"capture {label}"), capture_output=True, text=True).stdout
+    for p in procs:
+        p.kill()
+        p.wait()
+    took = re.search(r"took=(\d+)ms", screen)
+    if not took or int(took.group(1)) == 0:
+        raise SystemExit(f"{target.name}: fan-out run did not report its time:\n{screen}")
+    seconds = int(took.group(1)) / 1000
+    return size / seconds / (1 << 20), statistics.median(received) / seconds / (1 << 20)
+
+
 def handshakes(target, count, parallel):
     verb = "whoami" if target.name == "foyer" else "true"
     start = time.perf_counter()
@@ -273,6 +325,31 @@ def main():
     text_size = make_text(text, size)
     results = {}
     try:
+        # Memory first, on a fresh server: per idle session and attached client.
+        for _ in range(5):  # warm up connection handling before the baseline
+            subprocess.run(targets[2].ssh("whoami"), stdout=subprocess.DEVNULL)
+        base = rss_kib(foyer.pid)
+        sessions = 20 if args.quick else 100
+        for i in range(sessions):
+            subprocess.run(targets[2].ssh(f"new idle{i} -d -- sleep 3600"), stdout=subprocess.DEVNULL)
+        time.sleep(1)
+        per_session = (rss_kib(foyer.pid) - base) / sessions
+        base = rss_kib(foyer.pid)
+        clients = [subprocess.Popen(targets[2].ssh("attach idle0", tty=True), stdin=subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL) for _ in range(20)]
+        time.sleep(3)
+        per_client = (rss_kib(foyer.pid) - base) / len(clients)
+        sshd_base = tree_rss_kib(sshd.pid)
+        conns = [subprocess.Popen(targets[0].ssh("sleep 30", tty=True), stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL) for _ in range(10)]
+        time.sleep(3)
+        sshd_per_conn = (tree_rss_kib(sshd.pid) - sshd_base) / len(conns)
+        for p in clients + conns:
+            p.kill()
+            p.wait()
+        memory = {"KiB per idle session": per_session}
+        memory["KiB per attached client"] = per_client
+        memory["sshd KiB per connection"] = sshd_per_conn
         text_cmd = f"cat {text}"
         tui_cmd = f"cat {tui}"
         for t in targets:
@@ -297,29 +374,13 @@ def main():
                 subprocess.run(t.ssh("new full -d -- bash -c 'seq 1 2000; echo SHOWN-DONE; exec sleep 600'"))
             time.sleep(1)
             results[t.name]["screen shown ms"] = statistics.median(show_time(t, "full") for _ in range(5))
-        # Memory: foyer per idle session and per attached client.
-        base = rss_kib(foyer.pid)
-        sessions = 20 if args.quick else 100
-        for i in range(sessions):
-            subprocess.run(targets[2].ssh(f"new idle{i} -d -- sleep 3600"), stdout=subprocess.DEVNULL)
-        time.sleep(1)
-        per_session = (rss_kib(foyer.pid) - base) / sessions
-        base = rss_kib(foyer.pid)
-        clients = [subprocess.Popen(targets[2].ssh("attach idle0", tty=True), stdin=subprocess.PIPE,
-                                    stdout=subprocess.DEVNULL) for _ in range(20)]
-        time.sleep(3)
-        per_client = (rss_kib(foyer.pid) - base) / len(clients)
-        sshd_base = tree_rss_kib(sshd.pid)
-        conns = [subprocess.Popen(targets[0].ssh("sleep 30", tty=True), stdin=subprocess.PIPE,
-                                  stdout=subprocess.DEVNULL) for _ in range(10)]
-        time.sleep(3)
-        sshd_per_conn = (tree_rss_kib(sshd.pid) - sshd_base) / len(conns)
-        for p in clients + conns:
-            p.kill()
-            p.wait()
-        results["foyer"]["KiB per idle session"] = per_session
-        results["foyer"]["KiB per attached client"] = per_client
-        results["openssh"]["KiB per connection"] = sshd_per_conn
+        # Fan-out: a busy session with 1, 10 and 50 read-only observers.
+        for n in ([1, 10] if args.quick else [1, 10, 50]):
+            for t in targets[1:]:
+                program, per_client = fanout(t, n, text, text_size)
+                results[t.name][f"fan-out {n}: program MiB/s"] = program
+                results[t.name][f"fan-out {n}: per client MiB/s"] = per_client
+                print(f"{t.name} fan-out {n}: {program:.1f} / {per_client:.1f}", file=sys.stderr)
     finally:
         subprocess.run(targets[1].ssh("tmux -L bench kill-server"), stderr=subprocess.DEVNULL)
         foyer.send_signal(signal.SIGTERM)
@@ -327,6 +388,9 @@ def main():
         foyer.wait()
         sshd.wait()
         shutil.rmtree(work, ignore_errors=True)
+    results["foyer"]["KiB per idle session"] = memory["KiB per idle session"]
+    results["foyer"]["KiB per attached client"] = memory["KiB per attached client"]
+    results["openssh"]["KiB per connection"] = memory["sshd KiB per connection"]
     report(results)
 
 
@@ -339,6 +403,10 @@ def report(results):
         o, t, f = (results[n].get(k) for n in ("openssh", "tmux", "foyer"))
         ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
         print(f"| {k} | {o:.1f} | {t:.1f} | {f:.1f} | {ratio(f, o)} | {ratio(f, t)} |")
+    for k in sorted(k for k in results["foyer"] if k.startswith("fan-out")):
+        t, f = results["tmux"].get(k), results["foyer"].get(k)
+        ratio = f"{f / t:.2f}" if f and t else "-"
+        print(f"| {k} | - | {t:.1f} | {f:.1f} | - | {ratio} |")
     print()
     print(f"- foyer text bytes received (of the payload): {results['foyer']['text bytes received']:.0f}")
     print(f"- foyer memory per idle session: {results['foyer']['KiB per idle session']:.0f} KiB")
