@@ -135,25 +135,13 @@ fn a_stalled_reader_neither_slows_the_program_nor_grows_the_server() {
     );
 
     // The reader resumes: what it finally shows equals the server's screen.
-    let mut stdout = stalled.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let mut buf = [0u8; 65536];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-            let _ = tx.send(all.clone());
-        }
-    });
+    let chunks = common::read_chunks(stalled.stdout.take().unwrap());
     let server_screen = alice.ok("capture watched");
     let deadline = Instant::now() + common::PATIENCE;
+    let mut bytes = Vec::new();
     loop {
-        let mut bytes = Vec::new();
-        while let Ok(all) = rx.recv_timeout(Duration::from_millis(500)) {
-            bytes = all;
+        while let Ok(chunk) = chunks.recv_timeout(Duration::from_millis(500)) {
+            bytes.extend_from_slice(&chunk);
         }
         let mut parser = vt100::Parser::new(
             std::num::NonZeroU16::new(24).unwrap(),

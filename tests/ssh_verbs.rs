@@ -254,21 +254,7 @@ fn watch_without_a_terminal_streams_output() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = watcher.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::Read;
-        let mut all = Vec::new();
-        let mut stdout = stdout;
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-            let _ = tx.send(all.clone());
-        }
-    });
+    let chunks = common::read_chunks(watcher.stdout.take().unwrap());
     // The watcher starts at some point: keep typing until its stream
     // shows the command's output (computed, so the echo alone won't match).
     let deadline = std::time::Instant::now() + common::PATIENCE;
@@ -280,8 +266,8 @@ fn watch_without_a_terminal_streams_output() {
             String::from_utf8_lossy(&seen)
         );
         alice.ok("send src 'echo streamed-$((6*7))\\n'");
-        while let Ok(all) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
-            seen = all;
+        while let Ok(chunk) = chunks.recv_timeout(std::time::Duration::from_millis(500)) {
+            seen.extend_from_slice(&chunk);
         }
     }
     alice.ok("kill src");

@@ -401,5 +401,20 @@ pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// Reads a child's output on a thread: the receiver gets each chunk as it
+/// comes, and closes at the end of the output.
+pub fn read_chunks(mut reader: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// A shell command that starts a quiet bash with a fixed prompt.
 pub const BASH: &str = "env 'PS1=$ ' bash --norc --noprofile";
