@@ -110,7 +110,6 @@ pub struct ClientTable {
     policy: SizePolicy,
     attach_scrollback: usize,
     sizing_counter: u64,
-    pass_through: Vec<u8>,
 }
 
 impl ClientTable {
@@ -128,7 +127,6 @@ impl ClientTable {
             policy,
             attach_scrollback,
             sizing_counter: 0,
-            pass_through: Vec::new(),
         }
     }
 
@@ -178,13 +176,10 @@ impl ClientTable {
     /// Processes program output; `replies` gets answers to its queries.
     pub fn output(&mut self, chunk: &[u8], out: &mut Vec<Delivery>, replies: &mut Vec<u8>) {
         let was_alternate = self.terminal.screen().alternate_screen();
-        self.pass_through.clear();
-        self.terminal
-            .process(chunk, &mut self.pass_through, replies);
+        self.terminal.process(chunk, &mut self.held, replies);
         if was_alternate && !self.terminal.screen().alternate_screen() {
             self.repaint_unseen_main_screens();
         }
-        self.held.extend_from_slice(&self.pass_through);
         if self.holding() && self.held.len() > MAX_HELD_BYTES {
             self.abandoned_frame = self.terminal.sync_frame();
         }
