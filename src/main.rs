@@ -173,6 +173,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         client_buffer: config.sessions.client_buffer.0 as usize,
         kill_grace: config.sessions.kill_grace,
         sync_timeout: config.sessions.sync_timeout,
+        changes: foyer::session::Changes::new(),
     };
     let registry =
         Registry::start(store.clone(), settings, config.sessions.exited_retention).await?;

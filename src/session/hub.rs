@@ -16,8 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
+use super::changes::Changes;
 use super::clients::{ClientId, Role};
 use super::terminal::Size;
 use crate::config::SizePolicy;
@@ -33,6 +34,8 @@ pub struct HubSettings {
     pub kill_grace: Duration,
     /// Longest a synchronized-output frame is held back from clients.
     pub sync_timeout: Duration,
+    /// Bumped when anything `ls` shows about this session changes.
+    pub changes: Changes,
 }
 
 /// What a client's front end receives.
@@ -60,10 +63,30 @@ pub struct HubStatus {
     pub attention: bool,
     pub last_active: i64,
     pub size: Size,
+    /// Who is attached, in the order they attached.
+    pub participants: Vec<Participant>,
+}
+
+/// One attached client, as others see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    /// The user's name.
+    pub name: String,
+    pub role: Role,
+}
+
+/// The current screen of a session, for a preview.
+#[derive(Debug, Clone)]
+pub struct ScreenPreview {
+    pub size: Size,
+    /// The visible screen as escape sequences that draw it on a blank
+    /// terminal of `size`.
+    pub contents: Vec<u8>,
 }
 
 pub(super) enum Command {
     Attach {
+        who: String,
         role: Role,
         size: Size,
         reply: oneshot::Sender<Attachment>,
@@ -82,6 +105,7 @@ pub(super) enum Command {
         reply: oneshot::Sender<String>,
     },
     Status(oneshot::Sender<HubStatus>),
+    Preview(oneshot::Sender<ScreenPreview>),
     Kill,
     Restart {
         spec: SpawnSpec,
@@ -94,6 +118,7 @@ pub(super) enum Command {
 #[derive(Clone)]
 pub struct HubHandle {
     pub(super) tx: mpsc::Sender<Command>,
+    pub(super) screen: watch::Receiver<u64>,
 }
 
 /// The hub has stopped (the session was removed).
@@ -108,9 +133,27 @@ impl HubHandle {
         answer.await.map_err(|_| HubGone)
     }
 
-    pub async fn attach(&self, role: Role, size: Size) -> Result<Attachment, HubGone> {
-        self.ask(|reply| Command::Attach { role, size, reply })
-            .await
+    /// Attaches `who` (a user name, shown to others) with `role`.
+    pub async fn attach(&self, who: &str, role: Role, size: Size) -> Result<Attachment, HubGone> {
+        let who = who.to_string();
+        self.ask(|reply| Command::Attach {
+            who,
+            role,
+            size,
+            reply,
+        })
+        .await
+    }
+
+    /// The current screen, for a preview.
+    pub async fn preview(&self) -> Result<ScreenPreview, HubGone> {
+        self.ask(Command::Preview).await
+    }
+
+    /// A receiver whose `changed()` resolves when the screen may have
+    /// changed since it was last marked seen.
+    pub fn screen_changes(&self) -> watch::Receiver<u64> {
+        self.screen.clone()
     }
 
     /// The program's output bytes as they come, for `watch` without a PTY.

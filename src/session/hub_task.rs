@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::AsyncReadExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::clients::{ClientId, ClientTable, Delivery, Role};
-use super::hub::{ClientMessage, Command, HubHandle, HubSettings, HubStatus};
+use super::hub::{
+    ClientMessage, Command, HubHandle, HubSettings, HubStatus, Participant, ScreenPreview,
+};
 use super::program::{Running, read_more_now};
 use super::terminal::Size;
 use super::unix_now;
@@ -50,6 +52,8 @@ enum Event {
 struct Outbox {
     tx: mpsc::Sender<ClientMessage>,
     queued_bytes: Arc<AtomicUsize>,
+    /// The attached user's name and role, as `ls` shows them.
+    who: Participant,
 }
 
 /// What the hub knows about its session.
@@ -79,6 +83,8 @@ struct Hub {
     replies: Vec<u8>,
     /// When the open synchronized frame is given up on.
     sync_deadline: Option<Instant>,
+    /// Bumped on every output shown, for previews.
+    screen: watch::Sender<u64>,
 }
 
 /// Starts a hub for a session. `process` is `None` for a session that has
@@ -92,7 +98,11 @@ pub fn start_hub(
     last_active: i64,
 ) -> HubHandle {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-    let handle = HubHandle { tx };
+    let (screen, screen_changes) = watch::channel(0);
+    let handle = HubHandle {
+        tx,
+        screen: screen_changes,
+    };
     let table = ClientTable::new(
         DEFAULT_SIZE,
         settings.scrollback_lines,
@@ -117,6 +127,7 @@ pub fn start_hub(
         deliveries: Vec::new(),
         replies: Vec::new(),
         sync_deadline: None,
+        screen,
     };
     tokio::spawn(hub.run(rx));
     handle
@@ -216,10 +227,12 @@ impl Hub {
         self.deliveries = deliveries;
         self.update_sync_deadline();
         self.deliver_to_watchers(&buffer[..n]);
-        if self.table.terminal_mut().take_attention() && self.table.is_empty() {
+        if self.table.terminal_mut().take_attention() && self.table.is_empty() && !self.attention {
             self.attention = true;
+            self.settings.changes.notify();
         }
         self.note_activity();
+        self.screen.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// A synchronized frame is held at most `sync_timeout` from its start.
@@ -267,6 +280,8 @@ impl Hub {
             let _ = watcher.try_send(ClientMessage::Exited { status });
         }
         self.table.detach_all();
+        self.settings.changes.notify();
+        self.screen.send_modify(|n| *n = n.wrapping_add(1));
         if !self.removing
             && let Err(error) = self
                 .store
@@ -279,8 +294,13 @@ impl Hub {
 
     async fn handle(&mut self, command: Command) {
         match command {
-            Command::Attach { role, size, reply } => {
-                let attachment = self.attach(role, size);
+            Command::Attach {
+                who,
+                role,
+                size,
+                reply,
+            } => {
+                let attachment = self.attach(Participant { name: who, role }, size);
                 let _ = reply.send(attachment);
             }
             Command::Watch { reply } => {
@@ -319,6 +339,9 @@ impl Hub {
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
             }
+            Command::Preview(reply) => {
+                let _ = reply.send(self.preview());
+            }
             Command::Kill => self.kill(),
             Command::Restart { spec, spawn, reply } => {
                 let _ = reply.send(self.restart(&spec, spawn).await);
@@ -336,7 +359,11 @@ impl Hub {
     }
 
     fn note_activity(&mut self) {
-        self.last_active = unix_now();
+        let now = unix_now();
+        if now != self.last_active {
+            self.last_active = now;
+            self.settings.changes.notify();
+        }
         if self.activity_persisted.elapsed() < ACTIVITY_PERSIST_INTERVAL {
             return;
         }
@@ -379,6 +406,25 @@ impl Hub {
             attention: self.attention,
             last_active: self.last_active,
             size: self.table.pty_size(),
+            participants: self.participants(),
+        }
+    }
+
+    /// Attached clients in the order they attached.
+    fn participants(&self) -> Vec<Participant> {
+        let mut clients: Vec<_> = self.outboxes.iter().collect();
+        clients.sort_by_key(|(id, _)| id.0);
+        clients
+            .into_iter()
+            .map(|(_, outbox)| outbox.who.clone())
+            .collect()
+    }
+
+    fn preview(&mut self) -> ScreenPreview {
+        let terminal = self.table.terminal_mut();
+        ScreenPreview {
+            size: terminal.size(),
+            contents: terminal.screen().contents_formatted().into_bytes(),
         }
     }
 
@@ -410,6 +456,7 @@ impl Hub {
         let process = spawn(&spec)?;
         self.running = Some(Running::start(process));
         self.exit_status = None;
+        self.settings.changes.notify();
         self.note_activity();
         if let Err(error) = self.store.set_running(self.identity.id, unix_now()).await {
             tracing::error!(session = %self.identity.label, %error, "cannot record restart");

@@ -4,9 +4,11 @@
 //! `registry` knows which sessions exist; `hub` (its handle), `hub_task`
 //! (its loop, with `delivery` to clients) and `program` run one; `clients`,
 //! `terminal`, `render` and `queries` are the pure parts the hub drives;
-//! `input` watches a client's keystrokes for the prefix key; `names` checks
+//! `changes` signals what live views show; `input` watches a client's keystrokes for the prefix key; `names` checks
 //! session names. Nothing here knows SSH or HTTP.
 
+pub mod access;
+pub mod changes;
 pub mod clients;
 pub mod hub;
 mod hub_task;
@@ -19,8 +21,12 @@ pub mod registry;
 pub mod render;
 pub mod terminal;
 
+pub use changes::Changes;
 pub use clients::{ClientId, ClientTable, Delivery, Role};
-pub use hub::{Attachment, ClientMessage, HubHandle, HubSettings, HubStatus, Receipts};
+pub use hub::{
+    Attachment, ClientMessage, HubHandle, HubSettings, HubStatus, Participant, Receipts,
+    ScreenPreview,
+};
 pub use registry::{Registry, SessionEntry};
 pub use terminal::{Size, Terminal};
 

@@ -77,6 +77,7 @@ enum Command {
 #[derive(Clone)]
 pub struct Registry {
     tx: mpsc::Sender<Command>,
+    changes: super::Changes,
 }
 
 impl Registry {
@@ -107,6 +108,7 @@ impl Registry {
             sessions.insert(record.id, SessionEntry { record, hub });
         }
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let changes = settings.changes.clone();
         let task = RegistryTask {
             store,
             settings,
@@ -114,7 +116,7 @@ impl Registry {
             exited_retention,
         };
         tokio::spawn(task.run(rx));
-        Ok(Registry { tx })
+        Ok(Registry { tx, changes })
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
@@ -140,6 +142,12 @@ impl Registry {
         self.ask(|reply| Command::List { reply })
             .await
             .unwrap_or_default()
+    }
+
+    /// A receiver that wakes when sessions appear, end, or change what
+    /// `ls` shows about them.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Forgets a session (its hub is told to end separately).
@@ -177,7 +185,11 @@ impl RegistryTask {
             };
             match command {
                 Command::Create { request, reply } => {
-                    let _ = reply.send(self.create(request).await);
+                    let created = self.create(request).await;
+                    if created.is_ok() {
+                        self.settings.changes.notify();
+                    }
+                    let _ = reply.send(created);
                 }
                 Command::Find { owner, name, reply } => {
                     let found = self
@@ -196,6 +208,9 @@ impl RegistryTask {
                 }
                 Command::Remove { id, reply } => {
                     let removed = self.sessions.remove(&id);
+                    if removed.is_some() {
+                        self.settings.changes.notify();
+                    }
                     if removed.is_some()
                         && let Err(error) = self.store.delete_session(id).await
                     {
@@ -221,6 +236,7 @@ impl RegistryTask {
         }
         for id in expired {
             if let Some(entry) = self.sessions.remove(&id) {
+                self.settings.changes.notify();
                 tracing::info!(session = %entry.label(), "exited session past its retention removed");
                 let _ = entry.hub.kill().await;
                 if let Err(error) = self.store.delete_session(id).await {

@@ -40,11 +40,17 @@ pub enum AttachEnd {
 
 /// Attaches the channel's client to `entry` until it detaches, the
 /// program exits, the session is killed or the client goes away.
-pub async fn run(app: &App, entry: &SessionEntry, role: Role, io: &mut ChannelIo) -> AttachEnd {
+pub async fn run(
+    app: &App,
+    who: &str,
+    entry: &SessionEntry,
+    role: Role,
+    io: &mut ChannelIo,
+) -> AttachEnd {
     let Some(size) = io.pty.as_ref().map(|p| p.size) else {
         return AttachEnd::ClientGone;
     };
-    let Ok(mut attachment) = entry.hub.attach(role, size).await else {
+    let Ok(mut attachment) = entry.hub.attach(who, role, size).await else {
         return AttachEnd::Killed;
     };
     let Some(messages) = attachment.messages.take() else {

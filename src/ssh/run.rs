@@ -19,6 +19,7 @@ use super::run_new;
 use super::verbs::{self, Verb};
 use crate::app::App;
 use crate::runtime;
+use crate::session::access::{self, Access};
 use crate::session::launch::{LaunchRequest, spawn_spec};
 use crate::session::names::{self, SessionRef};
 use crate::session::{HubStatus, Role, SessionEntry};
@@ -45,40 +46,9 @@ impl Outcome {
     }
 }
 
-/// What the caller may do with a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Owner,
-    /// Granted write access (grants arrive with sharing).
-    #[allow(dead_code)]
-    Write,
-    Read,
-}
-
-impl Access {
-    pub fn name(self) -> &'static str {
-        match self {
-            Access::Owner => "owner",
-            Access::Write => "write",
-            Access::Read => "read",
-        }
-    }
-
-    pub fn can_write(self) -> bool {
-        matches!(self, Access::Owner | Access::Write)
-    }
-}
-
-/// The caller's access to a session, if they may see it at all. Admins
-/// see and watch everything, but type only where granted.
+/// The caller's access to a session, if they may see it at all.
 pub fn access_of(caller: &Caller, entry: &SessionEntry) -> Option<Access> {
-    if entry.record.owner_id == caller.user.id {
-        Some(Access::Owner)
-    } else if caller.user.is_admin {
-        Some(Access::Read)
-    } else {
-        None
-    }
+    access::access_of(&caller.user, &entry.record)
 }
 
 /// Runs a command line (or, for `None`, the shell request) and returns the
@@ -213,16 +183,36 @@ async fn attach_verb(
     if io.pty.is_none() {
         return attach::stream_output(&entry, io).await;
     }
-    attach_entry(app, entry, access, watch, io).await
+    attach_entry(app, caller, entry, access, watch, io).await
 }
 
+/// Attaches the caller to `entry` and prints how the attachment ended.
 pub(super) async fn attach_entry(
     app: &App,
+    caller: &Caller,
     entry: SessionEntry,
     access: Access,
     watch: bool,
     io: &mut ChannelIo,
 ) -> Outcome {
+    let (_, notice) = attach_session(app, caller, &entry, access, watch, io).await;
+    if let Some(notice) = notice {
+        let _ = io.out(&format!("{notice}\n")).await;
+    }
+    Outcome::Done
+}
+
+/// Attaches the caller to `entry` with their access (read-only when
+/// `watch`) until it ends; returns how, with the line that tells them
+/// (none when the client went away).
+pub(super) async fn attach_session(
+    app: &App,
+    caller: &Caller,
+    entry: &SessionEntry,
+    access: Access,
+    watch: bool,
+    io: &mut ChannelIo,
+) -> (AttachEnd, Option<String>) {
     let role = if access.can_write() && !watch {
         Role::Writer
     } else {
@@ -234,26 +224,19 @@ pub(super) async fn attach_entry(
     } else {
         entry.label()
     };
-    match attach::run(app, &entry, role, io).await {
-        AttachEnd::Detached => {
-            let _ = io.out(&format!("[detached from {shown}]\n")).await;
-        }
+    let end = attach::run(app, &caller.user.name, entry, role, io).await;
+    let notice = match &end {
+        AttachEnd::Detached => Some(format!("[detached from {shown}]")),
         AttachEnd::Exited(status) => {
             let status = status.map_or("unknown".to_string(), |s| s.to_string());
-            let _ = io
-                .out(&format!(
-                    "[foyer: session {shown} exited with status {status}]\n"
-                ))
-                .await;
+            Some(format!(
+                "[foyer: session {shown} exited with status {status}]"
+            ))
         }
-        AttachEnd::Killed => {
-            let _ = io
-                .out(&format!("[foyer: session {shown} was killed]\n"))
-                .await;
-        }
-        AttachEnd::ClientGone => {}
-    }
-    Outcome::Done
+        AttachEnd::Killed => Some(format!("[foyer: session {shown} was killed]")),
+        AttachEnd::ClientGone => None,
+    };
+    (end, notice)
 }
 
 async fn capture(
@@ -307,7 +290,7 @@ async fn find_to_manage(
     verb: &str,
 ) -> Result<SessionEntry, Outcome> {
     let (entry, access) = find(app, caller, name).await?;
-    if access != Access::Owner && !caller.user.is_admin {
+    if !access::may_manage(&caller.user, access) {
         return Err(Outcome::refused(format!(
             "only the owner may {verb} {}",
             entry.label()

@@ -7,8 +7,9 @@
 use std::path::PathBuf;
 
 use super::channel::ChannelIo;
-use super::run::{Access, Caller, Outcome, attach_entry};
+use super::run::{Caller, Outcome, attach_entry};
 use crate::app::App;
+use crate::session::access::Access;
 use crate::session::launch::{LaunchRequest, spawn_spec};
 use crate::session::names;
 use crate::session::registry::{CreateError, CreateRequest};
@@ -33,7 +34,7 @@ pub(super) async fn new_session(
     }
     if let Some(existing) = app.registry.find(&caller.user.name, &request.name).await {
         if request.attach_existing {
-            return attach_entry(app, existing, Access::Owner, false, io).await;
+            return attach_entry(app, caller, existing, Access::Owner, false, io).await;
         }
         return Outcome::refused(format!("a session named {} already exists", request.name));
     }
@@ -71,7 +72,7 @@ pub(super) async fn new_session(
     if request.detached || io.pty.is_none() {
         return Outcome::Done;
     }
-    attach_entry(app, entry, Access::Owner, false, io).await
+    attach_entry(app, caller, entry, Access::Owner, false, io).await
 }
 
 /// Extra environment variables for a program.

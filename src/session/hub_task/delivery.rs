@@ -10,8 +10,8 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::{Hub, OUTBOX_MESSAGES, Outbox};
-use crate::session::clients::{ClientId, ClientTable, Delivery, Role};
-use crate::session::hub::{Attachment, ClientMessage};
+use crate::session::clients::{ClientId, ClientTable, Delivery};
+use crate::session::hub::{Attachment, ClientMessage, Participant};
 use crate::session::terminal::Size;
 
 impl Hub {
@@ -40,7 +40,8 @@ impl Hub {
         }
     }
 
-    pub(super) fn attach(&mut self, role: Role, size: Size) -> Attachment {
+    pub(super) fn attach(&mut self, who: Participant, size: Size) -> Attachment {
+        let role = who.role;
         let id = ClientId(self.next_client);
         self.next_client += 1;
         let (tx, messages) = mpsc::channel(OUTBOX_MESSAGES);
@@ -51,9 +52,11 @@ impl Hub {
             Outbox {
                 tx,
                 queued_bytes: queued_bytes.clone(),
+                who,
             },
         );
         self.with_deliveries(|table, out| table.attach(id, role, size, out));
+        self.settings.changes.notify();
         if self.running.is_none() {
             // An exited session shows its last screen, then the exit.
             if let Some(outbox) = self.outboxes.remove(&id) {
@@ -74,7 +77,9 @@ impl Hub {
     }
 
     pub(super) fn detach(&mut self, id: ClientId) {
-        self.outboxes.remove(&id);
+        if self.outboxes.remove(&id).is_some() {
+            self.settings.changes.notify();
+        }
         self.with_deliveries(|table, out| table.detach(id, out));
     }
 
