@@ -31,7 +31,7 @@ pub use registry::{Registry, SessionEntry};
 pub use terminal::{Size, Terminal};
 
 /// Seconds since the Unix epoch, as the database stores times.
-pub(crate) fn unix_now() -> i64 {
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -79,6 +79,9 @@ pub async fn run(
                     }
                 }
                 Some(ChannelEvent::Resize(size)) => {
+                    if let Some(pty) = io.pty.as_mut() {
+                        pty.size = size;
+                    }
                     let _ = attachment.resize(size).await;
                 }
                 Some(ChannelEvent::Eof) => {}

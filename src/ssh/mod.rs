@@ -14,6 +14,7 @@ pub mod hostkey;
 mod run;
 mod run_account;
 mod run_new;
+mod run_picker;
 pub mod verbs;
 
 use std::net::SocketAddr;

@@ -44,6 +44,14 @@ impl Outcome {
     pub(super) fn refused(text: impl Into<String>) -> Outcome {
         Outcome::Refused(text.into())
     }
+
+    /// The message of a refusal or usage error; empty for `Done`.
+    pub(super) fn into_message(self) -> String {
+        match self {
+            Outcome::Done => String::new(),
+            Outcome::Refused(message) | Outcome::Usage(message) => message,
+        }
+    }
 }
 
 /// The caller's access to a session, if they may see it at all.
@@ -59,10 +67,13 @@ pub async fn run_command(
     command: Option<String>,
     io: &mut ChannelIo,
 ) -> u32 {
-    let verb = match command.as_deref().map(verbs::parse) {
-        None => Ok(Verb::Help),
-        Some(parsed) => parsed,
+    let Some(command) = command else {
+        return match super::run_picker::run(&app, &caller, io).await {
+            Outcome::Done => 0,
+            _ => 1,
+        };
     };
+    let verb = verbs::parse(&command);
     let outcome = match verb {
         Ok(verb) => run_verb(&app, &caller, verb, io).await,
         Err(error) => Outcome::Usage(error.message()),
@@ -304,10 +315,15 @@ async fn kill(app: &App, caller: &Caller, name: &str) -> Outcome {
         Ok(entry) => entry,
         Err(outcome) => return outcome,
     };
+    kill_entry(app, caller, &entry).await;
+    Outcome::Done
+}
+
+/// Ends a session's program and removes it; the caller checked the right.
+pub(super) async fn kill_entry(app: &App, caller: &Caller, entry: &SessionEntry) {
     let _ = entry.hub.kill().await;
     app.registry.remove(entry.record.id).await;
     tracing::info!(user = %caller.user.name, session = %entry.label(), "session killed");
-    Outcome::Done
 }
 
 async fn restart(app: &App, caller: &Caller, name: &str) -> Outcome {

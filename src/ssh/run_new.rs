@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use super::channel::ChannelIo;
 use super::run::{Caller, Outcome, attach_entry};
 use crate::app::App;
+use crate::session::SessionEntry;
 use crate::session::access::Access;
 use crate::session::launch::{LaunchRequest, spawn_spec};
 use crate::session::names;
@@ -38,20 +39,35 @@ pub(super) async fn new_session(
         }
         return Outcome::refused(format!("a session named {} already exists", request.name));
     }
-    let (command, env) = match resolve_command(app, &request) {
-        Ok(found) => found,
-        Err(outcome) => return outcome,
+    let term = io.pty.as_ref().map(|p| p.term.clone());
+    let entry = match create(app, caller, &request, term).await {
+        Ok(entry) => entry,
+        Err(message) => return Outcome::Refused(message),
     };
-    let cwd = match working_dir(app, request.dir.as_deref()) {
-        Ok(cwd) => cwd,
-        Err(outcome) => return outcome,
-    };
+    if request.detached || io.pty.is_none() {
+        return Outcome::Done;
+    }
+    attach_entry(app, caller, entry, Access::Owner, false, io).await
+}
+
+/// Creates and starts the session `request` describes, for `caller`;
+/// `term` is the creating client's `TERM`. Returns the one-line reason
+/// when it cannot.
+pub(super) async fn create(
+    app: &App,
+    caller: &Caller,
+    request: &NewRequest,
+    term: Option<String>,
+) -> Result<SessionEntry, String> {
+    names::validate(&request.name).map_err(|error| error.to_string())?;
+    let (command, env) = resolve_command(app, request).map_err(Outcome::into_message)?;
+    let cwd = working_dir(app, request.dir.as_deref()).map_err(Outcome::into_message)?;
     let label = format!("{}/{}", caller.user.name, request.name);
     let spec = spawn_spec(LaunchRequest {
         account: &app.account,
         command: command.clone(),
         cwd,
-        term: io.pty.as_ref().map(|p| p.term.clone()),
+        term,
         label: label.clone(),
         extra_env: env,
     });
@@ -64,15 +80,12 @@ pub(super) async fn new_session(
     let entry = match app.registry.create(create).await {
         Ok(entry) => entry,
         Err(CreateError::NameTaken { name }) => {
-            return Outcome::refused(format!("a session named {name} already exists"));
+            return Err(format!("a session named {name} already exists"));
         }
-        Err(error) => return Outcome::refused(format!("cannot start {label}: {error}")),
+        Err(error) => return Err(format!("cannot start {label}: {error}")),
     };
     tracing::info!(user = %caller.user.name, peer = %caller.peer, session = %label, "session created");
-    if request.detached || io.pty.is_none() {
-        return Outcome::Done;
-    }
-    attach_entry(app, caller, entry, Access::Owner, false, io).await
+    Ok(entry)
 }
 
 /// Extra environment variables for a program.
