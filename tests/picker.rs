@@ -15,13 +15,35 @@ fn session_names(ssh: &Ssh) -> Vec<String> {
         .collect()
 }
 
+/// Waits until two pickers show the same (masked) screen; panics with both.
+fn assert_same_screen(what: &str, a: &Term, b: &Term) {
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while masked(a) != masked(b) {
+        if std::time::Instant::now() > deadline {
+            panic!(
+                "{what}: screens differ\n{}\n----\n{}",
+                a.contents(),
+                b.contents()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// The screen's text with digits masked, so idle times that ticked over
-/// between two captures compare equal.
+/// between two captures compare equal, and line ends trimmed (a cell
+/// written blank and one never written look the same).
 fn masked(term: &Term) -> String {
     term.contents()
-        .chars()
-        .map(|c| if c.is_ascii_digit() { '#' } else { c })
-        .collect()
+        .lines()
+        .map(|line| {
+            line.trim_end()
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -134,17 +156,13 @@ fn a_window_resize_redraws_without_leftovers() {
     small.wait_for_text("some-output");
     // The resized picker shows exactly what a picker started at that
     // size shows: nothing is left over from the wider layout.
-    eventually("the resized screen to match a fresh one", || {
-        masked(&big) == masked(&small)
-    });
+    assert_same_screen("resized", &big, &small);
 
     // Below 40x10 it says so, and grows back.
     big.resize(8, 30);
     big.wait_for_text("30x8");
     big.resize(20, 60);
-    eventually("the regrown screen to match a fresh one", || {
-        masked(&big) == masked(&small)
-    });
+    assert_same_screen("regrown", &big, &small);
 }
 
 #[test]
@@ -177,4 +195,49 @@ fn without_a_terminal_the_shell_request_prints_help() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("attach"));
+}
+
+#[test]
+fn resize_storms_and_broken_input_never_wedge_the_picker() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new one -d -- {BASH}"));
+    alice.ok(&format!("new two -d -- {BASH}"));
+    let term = alice.term("", 24, 80);
+    term.wait_for_text("NAME");
+    let sizes = [
+        (1, 1),
+        (2, 200),
+        (60, 20),
+        (10, 40),
+        (9, 39),
+        (50, 150),
+        (3, 3),
+    ];
+    for i in 0..42 {
+        let (rows, cols) = sizes[i % sizes.len()];
+        term.resize(rows, cols);
+        // Let ssh see most sizes (it reports only the size it finds when
+        // it handles SIGWINCH).
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Escape fragments and a paste that never ends, then keys.
+    term.send(b"\x1b[1;");
+    term.send(b"\x1bO");
+    term.send(b"\x1b[200~half a paste");
+    // End at a size other than the first: when the sizes between are
+    // lost to SIGWINCH coalescing, ssh reports the same size and the
+    // server rightly has nothing to redraw, while the local terminal
+    // model dropped its cells when it shrank.
+    term.resize(30, 100);
+    eventually("the help to open once the broken input is given up", || {
+        term.send(b"?");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        term.contents().contains("any key closes")
+    });
+    term.send(b"\x1b");
+    let fresh = alice.term("", 30, 100);
+    fresh.wait_for_text("NAME");
+    assert_same_screen("after the storm", &term, &fresh);
+    assert!(alice.ok("ls").contains("two"));
 }

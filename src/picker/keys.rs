@@ -47,6 +47,22 @@ impl KeyDecoder {
 
     /// Inside a bracketed paste only the end marker matters, so each byte
     /// costs O(1) however long the paste is.
+    /// Whether bytes wait for the rest of a sequence or paste.
+    pub fn is_waiting(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Gives up waiting (the client sent nothing more for a while): a
+    /// paste so far is delivered, an unfinished sequence dropped. So a
+    /// stray paste start or escape fragment cannot swallow later keys.
+    pub fn flush(&mut self, events: &mut Vec<Event>) {
+        if self.pending.starts_with(PASTE_START) {
+            let text = &self.pending[PASTE_START.len()..];
+            events.push(Event::Paste(String::from_utf8_lossy(text).into_owned()));
+        }
+        self.pending.clear();
+    }
+
     fn feed_paste(&mut self, events: &mut Vec<Event>) {
         if self.pending.len() >= PASTE_START.len() + PASTE_END.len()
             && self.pending.ends_with(PASTE_END)
@@ -139,6 +155,23 @@ mod tests {
             decode(&[b"\x1b[200~hello q", b"uit\x1b[201~j"]),
             vec![Event::Paste("hello quit".into()), key(KeyCode::Char('j'))]
         );
+    }
+
+    #[test]
+    fn flushing_ends_a_paste_that_never_closes_and_drops_a_fragment() {
+        let mut decoder = KeyDecoder::new();
+        let mut events = Vec::new();
+        decoder.feed(b"\x1b[200~abc", &mut events);
+        assert!(events.is_empty() && decoder.is_waiting());
+        decoder.flush(&mut events);
+        decoder.feed(b"\x1b[1;", &mut events);
+        decoder.flush(&mut events);
+        decoder.feed(b"q", &mut events);
+        assert_eq!(
+            events,
+            vec![Event::Paste("abc".into()), key(KeyCode::Char('q'))]
+        );
+        assert!(!decoder.is_waiting());
     }
 
     #[test]

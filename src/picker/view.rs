@@ -159,8 +159,8 @@ fn draw_list(frame: &mut Frame, picker: &Picker, scene: &Scene, styles: &Styles,
         frame.render_widget(hint, area.inner(ratatui::layout::Margin::new(1, 1)));
         return;
     }
-    let wide = area.width >= 50;
-    let widest = area.width >= 60;
+    let wide = area.width >= 46;
+    let widest = area.width >= 54;
     let mut header = vec!["", "NAME", "STATE"];
     let mut widths = vec![
         Constraint::Length(1),

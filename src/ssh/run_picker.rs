@@ -35,6 +35,8 @@ use crate::store::SessionId;
 
 /// Least time between two redraws caused by changes (not by keys).
 const MIN_REDRAW: Duration = Duration::from_millis(50);
+/// How long an unfinished escape sequence or paste waits for the rest.
+const INPUT_PATIENCE: Duration = Duration::from_millis(300);
 /// Into the alternate screen, with bracketed paste (so a paste is never
 /// taken as keys), cleared.
 const ENTER_PICKER: &[u8] = b"\x1b[?1049h\x1b[?2004h\x1b[H\x1b[2J";
@@ -143,6 +145,7 @@ impl<'a> PickerScreen<'a> {
         let mut changes = self.app.registry.changes();
         let mut decoder = KeyDecoder::new();
         let mut events = Vec::new();
+        let mut input_deadline = None;
         loop {
             if !self.waiting() {
                 self.refresh(picker).await;
@@ -153,18 +156,17 @@ impl<'a> PickerScreen<'a> {
             }
             let idle_tick = self.idle_tick(picker);
             let wake_at = [self.redraw_at, idle_tick].into_iter().flatten().min();
+            events.clear();
             tokio::select! {
                 event = io.events.recv() => match event {
                     Some(ChannelEvent::Data(bytes)) => {
-                        self.needs_paint = true;
-                        events.clear();
                         decoder.feed(&bytes, &mut events);
-                        for event in &events {
-                            let action = picker.on_event(event);
-                            if let Some(outcome) = self.act(action, picker, &mut terminal, io).await {
-                                return outcome;
-                            }
-                        }
+                        // Counted from when the wait began, so a stream of
+                        // keys cannot keep a stray paste start open.
+                        input_deadline = match decoder.is_waiting() {
+                            true => input_deadline.or_else(|| Some(Instant::now() + INPUT_PATIENCE)),
+                            false => None,
+                        };
                     }
                     Some(ChannelEvent::Resize(size)) => {
                         if let Some(pty) = io.pty.as_mut() {
@@ -189,6 +191,17 @@ impl<'a> PickerScreen<'a> {
                 () = sleep_until(wake_at) => {
                     self.redraw_at = None;
                     self.needs_paint = true;
+                }
+                () = sleep_until(input_deadline) => {
+                    input_deadline = None;
+                    decoder.flush(&mut events);
+                }
+            }
+            for event in &events {
+                self.needs_paint = true;
+                let action = picker.on_event(event);
+                if let Some(outcome) = self.act(action, picker, &mut terminal, io).await {
+                    return outcome;
                 }
             }
         }
