@@ -241,3 +241,24 @@ fn resize_storms_and_broken_input_never_wedge_the_picker() {
     assert_same_screen("after the storm", &term, &fresh);
     assert!(alice.ok("ls").contains("two"));
 }
+
+#[test]
+fn s_shares_the_selected_session_with_a_user() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
+    alice.ok(&format!("new pair -d -- {BASH}"));
+    let term = alice.term("", 24, 80);
+    term.wait_for_text("pair");
+    term.send(b"s");
+    term.wait_for_text("Share pair with:");
+    term.send(b"nobody\r");
+    term.wait_for_text("no user named nobody");
+    term.send(b"\x15bob\t\r");
+    term.wait_for_text("alice/pair shared with bob (write)");
+    assert!(bob.ok("ls").contains("alice/pair"));
+    // Bob's picker lists it with his access.
+    let theirs = bob.term("", 24, 80);
+    theirs.wait_for_text("alice/pair");
+    theirs.wait_for_text("write");
+}

@@ -67,6 +67,12 @@ pub enum Action {
     Kill {
         id: SessionId,
     },
+    /// Grant `user` read (or write) access.
+    Share {
+        id: SessionId,
+        user: String,
+        write: bool,
+    },
     /// Draw everything again from scratch (`Ctrl-L`).
     Repaint,
     Quit,
@@ -92,9 +98,13 @@ pub enum Dialog {
         id: SessionId,
         label: String,
     },
-    /// Sharing arrives with the `share` verb; until then this says so.
+    /// Share the session: a user name, and read or write.
     Share {
+        id: SessionId,
         label: String,
+        user: String,
+        write: bool,
+        error: Option<String>,
     },
 }
 
@@ -236,6 +246,7 @@ impl Picker {
         let text: String = text.chars().filter(|c| !c.is_control()).collect();
         match &mut self.dialog {
             Some(Dialog::NewName { name, .. }) => push_text(name, &text),
+            Some(Dialog::Share { user, .. }) => push_text(user, &text),
             Some(Dialog::NewCommand {
                 typing: Some(command),
                 ..
@@ -276,13 +287,7 @@ impl Picker {
                 })
             }
             KeyCode::Char('K') => self.ask_kill(),
-            KeyCode::Char('s') => {
-                if let Some(row) = self.selected() {
-                    self.dialog = Some(Dialog::Share {
-                        label: row.label.clone(),
-                    });
-                }
-            }
+            KeyCode::Char('s') => self.ask_share(),
             KeyCode::Char('/') => self.filtering = true,
             KeyCode::Char('?') => self.dialog = Some(Dialog::Help),
             KeyCode::Esc if !self.filter.is_empty() => {
@@ -312,6 +317,40 @@ impl Picker {
         } else {
             self.notice = Some(format!("only the owner may kill {}", row.label));
         }
+    }
+
+    fn ask_share(&mut self) {
+        let Some(row) = self.selected() else {
+            return;
+        };
+        if row.may_manage {
+            self.dialog = Some(Dialog::Share {
+                id: row.id,
+                label: row.label.clone(),
+                user: String::new(),
+                write: false,
+                error: None,
+            });
+        } else {
+            self.notice = Some(format!("only the owner may share {}", row.label));
+        }
+    }
+
+    /// Sharing failed: show why in the share dialog.
+    pub fn share_failed(&mut self, id: SessionId, user: &str, write: bool, error: String) {
+        let label = self
+            .rows
+            .iter()
+            .find(|row| row.id == id)
+            .map(|row| row.label.clone())
+            .unwrap_or_default();
+        self.dialog = Some(Dialog::Share {
+            id,
+            label,
+            user: user.to_string(),
+            write,
+            error: Some(error),
+        });
     }
 
     fn move_by(&mut self, delta: isize) {
@@ -346,7 +385,14 @@ impl Picker {
 
     fn on_dialog_key(&mut self, dialog: Dialog, key: &KeyEvent) -> Option<Action> {
         match dialog {
-            Dialog::Help | Dialog::Share { .. } => None,
+            Dialog::Help => None,
+            Dialog::Share {
+                id,
+                label,
+                user,
+                write,
+                error,
+            } => self.on_share_key(id, label, user, write, error, key),
             Dialog::ConfirmKill { id, .. } => match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::Kill { id }),
                 _ => None,
@@ -359,6 +405,46 @@ impl Picker {
                 error,
             } => self.on_command_key(name, selected, typing, error, key),
         }
+    }
+
+    fn on_share_key(
+        &mut self,
+        id: SessionId,
+        label: String,
+        mut user: String,
+        mut write: bool,
+        mut error: Option<String>,
+        key: &KeyEvent,
+    ) -> Option<Action> {
+        match key.code {
+            KeyCode::Esc => return None,
+            KeyCode::Tab => write = !write,
+            KeyCode::Enter if user.trim().is_empty() => {
+                error = Some("type the name of the user to share with".to_string());
+            }
+            KeyCode::Enter => {
+                return Some(Action::Share {
+                    id,
+                    user: user.trim().to_string(),
+                    write,
+                });
+            }
+            _ => {
+                let before = user.clone();
+                edit_text(&mut user, key);
+                if user != before {
+                    error = None;
+                }
+            }
+        }
+        self.dialog = Some(Dialog::Share {
+            id,
+            label,
+            user,
+            write,
+            error,
+        });
+        None
     }
 
     fn on_name_key(

@@ -317,16 +317,45 @@ fn capital_k_on_a_session_you_do_not_own_says_so() {
 }
 
 #[test]
-fn s_says_sharing_is_not_available_yet() {
+fn s_asks_a_user_and_read_or_write() {
     let mut picker = three();
     press(&mut picker, b"s");
     let screen = render(&mut picker, 80, 24, None);
+    assert!(screen.contains("Share build with:"), "{screen}");
+    assert!(screen.contains("read (watches)"), "{screen}");
+    assert!(press(&mut picker, b"\r").is_empty(), "no user typed");
+    let screen = render(&mut picker, 80, 24, None);
+    assert!(screen.contains("type the name of the user"), "{screen}");
+    press(&mut picker, b"bob\t");
+    let screen = render(&mut picker, 80, 24, None);
+    assert!(screen.contains("write (types into it)"), "{screen}");
+    assert_eq!(
+        press(&mut picker, b"\r"),
+        vec![Action::Share {
+            id: SessionId(1),
+            user: "bob".into(),
+            write: true
+        }]
+    );
+    picker.share_failed(SessionId(1), "bob", true, "no user named bob".into());
+    let screen = render(&mut picker, 80, 24, None);
+    assert!(screen.contains("no user named bob"), "{screen}");
+    press(&mut picker, b"\x1b");
+    assert!(picker.dialog().is_none());
+}
+
+#[test]
+fn s_on_a_session_you_do_not_own_says_so() {
+    let mut theirs = row(9, "bob/db", NOW);
+    theirs.may_manage = false;
+    let mut picker = picker_with(vec![theirs]);
+    press(&mut picker, b"s");
+    assert!(picker.dialog().is_none());
+    let screen = render(&mut picker, 80, 24, None);
     assert!(
-        screen.contains("Sharing build is not available yet"),
+        screen.contains("only the owner may share bob/db"),
         "{screen}"
     );
-    press(&mut picker, b"x");
-    assert!(picker.dialog().is_none());
 }
 
 #[test]

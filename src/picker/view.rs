@@ -348,14 +348,33 @@ type DialogContent<'a> = (String, Vec<Line<'a>>, Option<(u16, u16)>);
 fn dialog_content<'a>(picker: &Picker, dialog: &Dialog, styles: &Styles) -> DialogContent<'a> {
     match dialog {
         Dialog::Help => ("keys".into(), help_lines(picker, styles), None),
-        Dialog::Share { label } => (
-            "share".into(),
-            vec![
-                Line::from(format!("Sharing {label} is not available yet.")),
-                Line::from(Span::styled("any key closes", styles.dim)),
-            ],
-            None,
-        ),
+        Dialog::Share {
+            label,
+            user,
+            write,
+            error,
+            ..
+        } => {
+            let access = if *write {
+                "write (types into it)"
+            } else {
+                "read (watches)"
+            };
+            let mut lines = vec![
+                Line::from(format!("Share {label} with: {}", tail(user, 40))),
+                Line::from(vec![
+                    Span::raw("Access: "),
+                    Span::styled(access, styles.title),
+                    Span::styled("  Tab switches", styles.dim),
+                ]),
+                error_line(error, styles),
+                Line::from(Span::styled("↵ share · Esc cancel", styles.dim)),
+            ];
+            lines.retain(|l| !l.spans.is_empty());
+            let column = (format!("Share {label} with: ").chars().count()
+                + tail(user, 40).chars().count()) as u16;
+            ("share".into(), lines, Some((0, column)))
+        }
         Dialog::ConfirmKill { label, .. } => (
             "kill".into(),
             vec![
@@ -446,7 +465,7 @@ fn help_lines<'a>(picker: &Picker, styles: &Styles) -> Vec<Line<'a>> {
         ("w", "watch read-only"),
         ("n", "new session: a name, then a preset or a command"),
         ("K", "kill the selected session (asks first)"),
-        ("s", "share"),
+        ("s", "share with a user (Tab: read or write)"),
         ("/", "filter by name or command"),
         ("Ctrl-L", "redraw"),
         ("q  Esc", "quit"),

@@ -3,15 +3,16 @@
 //!
 //! Must not look anything up: callers pass the user and the session.
 
-use crate::store::{SessionRecord, User};
+use super::SessionEntry;
+use crate::store::{Grant, User};
 
 /// What a user may do with a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Owner,
-    /// Granted write access (grants arrive with sharing).
-    #[allow(dead_code)]
+    /// Granted write access.
     Write,
+    /// Granted read access, or an admin's view.
     Read,
 }
 
@@ -29,16 +30,22 @@ impl Access {
     }
 }
 
-/// `user`'s access to a session, if they may see it at all. Admins see
-/// and watch everything, but type only where granted.
-pub fn access_of(user: &User, session: &SessionRecord) -> Option<Access> {
-    if session.owner_id == user.id {
-        Some(Access::Owner)
-    } else if user.is_admin {
-        Some(Access::Read)
-    } else {
-        None
+/// `user`'s access to a session, if they may see it at all: the owner's,
+/// or what a grant gives. Admins see and watch everything, but type only
+/// where granted.
+pub fn access_of(user: &User, session: &SessionEntry) -> Option<Access> {
+    if session.record.owner_id == user.id {
+        return Some(Access::Owner);
     }
+    let granted = session
+        .grants
+        .iter()
+        .find(|(holder, _)| *holder == user.id)
+        .map(|(_, grant)| match grant {
+            Grant::Write => Access::Write,
+            Grant::Read => Access::Read,
+        });
+    granted.or(user.is_admin.then_some(Access::Read))
 }
 
 /// Whether `user` may kill or restart a session they can see.

@@ -49,6 +49,9 @@ pub enum ClientMessage {
     Exited { status: Option<i32> },
     /// The session was removed (killed) while attached.
     Closed,
+    /// The user's access to the session was taken away; the client has
+    /// been detached.
+    Revoked,
 }
 
 /// A running session's state, as `ls` shows it.
@@ -92,6 +95,7 @@ pub(super) enum Command {
         reply: oneshot::Sender<Attachment>,
     },
     Watch {
+        who: String,
         reply: oneshot::Sender<mpsc::Receiver<ClientMessage>>,
     },
     Detach(ClientId),
@@ -105,6 +109,12 @@ pub(super) enum Command {
         reply: oneshot::Sender<String>,
     },
     Status(oneshot::Sender<HubStatus>),
+    /// A user's access changed: `None` detaches their clients, `Observer`
+    /// makes their writers observers.
+    AccessChanged {
+        user: String,
+        allowed: Option<Role>,
+    },
     Preview(oneshot::Sender<ScreenPreview>),
     Kill,
     Restart {
@@ -145,6 +155,18 @@ impl HubHandle {
         .await
     }
 
+    /// Applies a change of `user`'s access to their attached clients at
+    /// once: `None` detaches them (they are told why), `Some(Observer)`
+    /// stops their input reaching the program, `Some(Writer)` changes
+    /// nothing (a client attached read-only stays so until it reattaches).
+    pub async fn access_changed(&self, user: &str, allowed: Option<Role>) -> Result<(), HubGone> {
+        let user = user.to_string();
+        self.tx
+            .send(Command::AccessChanged { user, allowed })
+            .await
+            .map_err(|_| HubGone)
+    }
+
     /// The current screen, for a preview.
     pub async fn preview(&self) -> Result<ScreenPreview, HubGone> {
         self.ask(Command::Preview).await
@@ -157,8 +179,9 @@ impl HubHandle {
     }
 
     /// The program's output bytes as they come, for `watch` without a PTY.
-    pub async fn watch(&self) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
-        self.ask(|reply| Command::Watch { reply }).await
+    pub async fn watch(&self, who: &str) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
+        let who = who.to_string();
+        self.ask(|reply| Command::Watch { who, reply }).await
     }
 
     pub async fn capture(&self, scrollback: usize, ansi: bool) -> Result<String, HubGone> {

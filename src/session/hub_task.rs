@@ -70,7 +70,8 @@ struct Hub {
     store: Store,
     table: ClientTable,
     outboxes: HashMap<ClientId, Outbox>,
-    watchers: Vec<mpsc::Sender<ClientMessage>>,
+    /// `watch` without a terminal: the user's name and their byte stream.
+    watchers: Vec<(String, mpsc::Sender<ClientMessage>)>,
     running: Option<Running>,
     exit_status: Option<i32>,
     removing: bool,
@@ -276,7 +277,7 @@ impl Hub {
         for (_, outbox) in self.outboxes.drain() {
             let _ = outbox.tx.try_send(ClientMessage::Exited { status });
         }
-        for watcher in self.watchers.drain(..) {
+        for (_, watcher) in self.watchers.drain(..) {
             let _ = watcher.try_send(ClientMessage::Exited { status });
         }
         self.table.detach_all();
@@ -303,14 +304,14 @@ impl Hub {
                 let attachment = self.attach(Participant { name: who, role }, size);
                 let _ = reply.send(attachment);
             }
-            Command::Watch { reply } => {
+            Command::Watch { who, reply } => {
                 let (tx, rx) = mpsc::channel(OUTBOX_MESSAGES);
                 if self.running.is_none() {
                     let _ = tx.try_send(ClientMessage::Exited {
                         status: self.exit_status,
                     });
                 } else {
-                    self.watchers.push(tx);
+                    self.watchers.push((who, tx));
                 }
                 let _ = reply.send(rx);
             }
@@ -342,6 +343,7 @@ impl Hub {
             Command::Preview(reply) => {
                 let _ = reply.send(self.preview());
             }
+            Command::AccessChanged { user, allowed } => self.access_changed(&user, allowed),
             Command::Kill => self.kill(),
             Command::Restart { spec, spawn, reply } => {
                 let _ = reply.send(self.restart(&spec, spawn).await);

@@ -35,6 +35,8 @@ pub enum AttachEnd {
     Detached,
     Exited(Option<i32>),
     Killed,
+    /// The user's access was taken away while attached.
+    Revoked,
     ClientGone,
 }
 
@@ -154,6 +156,7 @@ async fn write_messages(
             ClientMessage::Marker => {}
             ClientMessage::Exited { status } => return AttachEnd::Exited(*status),
             ClientMessage::Closed => return AttachEnd::Killed,
+            ClientMessage::Revoked => return AttachEnd::Revoked,
         }
         if receipts.written(&message).await.is_err() {
             return AttachEnd::Killed;
@@ -163,8 +166,8 @@ async fn write_messages(
 
 /// `watch` without a terminal: the program's output bytes as they come,
 /// until the program ends or the client leaves.
-pub async fn stream_output(entry: &SessionEntry, io: &mut ChannelIo) -> Outcome {
-    let Ok(mut messages) = entry.hub.watch().await else {
+pub async fn stream_output(who: &str, entry: &SessionEntry, io: &mut ChannelIo) -> Outcome {
+    let Ok(mut messages) = entry.hub.watch(who).await else {
         return Outcome::Refused(format!("no session named {}", entry.label()));
     };
     loop {
@@ -176,6 +179,9 @@ pub async fn stream_output(entry: &SessionEntry, io: &mut ChannelIo) -> Outcome 
                     }
                 }
                 Some(ClientMessage::Marker) => {}
+                Some(ClientMessage::Revoked) => {
+                    return Outcome::Refused(format!("your access to {} was revoked", entry.label()));
+                }
                 Some(ClientMessage::Exited { .. }) | Some(ClientMessage::Closed) | None => return Outcome::Done,
             },
             event = io.events.recv() => if event.is_none() {

@@ -15,6 +15,7 @@ mod run;
 mod run_account;
 mod run_new;
 mod run_picker;
+mod run_share;
 pub mod verbs;
 
 use std::net::SocketAddr;

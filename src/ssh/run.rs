@@ -16,6 +16,7 @@ use super::attach::{self, AttachEnd};
 use super::channel::ChannelIo;
 use super::run_account;
 use super::run_new;
+use super::run_share;
 use super::verbs::{self, Verb};
 use crate::app::App;
 use crate::runtime;
@@ -23,7 +24,7 @@ use crate::session::access::{self, Access};
 use crate::session::launch::{LaunchRequest, spawn_spec};
 use crate::session::names::{self, SessionRef};
 use crate::session::{HubStatus, Role, SessionEntry};
-use crate::store::User;
+use crate::store::{Grant, User};
 
 /// Who is asking.
 #[derive(Debug, Clone)]
@@ -56,7 +57,7 @@ impl Outcome {
 
 /// The caller's access to a session, if they may see it at all.
 pub fn access_of(caller: &Caller, entry: &SessionEntry) -> Option<Access> {
-    access::access_of(&caller.user, &entry.record)
+    access::access_of(&caller.user, entry)
 }
 
 /// Runs a command line (or, for `None`, the shell request) and returns the
@@ -136,11 +137,20 @@ async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) ->
         Verb::Send { name, text } => send(app, caller, &name, &text).await,
         Verb::Kill { name } => kill(app, caller, &name).await,
         Verb::Restart { name } => restart(app, caller, &name).await,
+        Verb::Share { name, user, write } => {
+            let grant = if write { Grant::Write } else { Grant::Read };
+            run_share::share(app, caller, &name, &user, Some(grant), io).await
+        }
+        Verb::Unshare { name, user } => run_share::share(app, caller, &name, &user, None, io).await,
     }
 }
 
 /// Finds a session the caller may see, or says there is none.
-async fn find(app: &App, caller: &Caller, name: &str) -> Result<(SessionEntry, Access), Outcome> {
+pub(super) async fn find(
+    app: &App,
+    caller: &Caller,
+    name: &str,
+) -> Result<(SessionEntry, Access), Outcome> {
     let not_found = || Outcome::refused(format!("no session named {}", names::printable(name)));
     let reference = SessionRef::parse(name).map_err(|_| not_found())?;
     let owner = reference.owner.unwrap_or_else(|| caller.user.name.clone());
@@ -192,7 +202,7 @@ async fn attach_verb(
         Err(outcome) => return outcome,
     };
     if io.pty.is_none() {
-        return attach::stream_output(&entry, io).await;
+        return attach::stream_output(&caller.user.name, &entry, io).await;
     }
     attach_entry(app, caller, entry, access, watch, io).await
 }
@@ -245,6 +255,7 @@ pub(super) async fn attach_session(
             ))
         }
         AttachEnd::Killed => Some(format!("[foyer: session {shown} was killed]")),
+        AttachEnd::Revoked => Some(format!("[foyer: your access to {shown} was revoked]")),
         AttachEnd::ClientGone => None,
     };
     (end, notice)
@@ -294,7 +305,7 @@ async fn running(entry: &SessionEntry) -> bool {
 }
 
 /// Finds a session the caller may kill or restart: its owner, or an admin.
-async fn find_to_manage(
+pub(super) async fn find_to_manage(
     app: &App,
     caller: &Caller,
     name: &str,

@@ -23,6 +23,7 @@ use super::attach::AttachEnd;
 use super::channel::{ChannelEvent, ChannelIo};
 use super::run::{Caller, Outcome, access_of, attach_session, kill_entry};
 use super::run_new::{self, NewRequest};
+use super::run_share::change_grant;
 use crate::app::App;
 use crate::picker::preview::screen_of;
 use crate::picker::state::idle_text_changes_in;
@@ -31,7 +32,7 @@ use crate::picker::{
 };
 use crate::session::access::{self, Access};
 use crate::session::{SessionEntry, Size, unix_now};
-use crate::store::SessionId;
+use crate::store::{Grant, SessionId};
 
 /// Least time between two redraws caused by changes (not by keys).
 const MIN_REDRAW: Duration = Duration::from_millis(50);
@@ -226,6 +227,10 @@ impl<'a> PickerScreen<'a> {
                 self.kill(id, picker).await;
                 None
             }
+            Action::Share { id, user, write } => {
+                self.share(id, &user, write, picker).await;
+                None
+            }
             Action::Create { name, start } => {
                 let term = io.pty.as_ref().map(|p| p.term.clone());
                 match self.create(&name, start, term).await {
@@ -270,6 +275,18 @@ impl<'a> PickerScreen<'a> {
             picker.set_notice(format!("killed {}", shown_label(self.caller, &entry)));
         } else {
             picker.set_notice(format!("only the owner may kill {}", entry.label()));
+        }
+        self.rows_dirty = true;
+    }
+
+    async fn share(&mut self, id: SessionId, user: &str, write: bool, picker: &mut Picker) {
+        let Some(entry) = self.entries.get(&id).cloned() else {
+            return;
+        };
+        let grant = if write { Grant::Write } else { Grant::Read };
+        match change_grant(self.app, self.caller, &entry.label(), user, Some(grant)).await {
+            Ok(line) => picker.set_notice(line),
+            Err(outcome) => picker.share_failed(id, user, write, outcome.into_message()),
         }
         self.rows_dirty = true;
     }

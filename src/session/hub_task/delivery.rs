@@ -10,7 +10,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::{Hub, OUTBOX_MESSAGES, Outbox};
-use crate::session::clients::{ClientId, ClientTable, Delivery};
+use crate::session::clients::{ClientId, ClientTable, Delivery, Role};
 use crate::session::hub::{Attachment, ClientMessage, Participant};
 use crate::session::terminal::Size;
 
@@ -76,6 +76,43 @@ impl Hub {
         }
     }
 
+    /// Applies a change of `user`'s access to their attached clients.
+    pub(super) fn access_changed(&mut self, user: &str, allowed: Option<Role>) {
+        let theirs: Vec<ClientId> = self
+            .outboxes
+            .iter()
+            .filter(|(_, outbox)| outbox.who.name == user)
+            .map(|(id, _)| *id)
+            .collect();
+        if allowed.is_none() {
+            self.watchers.retain(|(who, watcher)| {
+                let keep = who != user;
+                if !keep {
+                    let _ = watcher.try_send(ClientMessage::Revoked);
+                }
+                keep
+            });
+        }
+        for id in theirs {
+            match allowed {
+                None => {
+                    if let Some(outbox) = self.outboxes.get(&id) {
+                        let _ = outbox.tx.try_send(ClientMessage::Revoked);
+                    }
+                    self.detach(id);
+                }
+                Some(Role::Observer) => {
+                    if let Some(outbox) = self.outboxes.get_mut(&id) {
+                        outbox.who.role = Role::Observer;
+                    }
+                    self.with_deliveries(|table, out| table.set_role(id, Role::Observer, out));
+                    self.settings.changes.notify();
+                }
+                Some(Role::Writer) => {}
+            }
+        }
+    }
+
     pub(super) fn detach(&mut self, id: ClientId) {
         if self.outboxes.remove(&id).is_some() {
             self.settings.changes.notify();
@@ -126,7 +163,7 @@ impl Hub {
         let bytes = Bytes::copy_from_slice(bytes);
         // A byte stream cannot be coalesced: a watcher that falls behind
         // is closed rather than allowed to hold memory.
-        self.watchers.retain(|watcher| {
+        self.watchers.retain(|(_, watcher)| {
             watcher
                 .try_send(ClientMessage::Output {
                     bytes: bytes.clone(),
