@@ -1,17 +1,23 @@
 //! What every front end shares: the configuration, the database, the
-//! session registry and the host account programs run as. All of it is
-//! read-only or a handle to an actor, so it is shared as `Arc<App>`.
+//! session registry, the host account programs run as, and the signal
+//! that guest links changed. All of it is read-only or a handle to an
+//! actor or a signal, so it is shared as `Arc<App>`.
 //!
 //! Must not hold mutable state of its own.
 
 use crate::config::Config;
-use crate::session::Registry;
 use crate::session::launch::HostAccount;
+use crate::session::{Changes, Registry};
 use crate::store::Store;
 
 pub struct App {
+    /// In a running server `config.web.public_url` is always set (derived
+    /// from the web listener's address when the file left it empty).
     pub config: Config,
     pub store: Store,
     pub registry: Registry,
     pub account: HostAccount,
+    /// Bumped when a guest link is revoked: guests' open connections then
+    /// check their link again and close if it is gone.
+    pub links: Changes,
 }

@@ -30,6 +30,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub ssh: SshConfig,
+    pub web: WebConfig,
     pub data: DataConfig,
     pub database: DatabaseConfig,
     pub sessions: SessionsConfig,
@@ -45,6 +46,24 @@ pub struct SshConfig {
     pub listen: SocketAddr,
     /// Ed25519 host key, created (mode 0600) on first start.
     pub host_key: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Address the web server listens on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The address people open, used in the links `link` prints (scheme,
+    /// host, port, optional path prefix). Empty: `http://` + the address
+    /// actually listened on.
+    pub public_url: String,
+    /// PEM certificate chain; with `tls_key`, the listener speaks HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// How long a browser stays signed in after opening a `link`.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,6 +148,59 @@ impl Default for SshConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 2222)),
             host_key: PathBuf::from("keys/ssh_host_ed25519_key"),
         }
+    }
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: String::new(),
+            tls_cert: None,
+            tls_key: None,
+            session_ttl: Duration::from_secs(7 * 86_400),
+        }
+    }
+}
+
+impl WebConfig {
+    /// The public URL without a trailing slash: `web.public_url`, or
+    /// derived from the address the listener got (`bound`).
+    pub fn public_base(&self, bound: SocketAddr) -> String {
+        if !self.public_url.is_empty() {
+            return self.public_url.trim_end_matches('/').to_string();
+        }
+        let scheme = if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let host = match bound.ip() {
+            ip if ip.is_unspecified() => "localhost".to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        format!("{scheme}://{host}:{}", bound.port())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !self.public_url.is_empty() {
+            let url = url::Url::parse(&self.public_url)
+                .map_err(|e| format!("web.public_url: `{}` is not a URL: {e}", self.public_url))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(format!(
+                    "web.public_url: `{}` must be an http:// or https:// URL with a host",
+                    self.public_url
+                ));
+            }
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err("web.tls_cert and web.tls_key: give both or neither".into());
+        }
+        if self.session_ttl.is_zero() {
+            return Err("web.session_ttl: must be longer than 0s".into());
+        }
+        Ok(())
     }
 }
 
@@ -266,6 +338,8 @@ pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ssh_listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
@@ -276,6 +350,9 @@ impl Overrides {
         let mut figment = Figment::new();
         if let Some(listen) = self.ssh_listen {
             figment = figment.merge(Serialized::default("ssh.listen", listen));
+        }
+        if let Some(listen) = self.web_listen {
+            figment = figment.merge(Serialized::default("web.listen", listen));
         }
         if let Some(dir) = self.data_dir {
             figment = figment.merge(Serialized::default("data.dir", dir));
@@ -328,6 +405,7 @@ impl Config {
         if self.sessions.client_buffer.0 < 4096 {
             return fail("sessions.client_buffer: at least 4k".into());
         }
+        self.web.validate().map_err(ConfigError::Invalid)?;
         let mut seen = std::collections::HashSet::new();
         for preset in &self.presets {
             if preset.command.is_empty() {
@@ -452,5 +530,26 @@ mod tests {
             defaults.sessions.client_buffer
         );
         assert_eq!(config.keys.prefix, defaults.keys.prefix);
+        assert_eq!(config.web.listen, defaults.web.listen);
+        assert_eq!(config.web.session_ttl, defaults.web.session_ttl);
+    }
+
+    #[test]
+    fn public_url_is_checked_and_derived() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("foyer.toml");
+        std::fs::write(&path, "[web]\npublic_url = \"ftp://x\"\n").unwrap();
+        let text = Config::load(Some(&path), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("web.public_url"), "{text}");
+        let web = WebConfig::default();
+        let bound = SocketAddr::from(([0, 0, 0, 0], 9000));
+        assert_eq!(web.public_base(bound), "http://localhost:9000");
+        let web = WebConfig {
+            public_url: "https://foyer.example/".into(),
+            ..WebConfig::default()
+        };
+        assert_eq!(web.public_base(bound), "https://foyer.example");
     }
 }

@@ -1,6 +1,7 @@
 //! foyer: an SSH front door for shared, persistent terminal sessions.
 //!
-//! `ssh` accepts connections and runs verbs; `session` keeps the programs
+//! `ssh` accepts connections and runs verbs; `web` serves browsers and
+//! the JSON API; `session` keeps the programs
 //! and their screens; `runtime` starts programs; `store` is the database;
 //! `config` reads the settings; `admin` is the local command line.
 
@@ -12,3 +13,4 @@ pub mod runtime;
 pub mod session;
 pub mod ssh;
 pub mod store;
+pub mod web;

@@ -1,5 +1,6 @@
-//! The `foyer` binary: `serve` runs the server; `user`, `key` and `migrate`
-//! act on the same database, also while a server runs.
+//! The `foyer` binary: `serve` runs the server (SSH and web listeners);
+//! `user`, `key` and `migrate` act on the same database, also while a
+//! server runs.
 //!
 //! Owns argument parsing and start-up order only; errors are reported here,
 //! once, with their context.
@@ -17,6 +18,7 @@ use foyer::session::launch::HostAccount;
 use foyer::session::{HubSettings, Registry};
 use foyer::ssh;
 use foyer::store::Store;
+use foyer::web;
 use tokio::sync::watch;
 
 #[derive(Parser)]
@@ -46,6 +48,9 @@ enum Command {
         /// Address for SSH (overrides ssh.listen); port 0 picks a free one
         #[arg(long, value_name = "ADDR")]
         ssh_listen: Option<SocketAddr>,
+        /// Address for the web server (overrides web.listen); port 0 picks a free one
+        #[arg(long, value_name = "ADDR")]
+        web_listen: Option<SocketAddr>,
     },
     /// Manage users
     #[command(subcommand)]
@@ -79,12 +84,16 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let ssh_listen = match &cli.command {
-        Command::Serve { ssh_listen } => *ssh_listen,
-        _ => None,
+    let (ssh_listen, web_listen) = match &cli.command {
+        Command::Serve {
+            ssh_listen,
+            web_listen,
+        } => (*ssh_listen, *web_listen),
+        _ => (None, None),
     };
     let overrides = Overrides {
         ssh_listen,
+        web_listen,
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
     };
@@ -154,7 +163,7 @@ async fn create_first_admin(store: &Store, account: &HostAccount) -> anyhow::Res
     Ok(())
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
     init_logging(&config);
     std::fs::create_dir_all(&config.data.dir).with_context(|| {
         format!(
@@ -181,26 +190,54 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (ssh.listen)", config.ssh.listen))?;
     let address = listener.local_addr()?;
+    let (web_listener, tls) = bind_web(&config).await?;
+    let web_address = web_listener.local_addr()?;
+    config.web.public_url = config.web.public_base(web_address);
+    let web_scheme = if tls.is_some() { "https" } else { "http" };
     let russh_config = Arc::new(ssh::russh_config(host_key));
     let app = Arc::new(App {
         config,
         store,
         registry,
         account,
+        links: foyer::session::Changes::new(),
     });
     println!("foyer: SSH listening on {address}");
+    println!("foyer: web listening on {web_scheme}://{web_address}");
     println!(
         "foyer: connect with: ssh -t -p {} {}",
         address.port(),
         address.ip()
     );
     let (stop, stopped) = watch::channel(false);
-    let server = tokio::spawn(ssh::serve(listener, russh_config, app, stopped));
+    let server = tokio::spawn(ssh::serve(
+        listener,
+        russh_config,
+        app.clone(),
+        stopped.clone(),
+    ));
+    let web_server = tokio::spawn(web::serve(web_listener, tls, app, stopped));
     wait_for_signal().await;
     tracing::info!("shutting down");
     let _ = stop.send(true);
     let _ = server.await;
+    let _ = web_server.await;
     Ok(())
+}
+
+/// Binds the web listener and, with `web.tls_cert`, loads its TLS
+/// configuration.
+async fn bind_web(
+    config: &Config,
+) -> anyhow::Result<(tokio::net::TcpListener, Option<tokio_rustls::TlsAcceptor>)> {
+    let tls = match (&config.web.tls_cert, &config.web.tls_key) {
+        (Some(cert), Some(key)) => Some(web::load_tls(cert, key)?),
+        _ => None,
+    };
+    let listener = tokio::net::TcpListener::bind(config.web.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (web.listen)", config.web.listen))?;
+    Ok((listener, tls))
 }
 
 async fn wait_for_signal() {

@@ -4,12 +4,14 @@
 //! `registry` knows which sessions exist; `hub` (its handle), `hub_task`
 //! (its loop, with `delivery` to clients) and `program` run one; `clients`,
 //! `terminal`, `render` and `queries` are the pure parts the hub drives;
-//! `changes` signals what live views show; `input` watches a client's keystrokes for the prefix key; `names` checks
+//! `create` starts a new one for any front end; `changes` signals what
+//! live views show; `input` watches a client's keystrokes for the prefix key; `names` checks
 //! session names. Nothing here knows SSH or HTTP.
 
 pub mod access;
 pub mod changes;
 pub mod clients;
+pub mod create;
 pub mod hub;
 mod hub_task;
 pub mod input;
@@ -19,6 +21,7 @@ mod program;
 pub mod queries;
 pub mod registry;
 pub mod render;
+pub mod summary;
 pub mod terminal;
 
 pub use changes::Changes;

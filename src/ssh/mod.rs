@@ -13,6 +13,7 @@ mod handler;
 pub mod hostkey;
 mod run;
 mod run_account;
+mod run_link;
 mod run_new;
 mod run_picker;
 mod run_share;

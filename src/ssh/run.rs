@@ -1,5 +1,6 @@
 //! Carries out the session verbs for one SSH channel: `ls`, `new`,
-//! `attach`, `watch`, `capture`, `send`, `kill`, `restart`. Messages and
+//! `attach`, `watch`, `capture`, `send`, `kill`, `restart` (and hands
+//! `link`/`token` to run_link.rs, `share` to run_share.rs). Messages and
 //! exit statuses follow SPEC §4: 0 done, 1 refused or not found (one line
 //! on stderr), 2 usage.
 //!
@@ -15,6 +16,7 @@ use bytes::Bytes;
 use super::attach::{self, AttachEnd};
 use super::channel::ChannelIo;
 use super::run_account;
+use super::run_link;
 use super::run_new;
 use super::run_share;
 use super::verbs::{self, Verb};
@@ -142,6 +144,23 @@ async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) ->
             run_share::share(app, caller, &name, &user, Some(grant), io).await
         }
         Verb::Unshare { name, user } => run_share::share(app, caller, &name, &user, None, io).await,
+        Verb::Link {
+            name,
+            guest,
+            ttl,
+            list,
+            revoke,
+        } => {
+            let request = run_link::LinkRequest {
+                name,
+                guest,
+                ttl,
+                list,
+                revoke,
+            };
+            run_link::link(app, caller, request, io).await
+        }
+        Verb::Token { action } => run_link::token(app, caller, action, io).await,
     }
 }
 

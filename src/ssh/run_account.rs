@@ -8,6 +8,7 @@ use super::run::{Caller, Outcome};
 use super::verbs::KeysAction;
 use crate::app::App;
 use crate::session::access::Access;
+use crate::session::summary::{idle_seconds, session_json};
 use crate::session::{HubStatus, SessionEntry};
 use crate::store::{StoreError, parse_public_key};
 
@@ -84,10 +85,6 @@ fn state_text(status: &HubStatus) -> String {
     }
 }
 
-fn idle_seconds(status: &HubStatus) -> i64 {
-    (crate::store::now() - status.last_active).max(0)
-}
-
 /// A compact duration: `12s`, `5m`, `3h`, `2d`.
 fn short_duration(seconds: i64) -> String {
     match seconds {
@@ -138,30 +135,10 @@ pub fn list_table(caller: &Caller, rows: &[ListRow]) -> String {
     text
 }
 
-fn rfc3339(seconds: i64) -> String {
-    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0) as u64);
-    humantime::format_rfc3339_seconds(time).to_string()
-}
-
 pub fn list_json(rows: &[ListRow]) -> String {
     let items: Vec<serde_json::Value> = rows
         .iter()
-        .map(|row| {
-            let record = &row.entry.record;
-            serde_json::json!({
-                "name": record.name,
-                "owner": record.owner,
-                "state": if row.status.running { "running" } else { "exited" },
-                "exit_status": if row.status.running { None } else { row.status.exit_status },
-                "access": row.access.name(),
-                "clients": row.status.writers + row.status.observers,
-                "idle_seconds": idle_seconds(&row.status),
-                "attention": row.status.attention,
-                "command": record.command,
-                "created_at": rfc3339(record.created_at),
-                "last_active_at": rfc3339(row.status.last_active),
-            })
-        })
+        .map(|row| session_json(&row.entry, row.access, &row.status))
         .collect();
     let mut text = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".into());
     text.push('\n');

@@ -1,19 +1,16 @@
-//! The `new` verb: checks the name, resolves the command (preset, given,
-//! or default) and the working directory, creates the session and, with a
-//! PTY and without `-d`, attaches.
+//! The `new` verb: creates the session (`session::create` checks the
+//! name and resolves the command and directory) and, with a PTY and
+//! without `-d`, attaches.
 //!
 //! Must not start programs itself; the registry does.
-
-use std::path::PathBuf;
 
 use super::channel::ChannelIo;
 use super::run::{Caller, Outcome, attach_entry};
 use crate::app::App;
 use crate::session::SessionEntry;
 use crate::session::access::Access;
-use crate::session::launch::{LaunchRequest, spawn_spec};
+use crate::session::create::{self, StartRequest};
 use crate::session::names;
-use crate::session::registry::{CreateError, CreateRequest};
 
 pub(super) struct NewRequest {
     pub(super) name: String,
@@ -59,93 +56,16 @@ pub(super) async fn create(
     request: &NewRequest,
     term: Option<String>,
 ) -> Result<SessionEntry, String> {
-    names::validate(&request.name).map_err(|error| error.to_string())?;
-    let (command, env) = resolve_command(app, request).map_err(Outcome::into_message)?;
-    let cwd = working_dir(app, request.dir.as_deref()).map_err(Outcome::into_message)?;
-    let label = format!("{}/{}", caller.user.name, request.name);
-    let spec = spawn_spec(LaunchRequest {
-        account: &app.account,
-        command: command.clone(),
-        cwd,
-        term,
-        label: label.clone(),
-        extra_env: env,
-    });
-    let create = CreateRequest {
-        owner: caller.user.clone(),
+    let start = StartRequest {
         name: request.name.clone(),
-        command,
-        spec,
+        dir: request.dir.clone(),
+        preset: request.preset.clone(),
+        command: request.command.clone(),
+        term,
     };
-    let entry = match app.registry.create(create).await {
-        Ok(entry) => entry,
-        Err(CreateError::NameTaken { name }) => {
-            return Err(format!("a session named {name} already exists"));
-        }
-        Err(error) => return Err(format!("cannot start {label}: {error}")),
-    };
-    tracing::info!(user = %caller.user.name, peer = %caller.peer, session = %label, "session created");
+    let entry = create::start(app, &caller.user, start)
+        .await
+        .map_err(|error| error.to_string())?;
+    tracing::debug!(peer = %caller.peer, session = %entry.label(), "created over SSH");
     Ok(entry)
-}
-
-/// Extra environment variables for a program.
-type Environment = Vec<(String, String)>;
-
-/// The command and extra environment for `new`: a preset, the given
-/// command, or the default.
-fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Environment), Outcome> {
-    let sessions = &app.config.sessions;
-    if let Some(name) = &request.preset {
-        let preset = app.config.preset(name).ok_or_else(|| {
-            Outcome::refused(format!("no preset named {}", names::printable(name)))
-        })?;
-        let env = preset
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        return Ok((preset.command.clone(), env));
-    }
-    if !request.command.is_empty() {
-        if sessions.presets_only {
-            return Err(Outcome::refused("only presets may be started here"));
-        }
-        return Ok((request.command.clone(), Vec::new()));
-    }
-    let default = if sessions.default_command.is_empty() {
-        if sessions.presets_only {
-            return Err(Outcome::refused("only presets may be started here"));
-        }
-        app.account.login_shell()
-    } else {
-        sessions.default_command.clone()
-    };
-    let env = app
-        .config
-        .presets
-        .iter()
-        .find(|p| p.command == default)
-        .map(|p| p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    Ok((default, env))
-}
-
-/// `-C DIR`: absolute, `~/…`, or relative to the home directory.
-fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, Outcome> {
-    let home = app.account.home.clone();
-    let path = match dir {
-        None => home,
-        Some("~") => home,
-        Some(dir) => match dir.strip_prefix("~/") {
-            Some(rest) => home.join(rest),
-            None => home.join(dir),
-        },
-    };
-    if !path.is_dir() {
-        return Err(Outcome::refused(format!(
-            "no such directory: {}",
-            names::printable(&path.display().to_string())
-        )));
-    }
-    Ok(path)
 }

@@ -12,8 +12,11 @@ pub const MAX_COMMAND_LINE: usize = 64 * 1024;
 /// Verbs this server knows; anything else is `unknown command`.
 pub const KNOWN_VERBS: &[&str] = &[
     "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "share", "unshare",
-    "whoami", "keys", "help",
+    "link", "token", "whoami", "keys", "help",
 ];
+
+/// Longest lifetime a link or token may be given.
+pub const MAX_TTL: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -94,6 +97,29 @@ pub enum Verb {
     },
     /// Take a user's access to a session away
     Unshare { name: String, user: String },
+    /// Print a one-time browser sign-in URL for a session (--guest: a
+    /// read-only link anyone may open)
+    Link {
+        #[arg(required_unless_present_any = ["list", "revoke"])]
+        name: Option<String>,
+        /// A read-only link for anyone holding it, without an account
+        #[arg(long)]
+        guest: bool,
+        /// How long the URL works (default 10m; 1h with --guest)
+        #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
+        ttl: Option<std::time::Duration>,
+        /// Show your links
+        #[arg(long, conflicts_with_all = ["name", "guest", "ttl", "revoke"])]
+        list: bool,
+        /// End a link early
+        #[arg(long, value_name = "ID", conflicts_with_all = ["name", "guest", "ttl"])]
+        revoke: Option<i64>,
+    },
+    /// Bearer tokens for the JSON API
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Show who you are signed in as
     Whoami,
     /// Manage your SSH keys
@@ -114,6 +140,30 @@ pub enum KeysAction {
     },
     /// Remove a key by fingerprint (never your last one)
     Remove { fingerprint: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum TokenAction {
+    /// Make a token (printed once)
+    Create {
+        /// How long it works
+        #[arg(long, value_name = "DURATION", value_parser = parse_ttl, default_value = "30d")]
+        ttl: std::time::Duration,
+    },
+    /// Show your tokens
+    List,
+    /// End a token early
+    Revoke { id: i64 },
+}
+
+/// A lifetime: `10m`, `1h`, `30d`; more than 0s and at most a year.
+fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
+    let ttl = humantime::parse_duration(text)
+        .map_err(|_| format!("`{text}` is not a duration (write 10m, 2h or 30d)"))?;
+    if ttl.as_secs() == 0 || ttl > MAX_TTL {
+        return Err(format!("`{text}`: between 1s and 366d"));
+    }
+    Ok(ttl)
 }
 
 /// Why a command line was not a verb; each maps to an exit status.
@@ -223,6 +273,18 @@ pub fn help_text() -> String {
             "share NAME USER [--write] / unshare NAME USER",
             "grant read (or write) access; revoke it",
         ),
+        (
+            "link NAME [--ttl 10m] | link NAME --guest [--ttl 1h]",
+            "browser URL: sign-in for you, or read-only for guests",
+        ),
+        (
+            "link --list | link --revoke ID",
+            "your links; end one early",
+        ),
+        (
+            "token create [--ttl 30d] | token list | token revoke ID",
+            "bearer tokens for the JSON API",
+        ),
         ("whoami", "who you are signed in as"),
         (
             "keys | keys add KEY | keys remove FINGERPRINT",
@@ -292,6 +354,37 @@ mod tests {
                 text: vec!["-n".into(), "hello".into()]
             }
         );
+    }
+
+    #[test]
+    fn link_and_token_parse() {
+        assert!(matches!(
+            parse("link work --guest --ttl 2h").unwrap(),
+            Verb::Link { name: Some(_), guest: true, ttl: Some(t), .. } if t.as_secs() == 7200
+        ));
+        assert!(matches!(
+            parse("link --list").unwrap(),
+            Verb::Link { list: true, .. }
+        ));
+        assert!(matches!(parse("link"), Err(ParseError::Usage(_))));
+        assert!(matches!(
+            parse("link work --ttl soon"),
+            Err(ParseError::Usage(_))
+        ));
+        assert!(matches!(
+            parse("link work --ttl 0s"),
+            Err(ParseError::Usage(_))
+        ));
+        assert_eq!(
+            parse("token revoke 7").unwrap(),
+            Verb::Token {
+                action: TokenAction::Revoke { id: 7 }
+            }
+        );
+        assert!(matches!(
+            parse("token create").unwrap(),
+            Verb::Token { action: TokenAction::Create { ttl } } if ttl.as_secs() == 30 * 86_400
+        ));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! WAL, busy timeout, foreign keys), running the embedded migrations, the id
 //! newtypes and the time helper. The tables are handled in the submodules:
 //! `users` (users and their keys), `sessions` (session records), `keys`
-//! (parsing public-key lines), `error` (the error type).
+//! (parsing public-key lines), `grants`, `tokens` (sign-in links, guest
+//! links, browser sign-ins and API tokens, stored hashed), `error` (the
+//! error type).
 //! Must not: know about SSH connections, PTYs or the session hub; keep any
 //! state besides the connection pool; print anything.
 //!
@@ -16,6 +18,7 @@ mod error;
 mod grants;
 mod keys;
 mod sessions;
+mod tokens;
 mod users;
 
 #[cfg(test)]
@@ -31,6 +34,7 @@ pub use error::StoreError;
 pub use grants::{Grant, GrantRecord};
 pub use keys::{ParsedKey, normalize_fingerprint, parse_key_line, parse_public_key};
 pub use sessions::{NewSession, SessionRecord, SessionState, valid_session_name};
+pub use tokens::{Minted, NewToken, TokenId, TokenKind, TokenRecord, hash_secret};
 pub use users::{User, UserKey, valid_user_name};
 
 use error::redact_url;

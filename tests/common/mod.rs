@@ -18,6 +18,8 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 pub struct Server {
     child: Child,
     pub port: u16,
+    /// The web listener's port.
+    pub web_port: u16,
     pub dir: tempfile::TempDir,
     log: Arc<Mutex<String>>,
 }
@@ -33,10 +35,11 @@ impl Server {
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
         std::fs::write(dir.path().join("config/foyer.toml"), config).unwrap();
-        let (child, port, log) = spawn_server(dir.path());
+        let (child, (port, web_port), log) = spawn_server(dir.path());
         Server {
             child,
             port,
+            web_port,
             dir,
             log,
         }
@@ -46,9 +49,10 @@ impl Server {
     /// the port may change.
     pub fn restart(&mut self) {
         self.stop();
-        let (child, port, log) = spawn_server(self.dir.path());
+        let (child, (port, web_port), log) = spawn_server(self.dir.path());
         self.child = child;
         self.port = port;
+        self.web_port = web_port;
         self.log = log;
     }
 
@@ -125,10 +129,12 @@ impl Drop for Server {
     }
 }
 
-/// Starts `foyer serve` in `dir` and waits for the SSH port it prints.
-fn spawn_server(dir: &Path) -> (Child, u16, Arc<Mutex<String>>) {
+/// Starts `foyer serve` in `dir` and waits for the SSH and web ports it
+/// prints.
+fn spawn_server(dir: &Path) -> (Child, (u16, u16), Arc<Mutex<String>>) {
     let mut child = foyer_command(dir)
         .args(["serve", "--ssh-listen", "127.0.0.1:0"])
+        .args(["--web-listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -146,17 +152,21 @@ fn spawn_server(dir: &Path) -> (Child, u16, Arc<Mutex<String>>) {
     let stdout_log = log.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("foyer: SSH listening on ") {
-                let port = addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-                let _ = port_tx.send(port);
+            for prefix in ["foyer: SSH listening on ", "foyer: web listening on "] {
+                if let Some(addr) = line.strip_prefix(prefix) {
+                    let port = addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+                    let _ = port_tx.send(port);
+                }
             }
             stdout_log.lock().unwrap().push_str(&format!("{line}\n"));
         }
     });
-    match port_rx.recv_timeout(PATIENCE) {
-        Ok(port) => (child, port, log),
+    let port = || match port_rx.recv_timeout(PATIENCE) {
+        Ok(port) => port,
         Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap()),
-    }
+    };
+    let ports = (port(), port());
+    (child, ports, log)
 }
 
 fn foyer_command(dir: &Path) -> Command {

@@ -1,0 +1,149 @@
+//! Creating a session, for every front end (`new` over SSH, the picker,
+//! `POST /api/sessions`): checks the name, resolves the command (a preset,
+//! the given command, or the default) and the working directory, and asks
+//! the registry to create and start it.
+//!
+//! Must not start programs itself (the registry does) or know the
+//! transport that asked.
+
+use std::path::PathBuf;
+
+use super::SessionEntry;
+use super::launch::{LaunchRequest, spawn_spec};
+use super::names;
+use super::registry::{CreateError, CreateRequest};
+use crate::app::App;
+use crate::store::User;
+
+/// What to start.
+#[derive(Debug, Clone, Default)]
+pub struct StartRequest {
+    pub name: String,
+    /// `-C DIR`: absolute, `~/…`, or relative to the home directory.
+    pub dir: Option<String>,
+    pub preset: Option<String>,
+    /// Empty: the preset, or the default command.
+    pub command: Vec<String>,
+    /// The creating client's `TERM`.
+    pub term: Option<String>,
+}
+
+/// Why a session was not created; each message is the one line a user
+/// sees.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    InvalidName(#[from] names::NameError),
+    #[error("a session named {0} already exists")]
+    NameTaken(String),
+    #[error("no preset named {0}")]
+    NoPreset(String),
+    #[error("only presets may be started here")]
+    PresetsOnly,
+    #[error("no such directory: {0}")]
+    NoDirectory(String),
+    #[error("cannot start {label}: {reason}")]
+    Failed { label: String, reason: String },
+}
+
+/// Creates and starts the session `request` describes, owned by `owner`.
+pub async fn start(
+    app: &App,
+    owner: &User,
+    request: StartRequest,
+) -> Result<SessionEntry, StartError> {
+    names::validate(&request.name)?;
+    let (command, env) = resolve_command(app, &request)?;
+    let cwd = working_dir(app, request.dir.as_deref())?;
+    let label = format!("{}/{}", owner.name, request.name);
+    let spec = spawn_spec(LaunchRequest {
+        account: &app.account,
+        command: command.clone(),
+        cwd,
+        term: request.term,
+        label: label.clone(),
+        extra_env: env,
+    });
+    let create = CreateRequest {
+        owner: owner.clone(),
+        name: request.name.clone(),
+        command,
+        spec,
+    };
+    match app.registry.create(create).await {
+        Ok(entry) => {
+            tracing::info!(user = %owner.name, session = %label, "session created");
+            Ok(entry)
+        }
+        Err(CreateError::NameTaken { name }) => Err(StartError::NameTaken(name)),
+        Err(error) => Err(StartError::Failed {
+            label,
+            reason: error.to_string(),
+        }),
+    }
+}
+
+/// Extra environment variables for a program.
+type Environment = Vec<(String, String)>;
+
+/// The command and extra environment: a preset, the given command, or
+/// the default.
+fn resolve_command(
+    app: &App,
+    request: &StartRequest,
+) -> Result<(Vec<String>, Environment), StartError> {
+    let sessions = &app.config.sessions;
+    if let Some(name) = &request.preset {
+        let preset = app
+            .config
+            .preset(name)
+            .ok_or_else(|| StartError::NoPreset(names::printable(name)))?;
+        let env = preset
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        return Ok((preset.command.clone(), env));
+    }
+    if !request.command.is_empty() {
+        if sessions.presets_only {
+            return Err(StartError::PresetsOnly);
+        }
+        return Ok((request.command.clone(), Vec::new()));
+    }
+    let default = if sessions.default_command.is_empty() {
+        if sessions.presets_only {
+            return Err(StartError::PresetsOnly);
+        }
+        app.account.login_shell()
+    } else {
+        sessions.default_command.clone()
+    };
+    let env = app
+        .config
+        .presets
+        .iter()
+        .find(|p| p.command == default)
+        .map(|p| p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    Ok((default, env))
+}
+
+/// `-C DIR`: absolute, `~/…`, or relative to the home directory.
+fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, StartError> {
+    let home = app.account.home.clone();
+    let path = match dir {
+        None => home,
+        Some("~") => home,
+        Some(dir) => match dir.strip_prefix("~/") {
+            Some(rest) => home.join(rest),
+            None => home.join(dir),
+        },
+    };
+    if !path.is_dir() {
+        return Err(StartError::NoDirectory(names::printable(
+            &path.display().to_string(),
+        )));
+    }
+    Ok(path)
+}

@@ -1,0 +1,386 @@
+//! The WebSocket bridge: a browser attached to a session's hub, the same
+//! way an SSH client is (ssh/attach.rs), over another transport. One task
+//! writes the hub's messages to the socket and reports each one written
+//! (the hub's back-pressure: a browser that stops reading gets coalesced
+//! screen updates, never an unbounded queue); the upgrade's own task
+//! reads the browser's frames (bytes for the program, JSON resizes) and
+//! watches for participant changes and for guest links ending.
+//!
+//! Must not write to the socket from anywhere but the writer task, or
+//! let one browser's bad input reach anyone else: bad frames close that
+//! browser's connection with a clear code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::auth::{self, Viewer};
+use super::error::ApiError;
+use super::pages::{WatchQuery, flag_set};
+use super::protocol::{self, ClientText, ServerText, close};
+use super::security;
+use crate::app::App;
+use crate::session::{Attachment, ClientMessage, Receipts, Role, SessionEntry, Size};
+use crate::store::now;
+
+/// How long the server waits for the browser's first resize before
+/// attaching at the default size.
+const FIRST_MESSAGE_WAIT: Duration = Duration::from_secs(2);
+/// A browser that takes longer than this to take one message is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a close frame may take to go out.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// The size used until the browser says its own.
+const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
+
+type Sink = SplitSink<WebSocket, Message>;
+type Stream = SplitStream<WebSocket>;
+
+/// `GET /ws/OWNER/NAME[?watch=1]`: checks the origin and the viewer, then
+/// upgrades.
+pub async fn upgrade(
+    State(app): State<Arc<App>>,
+    Path((owner, name)): Path<(String, String)>,
+    Query(query): Query<WatchQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !security::same_origin(&app, &headers) {
+        tracing::info!(session = %format!("{owner}/{name}"), "cross-origin WebSocket refused");
+        return ApiError::new(StatusCode::FORBIDDEN, "cross-origin WebSocket refused")
+            .into_response();
+    }
+    let (entry, viewer) = match auth::viewer_of(&app, &headers, &owner, &name).await {
+        Ok(found) => found,
+        Err(refusal) => return ApiError::from(refusal).into_response(),
+    };
+    let role = if viewer.can_write() && !flag_set(query.watch.as_deref()) {
+        Role::Writer
+    } else {
+        Role::Observer
+    };
+    ws.max_message_size(protocol::MAX_MESSAGE_BYTES)
+        .max_frame_size(protocol::MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| run(app, entry, viewer, role, socket))
+}
+
+/// What to do after a frame from the browser.
+enum Flow {
+    Continue,
+    /// Close the connection with this code and reason.
+    Close(u16, String),
+    /// The browser left.
+    End,
+}
+
+/// One browser attached to one session, until either side ends it.
+async fn run(app: Arc<App>, entry: SessionEntry, viewer: Viewer, role: Role, socket: WebSocket) {
+    let label = entry.label();
+    let (mut sink, mut stream) = socket.split();
+    let Some((size, early)) = first_size(&mut stream).await else {
+        return;
+    };
+    let hello = ServerText::Hello {
+        session: label.clone(),
+        access: protocol::access_word(role),
+    };
+    if send(&mut sink, Message::Text(hello.to_json().into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let Ok(mut attachment) = entry.hub.attach(viewer.name(), role, size).await else {
+        let _ = send_close(&mut sink, close::KILLED, "the session has ended").await;
+        return;
+    };
+    let Some(messages) = attachment.messages.take() else {
+        return;
+    };
+    tracing::info!(user = %viewer.name(), session = %label, role = ?role, "attached by WebSocket");
+    let (people_tx, people_rx) = watch::channel(None);
+    let (close_tx, close_rx) = mpsc::channel(1);
+    let writer = tokio::spawn(write_messages(
+        sink,
+        messages,
+        attachment.receipts(),
+        people_rx,
+        close_rx,
+        label.clone(),
+    ));
+    let bridge = Bridge {
+        app,
+        entry,
+        viewer,
+        role,
+        attachment,
+        people: people_tx,
+    };
+    if let Some(Flow::Close(code, reason)) = match early {
+        Some(frame) => Some(bridge.frame(frame).await),
+        None => None,
+    } {
+        finish(close_tx, writer, code, reason).await;
+        return;
+    }
+    bridge.read(stream, writer, close_tx).await;
+    tracing::info!(session = %label, "WebSocket detached");
+}
+
+/// Waits briefly for the browser's first message: a resize gives the
+/// size to attach at; anything else is handled once attached.
+async fn first_size(stream: &mut Stream) -> Option<(Size, Option<Message>)> {
+    match tokio::time::timeout(FIRST_MESSAGE_WAIT, stream.next()).await {
+        Err(_) => Some((DEFAULT_SIZE, None)),
+        Ok(None) | Ok(Some(Err(_))) => None,
+        Ok(Some(Ok(Message::Text(text)))) => match ClientText::parse(&text) {
+            Ok(Some(ClientText::Resize { cols, rows })) => {
+                Some((ClientText::size(cols, rows).unwrap_or(DEFAULT_SIZE), None))
+            }
+            _ => Some((DEFAULT_SIZE, Some(Message::Text(text)))),
+        },
+        Ok(Some(Ok(other))) => Some((DEFAULT_SIZE, Some(other))),
+    }
+}
+
+/// The reading side of one attached browser.
+struct Bridge {
+    app: Arc<App>,
+    entry: SessionEntry,
+    viewer: Viewer,
+    role: Role,
+    attachment: Attachment,
+    people: watch::Sender<Option<String>>,
+}
+
+impl Bridge {
+    /// Reads frames until the browser leaves, the writer ends, or the
+    /// guest link ends.
+    async fn read(
+        self,
+        mut stream: Stream,
+        mut writer: JoinHandle<()>,
+        close_tx: mpsc::Sender<(u16, String)>,
+    ) {
+        let mut changes = self.app.registry.changes();
+        let mut links = self.app.links.subscribe();
+        let guest = match &self.viewer {
+            Viewer::Guest(guest) => Some(guest.clone()),
+            Viewer::User { .. } => None,
+        };
+        let expiry = guest.as_ref().map_or(Duration::MAX, |g| {
+            Duration::from_secs((g.expires_at - now()).max(0) as u64)
+        });
+        let expired = tokio::time::sleep(expiry.min(Duration::from_secs(400 * 86_400)));
+        tokio::pin!(expired);
+        self.publish_participants().await;
+        let flow = loop {
+            let flow = tokio::select! {
+                _ = &mut writer => break Flow::End,
+                frame = stream.next() => match frame {
+                    None => Flow::End,
+                    Some(Err(error)) => too_big_or_gone(&error),
+                    Some(Ok(frame)) => self.frame(frame).await,
+                },
+                changed = changes.changed() => {
+                    if changed.is_ok() {
+                        self.publish_participants().await;
+                    }
+                    Flow::Continue
+                }
+                _ = links.changed(), if guest.is_some() => self.check_link(guest.as_ref()).await,
+                _ = &mut expired, if guest.is_some() => {
+                    Flow::Close(close::REVOKED, "the guest link expired".into())
+                }
+            };
+            match flow {
+                Flow::Continue => {}
+                other => break other,
+            }
+        };
+        if let Flow::Close(code, reason) = flow {
+            tracing::info!(session = %self.entry.label(), code, %reason, "closing WebSocket");
+            finish(close_tx, writer, code, reason).await;
+        } else {
+            writer.abort();
+        }
+    }
+
+    /// Handles one frame from the browser.
+    async fn frame(&self, frame: Message) -> Flow {
+        match frame {
+            Message::Binary(bytes) => {
+                if self.role == Role::Writer && self.attachment.input(bytes).await.is_err() {
+                    return Flow::End;
+                }
+                Flow::Continue
+            }
+            Message::Text(text) => match ClientText::parse(&text) {
+                Ok(Some(ClientText::Resize { cols, rows })) => {
+                    if let Some(size) = ClientText::size(cols, rows)
+                        && self.attachment.resize(size).await.is_err()
+                    {
+                        return Flow::End;
+                    }
+                    Flow::Continue
+                }
+                Ok(None) => Flow::Continue,
+                Err(error) => Flow::Close(close::MALFORMED, format!("malformed message: {error}")),
+            },
+            Message::Close(_) => Flow::End,
+            Message::Ping(_) | Message::Pong(_) => Flow::Continue,
+        }
+    }
+
+    /// Sends the participants to the browser if they changed.
+    async fn publish_participants(&self) {
+        let Ok(status) = self.entry.hub.status().await else {
+            return;
+        };
+        let text = ServerText::participants(&status.participants).to_json();
+        self.people.send_if_modified(|shown| {
+            if shown.as_deref() == Some(text.as_str()) {
+                return false;
+            }
+            *shown = Some(text);
+            true
+        });
+    }
+
+    /// After a link was revoked: is this guest's link still live?
+    async fn check_link(&self, guest: Option<&auth::Guest>) -> Flow {
+        let Some(guest) = guest else {
+            return Flow::Continue;
+        };
+        match self.app.store.token_is_live(guest.link, now()).await {
+            Ok(true) => Flow::Continue,
+            Ok(false) => Flow::Close(close::REVOKED, "the guest link was revoked".into()),
+            Err(error) => {
+                tracing::warn!(%error, "cannot check a guest link");
+                Flow::Continue
+            }
+        }
+    }
+}
+
+/// A read error: a frame over the limit closes with 1009; anything else
+/// means the browser is gone.
+fn too_big_or_gone(error: &axum::Error) -> Flow {
+    let text = error.to_string();
+    if text.contains("too long") || text.contains("Space limit") || text.contains("too big") {
+        Flow::Close(
+            close::TOO_BIG,
+            format!("message larger than {} bytes", protocol::MAX_MESSAGE_BYTES),
+        )
+    } else {
+        Flow::End
+    }
+}
+
+/// Asks the writer to close with `code` and waits (briefly) for it.
+async fn finish(
+    close_tx: mpsc::Sender<(u16, String)>,
+    mut writer: JoinHandle<()>,
+    code: u16,
+    reason: String,
+) {
+    let _ = close_tx.try_send((code, reason));
+    if tokio::time::timeout(CLOSE_WAIT, &mut writer).await.is_err() {
+        writer.abort();
+    }
+}
+
+async fn send(sink: &mut Sink, message: Message) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+async fn send_close(sink: &mut Sink, code: u16, reason: &str) -> Result<(), ()> {
+    // A close reason is at most 123 bytes.
+    let reason: String = reason.chars().take(100).collect();
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let result = tokio::time::timeout(CLOSE_WAIT, sink.send(Message::Close(Some(frame)))).await;
+    matches!(result, Ok(Ok(()))).then_some(()).ok_or(())
+}
+
+/// Writes the hub's messages, participant updates and the final close
+/// to the browser, in order; reports each hub message once written.
+async fn write_messages(
+    mut sink: Sink,
+    mut messages: mpsc::Receiver<ClientMessage>,
+    receipts: Receipts,
+    mut people: watch::Receiver<Option<String>>,
+    mut closing: mpsc::Receiver<(u16, String)>,
+    label: String,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            request = closing.recv() => {
+                if let Some((code, reason)) = request {
+                    let _ = send_close(&mut sink, code, &reason).await;
+                }
+                return;
+            }
+            Ok(()) = people.changed() => {
+                let text = people.borrow_and_update().clone();
+                if let Some(text) = text
+                    && send(&mut sink, Message::Text(text.into())).await.is_err()
+                {
+                    return;
+                }
+            }
+            message = messages.recv() => {
+                let Some(message) = message else {
+                    let _ = send_close(&mut sink, close::KILLED, "the session was killed").await;
+                    return;
+                };
+                if !deliver(&mut sink, &message, &label).await {
+                    return;
+                }
+                if receipts.written(&message).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Writes one hub message; false when the connection is over.
+async fn deliver(sink: &mut Sink, message: &ClientMessage, label: &str) -> bool {
+    match message {
+        ClientMessage::Output { bytes, .. } => {
+            send(sink, Message::Binary(bytes.clone())).await.is_ok()
+        }
+        ClientMessage::Marker => true,
+        ClientMessage::Exited { status } => {
+            let exit = ServerText::Exit { status: *status }.to_json();
+            let _ = send(sink, Message::Text(exit.into())).await;
+            let reason = format!("{label} exited");
+            let _ = send_close(sink, close::EXITED, &reason).await;
+            false
+        }
+        ClientMessage::Closed => {
+            let _ = send_close(sink, close::KILLED, "the session was killed").await;
+            false
+        }
+        ClientMessage::Revoked => {
+            let reason = format!("your access to {label} was revoked");
+            let _ = send_close(sink, close::REVOKED, &reason).await;
+            false
+        }
+    }
+}

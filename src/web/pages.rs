@@ -1,0 +1,219 @@
+//! The HTML routes: `/` (your sessions), `/s/OWNER/NAME` (the terminal),
+//! `/login?token=` (a one-time sign-in link becomes a cookie), `/g/TOKEN`
+//! (a guest link becomes a guest cookie), `/healthz`, and the 404 page.
+//!
+//! Must not serve a session's bytes: the page's script gets them from the
+//! WebSocket bridge, which checks access again.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::auth::{self, GUEST_COOKIE, Refusal, USER_COOKIE};
+use super::html;
+use crate::app::App;
+use crate::session::access::access_of;
+use crate::store::{NewToken, SessionId, TokenKind, now};
+
+#[derive(Debug, Deserialize)]
+pub struct WatchQuery {
+    pub watch: Option<String>,
+}
+
+/// Whether a query flag (`?watch=1`, `?ansi=1`) is set.
+pub fn flag_set(value: Option<&str>) -> bool {
+    matches!(value, Some("1" | "true" | "yes" | "on"))
+}
+
+fn page(status: StatusCode, body: String) -> Response {
+    (status, Html(body)).into_response()
+}
+
+fn sign_in_page() -> Response {
+    page(
+        StatusCode::UNAUTHORIZED,
+        html::message(
+            "Not signed in",
+            "Sign in by opening the URL that `ssh HOST link NAME` prints.",
+        ),
+    )
+}
+
+fn failure(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "web page failed");
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        html::message(
+            "Something went wrong",
+            "The server could not answer; try again.",
+        ),
+    )
+}
+
+/// `GET /`: the sessions the signed-in user can see.
+pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let signed = match auth::signed_in(&app, &headers).await {
+        Ok(Some(signed)) => signed,
+        Ok(None) => return sign_in_page(),
+        Err(error) => return failure(error),
+    };
+    let mut rows = Vec::new();
+    for entry in app.registry.list().await {
+        let Some(access) = access_of(&signed.user, &entry) else {
+            continue;
+        };
+        let Ok(status) = entry.hub.status().await else {
+            continue;
+        };
+        rows.push(html::SessionRow {
+            label: entry.label(),
+            state: if status.running { "running" } else { "exited" }.into(),
+            access: access.name().into(),
+            clients: status.participants.len(),
+            command: shell_words::join(&entry.record.command),
+        });
+    }
+    page(StatusCode::OK, html::index(&signed.user.name, &rows))
+}
+
+/// `GET /s/OWNER/NAME[?watch=1]`: the terminal page.
+pub async fn terminal(
+    State(app): State<Arc<App>>,
+    Path((owner, name)): Path<(String, String)>,
+    Query(query): Query<WatchQuery>,
+    headers: HeaderMap,
+) -> Response {
+    match auth::viewer_of(&app, &headers, &owner, &name).await {
+        Ok((entry, viewer)) => {
+            let watch = flag_set(query.watch.as_deref()) || !viewer.can_write();
+            page(StatusCode::OK, html::terminal(&entry.label(), watch))
+        }
+        Err(Refusal::Unauthenticated) => sign_in_page(),
+        Err(refusal @ Refusal::NotFound(_)) => page(
+            StatusCode::NOT_FOUND,
+            html::message("No such session", &refusal.to_string()),
+        ),
+        Err(Refusal::Store(error)) => failure(error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    token: Option<String>,
+}
+
+/// `GET /login?token=…`: uses a one-time sign-in link, sets the sign-in
+/// cookie and sends the browser on to the session.
+pub async fn login(State(app): State<Arc<App>>, Query(query): Query<LoginQuery>) -> Response {
+    let refused = || {
+        page(
+            StatusCode::UNAUTHORIZED,
+            html::message(
+                "This sign-in link does not work",
+                "It has expired or was already used. Get a new one with `ssh HOST link NAME`.",
+            ),
+        )
+    };
+    let Some(secret) = query.token.filter(|t| !t.is_empty() && t.len() <= 128) else {
+        return refused();
+    };
+    let token = match app
+        .store
+        .use_token_once(TokenKind::Login, &secret, now())
+        .await
+    {
+        Ok(Some(token)) => token,
+        Ok(None) => {
+            tracing::info!("sign-in link refused");
+            return refused();
+        }
+        Err(error) => return failure(error),
+    };
+    let ttl = app.config.web.session_ttl.as_secs() as i64;
+    let cookie = NewToken {
+        kind: TokenKind::Cookie,
+        user: token.user.id,
+        session: None,
+        expires_at: now() + ttl,
+    };
+    let minted = match app.store.create_token(cookie).await {
+        Ok(minted) => minted,
+        Err(error) => return failure(error),
+    };
+    tracing::info!(user = %token.user.name, "signed in by link");
+    let target = match token.session {
+        Some(id) => session_path(&app, id).await.unwrap_or_else(|| "/".into()),
+        None => "/".into(),
+    };
+    let cookie = auth::set_cookie(&app, USER_COOKIE, &minted.secret, ttl);
+    redirect(&target, cookie)
+}
+
+/// `GET /g/TOKEN`: a guest link; sets the guest cookie and opens the
+/// session read-only.
+pub async fn guest(State(app): State<Arc<App>>, Path(secret): Path<String>) -> Response {
+    let refused = || {
+        page(
+            StatusCode::UNAUTHORIZED,
+            html::message(
+                "This guest link does not work",
+                "It has expired or was revoked. Ask for a new one.",
+            ),
+        )
+    };
+    if secret.is_empty() || secret.len() > 128 {
+        return refused();
+    }
+    let token = match app.store.use_token(TokenKind::Guest, &secret, now()).await {
+        Ok(Some(token)) => token,
+        Ok(None) => return refused(),
+        Err(error) => return failure(error),
+    };
+    let path = match token.session {
+        Some(id) => session_path(&app, id).await,
+        None => None,
+    };
+    let Some(path) = path else {
+        return refused();
+    };
+    let cookie = auth::set_cookie(&app, GUEST_COOKIE, &secret, token.expires_at - now());
+    redirect(&format!("{path}?watch=1"), cookie)
+}
+
+/// `/s/OWNER/NAME` of a session, if it still exists.
+async fn session_path(app: &App, id: SessionId) -> Option<String> {
+    let record = app.store.session_by_id(id).await.ok()??;
+    Some(format!("/s/{}/{}", record.owner, record.name))
+}
+
+fn redirect(target: &str, cookie: axum::http::HeaderValue) -> Response {
+    let mut response = (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, target.to_string())],
+    )
+        .into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
+}
+
+/// `GET /healthz`: 200 while the database answers.
+pub async fn healthz(State(app): State<Arc<App>>) -> Response {
+    match app.store.user_count().await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+/// Anything else: a 404 page.
+pub async fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        html::message("Not found", "There is nothing at this address."),
+    )
+}

@@ -1,0 +1,132 @@
+// foyer's terminal page: one xterm.js terminal bridged to the session's
+// WebSocket (/ws/OWNER/NAME). Binary frames carry terminal bytes both ways;
+// text frames carry JSON (docs/web.md). The connection is remade with
+// backoff (1 s doubling to 30 s) until the session ends or access is gone;
+// every (re)connection starts from a reset terminal, and the server's
+// snapshot restores the screen.
+"use strict";
+
+(function () {
+  const body = document.body;
+  const session = body.dataset.session;
+  const watch = body.dataset.watch === "1";
+  const status = document.getElementById("status");
+  const people = document.getElementById("participants");
+  const FIRST_DELAY_MS = 1000;
+  const LAST_DELAY_MS = 30000;
+  // Close codes after which reconnecting cannot help (docs/web.md).
+  const FINAL = { 4000: "exited", 4001: "access revoked", 4004: "no such session", 4009: "killed" };
+
+  const term = new Terminal({
+    cursorBlink: true,
+    scrollback: 5000,
+    fontFamily: "monospace",
+    disableStdin: watch,
+  });
+  const fit = new FitAddon.FitAddon();
+  term.loadAddon(fit);
+  term.open(document.getElementById("terminal"));
+  fit.fit();
+  term.focus();
+
+  let socket = null;
+  let delay = FIRST_DELAY_MS;
+  let writable = false;
+  let ended = false;
+  const encoder = new TextEncoder();
+
+  function show(state, text) {
+    status.dataset.state = state;
+    status.textContent = text;
+  }
+
+  function sendResize() {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "resize", cols: term.cols, rows: term.rows }));
+    }
+  }
+
+  function sendBytes(bytes) {
+    if (writable && socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(bytes);
+    }
+  }
+
+  function onText(text) {
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch (_) {
+      return;
+    }
+    if (message.type === "hello") {
+      writable = message.access === "write";
+      body.dataset.access = message.access;
+      delay = FIRST_DELAY_MS;
+      show("connected", message.session + (writable ? "" : " (read-only)"));
+    } else if (message.type === "participants") {
+      const names = (message.participants || []).map(
+        (p) => p.name + (p.access === "read" ? " (r)" : ""));
+      people.textContent = names.join(", ");
+    } else if (message.type === "exit") {
+      ended = true;
+      const code = message.status === null ? "unknown" : message.status;
+      show("ended", session + " exited with status " + code);
+    }
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const url = scheme + "//" + location.host + "/ws/" + session + (watch ? "?watch=1" : "");
+    show("connecting", "connecting to " + session + "…");
+    const ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    socket = ws;
+    ws.onopen = function () {
+      term.reset();
+      sendResize();
+    };
+    ws.onmessage = function (event) {
+      if (typeof event.data === "string") {
+        onText(event.data);
+      } else {
+        term.write(new Uint8Array(event.data));
+      }
+    };
+    ws.onclose = function (event) {
+      if (socket !== ws) {
+        return;
+      }
+      socket = null;
+      writable = false;
+      if (ended) {
+        return;
+      }
+      if (FINAL[event.code]) {
+        ended = true;
+        show("ended", session + ": " + (event.reason || FINAL[event.code]));
+        return;
+      }
+      const seconds = Math.round(delay / 1000);
+      show("reconnecting", "disconnected; reconnecting in " + seconds + " s");
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, LAST_DELAY_MS);
+    };
+  }
+
+  term.onData(function (data) {
+    sendBytes(encoder.encode(data));
+  });
+  term.onBinary(function (data) {
+    const bytes = new Uint8Array(data.length);
+    for (let i = 0; i < data.length; i++) {
+      bytes[i] = data.charCodeAt(i) & 0xff;
+    }
+    sendBytes(bytes);
+  });
+  term.onResize(sendResize);
+  window.addEventListener("resize", function () {
+    fit.fit();
+  });
+  connect();
+})();
