@@ -1,0 +1,224 @@
+//! End-to-end in real headless Chromium, driven through chromedriver
+//! (WebDriver): sign in with a `link` URL, type into the xterm.js
+//! terminal, see SSH and browser typing reach each other, watch
+//! read-only, and reload to get the screen back (SPEC §7).
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (tools/install-test-deps
+//! installs them); without them these tests fail, never skip.
+
+mod common;
+mod web_support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{BASH, PATIENCE, Server, Ssh};
+use fantoccini::{Client, ClientBuilder, Locator};
+use web_support::{base, link};
+
+/// chromedriver on a free port, ended when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(chromedriver())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver (install it with tools/install-test-deps)");
+        let deadline = Instant::now() + PATIENCE;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { child, port }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find_program(candidates: &[&str]) -> Option<String> {
+    candidates
+        .iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .map(|path| path.to_string())
+}
+
+fn chromedriver() -> String {
+    find_program(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]).unwrap_or_else(
+        || panic!("chromedriver is missing: run tools/install-test-deps (Debian chromium-driver)"),
+    )
+}
+
+fn chromium() -> String {
+    find_program(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]).unwrap_or_else(|| {
+        panic!("chromium is missing: run tools/install-test-deps (Debian chromium)")
+    })
+}
+
+/// A headless Chromium session.
+async fn browser(driver: &Driver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium(),
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                "--disable-gpu",
+                "--window-size=1100,800",
+            ],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("start headless Chromium through chromedriver")
+}
+
+/// The terminal's text as xterm.js draws it.
+async fn screen_text(client: &Client) -> String {
+    let value = client
+        .execute(
+            "const rows = document.querySelector('.xterm-rows'); \
+             return rows ? rows.innerText : '';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    value.as_str().unwrap_or("").replace('\u{a0}', " ")
+}
+
+async fn wait_for_screen(client: &Client, text: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let shown = screen_text(client).await;
+        if shown.contains(text) {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("the browser never showed `{text}`; it shows:\n{shown}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the page says it is connected; returns its access.
+async fn wait_connected(client: &Client) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let state = client
+            .execute(
+                "return [document.getElementById('status').dataset.state, \
+                 document.body.dataset.access || ''];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if state[0] == "connected" {
+            return state[1].as_str().unwrap().to_string();
+        }
+        if Instant::now() > deadline {
+            panic!("the page never connected: {state}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Types `text` and Enter into the terminal.
+async fn type_line(client: &Client, text: &str) {
+    let input = client
+        .find(Locator::Css(".xterm-helper-textarea"))
+        .await
+        .unwrap();
+    input.send_keys(text).await.unwrap();
+    input.send_keys("\u{E007}").await.unwrap();
+}
+
+fn capture(ssh: &Ssh) -> String {
+    ssh.ok("capture work")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_opens_the_terminal_in_chromium_and_typing_goes_both_ways() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+
+    // The link signs in and opens the session; typing runs a command.
+    let (url, _) = link(&alice, "work");
+    client.goto(&url).await.unwrap();
+    assert_eq!(wait_connected(&client).await, "write");
+    assert!(client.current_url().await.unwrap().path().ends_with("/s/alice/work"));
+    type_line(&client, "echo browser-$((6*7))").await;
+    wait_for_screen(&client, "browser-42").await;
+    assert!(capture(&alice).contains("browser-42"));
+
+    // An SSH client in the same session: each sees the other's typing.
+    let term = alice.term("attach work", 24, 80);
+    term.wait_for_text("browser-42");
+    term.type_line("echo from-ssh-$((2*3))");
+    wait_for_screen(&client, "from-ssh-6").await;
+    type_line(&client, "echo from-web-$((3*3))").await;
+    term.wait_for_text("from-web-9");
+
+    // A reload reconnects and restores the screen.
+    client.refresh().await.unwrap();
+    wait_connected(&client).await;
+    wait_for_screen(&client, "from-web-9").await;
+    wait_for_screen(&client, "browser-42").await;
+
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_in_chromium_shows_output_but_cannot_type() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+
+    let (url, _) = link(&alice, "work");
+    client.goto(&url).await.unwrap();
+    wait_connected(&client).await;
+    client
+        .goto(&format!("{}/s/alice/work?watch=1", base(&server)))
+        .await
+        .unwrap();
+    assert_eq!(wait_connected(&client).await, "read");
+    type_line(&client, "echo watcher-typed").await;
+    alice.ok("send work 'echo marker-$((4*4))\\n'");
+    wait_for_screen(&client, "marker-16").await;
+    let shown = capture(&alice);
+    assert!(!shown.contains("watcher-typed"), "{shown}");
+    assert!(!screen_text(&client).await.contains("watcher-typed"));
+
+    // A guest link opens the same terminal read-only, without an account.
+    let (guest_url, _) = link(&alice, "work --guest");
+    let guest = browser(&driver).await;
+    guest.goto(&guest_url).await.unwrap();
+    assert_eq!(wait_connected(&guest).await, "read");
+    wait_for_screen(&guest, "marker-16").await;
+    guest.close().await.unwrap();
+    client.close().await.unwrap();
+}
