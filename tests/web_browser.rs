@@ -168,7 +168,14 @@ async fn a_link_opens_the_terminal_in_chromium_and_typing_goes_both_ways() {
     let (url, _) = link(&alice, "work");
     client.goto(&url).await.unwrap();
     assert_eq!(wait_connected(&client).await, "write");
-    assert!(client.current_url().await.unwrap().path().ends_with("/s/alice/work"));
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/s/alice/work")
+    );
     type_line(&client, "echo browser-$((6*7))").await;
     wait_for_screen(&client, "browser-42").await;
     assert!(capture(&alice).contains("browser-42"));

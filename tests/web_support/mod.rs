@@ -138,8 +138,10 @@ impl Client {
     }
 
     pub async fn resize(&mut self, cols: u32, rows: u32) {
-        self.send_text(&format!(r#"{{"type":"resize","cols":{cols},"rows":{rows}}}"#))
-            .await;
+        self.send_text(&format!(
+            r#"{{"type":"resize","cols":{cols},"rows":{rows}}}"#
+        ))
+        .await;
     }
 
     /// Reads one message (false when the connection is over).
@@ -215,7 +217,13 @@ impl Client {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|p| format!("{}:{}", p["name"].as_str().unwrap(), p["access"].as_str().unwrap()))
+                    .map(|p| {
+                        format!(
+                            "{}:{}",
+                            p["name"].as_str().unwrap(),
+                            p["access"].as_str().unwrap()
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default()

@@ -1,0 +1,488 @@
+//! HTTP-level tests of the web front end (SPEC §7): sign-in links and
+//! their cookie, expiry and single use, guest links, API tokens, every
+//! JSON API endpoint with and without authentication, security headers.
+
+mod common;
+mod web_support;
+
+use common::{BASH, Server};
+use reqwest::StatusCode;
+use web_support::{api_token, base, cookie_of, http, link, sign_in};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_link_works_once_and_sets_a_strict_http_only_cookie() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let (url, id) = link(&alice, "work");
+    assert!(
+        url.starts_with(&format!("{}/login?token=", base(&server))),
+        "{url}"
+    );
+    assert!(id.parse::<i64>().is_ok(), "{id}");
+
+    let response = http().get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/s/alice/work");
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=604800"] {
+        assert!(set_cookie.contains(flag), "{set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "{set_cookie}");
+    let cookie = cookie_of(&response, "foyer_session").unwrap();
+
+    // Used once: the same URL no longer signs anyone in.
+    let again = http().get(&url).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    assert!(again.headers().get("set-cookie").is_none());
+    // A forged token neither.
+    let forged = format!(
+        "{}/login?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        base(&server)
+    );
+    assert_eq!(http().get(&forged).send().await.unwrap().status(), 401);
+
+    // The cookie opens the list and the terminal page.
+    let index = http()
+        .get(format!("{}/", base(&server)))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(index.status(), StatusCode::OK);
+    assert!(index.text().await.unwrap().contains("/s/alice/work"));
+    let page = http()
+        .get(format!("{}/s/alice/work", base(&server)))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-eval") && !csp.contains("script-src 'self' 'unsafe-inline'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    let html = page.text().await.unwrap();
+    // Every script is a file; none is inline.
+    assert_eq!(
+        html.matches("<script").count(),
+        html.matches("<script src=").count()
+    );
+    assert!(html.contains("/assets/xterm.js"), "{html}");
+
+    // Without the cookie, or with a made-up one: not signed in.
+    for cookie in [None, Some("foyer_session=made-up")] {
+        let mut request = http().get(format!("{}/s/alice/work", base(&server)));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 401);
+    }
+    // Another user's cookie does not show alice's session.
+    let bob = server.user("bob", false);
+    bob.ok(&format!("new mine -d -- {BASH}"));
+    let bobs = sign_in(&bob, "mine").await;
+    let page = http()
+        .get(format!("{}/s/alice/work", base(&server)))
+        .header("cookie", &bobs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_links_and_tokens_are_refused() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let (url, _) = link(&alice, "work --ttl 1s");
+    let token = alice
+        .ok("token create --ttl 1s")
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let (guest, _) = link(&alice, "work --guest --ttl 1s");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(http().get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(http().get(&guest).send().await.unwrap().status(), 401);
+    let api = http()
+        .get(format!("{}/api/sessions", base(&server)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401);
+
+    // Bad lifetimes are usage errors.
+    let out = alice.run("link work --ttl forever");
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    let out = alice.run("link nothing");
+    assert_eq!(
+        (out.status, out.stderr.as_str()),
+        (1, "no session named nothing\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cookie_is_secure_when_the_public_url_is_https() {
+    let server = Server::start_with_config("[web]\npublic_url = \"https://foyer.example/\"\n");
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let (url, _) = link(&alice, "work");
+    let token = url
+        .strip_prefix("https://foyer.example/login?token=")
+        .unwrap_or_else(|| panic!("{url}"));
+    let response = http()
+        .get(format!("{}/login?token={token}", base(&server)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.ends_with("; Secure"), "{set_cookie}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_and_tokens_are_listed_and_revoked() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let (_, login_id) = link(&alice, "work");
+    let (_, guest_id) = link(&alice, "work --guest --ttl 2h");
+    let listed = alice.ok("link --list");
+    let header = listed.lines().next().unwrap();
+    assert!(
+        header.starts_with("ID") && header.contains("SESSION") && header.contains("LAST USE"),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&login_id) && l.contains("login") && l.contains("alice/work")),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&guest_id) && l.contains("guest")),
+        "{listed}"
+    );
+    // Bob cannot see or end alice's links, nor make guest links to her session.
+    assert_eq!(bob.ok("link --list").lines().count(), 1);
+    let out = bob.run(&format!("link --revoke {guest_id}"));
+    assert_eq!(
+        (out.status, out.stderr.clone()),
+        (1, format!("no link with id {guest_id}\n"))
+    );
+    alice.ok("share work bob");
+    let out = bob.run("link alice/work --guest");
+    assert_eq!(out.status, 1);
+    assert_eq!(
+        out.stderr,
+        "only the owner may make a guest link to alice/work\n"
+    );
+    assert_eq!(
+        alice.ok(&format!("link --revoke {guest_id}")),
+        format!("link {guest_id} revoked\n")
+    );
+    assert!(
+        !alice
+            .ok("link --list")
+            .lines()
+            .any(|l| l.starts_with(&guest_id))
+    );
+
+    let token = api_token(&alice);
+    let token_id = alice
+        .ok("token list")
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let ok = http()
+        .get(format!("{}/api/sessions", base(&server)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        alice.ok(&format!("token revoke {token_id}")),
+        format!("token {token_id} revoked\n")
+    );
+    let gone = http()
+        .get(format!("{}/api/sessions", base(&server)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 401);
+    assert_eq!(alice.run(&format!("token revoke {token_id}")).status, 1);
+}
+
+/// An API request with an optional bearer token and JSON body.
+async fn api(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
+    let mut request = http().request(method, format!("{}/api/{path}", base(server)));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let json = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    (status, json)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_endpoint_needs_authentication_and_answers_in_json() {
+    use reqwest::Method;
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let endpoints = [
+        (Method::GET, "sessions"),
+        (Method::POST, "sessions"),
+        (Method::GET, "sessions/alice/work"),
+        (Method::DELETE, "sessions/alice/work"),
+        (Method::GET, "sessions/alice/work/screen"),
+    ];
+    for (method, path) in &endpoints {
+        for token in [None, Some("not-a-token")] {
+            let (status, json) = api(&server, method.clone(), path, token, Some("{}")).await;
+            assert_eq!(status, 401, "{method} {path}");
+            assert!(
+                json["error"].as_str().unwrap().contains("not signed in"),
+                "{json}"
+            );
+        }
+    }
+    let token = api_token(&alice);
+    let t = Some(token.as_str());
+    let (status, list) = api(&server, Method::GET, "sessions", t, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list[0]["name"], "work");
+    assert_eq!(list[0]["access"], "owner");
+
+    let body = r#"{"name":"made","command":["bash","--norc","--noprofile"]}"#;
+    let (status, made) = api(&server, Method::POST, "sessions", t, Some(body)).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(
+        (made["owner"].as_str(), made["name"].as_str()),
+        (Some("alice"), Some("made"))
+    );
+    let (status, json) = api(&server, Method::POST, "sessions", t, Some(body)).await;
+    assert_eq!(status, 409, "{json}");
+    for bad in [
+        r#"{"name":"Bad Name"}"#,
+        "{not json",
+        r#"{"command":["x"]}"#,
+        r#"{"name":"x","colour":1}"#,
+    ] {
+        let (status, json) = api(&server, Method::POST, "sessions", t, Some(bad)).await;
+        assert_eq!(status, 400, "{bad}: {json}");
+        assert!(json["error"].is_string());
+    }
+    alice.ok("send made 'echo api-$((8*8))\\n'");
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    loop {
+        let (status, screen) =
+            api(&server, Method::GET, "sessions/alice/made/screen", t, None).await;
+        assert_eq!(status, 200);
+        if screen["text"].as_str().unwrap().contains("api-64") {
+            assert_eq!(screen["session"], "alice/made");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the screen never showed the output: {screen}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, one) = api(&server, Method::GET, "sessions/alice/made", t, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(one["state"], "running");
+    assert!(one["participants"].is_array());
+
+    // Bob: not found until shared; then he reads but may not kill.
+    let bobs = api_token(&bob);
+    let b = Some(bobs.as_str());
+    assert_eq!(
+        api(&server, Method::GET, "sessions/alice/made", b, None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        api(&server, Method::GET, "sessions/alice/made/screen", b, None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        api(&server, Method::DELETE, "sessions/alice/made", b, None)
+            .await
+            .0,
+        404
+    );
+    let (_, bobs_list) = api(&server, Method::GET, "sessions", b, None).await;
+    assert_eq!(bobs_list, serde_json::json!([]));
+    alice.ok("share made bob");
+    assert_eq!(
+        api(&server, Method::GET, "sessions/alice/made", b, None)
+            .await
+            .0,
+        200
+    );
+    let (status, json) = api(&server, Method::DELETE, "sessions/alice/made", b, None).await;
+    assert_eq!(status, 403, "{json}");
+
+    let (status, _) = api(&server, Method::DELETE, "sessions/alice/made", t, None).await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        api(&server, Method::GET, "sessions/alice/made", t, None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        api(&server, Method::GET, "nothing-here", t, None).await.0,
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_by_cookie_refuses_cross_origin_writes_and_guests() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let cookie = sign_in(&alice, "work").await;
+    let url = format!("{}/api/sessions", base(&server));
+    let listed = http()
+        .get(&url)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    let body = r#"{"name":"x"}"#;
+    let cross = http()
+        .post(&url)
+        .header("cookie", &cookie)
+        .header("origin", "http://evil.example")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    let same = http()
+        .post(&url)
+        .header("cookie", &cookie)
+        .header("origin", base(&server))
+        .body(r#"{"name":"x","command":["sleep","100"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), 201);
+
+    // A guest cookie is no sign-in for the API.
+    let (guest, _) = link(&alice, "work --guest");
+    let response = http().get(&guest).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/s/alice/work?watch=1");
+    let guest_cookie = cookie_of(&response, "foyer_guest").unwrap();
+    let api = http()
+        .get(&url)
+        .header("cookie", &guest_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401);
+    let page = http()
+        .get(format!("{}/s/alice/work", base(&server)))
+        .header("cookie", &guest_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("data-watch=\"1\""));
+    let other = http()
+        .get(format!("{}/s/alice/x", base(&server)))
+        .header("cookie", &guest_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_assets_and_unknown_pages() {
+    let server = Server::start();
+    let health = http()
+        .get(format!("{}/healthz", base(&server)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let xterm = http()
+        .get(format!("{}/assets/xterm.js", base(&server)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xterm.status(), 200);
+    assert!(
+        xterm.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(
+        xterm.bytes().await.unwrap().len() > 100_000,
+        "xterm.js is built in"
+    );
+    let missing = http()
+        .get(format!("{}/nowhere", base(&server)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.headers().contains_key("content-security-policy"));
+    let index = http()
+        .get(format!("{}/", base(&server)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(index.status(), 401);
+}
