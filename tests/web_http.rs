@@ -486,3 +486,58 @@ async fn health_assets_and_unknown_pages() {
         .unwrap();
     assert_eq!(index.status(), 401);
 }
+
+#[test]
+fn https_is_served_with_the_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (tools/install-test-deps installs it)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let server = Server::start_with_config(&format!(
+        "[web]\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        cert.display(),
+        key.display()
+    ));
+    let fetch = |scheme: &str| {
+        std::process::Command::new("curl")
+            .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(format!("{scheme}://127.0.0.1:{}/healthz", server.web_port))
+            .output()
+            .expect("curl (tools/install-test-deps installs it)")
+    };
+    assert_eq!(String::from_utf8_lossy(&fetch("https").stdout), "200");
+    assert_ne!(String::from_utf8_lossy(&fetch("http").stdout), "200");
+    // Links name https, and the cookie is Secure.
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let (url, _) = link(&alice, "work");
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let headers = std::process::Command::new("curl")
+        .args(["-sk", "-D", "-", "-o", "/dev/null"])
+        .arg(&url)
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&headers.stdout).to_lowercase();
+    assert!(
+        headers.contains("set-cookie: foyer_session=") && headers.contains("; secure"),
+        "{headers}"
+    );
+}
