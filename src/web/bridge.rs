@@ -124,10 +124,9 @@ async fn run(app: Arc<App>, entry: SessionEntry, viewer: Viewer, role: Role, soc
         attachment,
         people: people_tx,
     };
-    if let Some(Flow::Close(code, reason)) = match early {
-        Some(frame) => Some(bridge.frame(frame).await),
-        None => None,
-    } {
+    if let Some(frame) = early
+        && let Flow::Close(code, reason) = bridge.frame(frame).await
+    {
         finish(close_tx, writer, code, reason).await;
         return;
     }
