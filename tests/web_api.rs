@@ -87,6 +87,16 @@ async fn every_api_endpoint_needs_authentication_and_answers_in_json() {
         assert_eq!(status, 400, "{bad}: {json}");
         assert!(json["error"].is_string());
     }
+    let huge = format!(
+        r#"{{"name":"huge","command":["{}"]}}"#,
+        "x".repeat(100 * 1024)
+    );
+    assert_eq!(
+        api(&server, Method::POST, "sessions", t, Some(&huge))
+            .await
+            .0,
+        413
+    );
     alice.ok("send made 'echo api-$((8*8))\\n'");
     let deadline = std::time::Instant::now() + common::PATIENCE;
     loop {

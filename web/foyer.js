@@ -15,7 +15,7 @@
   const FIRST_DELAY_MS = 1000;
   const LAST_DELAY_MS = 30000;
   // Close codes after which reconnecting cannot help (docs/web.md).
-  const FINAL = { 4000: "exited", 4001: "access revoked", 4004: "no such session", 4009: "killed" };
+  const FINAL = { 4000: "exited", 4001: "access revoked", 4009: "killed" };
 
   const term = new Terminal({
     cursorBlink: true,
@@ -61,6 +61,7 @@
     }
     if (message.type === "hello") {
       writable = message.access === "write";
+      term.options.disableStdin = !writable;
       body.dataset.access = message.access;
       delay = FIRST_DELAY_MS;
       show("connected", message.session + (writable ? "" : " (read-only)"));
