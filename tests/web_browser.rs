@@ -229,3 +229,69 @@ async fn watch_in_chromium_shows_output_but_cannot_type() {
     guest.close().await.unwrap();
     client.close().await.unwrap();
 }
+
+/// A TCP forwarder to the web port whose connections can all be cut at
+/// once, as a network drop would; new connections still go through.
+async fn cuttable_proxy(target: u16) -> (u16, tokio::sync::watch::Sender<u64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (cut, _) = tokio::sync::watch::channel(0u64);
+    let cuts = cut.clone();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let mut cut = cuts.subscribe();
+            tokio::spawn(async move {
+                let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    _ = cut.changed() => {}
+                }
+            });
+        }
+    });
+    (port, cut)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_reconnects_and_restores_the_screen() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let (port, cut) = cuttable_proxy(server.web_port).await;
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+    let (url, _) = link(&alice, "work");
+    let url = url.replace(&format!(":{}/", server.web_port), &format!(":{port}/"));
+    client.goto(&url).await.unwrap();
+    wait_connected(&client).await;
+    type_line(&client, "echo before-$((1+1))").await;
+    wait_for_screen(&client, "before-2").await;
+
+    // The network drops; output goes on meanwhile; the page comes back
+    // by itself and shows the screen as it now is.
+    cut.send_modify(|n| *n += 1);
+    alice.ok("send work 'clear; echo during-$((2+2))\\n'");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let state = client
+            .execute(
+                "return document.getElementById('status').dataset.state;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if state == "reconnecting" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the page never noticed the drop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_connected(&client).await;
+    wait_for_screen(&client, "during-4").await;
+    type_line(&client, "echo after-$((3+3))").await;
+    wait_for_screen(&client, "after-6").await;
+    client.close().await.unwrap();
+}
