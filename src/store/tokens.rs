@@ -317,3 +317,125 @@ impl Store {
         Ok(done.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store_with_user() -> (tempfile::TempDir, Store, User) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/foyer.db", dir.path().display());
+        let store = Store::open(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let user = store.create_user("alice", false).await.unwrap();
+        (dir, store, user)
+    }
+
+    fn token(kind: TokenKind, user: &User, expires_at: i64) -> NewToken {
+        NewToken {
+            kind,
+            user: user.id,
+            session: None,
+            expires_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_one_time_token_is_used_once_even_when_raced() {
+        let (_dir, store, alice) = store_with_user().await;
+        let now = super::super::now();
+        let minted = store
+            .create_token(token(TokenKind::Login, &alice, now + 60))
+            .await
+            .unwrap();
+        assert_eq!(hash_secret(&minted.secret).len(), 64);
+        let tries = (0..8).map(|_| store.use_token_once(TokenKind::Login, &minted.secret, now));
+        let results = futures_util::future::join_all(tries).await;
+        let winners = results.iter().filter(|r| matches!(r, Ok(Some(_)))).count();
+        assert_eq!(winners, 1);
+        // Another kind never matches; an expired token neither.
+        let api = store
+            .create_token(token(TokenKind::Api, &alice, now + 60))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .use_token(TokenKind::Cookie, &api.secret, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let used = store
+            .use_token(TokenKind::Api, &api.secret, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (used.user.name.as_str(), used.last_used_at),
+            ("alice", Some(now))
+        );
+        assert!(
+            store
+                .use_token(TokenKind::Api, &api.secret, now + 61)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn revoked_tokens_stop_working_and_leave_the_list() {
+        let (_dir, store, alice) = store_with_user().await;
+        let bob = store.create_user("bob", false).await.unwrap();
+        let now = super::super::now();
+        let minted = store
+            .create_token(token(TokenKind::Api, &alice, now + 60))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .tokens_of(alice.id, &[TokenKind::Api], now)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let kinds = [TokenKind::Api];
+        assert!(
+            store
+                .revoke_token(bob.id, minted.id, &kinds, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .revoke_token(alice.id, minted.id, &[TokenKind::Guest], now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .revoke_token(alice.id, minted.id, &kinds, now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .use_token(TokenKind::Api, &minted.secret, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!store.token_is_live(minted.id, now).await.unwrap());
+        assert!(
+            store
+                .tokens_of(alice.id, &kinds, now)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
