@@ -194,6 +194,20 @@ async fn a_link_opens_the_terminal_in_chromium_and_typing_goes_both_ways() {
     wait_for_screen(&client, "from-web-9").await;
     wait_for_screen(&client, "browser-42").await;
 
+    // A paste bigger than one WebSocket frame may be arrives whole.
+    type_line(&client, "stty -icanon; head -c 100000 | wc -c; stty icanon").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    client
+        .execute(
+            "const data = new DataTransfer(); data.setData('text/plain', 'y'.repeat(100000)); \
+             document.querySelector('.xterm-helper-textarea').dispatchEvent( \
+               new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_for_screen(&client, "100000").await;
+
     client.close().await.unwrap();
 }
 

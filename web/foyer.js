@@ -46,9 +46,15 @@
     }
   }
 
+  // The server refuses frames over 64 KiB: a big paste goes in pieces.
+  const CHUNK_BYTES = 16 * 1024;
+
   function sendBytes(bytes) {
-    if (writable && socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(bytes);
+    if (!writable || !socket || socket.readyState !== WebSocket.OPEN) {
+      return;
+    }
+    for (let start = 0; start < bytes.length; start += CHUNK_BYTES) {
+      socket.send(bytes.subarray(start, start + CHUNK_BYTES));
     }
   }
 
