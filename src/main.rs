@@ -191,6 +191,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         kill_grace: config.sessions.kill_grace,
         sync_timeout: config.sessions.sync_timeout,
         changes: foyer::session::Changes::new(),
+        recordings: config
+            .sessions
+            .record
+            .then(|| config.data.dir.join("recordings")),
     };
     let registry =
         Registry::start(store.clone(), settings, config.sessions.exited_retention).await?;

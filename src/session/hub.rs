@@ -36,6 +36,8 @@ pub struct HubSettings {
     pub sync_timeout: Duration,
     /// Bumped when anything `ls` shows about this session changes.
     pub changes: Changes,
+    /// Where recordings go (`sessions.record`), or `None` to not record.
+    pub recordings: Option<std::path::PathBuf>,
 }
 
 /// What a client's front end receives.

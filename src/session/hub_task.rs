@@ -20,6 +20,7 @@ use super::hub::{
     ClientMessage, Command, HubHandle, HubSettings, HubStatus, Participant, ScreenPreview,
 };
 use super::program::{Running, read_more_now};
+use super::recording::{self, Recorder};
 use super::terminal::Size;
 use super::unix_now;
 use crate::runtime::{Process, Signal, SpawnError, SpawnSpec};
@@ -86,6 +87,8 @@ struct Hub {
     sync_deadline: Option<Instant>,
     /// Bumped on every output shown, for previews.
     screen: watch::Sender<u64>,
+    /// Records the running program's output, with `sessions.record`.
+    recorder: Option<Recorder>,
 }
 
 /// Starts a hub for a session. `process` is `None` for a session that has
@@ -110,7 +113,7 @@ pub fn start_hub(
         settings.attach_scrollback,
         settings.size_policy,
     );
-    let hub = Hub {
+    let mut hub = Hub {
         identity,
         settings,
         store,
@@ -129,7 +132,11 @@ pub fn start_hub(
         replies: Vec::new(),
         sync_deadline: None,
         screen,
+        recorder: None,
     };
+    if hub.running.is_some() {
+        hub.start_recording();
+    }
     tokio::spawn(hub.run(rx));
     handle
 }
@@ -228,6 +235,9 @@ impl Hub {
         self.deliveries = deliveries;
         self.update_sync_deadline();
         self.deliver_to_watchers(&buffer[..n]);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.output(&buffer[..n]);
+        }
         if self.table.terminal_mut().take_attention() && self.table.is_empty() && !self.attention {
             self.attention = true;
             self.settings.changes.notify();
@@ -269,6 +279,7 @@ impl Hub {
         };
         let status = running.exit_status;
         self.exit_status = status;
+        self.recorder = None;
         // A frame left open by a program that died is shown as it stands.
         self.with_deliveries(|table, out| table.give_up_sync_frame(out));
         // Retention of exited sessions counts from here.
@@ -349,6 +360,16 @@ impl Hub {
                 let _ = reply.send(self.restart(&spec, spawn).await);
             }
         }
+    }
+
+    /// Starts recording the program just started, with `sessions.record`.
+    fn start_recording(&mut self) {
+        let Some(dir) = &self.settings.recordings else {
+            return;
+        };
+        let path = recording::path_for(dir, &self.identity.label, self.identity.id.0);
+        let size = self.table.pty_size();
+        self.recorder = Some(Recorder::start(path, size, &self.identity.label));
     }
 
     fn write_to_program(&mut self, bytes: Bytes) {
@@ -458,6 +479,7 @@ impl Hub {
         let process = spawn(&spec)?;
         self.running = Some(Running::start(process));
         self.exit_status = None;
+        self.start_recording();
         self.settings.changes.notify();
         self.note_activity();
         if let Err(error) = self.store.set_running(self.identity.id, unix_now()).await {

@@ -11,6 +11,7 @@ mod attach;
 mod channel;
 mod handler;
 pub mod hostkey;
+mod replay;
 mod run;
 mod run_account;
 mod run_new;

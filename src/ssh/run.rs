@@ -14,6 +14,7 @@ use bytes::Bytes;
 
 use super::attach::{self, AttachEnd};
 use super::channel::ChannelIo;
+use super::replay;
 use super::run_account;
 use super::run_new;
 use super::run_share;
@@ -95,7 +96,7 @@ pub async fn run_command(
 async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) -> Outcome {
     let interactive = matches!(
         verb,
-        Verb::Attach { .. } | Verb::Watch { .. } | Verb::New { .. }
+        Verb::Attach { .. } | Verb::Watch { .. } | Verb::New { .. } | Verb::Replay { .. }
     );
     if !interactive {
         io.ignore_input();
@@ -142,6 +143,7 @@ async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) ->
             run_share::share(app, caller, &name, &user, Some(grant), io).await
         }
         Verb::Unshare { name, user } => run_share::share(app, caller, &name, &user, None, io).await,
+        Verb::Replay { name } => replay::replay(app, caller, &name, io).await,
     }
 }
 

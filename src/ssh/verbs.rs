@@ -12,7 +12,7 @@ pub const MAX_COMMAND_LINE: usize = 64 * 1024;
 /// Verbs this server knows; anything else is `unknown command`.
 pub const KNOWN_VERBS: &[&str] = &[
     "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "share", "unshare",
-    "whoami", "keys", "help",
+    "replay", "whoami", "keys", "help",
 ];
 
 #[derive(Debug, Parser)]
@@ -94,6 +94,8 @@ pub enum Verb {
     },
     /// Take a user's access to a session away
     Unshare { name: String, user: String },
+    /// Play a session's recording with its timing (sessions.record)
+    Replay { name: String },
     /// Show who you are signed in as
     Whoami,
     /// Manage your SSH keys
@@ -219,6 +221,10 @@ pub fn help_text() -> String {
         ),
         ("kill NAME", "end the program and remove the session"),
         ("restart NAME", "start an exited session again"),
+        (
+            "replay NAME",
+            "play the session's recording (Ctrl-\\ d leaves)",
+        ),
         (
             "share NAME USER [--write] / unshare NAME USER",
             "grant read (or write) access; revoke it",
