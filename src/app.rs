@@ -4,6 +4,7 @@
 //!
 //! Must not hold mutable state of its own.
 
+use crate::audit::Auditor;
 use crate::config::Config;
 use crate::session::Registry;
 use crate::session::launch::HostAccount;
@@ -14,4 +15,5 @@ pub struct App {
     pub store: Store,
     pub registry: Registry,
     pub account: HostAccount,
+    pub audit: Auditor,
 }

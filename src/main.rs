@@ -183,6 +183,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let account = HostAccount::current();
     create_first_admin(&store, &account).await?;
     let host_key = ssh::hostkey::load_or_create(&config.ssh.host_key)?;
+    let audit = foyer::audit::Auditor::start(store.clone());
     let settings = HubSettings {
         scrollback_lines: config.sessions.scrollback_lines,
         attach_scrollback: config.sessions.attach_scrollback,
@@ -195,6 +196,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .sessions
             .record
             .then(|| config.data.dir.join("recordings")),
+        audit: audit.clone(),
     };
     let registry =
         Registry::start(store.clone(), settings, config.sessions.exited_retention).await?;
@@ -208,6 +210,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         store,
         registry,
         account,
+        audit,
     });
     println!("foyer: SSH listening on {address}");
     println!(

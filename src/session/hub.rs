@@ -38,6 +38,8 @@ pub struct HubSettings {
     pub changes: Changes,
     /// Where recordings go (`sessions.record`), or `None` to not record.
     pub recordings: Option<std::path::PathBuf>,
+    /// Where exits are recorded.
+    pub audit: crate::audit::Auditor,
 }
 
 /// What a client's front end receives.

@@ -23,6 +23,7 @@ use super::program::{Running, read_more_now};
 use super::recording::{self, Recorder};
 use super::terminal::Size;
 use super::unix_now;
+use crate::audit::AuditEvent;
 use crate::runtime::{Process, Signal, SpawnError, SpawnSpec};
 use crate::store::{SessionId, Store};
 
@@ -285,6 +286,12 @@ impl Hub {
         // Retention of exited sessions counts from here.
         self.last_active = unix_now();
         tracing::info!(session = %self.identity.label, ?status, "program exited");
+        let status_text = status.map_or("unknown".to_string(), |s| s.to_string());
+        self.settings.audit.record_now(
+            AuditEvent::new(None, "exit")
+                .session(self.identity.label.clone())
+                .detail(format!("status {status_text}")),
+        );
         for (_, outbox) in self.outboxes.drain() {
             let _ = outbox.tx.try_send(ClientMessage::Exited { status });
         }

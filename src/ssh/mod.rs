@@ -14,6 +14,7 @@ pub mod hostkey;
 mod replay;
 mod run;
 mod run_account;
+mod run_audit;
 mod run_new;
 mod run_picker;
 mod run_share;

@@ -16,10 +16,12 @@ use super::attach::{self, AttachEnd};
 use super::channel::ChannelIo;
 use super::replay;
 use super::run_account;
+use super::run_audit;
 use super::run_new;
 use super::run_share;
 use super::verbs::{self, Verb};
 use crate::app::App;
+use crate::audit::AuditEvent;
 use crate::runtime;
 use crate::session::access::{self, Access};
 use crate::session::launch::{LaunchRequest, spawn_spec};
@@ -144,6 +146,9 @@ async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) ->
         }
         Verb::Unshare { name, user } => run_share::share(app, caller, &name, &user, None, io).await,
         Verb::Replay { name } => replay::replay(app, caller, &name, io).await,
+        Verb::Audit { name, json, limit } => {
+            run_audit::audit(app, caller, name.as_deref(), json, limit, io).await
+        }
     }
 }
 
@@ -247,7 +252,26 @@ pub(super) async fn attach_session(
     } else {
         entry.label()
     };
+    let role_name = match role {
+        Role::Writer => "writer",
+        Role::Observer => "observer",
+    };
+    let who = Some(caller.user.name.as_str());
+    app.audit
+        .record(
+            AuditEvent::new(who, "attach")
+                .session(entry.label())
+                .detail(format!("{role_name} over ssh from {}", caller.peer)),
+        )
+        .await;
     let end = attach::run(app, &caller.user.name, entry, role, io).await;
+    app.audit
+        .record(
+            AuditEvent::new(who, "detach")
+                .session(entry.label())
+                .detail(format!("{role_name} over ssh: {}", end.describe())),
+        )
+        .await;
     let notice = match &end {
         AttachEnd::Detached => Some(format!("[detached from {shown}]")),
         AttachEnd::Exited(status) => {
@@ -334,6 +358,8 @@ async fn kill(app: &App, caller: &Caller, name: &str) -> Outcome {
 
 /// Ends a session's program and removes it; the caller checked the right.
 pub(super) async fn kill_entry(app: &App, caller: &Caller, entry: &SessionEntry) {
+    let event = AuditEvent::new(Some(&caller.user.name), "kill").session(entry.label());
+    app.audit.record(event).await;
     let _ = entry.hub.kill().await;
     app.registry.remove(entry.record.id).await;
     tracing::info!(user = %caller.user.name, session = %entry.label(), "session killed");
@@ -367,7 +393,11 @@ async fn restart(app: &App, caller: &Caller, name: &str) -> Outcome {
         extra_env: env,
     });
     match entry.hub.restart(spec, runtime::local::spawn).await {
-        Ok(Ok(())) => Outcome::Done,
+        Ok(Ok(())) => {
+            let event = AuditEvent::new(Some(&caller.user.name), "restart").session(entry.label());
+            app.audit.record(event).await;
+            Outcome::Done
+        }
         Ok(Err(error)) => Outcome::refused(format!("cannot restart {}: {error}", entry.label())),
         Err(_) => Outcome::refused(format!("no session named {}", names::printable(name))),
     }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use super::channel::ChannelIo;
 use super::run::{Caller, Outcome, attach_entry};
 use crate::app::App;
+use crate::audit::AuditEvent;
 use crate::session::SessionEntry;
 use crate::session::access::Access;
 use crate::session::launch::{LaunchRequest, spawn_spec};
@@ -85,6 +86,10 @@ pub(super) async fn create(
         Err(error) => return Err(format!("cannot start {label}: {error}")),
     };
     tracing::info!(user = %caller.user.name, peer = %caller.peer, session = %label, "session created");
+    let event = AuditEvent::new(Some(&caller.user.name), "new")
+        .session(label)
+        .detail(shell_words::join(&entry.record.command));
+    app.audit.record(event).await;
     Ok(entry)
 }
 

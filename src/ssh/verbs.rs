@@ -12,7 +12,7 @@ pub const MAX_COMMAND_LINE: usize = 64 * 1024;
 /// Verbs this server knows; anything else is `unknown command`.
 pub const KNOWN_VERBS: &[&str] = &[
     "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "share", "unshare",
-    "replay", "whoami", "keys", "help",
+    "replay", "audit", "whoami", "keys", "help",
 ];
 
 #[derive(Debug, Parser)]
@@ -96,6 +96,17 @@ pub enum Verb {
     Unshare { name: String, user: String },
     /// Play a session's recording with its timing (sessions.record)
     Replay { name: String },
+    /// Show the audit log, newest first (admins)
+    Audit {
+        /// Only this session's rows (NAME or OWNER/NAME)
+        name: Option<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+        /// How many rows at most
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: i64,
+    },
     /// Show who you are signed in as
     Whoami,
     /// Manage your SSH keys
@@ -221,6 +232,10 @@ pub fn help_text() -> String {
         ),
         ("kill NAME", "end the program and remove the session"),
         ("restart NAME", "start an exited session again"),
+        (
+            "audit [NAME] [--json] [--limit N]",
+            "the audit log, newest first (admins)",
+        ),
         (
             "replay NAME",
             "play the session's recording (Ctrl-\\ d leaves)",
