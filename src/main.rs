@@ -12,7 +12,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use foyer::admin::{self, KeyCommand, UserCommand};
 use foyer::app::App;
-use foyer::config::{Config, LogFormat, Overrides};
+use foyer::config::{Config, LogFormat, Overrides, RuntimeKind};
+use foyer::runtime::Runtime;
+use foyer::runtime::docker::DockerRuntime;
+use foyer::runtime::local::LocalRuntime;
 use foyer::session::launch::HostAccount;
 use foyer::session::{HubSettings, Registry};
 use foyer::ssh;
@@ -174,8 +177,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         kill_grace: config.sessions.kill_grace,
         sync_timeout: config.sessions.sync_timeout,
     };
-    let registry =
-        Registry::start(store.clone(), settings, config.sessions.exited_retention).await?;
+    let runtime = start_runtime(&config, &account)?;
+    let registry = Registry::start(
+        store.clone(),
+        settings,
+        config.sessions.exited_retention,
+        runtime.clone(),
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(config.ssh.listen)
         .await
         .with_context(|| format!("cannot listen on {} (ssh.listen)", config.ssh.listen))?;
@@ -186,6 +195,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         store,
         registry,
         account,
+        runtime,
     });
     println!("foyer: SSH listening on {address}");
     println!(
@@ -200,6 +210,27 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = stop.send(true);
     let _ = server.await;
     Ok(())
+}
+
+/// The runtime `runtime.kind` names. OS accounts need root: refused at
+/// start rather than at each session.
+fn start_runtime(config: &Config, account: &HostAccount) -> anyhow::Result<Runtime> {
+    Ok(match config.runtime.kind {
+        RuntimeKind::Local => {
+            let os_users = config.runtime.local.os_users;
+            if os_users && !nix::unistd::geteuid().is_root() {
+                anyhow::bail!(
+                    "runtime.local.os_users needs the server to run as root (it runs as {})",
+                    account.user
+                );
+            }
+            Runtime::Local(LocalRuntime {
+                host: account.clone(),
+                os_users,
+            })
+        }
+        RuntimeKind::Docker => Runtime::Docker(DockerRuntime::start(&config.runtime.docker)),
+    })
 }
 
 async fn wait_for_signal() {

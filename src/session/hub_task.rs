@@ -20,7 +20,7 @@ use super::hub::{ClientMessage, Command, HubHandle, HubSettings, HubStatus};
 use super::program::{Running, read_more_now};
 use super::terminal::Size;
 use super::unix_now;
-use crate::runtime::{Process, Signal, SpawnError, SpawnSpec};
+use crate::runtime::{Process, Signal};
 use crate::store::{SessionId, Store};
 
 /// Commands waiting for the hub; senders wait when it is full.
@@ -320,8 +320,9 @@ impl Hub {
                 let _ = reply.send(self.status());
             }
             Command::Kill => self.kill(),
-            Command::Restart { spec, spawn, reply } => {
-                let _ = reply.send(self.restart(&spec, spawn).await);
+            Command::Restart { process, reply } => {
+                self.restart(process).await;
+                let _ = reply.send(());
             }
         }
     }
@@ -397,23 +398,22 @@ impl Hub {
         running.kill_at = Some(Instant::now() + self.settings.kill_grace);
     }
 
-    async fn restart(
-        &mut self,
-        spec: &SpawnSpec,
-        spawn: fn(&SpawnSpec) -> Result<Process, SpawnError>,
-    ) -> Result<(), SpawnError> {
+    async fn restart(&mut self, process: Process) {
+        let mut running = Running::start(process);
         if self.running.is_some() {
-            return Ok(());
+            // Dropping it hangs it up.
+            return;
         }
-        let mut spec = spec.clone();
-        spec.size = self.table.pty_size();
-        let process = spawn(&spec)?;
-        self.running = Some(Running::start(process));
+        // It was started at a guessed size: give it the session's.
+        let size = self.table.pty_size();
+        if let Err(error) = running.control.resize(size) {
+            tracing::debug!(session = %self.identity.label, %error, "resize on restart failed");
+        }
+        self.running = Some(running);
         self.exit_status = None;
         self.note_activity();
         if let Err(error) = self.store.set_running(self.identity.id, unix_now()).await {
             tracing::error!(session = %self.identity.label, %error, "cannot record restart");
         }
-        Ok(())
     }
 }

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use super::channel::ChannelIo;
 use super::run::{Access, Caller, Outcome, attach_entry};
 use crate::app::App;
-use crate::session::launch::{LaunchRequest, spawn_spec};
+use crate::runtime::Owner;
+use crate::session::launch::{HostAccount, LaunchRequest, spawn_spec};
 use crate::session::names;
 use crate::session::registry::{CreateError, CreateRequest};
 
@@ -37,17 +38,21 @@ pub(super) async fn new_session(
         }
         return Outcome::refused(format!("a session named {} already exists", request.name));
     }
-    let (command, env) = match resolve_command(app, &request) {
+    let label = format!("{}/{}", caller.user.name, request.name);
+    let account = match app.runtime.account_for(&owner_of(&caller.user)) {
+        Ok(account) => account,
+        Err(error) => return Outcome::refused(format!("cannot start {label}: {error}")),
+    };
+    let (command, env) = match resolve_command(app, &account, &request) {
         Ok(found) => found,
         Err(outcome) => return outcome,
     };
-    let cwd = match working_dir(app, request.dir.as_deref()) {
+    let cwd = match working_dir(app, &account, request.dir.as_deref()) {
         Ok(cwd) => cwd,
         Err(outcome) => return outcome,
     };
-    let label = format!("{}/{}", caller.user.name, request.name);
     let spec = spawn_spec(LaunchRequest {
-        account: &app.account,
+        account: &account,
         command: command.clone(),
         cwd,
         term: io.pty.as_ref().map(|p| p.term.clone()),
@@ -79,7 +84,11 @@ type Environment = Vec<(String, String)>;
 
 /// The command and extra environment for `new`: a preset, the given
 /// command, or the default.
-fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Environment), Outcome> {
+fn resolve_command(
+    app: &App,
+    account: &HostAccount,
+    request: &NewRequest,
+) -> Result<(Vec<String>, Environment), Outcome> {
     let sessions = &app.config.sessions;
     if let Some(name) = &request.preset {
         let preset = app.config.preset(name).ok_or_else(|| {
@@ -102,7 +111,7 @@ fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Envi
         if sessions.presets_only {
             return Err(Outcome::refused("only presets may be started here"));
         }
-        app.account.login_shell()
+        account.login_shell()
     } else {
         sessions.default_command.clone()
     };
@@ -116,9 +125,18 @@ fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Envi
     Ok((default, env))
 }
 
-/// `-C DIR`: absolute, `~/…`, or relative to the home directory.
-fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, Outcome> {
-    let home = app.account.home.clone();
+/// The runtime's view of a foyer user.
+fn owner_of(user: &crate::store::User) -> Owner {
+    Owner {
+        id: user.id.0,
+        name: user.name.clone(),
+    }
+}
+
+/// `-C DIR`: absolute, `~/…`, or relative to the home directory. Checked
+/// here when it is on this host (a container's is checked by the exec).
+fn working_dir(app: &App, account: &HostAccount, dir: Option<&str>) -> Result<PathBuf, Outcome> {
+    let home = account.home.clone();
     let path = match dir {
         None => home,
         Some("~") => home,
@@ -127,7 +145,7 @@ fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, Outcome> {
             None => home.join(dir),
         },
     };
-    if !path.is_dir() {
+    if app.runtime.paths_are_local() && !path.is_dir() {
         return Err(Outcome::refused(format!(
             "no such directory: {}",
             names::printable(&path.display().to_string())
