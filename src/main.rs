@@ -229,7 +229,12 @@ fn start_runtime(config: &Config, account: &HostAccount) -> anyhow::Result<Runti
                 os_users,
             })
         }
-        RuntimeKind::Docker => Runtime::Docker(DockerRuntime::start(&config.runtime.docker)),
+        RuntimeKind::Docker => {
+            let instance =
+                std::fs::canonicalize(&config.data.dir).unwrap_or_else(|_| config.data.dir.clone());
+            let instance = instance.display().to_string();
+            Runtime::Docker(DockerRuntime::start(&config.runtime.docker, &instance))
+        }
     })
 }
 

@@ -121,7 +121,7 @@ struct ContainersTask {
 
 impl ContainersTask {
     async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
-        adopt_leftovers(&self.settings.host).await;
+        adopt_leftovers(&self.settings.host, &self.settings.instance).await;
         loop {
             let deadline = self.next_deadline();
             let request = tokio::select! {
@@ -257,9 +257,9 @@ impl ContainersTask {
 /// Stops containers an earlier run left running: their programs belonged to
 /// sessions that ended with that run. The containers themselves (and their
 /// homes) are reused by the next session, never created twice.
-async fn adopt_leftovers(host: &str) {
+async fn adopt_leftovers(host: &str, instance: &str) {
     let work = async {
-        for container in engine::running_managed(host).await? {
+        for container in engine::running_managed(host, instance).await? {
             tracing::info!(%container, "stopping a container left running by an earlier run");
             engine::stop(host, &container).await?;
         }

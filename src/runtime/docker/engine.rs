@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 
 use bollard::Docker;
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, VolumeCreateRequest};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, Mount, MountType, MountVolumeOptions, VolumeCreateRequest,
+};
 use bollard::query_parameters::{
     CreateContainerOptions, InspectContainerOptions, ListContainersOptions, RemoveContainerOptions,
     StopContainerOptions,
@@ -24,6 +26,8 @@ use super::{DockerSettings, UserContainer};
 pub(super) const MANAGED_LABEL: &str = "foyer.managed";
 /// The label naming the foyer user a container belongs to.
 const USER_LABEL: &str = "foyer.user";
+/// The label naming the server (its data directory) that made a container.
+const INSTANCE_LABEL: &str = "foyer.instance";
 /// The API version spoken: Docker 20.10 (Debian 12's docker.io) and every
 /// later engine accept it.
 const API_VERSION: bollard::ClientVersion = bollard::ClientVersion {
@@ -196,16 +200,17 @@ fn container_body(settings: &DockerSettings, user: &UserContainer) -> ContainerC
         user: Some(format!("{0}:{0}", user.uid)),
         working_dir: Some(user.home.clone()),
         env: Some(vec![format!("HOME={}", user.home)]),
-        labels: Some(labels(user)),
+        labels: Some(labels(settings, user)),
         host_config: Some(host_config),
         ..Default::default()
     }
 }
 
-fn labels(user: &UserContainer) -> HashMap<String, String> {
+fn labels(settings: &DockerSettings, user: &UserContainer) -> HashMap<String, String> {
     HashMap::from([
         (MANAGED_LABEL.to_string(), "true".to_string()),
         (USER_LABEL.to_string(), user.name.clone()),
+        (INSTANCE_LABEL.to_string(), settings.instance.clone()),
     ])
 }
 
@@ -229,6 +234,12 @@ fn hardened_host_config(settings: &DockerSettings, user: &UserContainer) -> Host
             target: Some(user.home.clone()),
             source: Some(user.volume.clone()),
             typ: Some(MountType::VOLUME),
+            // Docker's copy-up into an empty volume would also give its
+            // top directory back to root.
+            volume_options: Some(MountVolumeOptions {
+                no_copy: Some(true),
+                ..Default::default()
+            }),
             ..Default::default()
         }]),
         ..Default::default()
@@ -247,7 +258,7 @@ async fn ensure_volume(
     }
     let request = VolumeCreateRequest {
         name: Some(user.volume.clone()),
-        labels: Some(labels(user)),
+        labels: Some(labels(settings, user)),
         ..Default::default()
     };
     docker
@@ -278,7 +289,7 @@ async fn own_home(
         ]),
         cmd: Some(Vec::new()),
         user: Some("0:0".into()),
-        labels: Some(labels(user)),
+        labels: Some(labels(settings, user)),
         host_config: Some(host_config),
         ..Default::default()
     };
@@ -343,15 +354,22 @@ pub(super) async fn is_running(host: &str, container: &str) -> Option<bool> {
     }
 }
 
-/// Names of running containers foyer made (in an earlier run, since this
-/// one has not started any yet).
-pub(super) async fn running_managed(host: &str) -> Result<Vec<String>, DockerError> {
+/// Names of running containers this server (`instance`) made, in an
+/// earlier run since this one has not started any yet. Other servers'
+/// containers on the same engine are left alone.
+pub(super) async fn running_managed(
+    host: &str,
+    instance: &str,
+) -> Result<Vec<String>, DockerError> {
     let docker = connect(host)?;
     let options = ListContainersOptions {
         all: false,
         filters: Some(HashMap::from([(
             "label".to_string(),
-            vec![format!("{MANAGED_LABEL}=true")],
+            vec![
+                format!("{MANAGED_LABEL}=true"),
+                format!("{INSTANCE_LABEL}={instance}"),
+            ],
         )])),
         ..Default::default()
     };

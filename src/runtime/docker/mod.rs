@@ -41,11 +41,14 @@ pub(crate) struct DockerSettings {
     /// The home volume's name with `{user}` in it.
     pub home_volume: String,
     pub uid_base: u32,
+    /// Which server made a container (labelled on it): its data directory.
+    pub instance: String,
 }
 
 impl DockerSettings {
-    pub fn from_config(config: &DockerRuntimeConfig) -> DockerSettings {
+    pub fn from_config(config: &DockerRuntimeConfig, instance: &str) -> DockerSettings {
         DockerSettings {
+            instance: instance.to_string(),
             host: engine::engine_host(&config.host),
             image: config.image.clone(),
             memory_bytes: i64::try_from(config.memory.0).unwrap_or(i64::MAX),
@@ -86,8 +89,10 @@ impl DockerRuntime {
     /// Starts the container bookkeeping. Containers left running by an
     /// earlier run are stopped first (their programs belonged to sessions
     /// that ended with that run); they and their volumes are reused.
-    pub fn start(config: &DockerRuntimeConfig) -> DockerRuntime {
-        let settings = std::sync::Arc::new(DockerSettings::from_config(config));
+    /// `instance` names this server among others using the same engine
+    /// (its data directory): only its own leftovers are stopped.
+    pub fn start(config: &DockerRuntimeConfig, instance: &str) -> DockerRuntime {
+        let settings = std::sync::Arc::new(DockerSettings::from_config(config, instance));
         let containers = containers::Containers::start(settings.clone());
         DockerRuntime {
             settings,
@@ -160,7 +165,7 @@ mod tests {
 
     #[test]
     fn uid_is_the_base_plus_the_user_id() {
-        let settings = DockerSettings::from_config(&DockerRuntimeConfig::default());
+        let settings = DockerSettings::from_config(&DockerRuntimeConfig::default(), "test");
         assert_eq!(settings.memory_bytes, 1 << 30);
         assert_eq!(settings.nano_cpus, 1_000_000_000);
         let owner = Owner {
