@@ -115,9 +115,14 @@ impl Drop for TestUser {
 /// its `[runtime.docker]` section.
 pub fn docker_server(extra: &str) -> Server {
     engine();
+    let image = if extra.contains("image =") {
+        String::new()
+    } else {
+        format!("image = \"{IMAGE}\"\n")
+    };
     Server::start_with_config(&format!(
         "[runtime]\nkind = \"docker\"\n\n[runtime.docker]\n\
-         image = \"{IMAGE}\"\nhome_volume = \"foyer-test-home-{{user}}\"\n\
+         {image}home_volume = \"foyer-test-home-{{user}}\"\n\
          uid_base = {UID_BASE}\nmemory = \"256m\"\ncpus = 0.5\npids = 128\n\
          tmpfs_size = \"16m\"\n{extra}\n"
     ))

@@ -34,6 +34,9 @@ const SIGNAL_QUEUE: usize = 4;
 const OUTPUT_CAPACITY: usize = 64 * 1024;
 /// How long the exit code may take to appear after the stream ended.
 const EXIT_POLLS: usize = 40;
+/// How often a container that seems to run after its exec died of a
+/// signal is asked again.
+const CONTAINER_POLLS: usize = 10;
 const EXIT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 /// `PATH` inside users' containers (Debian's default for users).
 const CONTAINER_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -202,7 +205,7 @@ async fn exit_status(exec: &ExecRef, stream_error: Option<String>) -> (i32, Opti
     if !suspicious {
         return (status.unwrap_or(1), None);
     }
-    let reason = match is_running(&exec.host, &exec.container).await {
+    let reason = match container_still_running(exec).await {
         Some(false) => Some(format!("the container {} stopped", exec.container)),
         None => Some(match inspect_error {
             Some(error) => error.to_string(),
@@ -215,6 +218,20 @@ async fn exit_status(exec: &ExecRef, stream_error: Option<String>) -> (i32, Opti
         Some(true) => None,
     };
     (status.unwrap_or(1), reason)
+}
+
+/// Whether the container runs, asked a few times: a container killed from
+/// outside ends its execs a moment before it is seen as stopped.
+async fn container_still_running(exec: &ExecRef) -> Option<bool> {
+    let mut running = None;
+    for _ in 0..CONTAINER_POLLS {
+        running = is_running(&exec.host, &exec.container).await;
+        if running != Some(true) {
+            break;
+        }
+        tokio::time::sleep(EXIT_POLL_INTERVAL).await;
+    }
+    running
 }
 
 /// The hub's handle on the exec: hands sizes and signals to the control
