@@ -541,6 +541,33 @@ mod tests {
     }
 
     #[test]
+    fn runtime_defaults_follow_the_spec() {
+        let runtime = Config::default().runtime;
+        assert_eq!(runtime.kind, RuntimeKind::Local);
+        assert!(!runtime.local.os_users);
+        let docker = runtime.docker;
+        assert_eq!(docker.memory, ByteSize(1 << 30));
+        assert_eq!(docker.cpus, 1.0);
+        assert_eq!(docker.pids, 512);
+        assert_eq!(docker.network, "none");
+        assert!(docker.read_only_root);
+        assert_eq!(docker.tmpfs_size, ByteSize(64 << 20));
+        assert_eq!(docker.idle_stop, Duration::from_secs(30 * 60));
+        assert_eq!(docker.home_volume, "foyer-home-{user}");
+    }
+
+    #[test]
+    fn a_shared_home_volume_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("foyer.toml");
+        std::fs::write(&path, "[runtime.docker]\nhome_volume = \"homes\"\n").unwrap();
+        let text = Config::load(Some(&path), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("runtime.docker.home_volume"), "{text}");
+    }
+
+    #[test]
     fn committed_default_file_parses_to_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
         let config = Config::load(Some(&path), Overrides::default()).unwrap();
@@ -551,5 +578,7 @@ mod tests {
             defaults.sessions.client_buffer
         );
         assert_eq!(config.keys.prefix, defaults.keys.prefix);
+        assert_eq!(config.runtime.kind, defaults.runtime.kind);
+        assert_eq!(config.runtime.docker.image, defaults.runtime.docker.image);
     }
 }

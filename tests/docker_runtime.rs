@@ -112,7 +112,12 @@ fn exit_status_kill_and_idle_stop() {
     let user = TestUser::new("dkexit");
     let ssh = server.user(&user.name, false);
 
-    ssh.ok("new seven -d -- sh -c 'exit 7'");
+    ssh.ok("new seven -d -- sh -c 'echo run-$$; exit 7'");
+    assert_eq!(wait_exited(&ssh, "seven"), 7);
+    ssh.ok("restart seven");
+    eventually("the restarted program's output", || {
+        ssh.ok("capture seven").matches("run-").count() == 2
+    });
     assert_eq!(wait_exited(&ssh, "seven"), 7);
 
     ssh.ok("new sleeper -d -- sleep 4242");
