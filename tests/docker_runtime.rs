@@ -97,8 +97,16 @@ fn resize_reaches_the_exec() {
     term.type_line("stty size");
     term.wait_for_text("24 80");
     term.resize(30, 100);
-    term.type_line("clear; stty size");
-    term.wait_for_text("30 100");
+    // The size travels client → hub → exec resize asynchronously: ask until
+    // the program sees it.
+    let mut asked = std::time::Instant::now() - std::time::Duration::from_secs(1);
+    eventually("the exec to see 30 rows and 100 columns", || {
+        if asked.elapsed() > std::time::Duration::from_millis(500) {
+            term.type_line("stty size");
+            asked = std::time::Instant::now();
+        }
+        term.contents().contains("30 100")
+    });
     term.type_line("echo typed-$((6*7))");
     term.wait_for_text("typed-42");
     term.detach();
