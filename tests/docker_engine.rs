@@ -213,3 +213,25 @@ fn containers_left_by_an_earlier_run_are_stopped_and_reused() {
     ]);
     assert_eq!(named.lines().count(), 1);
 }
+
+#[test]
+fn an_exec_that_cannot_start_ends_its_session_with_the_reason() {
+    let server = docker_server("");
+    let user = TestUser::new("dkbadexec");
+    let ssh = server.user(&user.name, false);
+
+    ssh.ok("new nodir -d -C nowhere -- sh -c 'echo never'");
+    let status = wait_exited(&ssh, "nodir");
+    assert!(status.as_i64().is_some_and(|s| s != 0), "{status}");
+    let screen = ssh.ok("capture nodir").replace('\n', "");
+    assert!(screen.contains("no such file or directory"), "{screen}");
+
+    ssh.ok("new nocmd -d -- no-such-program");
+    assert_eq!(wait_exited(&ssh, "nocmd"), 127);
+    assert!(
+        ssh.ok("capture nocmd")
+            .contains("no-such-program: not found")
+    );
+    let fine = run_script(&ssh, "fine", "echo still-fine");
+    assert!(fine.contains("still-fine"), "{fine}");
+}
