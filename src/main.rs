@@ -195,7 +195,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         store,
         registry,
         account,
-        runtime,
+        runtime: runtime.clone(),
     });
     println!("foyer: SSH listening on {address}");
     println!(
@@ -209,6 +209,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = stop.send(true);
     let _ = server.await;
+    runtime.shutdown().await;
     Ok(())
 }
 

@@ -182,22 +182,33 @@ fn container_killed_from_outside_ends_only_its_sessions() {
 }
 
 #[test]
-fn containers_left_by_an_earlier_run_are_stopped_and_reused() {
+fn containers_stop_with_the_server_and_a_crashs_leftovers_are_stopped_and_reused() {
     let mut server = docker_server("");
     let user = TestUser::new("dkleft");
-    let ssh = server.user(&user.name, false);
-    ssh.ok("new work -d -- sleep 4242");
+    let key = server.user(&user.name, false).key;
+    let ssh = |server: &Server| common::Ssh {
+        port: server.port,
+        key: key.clone(),
+    };
+    ssh(&server).ok("new work -d -- sleep 4242");
     let id = inspect(&user.container())["Id"].clone();
 
     server.restart();
-    let ssh = common::Ssh {
-        port: server.port,
-        key: ssh.key.clone(),
-    };
-    eventually("the leftover container to be stopped", || {
+    assert!(
+        !is_running(&user.container()),
+        "a server that stops stops its users' containers"
+    );
+
+    ssh(&server).ok("new again -d -- sleep 4242");
+    assert!(is_running(&user.container()));
+    let crashed = nix::unistd::Pid::from_raw(server.pid() as i32);
+    nix::sys::signal::kill(crashed, nix::sys::signal::Signal::SIGKILL).unwrap();
+    server.restart();
+    eventually("the crashed run's container to be stopped", || {
         !is_running(&user.container())
     });
-    let screen = run_script(&ssh, "again", "echo reused");
+
+    let screen = run_script(&ssh(&server), "third", "echo reused");
     assert!(screen.contains("reused"), "{screen}");
     assert_eq!(
         inspect(&user.container())["Id"],

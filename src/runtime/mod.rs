@@ -96,6 +96,14 @@ impl Runtime {
         matches!(self, Runtime::Local(_))
     }
 
+    /// The server is stopping: end what runs outside this process (users'
+    /// containers). Local programs end with their hubs.
+    pub async fn shutdown(&self) {
+        if let Runtime::Docker(docker) = self {
+            docker.shutdown().await;
+        }
+    }
+
     /// Starts `spec` for `owner`. Docker may take seconds (creating the
     /// container): call it from the requesting task, never from an actor
     /// others wait on.

@@ -23,6 +23,8 @@ use super::{DockerSettings, UserContainer};
 const REQUEST_QUEUE: usize = 64;
 /// How long cleaning up after an earlier run may delay the first sessions.
 const ADOPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long stopping containers may delay the server's exit.
+const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 type Reply = oneshot::Sender<Result<Lease, DockerError>>;
 
@@ -40,6 +42,10 @@ enum Request {
     },
     Stopped {
         container: String,
+    },
+    /// The server stops: stop every container of this run, then end.
+    Shutdown {
+        reply: oneshot::Sender<()>,
     },
 }
 
@@ -98,6 +104,15 @@ impl Containers {
             .map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
+
+    /// Stops every container this run used (so no program outlives the
+    /// server, as with local sessions), waiting at most [`SHUTDOWN_TIMEOUT`].
+    pub(super) async fn shutdown(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.tx.send(Request::Shutdown { reply }).await.is_ok() {
+            let _ = done.await;
+        }
+    }
 }
 
 /// The actor's view of one user's container.
@@ -140,6 +155,11 @@ impl ContainersTask {
                 Request::Release { container } => self.release(&container),
                 Request::Ensured { container, result } => self.ensured(&container, result),
                 Request::Stopped { container } => self.stopped(&container),
+                Request::Shutdown { reply } => {
+                    self.stop_all().await;
+                    let _ = reply.send(());
+                    break;
+                }
             }
         }
     }
@@ -250,6 +270,21 @@ impl ContainersTask {
         state.busy = false;
         if !state.waiters.is_empty() {
             self.ensure(container);
+        }
+    }
+}
+
+impl ContainersTask {
+    async fn stop_all(&mut self) {
+        let host = &self.settings.host;
+        let stops = self.users.keys().map(|container| async move {
+            if let Err(error) = engine::stop(host, container).await {
+                tracing::warn!(%container, %error, "cannot stop container at shutdown");
+            }
+        });
+        let all = futures_util::future::join_all(stops);
+        if tokio::time::timeout(SHUTDOWN_TIMEOUT, all).await.is_err() {
+            tracing::warn!("stopping users' containers at shutdown timed out");
         }
     }
 }

@@ -100,6 +100,11 @@ impl DockerRuntime {
         }
     }
 
+    /// Stops the containers of this run: the server is stopping.
+    pub async fn shutdown(&self) {
+        self.containers.shutdown().await;
+    }
+
     /// Where `owner`'s programs run inside the container.
     pub fn account_for(&self, owner: &Owner) -> HostAccount {
         HostAccount {
