@@ -145,3 +145,19 @@ fn exit_status_kill_and_idle_stop() {
     let again = run_script(&ssh, "again", "echo back");
     assert!(again.contains("back"), "{again}");
 }
+
+#[test]
+fn output_starting_with_control_bytes_passes_through() {
+    let server = docker_server("");
+    let user = TestUser::new("dkbytes");
+    let ssh = server.user(&user.name, false);
+    // A chunk starting with byte 1 and a huge "length" would stall, while
+    // the program runs, a decoder that took it for a multiplexing header.
+    ssh.ok(
+        "new binary -d -- sh -c 'printf \"\\001\\000\\000\\000\\377\\377\\377\\377\"; \
+         sleep 0.3; echo after-binary; sleep 60'",
+    );
+    eventually("the output after the control bytes", || {
+        ssh.ok("capture binary").contains("after-binary")
+    });
+}

@@ -1,6 +1,6 @@
 //! One session as a TTY exec in its user's container, made to look like a
-//! local PTY program ([`Process`]): output from the attached stream, input
-//! to it, resize through the exec's resize call, signals by a second exec
+//! local PTY program ([`Process`]): output from the attached stream
+//! (`attach.rs`), input to it, resize through the exec's resize call, signals by a second exec
 //! that signals the session's process group, and the exit status from
 //! inspecting the exec once its stream ends.
 //!
@@ -15,11 +15,12 @@
 //! away) a one-line reason is written to the output before it closes.
 
 use bollard::Docker;
-use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
+use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions};
 use bytes::Bytes;
-use futures_util::StreamExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::attach;
 use super::containers::Lease;
 use super::engine::{DockerError, classify, connect, is_running};
 use super::{DockerSettings, UserContainer};
@@ -31,7 +32,7 @@ const OUTPUT_QUEUE: usize = 32;
 /// Signals waiting to be delivered (the hub sends at most two per run).
 const SIGNAL_QUEUE: usize = 4;
 /// Bytes read from the engine per chunk at most.
-const OUTPUT_CAPACITY: usize = 64 * 1024;
+const OUTPUT_CHUNK: usize = 64 * 1024;
 /// How long the exit code may take to appear after the stream ended.
 const EXIT_POLLS: usize = 40;
 /// How often a container that seems to run after its exec died of a
@@ -82,22 +83,7 @@ pub(super) async fn start(
         id: created.id,
         pid_file,
     };
-    let start = StartExecOptions {
-        detach: false,
-        tty: true,
-        output_capacity: Some(OUTPUT_CAPACITY),
-    };
-    let started = exec
-        .docker
-        .start_exec(&exec.id, Some(start))
-        .await
-        .map_err(|error| classify(&settings.host, "start the session's exec", error))?;
-    let StartExecResults::Attached { output, input } = started else {
-        return Err(DockerError::Failed {
-            action: "attach to the session's exec".into(),
-            detail: "the engine started it detached".into(),
-        });
-    };
+    let (output, input) = attach::start_attached(&settings.host, &exec.id).await?;
     resize(&exec, spec.size).await;
     let (chunks_tx, chunks_rx) = mpsc::channel(OUTPUT_QUEUE);
     let (exit_tx, exit_rx) = oneshot::channel();
@@ -143,29 +129,23 @@ fn output_reader(chunks: mpsc::Receiver<Bytes>) -> impl tokio::io::AsyncRead + S
     tokio_util::io::StreamReader::new(Box::pin(stream))
 }
 
-type OutputStream = std::pin::Pin<
-    Box<
-        dyn futures_util::Stream<
-                Item = Result<bollard::container::LogOutput, bollard::errors::Error>,
-            > + Send,
-    >,
->;
-
 /// Moves the exec's output to the hub until it ends, then reports the exit
 /// status (and why, if the exec did not simply exit) and gives up the lease.
 async fn pump(
-    mut output: OutputStream,
+    mut output: impl AsyncRead + Unpin,
     chunks: mpsc::Sender<Bytes>,
     exec: ExecRef,
     exit: oneshot::Sender<i32>,
     lease: Lease,
 ) {
     let mut stream_error = None;
-    while let Some(item) = output.next().await {
-        match item {
+    let mut buffer = vec![0u8; OUTPUT_CHUNK];
+    loop {
+        match output.read(&mut buffer).await {
+            Ok(0) => break,
             // A hub that went away stops reading: keep draining so the
             // lease lasts as long as the program.
-            Ok(log) => drop(chunks.send(log.into_bytes()).await),
+            Ok(n) => drop(chunks.send(Bytes::copy_from_slice(&buffer[..n])).await),
             Err(error) => {
                 stream_error = Some(error.to_string());
                 break;

@@ -5,11 +5,13 @@
 //!
 //! `engine` talks to Docker about containers, `containers` is the actor
 //! that owns which containers have sessions (and stops idle ones), `exec`
-//! turns one exec into a [`Process`] the hub drives like a local PTY.
+//! turns one exec into a [`Process`] the hub drives like a local PTY, with
+//! `attach` opening its raw byte stream.
 //!
 //! Must not block its callers on each other: one user's slow container
 //! start never delays another user's sessions.
 
+mod attach;
 mod containers;
 mod engine;
 mod exec;
