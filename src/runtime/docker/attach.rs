@@ -14,7 +14,7 @@ use hyper::header::{CONNECTION, CONTENT_TYPE, HOST, UPGRADE};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::engine::DockerError;
+use super::engine::{DockerError, api_prefix};
 
 /// The exec's output and input, as raw bytes.
 pub(super) type Attached = (
@@ -43,7 +43,7 @@ pub(super) async fn start_attached(host: &str, id: &str) -> Result<Attached, Doc
             tracing::debug!(%error, "exec attach connection ended");
         }
     });
-    let request = hyper::Request::post(format!("/v1.41/exec/{id}/start"))
+    let request = hyper::Request::post(format!("{}/exec/{id}/start", api_prefix()))
         .header(HOST, "docker")
         .header(CONTENT_TYPE, "application/json")
         .header(CONNECTION, "Upgrade")

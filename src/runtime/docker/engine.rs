@@ -32,8 +32,14 @@ const INSTANCE_LABEL: &str = "foyer.instance";
 /// later engine accept it.
 const API_VERSION: bollard::ClientVersion = bollard::ClientVersion {
     major_version: 1,
-    minor_version: 41,
+    minor_version: API_MINOR,
 };
+const API_MINOR: usize = 41;
+/// The same version as a request path prefix, for requests made without
+/// bollard.
+pub(super) fn api_prefix() -> String {
+    format!("/v1.{API_MINOR}")
+}
 /// Seconds a request may take (an attached exec stream is not bounded by it).
 const REQUEST_TIMEOUT_SECS: u64 = 60;
 /// Seconds `docker stop` waits after SIGTERM before SIGKILL.
