@@ -89,6 +89,9 @@ pub struct SessionsConfig {
     #[serde(with = "humantime_serde")]
     pub exited_retention: Duration,
     pub presets_only: bool,
+    /// Record each session's output as asciicast v2 under
+    /// `data/recordings/`.
+    pub record: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -198,6 +201,7 @@ impl Default for SessionsConfig {
             sync_timeout: Duration::from_millis(500),
             exited_retention: Duration::ZERO,
             presets_only: false,
+            record: false,
         }
     }
 }

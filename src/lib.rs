@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod app;
 pub mod config;
+pub mod picker;
 pub mod runtime;
 pub mod session;
 pub mod ssh;

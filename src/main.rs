@@ -157,8 +157,25 @@ async fn create_first_admin(store: &Store, account: &HostAccount) -> anyhow::Res
     Ok(())
 }
 
+/// Every connection and every session's PTY is a file descriptor: lift the
+/// soft limit on open files to the hard one (often 1024 → 500k), so a
+/// busy server does not run out long before the machine does.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::warn!(%error, soft, hard, "cannot raise the open files limit");
+            }
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot read the open files limit"),
+    }
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
+    raise_open_files_limit();
     std::fs::create_dir_all(&config.data.dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -176,6 +193,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         client_buffer: config.sessions.client_buffer.0 as usize,
         kill_grace: config.sessions.kill_grace,
         sync_timeout: config.sessions.sync_timeout,
+        changes: foyer::session::Changes::new(),
+        recordings: config
+            .sessions
+            .record
+            .then(|| config.data.dir.join("recordings")),
     };
     let runtime = start_runtime(&config, &account)?;
     let registry = Registry::start(

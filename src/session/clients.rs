@@ -261,6 +261,19 @@ impl ClientTable {
         }
     }
 
+    /// Changes a client's role (a writer whose write access was taken
+    /// away becomes an observer); the PTY size may change as a result.
+    pub fn set_role(&mut self, id: ClientId, role: Role, out: &mut Vec<Delivery>) {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if client.role == role {
+            return;
+        }
+        client.role = role;
+        self.apply_size_policy(out);
+    }
+
     /// Removes a client; the PTY size may change as a result.
     pub fn detach(&mut self, id: ClientId, out: &mut Vec<Delivery>) {
         if self.clients.remove(&id).is_some() {

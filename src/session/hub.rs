@@ -16,8 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
+use super::changes::Changes;
 use super::clients::{ClientId, Role};
 use super::terminal::Size;
 use crate::config::SizePolicy;
@@ -33,6 +34,10 @@ pub struct HubSettings {
     pub kill_grace: Duration,
     /// Longest a synchronized-output frame is held back from clients.
     pub sync_timeout: Duration,
+    /// Bumped when anything `ls` shows about this session changes.
+    pub changes: Changes,
+    /// Where recordings go (`sessions.record`), or `None` to not record.
+    pub recordings: Option<std::path::PathBuf>,
 }
 
 /// What a client's front end receives.
@@ -46,6 +51,9 @@ pub enum ClientMessage {
     Exited { status: Option<i32> },
     /// The session was removed (killed) while attached.
     Closed,
+    /// The user's access to the session was taken away; the client has
+    /// been detached.
+    Revoked,
 }
 
 /// A running session's state, as `ls` shows it.
@@ -60,15 +68,36 @@ pub struct HubStatus {
     pub attention: bool,
     pub last_active: i64,
     pub size: Size,
+    /// Who is attached, in the order they attached.
+    pub participants: Vec<Participant>,
+}
+
+/// One attached client, as others see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    /// The user's name.
+    pub name: String,
+    pub role: Role,
+}
+
+/// The current screen of a session, for a preview.
+#[derive(Debug, Clone)]
+pub struct ScreenPreview {
+    pub size: Size,
+    /// The visible screen as escape sequences that draw it on a blank
+    /// terminal of `size`.
+    pub contents: Vec<u8>,
 }
 
 pub(super) enum Command {
     Attach {
+        who: String,
         role: Role,
         size: Size,
         reply: oneshot::Sender<Attachment>,
     },
     Watch {
+        who: String,
         reply: oneshot::Sender<mpsc::Receiver<ClientMessage>>,
     },
     Detach(ClientId),
@@ -82,6 +111,13 @@ pub(super) enum Command {
         reply: oneshot::Sender<String>,
     },
     Status(oneshot::Sender<HubStatus>),
+    /// A user's access changed: `None` detaches their clients, `Observer`
+    /// makes their writers observers.
+    AccessChanged {
+        user: String,
+        allowed: Option<Role>,
+    },
+    Preview(oneshot::Sender<ScreenPreview>),
     Kill,
     /// A program started by the caller (runtimes may take seconds, which
     /// the hub must not wait for); dropped with a hangup if one runs.
@@ -95,6 +131,7 @@ pub(super) enum Command {
 #[derive(Clone)]
 pub struct HubHandle {
     pub(super) tx: mpsc::Sender<Command>,
+    pub(super) screen: watch::Receiver<u64>,
 }
 
 /// The hub has stopped (the session was removed).
@@ -109,14 +146,45 @@ impl HubHandle {
         answer.await.map_err(|_| HubGone)
     }
 
-    pub async fn attach(&self, role: Role, size: Size) -> Result<Attachment, HubGone> {
-        self.ask(|reply| Command::Attach { role, size, reply })
+    /// Attaches `who` (a user name, shown to others) with `role`.
+    pub async fn attach(&self, who: &str, role: Role, size: Size) -> Result<Attachment, HubGone> {
+        let who = who.to_string();
+        self.ask(|reply| Command::Attach {
+            who,
+            role,
+            size,
+            reply,
+        })
+        .await
+    }
+
+    /// Applies a change of `user`'s access to their attached clients at
+    /// once: `None` detaches them (they are told why), `Some(Observer)`
+    /// stops their input reaching the program, `Some(Writer)` changes
+    /// nothing (a client attached read-only stays so until it reattaches).
+    pub async fn access_changed(&self, user: &str, allowed: Option<Role>) -> Result<(), HubGone> {
+        let user = user.to_string();
+        self.tx
+            .send(Command::AccessChanged { user, allowed })
             .await
+            .map_err(|_| HubGone)
+    }
+
+    /// The current screen, for a preview.
+    pub async fn preview(&self) -> Result<ScreenPreview, HubGone> {
+        self.ask(Command::Preview).await
+    }
+
+    /// A receiver whose `changed()` resolves when the screen may have
+    /// changed since it was last marked seen.
+    pub fn screen_changes(&self) -> watch::Receiver<u64> {
+        self.screen.clone()
     }
 
     /// The program's output bytes as they come, for `watch` without a PTY.
-    pub async fn watch(&self) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
-        self.ask(|reply| Command::Watch { reply }).await
+    pub async fn watch(&self, who: &str) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
+        let who = who.to_string();
+        self.ask(|reply| Command::Watch { who, reply }).await
     }
 
     pub async fn capture(&self, scrollback: usize, ansi: bool) -> Result<String, HubGone> {

@@ -12,12 +12,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::AsyncReadExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::clients::{ClientId, ClientTable, Delivery, Role};
-use super::hub::{ClientMessage, Command, HubHandle, HubSettings, HubStatus};
+use super::hub::{
+    ClientMessage, Command, HubHandle, HubSettings, HubStatus, Participant, ScreenPreview,
+};
 use super::program::{Running, read_more_now};
+use super::recording::{self, Recorder};
 use super::terminal::Size;
 use super::unix_now;
 use crate::runtime::{Process, Signal};
@@ -50,6 +53,8 @@ enum Event {
 struct Outbox {
     tx: mpsc::Sender<ClientMessage>,
     queued_bytes: Arc<AtomicUsize>,
+    /// The attached user's name and role, as `ls` shows them.
+    who: Participant,
 }
 
 /// What the hub knows about its session.
@@ -66,7 +71,8 @@ struct Hub {
     store: Store,
     table: ClientTable,
     outboxes: HashMap<ClientId, Outbox>,
-    watchers: Vec<mpsc::Sender<ClientMessage>>,
+    /// `watch` without a terminal: the user's name and their byte stream.
+    watchers: Vec<(String, mpsc::Sender<ClientMessage>)>,
     running: Option<Running>,
     exit_status: Option<i32>,
     removing: bool,
@@ -79,6 +85,10 @@ struct Hub {
     replies: Vec<u8>,
     /// When the open synchronized frame is given up on.
     sync_deadline: Option<Instant>,
+    /// Bumped on every output shown, for previews.
+    screen: watch::Sender<u64>,
+    /// Records the running program's output, with `sessions.record`.
+    recorder: Option<Recorder>,
 }
 
 /// Starts a hub for a session. `process` is `None` for a session that has
@@ -92,14 +102,18 @@ pub fn start_hub(
     last_active: i64,
 ) -> HubHandle {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-    let handle = HubHandle { tx };
+    let (screen, screen_changes) = watch::channel(0);
+    let handle = HubHandle {
+        tx,
+        screen: screen_changes,
+    };
     let table = ClientTable::new(
         DEFAULT_SIZE,
         settings.scrollback_lines,
         settings.attach_scrollback,
         settings.size_policy,
     );
-    let hub = Hub {
+    let mut hub = Hub {
         identity,
         settings,
         store,
@@ -117,7 +131,12 @@ pub fn start_hub(
         deliveries: Vec::new(),
         replies: Vec::new(),
         sync_deadline: None,
+        screen,
+        recorder: None,
     };
+    if hub.running.is_some() {
+        hub.start_recording();
+    }
     tokio::spawn(hub.run(rx));
     handle
 }
@@ -216,10 +235,15 @@ impl Hub {
         self.deliveries = deliveries;
         self.update_sync_deadline();
         self.deliver_to_watchers(&buffer[..n]);
-        if self.table.terminal_mut().take_attention() && self.table.is_empty() {
+        if let Some(recorder) = &mut self.recorder {
+            recorder.output(&buffer[..n]);
+        }
+        if self.table.terminal_mut().take_attention() && self.table.is_empty() && !self.attention {
             self.attention = true;
+            self.settings.changes.notify();
         }
         self.note_activity();
+        self.screen.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// A synchronized frame is held at most `sync_timeout` from its start.
@@ -255,6 +279,7 @@ impl Hub {
         };
         let status = running.exit_status;
         self.exit_status = status;
+        self.recorder = None;
         // A frame left open by a program that died is shown as it stands.
         self.with_deliveries(|table, out| table.give_up_sync_frame(out));
         // Retention of exited sessions counts from here.
@@ -263,10 +288,12 @@ impl Hub {
         for (_, outbox) in self.outboxes.drain() {
             let _ = outbox.tx.try_send(ClientMessage::Exited { status });
         }
-        for watcher in self.watchers.drain(..) {
+        for (_, watcher) in self.watchers.drain(..) {
             let _ = watcher.try_send(ClientMessage::Exited { status });
         }
         self.table.detach_all();
+        self.settings.changes.notify();
+        self.screen.send_modify(|n| *n = n.wrapping_add(1));
         if !self.removing
             && let Err(error) = self
                 .store
@@ -279,18 +306,23 @@ impl Hub {
 
     async fn handle(&mut self, command: Command) {
         match command {
-            Command::Attach { role, size, reply } => {
-                let attachment = self.attach(role, size);
+            Command::Attach {
+                who,
+                role,
+                size,
+                reply,
+            } => {
+                let attachment = self.attach(Participant { name: who, role }, size);
                 let _ = reply.send(attachment);
             }
-            Command::Watch { reply } => {
+            Command::Watch { who, reply } => {
                 let (tx, rx) = mpsc::channel(OUTBOX_MESSAGES);
                 if self.running.is_none() {
                     let _ = tx.try_send(ClientMessage::Exited {
                         status: self.exit_status,
                     });
                 } else {
-                    self.watchers.push(tx);
+                    self.watchers.push((who, tx));
                 }
                 let _ = reply.send(rx);
             }
@@ -319,12 +351,26 @@ impl Hub {
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
             }
+            Command::Preview(reply) => {
+                let _ = reply.send(self.preview());
+            }
+            Command::AccessChanged { user, allowed } => self.access_changed(&user, allowed),
             Command::Kill => self.kill(),
             Command::Restart { process, reply } => {
                 self.restart(process).await;
                 let _ = reply.send(());
             }
         }
+    }
+
+    /// Starts recording the program just started, with `sessions.record`.
+    fn start_recording(&mut self) {
+        let Some(dir) = &self.settings.recordings else {
+            return;
+        };
+        let path = recording::path_for(dir, &self.identity.label, self.identity.id.0);
+        let size = self.table.pty_size();
+        self.recorder = Some(Recorder::start(path, size, &self.identity.label));
     }
 
     fn write_to_program(&mut self, bytes: Bytes) {
@@ -337,7 +383,11 @@ impl Hub {
     }
 
     fn note_activity(&mut self) {
-        self.last_active = unix_now();
+        let now = unix_now();
+        if now != self.last_active {
+            self.last_active = now;
+            self.settings.changes.notify();
+        }
         if self.activity_persisted.elapsed() < ACTIVITY_PERSIST_INTERVAL {
             return;
         }
@@ -380,6 +430,25 @@ impl Hub {
             attention: self.attention,
             last_active: self.last_active,
             size: self.table.pty_size(),
+            participants: self.participants(),
+        }
+    }
+
+    /// Attached clients in the order they attached.
+    fn participants(&self) -> Vec<Participant> {
+        let mut clients: Vec<_> = self.outboxes.iter().collect();
+        clients.sort_by_key(|(id, _)| id.0);
+        clients
+            .into_iter()
+            .map(|(_, outbox)| outbox.who.clone())
+            .collect()
+    }
+
+    fn preview(&mut self) -> ScreenPreview {
+        let terminal = self.table.terminal_mut();
+        ScreenPreview {
+            size: terminal.size(),
+            contents: terminal.screen().contents_formatted().into_bytes(),
         }
     }
 
@@ -411,6 +480,8 @@ impl Hub {
         }
         self.running = Some(running);
         self.exit_status = None;
+        self.start_recording();
+        self.settings.changes.notify();
         self.note_activity();
         if let Err(error) = self.store.set_running(self.identity.id, unix_now()).await {
             tracing::error!(session = %self.identity.label, %error, "cannot record restart");

@@ -4,9 +4,11 @@
 //! `registry` knows which sessions exist; `hub` (its handle), `hub_task`
 //! (its loop, with `delivery` to clients) and `program` run one; `clients`,
 //! `terminal`, `render` and `queries` are the pure parts the hub drives;
-//! `input` watches a client's keystrokes for the prefix key; `names` checks
+//! `changes` signals what live views show; `input` watches a client's keystrokes for the prefix key; `names` checks
 //! session names. Nothing here knows SSH or HTTP.
 
+pub mod access;
+pub mod changes;
 pub mod clients;
 pub mod hub;
 mod hub_task;
@@ -15,17 +17,22 @@ pub mod launch;
 pub mod names;
 mod program;
 pub mod queries;
+pub mod recording;
 pub mod registry;
 pub mod render;
 pub mod terminal;
 
+pub use changes::Changes;
 pub use clients::{ClientId, ClientTable, Delivery, Role};
-pub use hub::{Attachment, ClientMessage, HubHandle, HubSettings, HubStatus, Receipts};
+pub use hub::{
+    Attachment, ClientMessage, HubHandle, HubSettings, HubStatus, Participant, Receipts,
+    ScreenPreview,
+};
 pub use registry::{Registry, SessionEntry};
 pub use terminal::{Size, Terminal};
 
 /// Seconds since the Unix epoch, as the database stores times.
-pub(crate) fn unix_now() -> i64 {
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -15,7 +15,9 @@ use super::hub::{HubHandle, HubSettings};
 use super::hub_task::{HubIdentity, start_hub};
 use super::unix_now;
 use crate::runtime::{Owner, Process, Runtime, Signal, SpawnError, SpawnSpec};
-use crate::store::{NewSession, SessionId, SessionRecord, SessionState, Store, StoreError, User};
+use crate::store::{
+    Grant, NewSession, SessionId, SessionRecord, SessionState, Store, StoreError, User, UserId,
+};
 
 const COMMAND_QUEUE: usize = 64;
 /// How often exited sessions are checked against `sessions.exited_retention`,
@@ -27,6 +29,8 @@ const RETENTION_SWEEP: std::time::Duration = std::time::Duration::from_secs(30);
 pub struct SessionEntry {
     pub record: SessionRecord,
     pub hub: HubHandle,
+    /// Who beside the owner may read or write it.
+    pub grants: Vec<(UserId, Grant)>,
 }
 
 impl SessionEntry {
@@ -81,12 +85,19 @@ enum Command {
         id: SessionId,
         reply: oneshot::Sender<Option<SessionEntry>>,
     },
+    SetGrant {
+        id: SessionId,
+        user: UserId,
+        grant: Option<Grant>,
+        reply: oneshot::Sender<Result<Option<SessionEntry>, StoreError>>,
+    },
 }
 
 /// Talks to the registry task. Cheap to clone.
 #[derive(Clone)]
 pub struct Registry {
     tx: mpsc::Sender<Command>,
+    changes: super::Changes,
 }
 
 impl Registry {
@@ -100,6 +111,13 @@ impl Registry {
         runtime: Runtime,
     ) -> Result<Registry, StoreError> {
         store.mark_running_as_exited(unix_now()).await?;
+        let mut grants: HashMap<SessionId, Vec<(UserId, Grant)>> = HashMap::new();
+        for grant in store.all_grants().await? {
+            grants
+                .entry(grant.session)
+                .or_default()
+                .push((grant.user, grant.grant));
+        }
         let mut sessions = HashMap::new();
         for record in store.all_sessions().await? {
             let identity = identity_of(&record);
@@ -115,9 +133,18 @@ impl Registry {
                 status,
                 record.last_active_at,
             );
-            sessions.insert(record.id, SessionEntry { record, hub });
+            let grants = grants.remove(&record.id).unwrap_or_default();
+            sessions.insert(
+                record.id,
+                SessionEntry {
+                    record,
+                    hub,
+                    grants,
+                },
+            );
         }
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let changes = settings.changes.clone();
         let task = RegistryTask {
             store,
             settings,
@@ -127,7 +154,7 @@ impl Registry {
             me: tx.downgrade(),
         };
         tokio::spawn(task.run(rx));
-        Ok(Registry { tx })
+        Ok(Registry { tx, changes })
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
@@ -153,6 +180,30 @@ impl Registry {
         self.ask(|reply| Command::List { reply })
             .await
             .unwrap_or_default()
+    }
+
+    /// A receiver that wakes when sessions appear, end, or change what
+    /// `ls` shows about them.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Gives `user` `grant` on a session (`None` takes it away); returns
+    /// the session as it now is, or `None` when it is gone.
+    pub async fn set_grant(
+        &self,
+        id: SessionId,
+        user: UserId,
+        grant: Option<Grant>,
+    ) -> Result<Option<SessionEntry>, StoreError> {
+        self.ask(|reply| Command::SetGrant {
+            id,
+            user,
+            grant,
+            reply,
+        })
+        .await
+        .unwrap_or(Ok(None))
     }
 
     /// Forgets a session (its hub is told to end separately).
@@ -199,7 +250,11 @@ impl RegistryTask {
                     result,
                     reply,
                 } => {
-                    let _ = reply.send(self.started(record, result).await);
+                    let created = self.started(record, result).await;
+                    if created.is_ok() {
+                        self.settings.changes.notify();
+                    }
+                    let _ = reply.send(created);
                 }
                 Command::Find { owner, name, reply } => {
                     let found = self
@@ -216,8 +271,19 @@ impl RegistryTask {
                     });
                     let _ = reply.send(all);
                 }
+                Command::SetGrant {
+                    id,
+                    user,
+                    grant,
+                    reply,
+                } => {
+                    let _ = reply.send(self.set_grant(id, user, grant).await);
+                }
                 Command::Remove { id, reply } => {
                     let removed = self.sessions.remove(&id);
+                    if removed.is_some() {
+                        self.settings.changes.notify();
+                    }
                     if removed.is_some()
                         && let Err(error) = self.store.delete_session(id).await
                     {
@@ -227,6 +293,32 @@ impl RegistryTask {
                 }
             }
         }
+    }
+
+    async fn set_grant(
+        &mut self,
+        id: SessionId,
+        user: UserId,
+        grant: Option<Grant>,
+    ) -> Result<Option<SessionEntry>, StoreError> {
+        if !self.sessions.contains_key(&id) {
+            return Ok(None);
+        }
+        match grant {
+            Some(grant) => self.store.set_grant(id, user, grant).await?,
+            None => {
+                self.store.remove_grant(id, user).await?;
+            }
+        }
+        let Some(entry) = self.sessions.get_mut(&id) else {
+            return Ok(None);
+        };
+        entry.grants.retain(|(holder, _)| *holder != user);
+        if let Some(grant) = grant {
+            entry.grants.push((user, grant));
+        }
+        self.settings.changes.notify();
+        Ok(Some(entry.clone()))
     }
 
     /// Removes sessions that exited longer than `exited_retention` ago.
@@ -243,6 +335,7 @@ impl RegistryTask {
         }
         for id in expired {
             if let Some(entry) = self.sessions.remove(&id) {
+                self.settings.changes.notify();
                 tracing::info!(session = %entry.label(), "exited session past its retention removed");
                 let _ = entry.hub.kill().await;
                 if let Err(error) = self.store.delete_session(id).await {
@@ -318,7 +411,11 @@ impl RegistryTask {
             None,
             record.last_active_at,
         );
-        let entry = SessionEntry { record, hub };
+        let entry = SessionEntry {
+            record,
+            hub,
+            grants: Vec::new(),
+        };
         self.sessions.insert(entry.record.id, entry.clone());
         Ok(entry)
     }

@@ -35,16 +35,24 @@ pub enum AttachEnd {
     Detached,
     Exited(Option<i32>),
     Killed,
+    /// The user's access was taken away while attached.
+    Revoked,
     ClientGone,
 }
 
 /// Attaches the channel's client to `entry` until it detaches, the
 /// program exits, the session is killed or the client goes away.
-pub async fn run(app: &App, entry: &SessionEntry, role: Role, io: &mut ChannelIo) -> AttachEnd {
+pub async fn run(
+    app: &App,
+    who: &str,
+    entry: &SessionEntry,
+    role: Role,
+    io: &mut ChannelIo,
+) -> AttachEnd {
     let Some(size) = io.pty.as_ref().map(|p| p.size) else {
         return AttachEnd::ClientGone;
     };
-    let Ok(mut attachment) = entry.hub.attach(role, size).await else {
+    let Ok(mut attachment) = entry.hub.attach(who, role, size).await else {
         return AttachEnd::Killed;
     };
     let Some(messages) = attachment.messages.take() else {
@@ -73,6 +81,9 @@ pub async fn run(app: &App, entry: &SessionEntry, role: Role, io: &mut ChannelIo
                     }
                 }
                 Some(ChannelEvent::Resize(size)) => {
+                    if let Some(pty) = io.pty.as_mut() {
+                        pty.size = size;
+                    }
                     let _ = attachment.resize(size).await;
                 }
                 Some(ChannelEvent::Eof) => {}
@@ -145,6 +156,7 @@ async fn write_messages(
             ClientMessage::Marker => {}
             ClientMessage::Exited { status } => return AttachEnd::Exited(*status),
             ClientMessage::Closed => return AttachEnd::Killed,
+            ClientMessage::Revoked => return AttachEnd::Revoked,
         }
         if receipts.written(&message).await.is_err() {
             return AttachEnd::Killed;
@@ -154,8 +166,8 @@ async fn write_messages(
 
 /// `watch` without a terminal: the program's output bytes as they come,
 /// until the program ends or the client leaves.
-pub async fn stream_output(entry: &SessionEntry, io: &mut ChannelIo) -> Outcome {
-    let Ok(mut messages) = entry.hub.watch().await else {
+pub async fn stream_output(who: &str, entry: &SessionEntry, io: &mut ChannelIo) -> Outcome {
+    let Ok(mut messages) = entry.hub.watch(who).await else {
         return Outcome::Refused(format!("no session named {}", entry.label()));
     };
     loop {
@@ -167,6 +179,9 @@ pub async fn stream_output(entry: &SessionEntry, io: &mut ChannelIo) -> Outcome 
                     }
                 }
                 Some(ClientMessage::Marker) => {}
+                Some(ClientMessage::Revoked) => {
+                    return Outcome::Refused(format!("your access to {} was revoked", entry.label()));
+                }
                 Some(ClientMessage::Exited { .. }) | Some(ClientMessage::Closed) | None => return Outcome::Done,
             },
             event = io.events.recv() => if event.is_none() {

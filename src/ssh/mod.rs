@@ -11,9 +11,12 @@ mod attach;
 mod channel;
 mod handler;
 pub mod hostkey;
+mod replay;
 mod run;
 mod run_account;
 mod run_new;
+mod run_picker;
+mod run_share;
 pub mod verbs;
 
 use std::net::SocketAddr;

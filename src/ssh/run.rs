@@ -14,15 +14,18 @@ use bytes::Bytes;
 
 use super::attach::{self, AttachEnd};
 use super::channel::ChannelIo;
+use super::replay;
 use super::run_account;
 use super::run_new;
+use super::run_share;
 use super::verbs::{self, Verb};
 use crate::app::App;
 use crate::runtime;
+use crate::session::access::{self, Access};
 use crate::session::launch::{LaunchRequest, spawn_spec};
 use crate::session::names::{self, SessionRef};
 use crate::session::{HubStatus, Role, SessionEntry};
-use crate::store::User;
+use crate::store::{Grant, User};
 
 /// Who is asking.
 #[derive(Debug, Clone)]
@@ -43,42 +46,19 @@ impl Outcome {
     pub(super) fn refused(text: impl Into<String>) -> Outcome {
         Outcome::Refused(text.into())
     }
-}
 
-/// What the caller may do with a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Owner,
-    /// Granted write access (grants arrive with sharing).
-    #[allow(dead_code)]
-    Write,
-    Read,
-}
-
-impl Access {
-    pub fn name(self) -> &'static str {
+    /// The message of a refusal or usage error; empty for `Done`.
+    pub(super) fn into_message(self) -> String {
         match self {
-            Access::Owner => "owner",
-            Access::Write => "write",
-            Access::Read => "read",
+            Outcome::Done => String::new(),
+            Outcome::Refused(message) | Outcome::Usage(message) => message,
         }
     }
-
-    pub fn can_write(self) -> bool {
-        matches!(self, Access::Owner | Access::Write)
-    }
 }
 
-/// The caller's access to a session, if they may see it at all. Admins
-/// see and watch everything, but type only where granted.
+/// The caller's access to a session, if they may see it at all.
 pub fn access_of(caller: &Caller, entry: &SessionEntry) -> Option<Access> {
-    if entry.record.owner_id == caller.user.id {
-        Some(Access::Owner)
-    } else if caller.user.is_admin {
-        Some(Access::Read)
-    } else {
-        None
-    }
+    access::access_of(&caller.user, entry)
 }
 
 /// Runs a command line (or, for `None`, the shell request) and returns the
@@ -89,10 +69,13 @@ pub async fn run_command(
     command: Option<String>,
     io: &mut ChannelIo,
 ) -> u32 {
-    let verb = match command.as_deref().map(verbs::parse) {
-        None => Ok(Verb::Help),
-        Some(parsed) => parsed,
+    let Some(command) = command else {
+        return match super::run_picker::run(&app, &caller, io).await {
+            Outcome::Done => 0,
+            _ => 1,
+        };
     };
+    let verb = verbs::parse(&command);
     let outcome = match verb {
         Ok(verb) => run_verb(&app, &caller, verb, io).await,
         Err(error) => Outcome::Usage(error.message()),
@@ -113,7 +96,7 @@ pub async fn run_command(
 async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) -> Outcome {
     let interactive = matches!(
         verb,
-        Verb::Attach { .. } | Verb::Watch { .. } | Verb::New { .. }
+        Verb::Attach { .. } | Verb::Watch { .. } | Verb::New { .. } | Verb::Replay { .. }
     );
     if !interactive {
         io.ignore_input();
@@ -155,11 +138,21 @@ async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) ->
         Verb::Send { name, text } => send(app, caller, &name, &text).await,
         Verb::Kill { name } => kill(app, caller, &name).await,
         Verb::Restart { name } => restart(app, caller, &name).await,
+        Verb::Share { name, user, write } => {
+            let grant = if write { Grant::Write } else { Grant::Read };
+            run_share::share(app, caller, &name, &user, Some(grant), io).await
+        }
+        Verb::Unshare { name, user } => run_share::share(app, caller, &name, &user, None, io).await,
+        Verb::Replay { name } => replay::replay(app, caller, &name, io).await,
     }
 }
 
 /// Finds a session the caller may see, or says there is none.
-async fn find(app: &App, caller: &Caller, name: &str) -> Result<(SessionEntry, Access), Outcome> {
+pub(super) async fn find(
+    app: &App,
+    caller: &Caller,
+    name: &str,
+) -> Result<(SessionEntry, Access), Outcome> {
     let not_found = || Outcome::refused(format!("no session named {}", names::printable(name)));
     let reference = SessionRef::parse(name).map_err(|_| not_found())?;
     let owner = reference.owner.unwrap_or_else(|| caller.user.name.clone());
@@ -211,18 +204,38 @@ async fn attach_verb(
         Err(outcome) => return outcome,
     };
     if io.pty.is_none() {
-        return attach::stream_output(&entry, io).await;
+        return attach::stream_output(&caller.user.name, &entry, io).await;
     }
-    attach_entry(app, entry, access, watch, io).await
+    attach_entry(app, caller, entry, access, watch, io).await
 }
 
+/// Attaches the caller to `entry` and prints how the attachment ended.
 pub(super) async fn attach_entry(
     app: &App,
+    caller: &Caller,
     entry: SessionEntry,
     access: Access,
     watch: bool,
     io: &mut ChannelIo,
 ) -> Outcome {
+    let (_, notice) = attach_session(app, caller, &entry, access, watch, io).await;
+    if let Some(notice) = notice {
+        let _ = io.out(&format!("{notice}\n")).await;
+    }
+    Outcome::Done
+}
+
+/// Attaches the caller to `entry` with their access (read-only when
+/// `watch`) until it ends; returns how, with the line that tells them
+/// (none when the client went away).
+pub(super) async fn attach_session(
+    app: &App,
+    caller: &Caller,
+    entry: &SessionEntry,
+    access: Access,
+    watch: bool,
+    io: &mut ChannelIo,
+) -> (AttachEnd, Option<String>) {
     let role = if access.can_write() && !watch {
         Role::Writer
     } else {
@@ -234,26 +247,20 @@ pub(super) async fn attach_entry(
     } else {
         entry.label()
     };
-    match attach::run(app, &entry, role, io).await {
-        AttachEnd::Detached => {
-            let _ = io.out(&format!("[detached from {shown}]\n")).await;
-        }
+    let end = attach::run(app, &caller.user.name, entry, role, io).await;
+    let notice = match &end {
+        AttachEnd::Detached => Some(format!("[detached from {shown}]")),
         AttachEnd::Exited(status) => {
             let status = status.map_or("unknown".to_string(), |s| s.to_string());
-            let _ = io
-                .out(&format!(
-                    "[foyer: session {shown} exited with status {status}]\n"
-                ))
-                .await;
+            Some(format!(
+                "[foyer: session {shown} exited with status {status}]"
+            ))
         }
-        AttachEnd::Killed => {
-            let _ = io
-                .out(&format!("[foyer: session {shown} was killed]\n"))
-                .await;
-        }
-        AttachEnd::ClientGone => {}
-    }
-    Outcome::Done
+        AttachEnd::Killed => Some(format!("[foyer: session {shown} was killed]")),
+        AttachEnd::Revoked => Some(format!("[foyer: your access to {shown} was revoked]")),
+        AttachEnd::ClientGone => None,
+    };
+    (end, notice)
 }
 
 async fn capture(
@@ -300,14 +307,14 @@ async fn running(entry: &SessionEntry) -> bool {
 }
 
 /// Finds a session the caller may kill or restart: its owner, or an admin.
-async fn find_to_manage(
+pub(super) async fn find_to_manage(
     app: &App,
     caller: &Caller,
     name: &str,
     verb: &str,
 ) -> Result<SessionEntry, Outcome> {
     let (entry, access) = find(app, caller, name).await?;
-    if access != Access::Owner && !caller.user.is_admin {
+    if !access::may_manage(&caller.user, access) {
         return Err(Outcome::refused(format!(
             "only the owner may {verb} {}",
             entry.label()
@@ -321,10 +328,15 @@ async fn kill(app: &App, caller: &Caller, name: &str) -> Outcome {
         Ok(entry) => entry,
         Err(outcome) => return outcome,
     };
+    kill_entry(app, caller, &entry).await;
+    Outcome::Done
+}
+
+/// Ends a session's program and removes it; the caller checked the right.
+pub(super) async fn kill_entry(app: &App, caller: &Caller, entry: &SessionEntry) {
     let _ = entry.hub.kill().await;
     app.registry.remove(entry.record.id).await;
     tracing::info!(user = %caller.user.name, session = %entry.label(), "session killed");
-    Outcome::Done
 }
 
 async fn restart(app: &App, caller: &Caller, name: &str) -> Outcome {

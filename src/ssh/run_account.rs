@@ -4,9 +4,10 @@
 //! Must not change another user's keys.
 
 use super::channel::ChannelIo;
-use super::run::{Access, Caller, Outcome};
+use super::run::{Caller, Outcome};
 use super::verbs::KeysAction;
 use crate::app::App;
+use crate::session::access::Access;
 use crate::session::{HubStatus, SessionEntry};
 use crate::store::{StoreError, parse_public_key};
 

@@ -7,9 +7,11 @@
 use std::path::PathBuf;
 
 use super::channel::ChannelIo;
-use super::run::{Access, Caller, Outcome, attach_entry};
+use super::run::{Caller, Outcome, attach_entry};
 use crate::app::App;
 use crate::runtime::Owner;
+use crate::session::SessionEntry;
+use crate::session::access::Access;
 use crate::session::launch::{HostAccount, LaunchRequest, spawn_spec};
 use crate::session::names;
 use crate::session::registry::{CreateError, CreateRequest};
@@ -34,28 +36,43 @@ pub(super) async fn new_session(
     }
     if let Some(existing) = app.registry.find(&caller.user.name, &request.name).await {
         if request.attach_existing {
-            return attach_entry(app, existing, Access::Owner, false, io).await;
+            return attach_entry(app, caller, existing, Access::Owner, false, io).await;
         }
         return Outcome::refused(format!("a session named {} already exists", request.name));
     }
+    let term = io.pty.as_ref().map(|p| p.term.clone());
+    let entry = match create(app, caller, &request, term).await {
+        Ok(entry) => entry,
+        Err(message) => return Outcome::Refused(message),
+    };
+    if request.detached || io.pty.is_none() {
+        return Outcome::Done;
+    }
+    attach_entry(app, caller, entry, Access::Owner, false, io).await
+}
+
+/// Creates and starts the session `request` describes, for `caller`;
+/// `term` is the creating client's `TERM`. Returns the one-line reason
+/// when it cannot.
+pub(super) async fn create(
+    app: &App,
+    caller: &Caller,
+    request: &NewRequest,
+    term: Option<String>,
+) -> Result<SessionEntry, String> {
+    names::validate(&request.name).map_err(|error| error.to_string())?;
     let label = format!("{}/{}", caller.user.name, request.name);
-    let account = match app.runtime.account_for(&owner_of(&caller.user)) {
-        Ok(account) => account,
-        Err(error) => return Outcome::refused(format!("cannot start {label}: {error}")),
-    };
-    let (command, env) = match resolve_command(app, &account, &request) {
-        Ok(found) => found,
-        Err(outcome) => return outcome,
-    };
-    let cwd = match working_dir(app, &account, request.dir.as_deref()) {
-        Ok(cwd) => cwd,
-        Err(outcome) => return outcome,
-    };
+    let account = app
+        .runtime
+        .account_for(&owner_of(&caller.user))
+        .map_err(|error| format!("cannot start {label}: {error}"))?;
+    let (command, env) = resolve_command(app, &account, request).map_err(Outcome::into_message)?;
+    let cwd = working_dir(app, &account, request.dir.as_deref()).map_err(Outcome::into_message)?;
     let spec = spawn_spec(LaunchRequest {
         account: &account,
         command: command.clone(),
         cwd,
-        term: io.pty.as_ref().map(|p| p.term.clone()),
+        term,
         label: label.clone(),
         extra_env: env,
     });
@@ -68,15 +85,12 @@ pub(super) async fn new_session(
     let entry = match app.registry.create(create).await {
         Ok(entry) => entry,
         Err(CreateError::NameTaken { name }) => {
-            return Outcome::refused(format!("a session named {name} already exists"));
+            return Err(format!("a session named {name} already exists"));
         }
-        Err(error) => return Outcome::refused(format!("cannot start {label}: {error}")),
+        Err(error) => return Err(format!("cannot start {label}: {error}")),
     };
     tracing::info!(user = %caller.user.name, peer = %caller.peer, session = %label, "session created");
-    if request.detached || io.pty.is_none() {
-        return Outcome::Done;
-    }
-    attach_entry(app, entry, Access::Owner, false, io).await
+    Ok(entry)
 }
 
 /// Extra environment variables for a program.

@@ -11,8 +11,8 @@ pub const MAX_COMMAND_LINE: usize = 64 * 1024;
 
 /// Verbs this server knows; anything else is `unknown command`.
 pub const KNOWN_VERBS: &[&str] = &[
-    "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "whoami", "keys",
-    "help",
+    "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "share", "unshare",
+    "replay", "whoami", "keys", "help",
 ];
 
 #[derive(Debug, Parser)]
@@ -84,6 +84,18 @@ pub enum Verb {
     Kill { name: String },
     /// Start an exited session again
     Restart { name: String },
+    /// Let another user watch a session (or, with --write, type into it)
+    Share {
+        name: String,
+        user: String,
+        /// Grant write access (default: read)
+        #[arg(long)]
+        write: bool,
+    },
+    /// Take a user's access to a session away
+    Unshare { name: String, user: String },
+    /// Play a session's recording with its timing (sessions.record)
+    Replay { name: String },
     /// Show who you are signed in as
     Whoami,
     /// Manage your SSH keys
@@ -209,6 +221,14 @@ pub fn help_text() -> String {
         ),
         ("kill NAME", "end the program and remove the session"),
         ("restart NAME", "start an exited session again"),
+        (
+            "replay NAME",
+            "play the session's recording (Ctrl-\\ d leaves)",
+        ),
+        (
+            "share NAME USER [--write] / unshare NAME USER",
+            "grant read (or write) access; revoke it",
+        ),
         ("whoami", "who you are signed in as"),
         (
             "keys | keys add KEY | keys remove FINGERPRINT",

@@ -13,6 +13,7 @@
 //! backends), times as i64 unix seconds, booleans as integers 0/1.
 
 mod error;
+mod grants;
 mod keys;
 mod sessions;
 mod users;
@@ -27,6 +28,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
 pub use error::StoreError;
+pub use grants::{Grant, GrantRecord};
 pub use keys::{ParsedKey, normalize_fingerprint, parse_key_line, parse_public_key};
 pub use sessions::{NewSession, SessionRecord, SessionState, valid_session_name};
 pub use users::{User, UserKey, valid_user_name};

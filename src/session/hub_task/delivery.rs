@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::{Hub, OUTBOX_MESSAGES, Outbox};
 use crate::session::clients::{ClientId, ClientTable, Delivery, Role};
-use crate::session::hub::{Attachment, ClientMessage};
+use crate::session::hub::{Attachment, ClientMessage, Participant};
 use crate::session::terminal::Size;
 
 impl Hub {
@@ -38,9 +38,13 @@ impl Hub {
         {
             tracing::warn!(session = %self.identity.label, %error, "resizing the PTY failed");
         }
+        if let Some(recorder) = &mut self.recorder {
+            recorder.resize(after);
+        }
     }
 
-    pub(super) fn attach(&mut self, role: Role, size: Size) -> Attachment {
+    pub(super) fn attach(&mut self, who: Participant, size: Size) -> Attachment {
+        let role = who.role;
         let id = ClientId(self.next_client);
         self.next_client += 1;
         let (tx, messages) = mpsc::channel(OUTBOX_MESSAGES);
@@ -51,9 +55,11 @@ impl Hub {
             Outbox {
                 tx,
                 queued_bytes: queued_bytes.clone(),
+                who,
             },
         );
         self.with_deliveries(|table, out| table.attach(id, role, size, out));
+        self.settings.changes.notify();
         if self.running.is_none() {
             // An exited session shows its last screen, then the exit.
             if let Some(outbox) = self.outboxes.remove(&id) {
@@ -73,8 +79,47 @@ impl Hub {
         }
     }
 
+    /// Applies a change of `user`'s access to their attached clients.
+    pub(super) fn access_changed(&mut self, user: &str, allowed: Option<Role>) {
+        let theirs: Vec<ClientId> = self
+            .outboxes
+            .iter()
+            .filter(|(_, outbox)| outbox.who.name == user)
+            .map(|(id, _)| *id)
+            .collect();
+        if allowed.is_none() {
+            self.watchers.retain(|(who, watcher)| {
+                let keep = who != user;
+                if !keep {
+                    let _ = watcher.try_send(ClientMessage::Revoked);
+                }
+                keep
+            });
+        }
+        for id in theirs {
+            match allowed {
+                None => {
+                    if let Some(outbox) = self.outboxes.get(&id) {
+                        let _ = outbox.tx.try_send(ClientMessage::Revoked);
+                    }
+                    self.detach(id);
+                }
+                Some(Role::Observer) => {
+                    if let Some(outbox) = self.outboxes.get_mut(&id) {
+                        outbox.who.role = Role::Observer;
+                    }
+                    self.with_deliveries(|table, out| table.set_role(id, Role::Observer, out));
+                    self.settings.changes.notify();
+                }
+                Some(Role::Writer) => {}
+            }
+        }
+    }
+
     pub(super) fn detach(&mut self, id: ClientId) {
-        self.outboxes.remove(&id);
+        if self.outboxes.remove(&id).is_some() {
+            self.settings.changes.notify();
+        }
         self.with_deliveries(|table, out| table.detach(id, out));
     }
 
@@ -121,7 +166,7 @@ impl Hub {
         let bytes = Bytes::copy_from_slice(bytes);
         // A byte stream cannot be coalesced: a watcher that falls behind
         // is closed rather than allowed to hold memory.
-        self.watchers.retain(|watcher| {
+        self.watchers.retain(|(_, watcher)| {
             watcher
                 .try_send(ClientMessage::Output {
                     bytes: bytes.clone(),
