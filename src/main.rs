@@ -12,7 +12,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use foyer::admin::{self, KeyCommand, UserCommand};
 use foyer::app::App;
-use foyer::config::{Config, LogFormat, Overrides};
+use foyer::config::{Config, LogFormat, Overrides, RuntimeKind};
+use foyer::runtime::Runtime;
+use foyer::runtime::docker::DockerRuntime;
+use foyer::runtime::local::LocalRuntime;
 use foyer::session::launch::HostAccount;
 use foyer::session::{HubSettings, Registry};
 use foyer::ssh;
@@ -198,8 +201,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .then(|| config.data.dir.join("recordings")),
         audit: audit.clone(),
     };
-    let registry =
-        Registry::start(store.clone(), settings, config.sessions.exited_retention).await?;
+    let runtime = start_runtime(&config, &account)?;
+    let registry = Registry::start(
+        store.clone(),
+        settings,
+        config.sessions.exited_retention,
+        runtime.clone(),
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(config.ssh.listen)
         .await
         .with_context(|| format!("cannot listen on {} (ssh.listen)", config.ssh.listen))?;
@@ -211,6 +220,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         registry,
         account,
         audit,
+        runtime: runtime.clone(),
     });
     println!("foyer: SSH listening on {address}");
     println!(
@@ -224,7 +234,34 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = stop.send(true);
     let _ = server.await;
+    runtime.shutdown().await;
     Ok(())
+}
+
+/// The runtime `runtime.kind` names. OS accounts need root: refused at
+/// start rather than at each session.
+fn start_runtime(config: &Config, account: &HostAccount) -> anyhow::Result<Runtime> {
+    Ok(match config.runtime.kind {
+        RuntimeKind::Local => {
+            let os_users = config.runtime.local.os_users;
+            if os_users && !nix::unistd::geteuid().is_root() {
+                anyhow::bail!(
+                    "runtime.local.os_users needs the server to run as root (it runs as {})",
+                    account.user
+                );
+            }
+            Runtime::Local(LocalRuntime {
+                host: account.clone(),
+                os_users,
+            })
+        }
+        RuntimeKind::Docker => {
+            let instance =
+                std::fs::canonicalize(&config.data.dir).unwrap_or_else(|_| config.data.dir.clone());
+            let instance = instance.display().to_string();
+            Runtime::Docker(DockerRuntime::start(&config.runtime.docker, &instance))
+        }
+    })
 }
 
 async fn wait_for_signal() {

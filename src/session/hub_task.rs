@@ -24,7 +24,7 @@ use super::recording::{self, Recorder};
 use super::terminal::Size;
 use super::unix_now;
 use crate::audit::AuditEvent;
-use crate::runtime::{Process, Signal, SpawnError, SpawnSpec};
+use crate::runtime::{Process, Signal};
 use crate::store::{SessionId, Store};
 
 /// Commands waiting for the hub; senders wait when it is full.
@@ -363,8 +363,9 @@ impl Hub {
             }
             Command::AccessChanged { user, allowed } => self.access_changed(&user, allowed),
             Command::Kill => self.kill(),
-            Command::Restart { spec, spawn, reply } => {
-                let _ = reply.send(self.restart(&spec, spawn).await);
+            Command::Restart { process, reply } => {
+                self.restart(process).await;
+                let _ = reply.send(());
             }
         }
     }
@@ -473,18 +474,18 @@ impl Hub {
         running.kill_at = Some(Instant::now() + self.settings.kill_grace);
     }
 
-    async fn restart(
-        &mut self,
-        spec: &SpawnSpec,
-        spawn: fn(&SpawnSpec) -> Result<Process, SpawnError>,
-    ) -> Result<(), SpawnError> {
+    async fn restart(&mut self, process: Process) {
+        let mut running = Running::start(process);
         if self.running.is_some() {
-            return Ok(());
+            // Dropping it hangs it up.
+            return;
         }
-        let mut spec = spec.clone();
-        spec.size = self.table.pty_size();
-        let process = spawn(&spec)?;
-        self.running = Some(Running::start(process));
+        // It was started at a guessed size: give it the session's.
+        let size = self.table.pty_size();
+        if let Err(error) = running.control.resize(size) {
+            tracing::debug!(session = %self.identity.label, %error, "resize on restart failed");
+        }
+        self.running = Some(running);
         self.exit_status = None;
         self.start_recording();
         self.settings.changes.notify();
@@ -492,6 +493,5 @@ impl Hub {
         if let Err(error) = self.store.set_running(self.identity.id, unix_now()).await {
             tracing::error!(session = %self.identity.label, %error, "cannot record restart");
         }
-        Ok(())
     }
 }

@@ -384,21 +384,35 @@ async fn restart(app: &App, caller: &Caller, name: &str) -> Outcome {
     let env = preset
         .map(|p| p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
+    let owner = runtime::Owner {
+        id: entry.record.owner_id.0,
+        name: entry.record.owner.clone(),
+    };
+    let cannot = |error: runtime::SpawnError| {
+        Outcome::refused(format!("cannot restart {}: {error}", entry.label()))
+    };
+    let account = match app.runtime.account_for(&owner) {
+        Ok(account) => account,
+        Err(error) => return cannot(error),
+    };
     let spec = spawn_spec(LaunchRequest {
-        account: &app.account,
+        account: &account,
         command,
         cwd: PathBuf::from(&entry.record.cwd),
         term: None,
         label: entry.label(),
         extra_env: env,
     });
-    match entry.hub.restart(spec, runtime::local::spawn).await {
-        Ok(Ok(())) => {
+    let process = match app.runtime.spawn(&owner, spec).await {
+        Ok(process) => process,
+        Err(error) => return cannot(error),
+    };
+    match entry.hub.restart(process).await {
+        Ok(()) => {
             let event = AuditEvent::new(Some(&caller.user.name), "restart").session(entry.label());
             app.audit.record(event).await;
             Outcome::Done
         }
-        Ok(Err(error)) => Outcome::refused(format!("cannot restart {}: {error}", entry.label())),
         Err(_) => Outcome::refused(format!("no session named {}", names::printable(name))),
     }
 }

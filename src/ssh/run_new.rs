@@ -10,9 +10,10 @@ use super::channel::ChannelIo;
 use super::run::{Caller, Outcome, attach_entry};
 use crate::app::App;
 use crate::audit::AuditEvent;
+use crate::runtime::Owner;
 use crate::session::SessionEntry;
 use crate::session::access::Access;
-use crate::session::launch::{LaunchRequest, spawn_spec};
+use crate::session::launch::{HostAccount, LaunchRequest, spawn_spec};
 use crate::session::names;
 use crate::session::registry::{CreateError, CreateRequest};
 
@@ -61,11 +62,15 @@ pub(super) async fn create(
     term: Option<String>,
 ) -> Result<SessionEntry, String> {
     names::validate(&request.name).map_err(|error| error.to_string())?;
-    let (command, env) = resolve_command(app, request).map_err(Outcome::into_message)?;
-    let cwd = working_dir(app, request.dir.as_deref()).map_err(Outcome::into_message)?;
     let label = format!("{}/{}", caller.user.name, request.name);
+    let account = app
+        .runtime
+        .account_for(&owner_of(&caller.user))
+        .map_err(|error| format!("cannot start {label}: {error}"))?;
+    let (command, env) = resolve_command(app, &account, request).map_err(Outcome::into_message)?;
+    let cwd = working_dir(app, &account, request.dir.as_deref()).map_err(Outcome::into_message)?;
     let spec = spawn_spec(LaunchRequest {
-        account: &app.account,
+        account: &account,
         command: command.clone(),
         cwd,
         term,
@@ -98,7 +103,11 @@ type Environment = Vec<(String, String)>;
 
 /// The command and extra environment for `new`: a preset, the given
 /// command, or the default.
-fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Environment), Outcome> {
+fn resolve_command(
+    app: &App,
+    account: &HostAccount,
+    request: &NewRequest,
+) -> Result<(Vec<String>, Environment), Outcome> {
     let sessions = &app.config.sessions;
     if let Some(name) = &request.preset {
         let preset = app.config.preset(name).ok_or_else(|| {
@@ -121,7 +130,7 @@ fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Envi
         if sessions.presets_only {
             return Err(Outcome::refused("only presets may be started here"));
         }
-        app.account.login_shell()
+        account.login_shell()
     } else {
         sessions.default_command.clone()
     };
@@ -135,9 +144,18 @@ fn resolve_command(app: &App, request: &NewRequest) -> Result<(Vec<String>, Envi
     Ok((default, env))
 }
 
-/// `-C DIR`: absolute, `~/…`, or relative to the home directory.
-fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, Outcome> {
-    let home = app.account.home.clone();
+/// The runtime's view of a foyer user.
+fn owner_of(user: &crate::store::User) -> Owner {
+    Owner {
+        id: user.id.0,
+        name: user.name.clone(),
+    }
+}
+
+/// `-C DIR`: absolute, `~/…`, or relative to the home directory. Checked
+/// here when it is on this host (a container's is checked by the exec).
+fn working_dir(app: &App, account: &HostAccount, dir: Option<&str>) -> Result<PathBuf, Outcome> {
+    let home = account.home.clone();
     let path = match dir {
         None => home,
         Some("~") => home,
@@ -146,7 +164,7 @@ fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, Outcome> {
             None => home.join(dir),
         },
     };
-    if !path.is_dir() {
+    if app.runtime.paths_are_local() && !path.is_dir() {
         return Err(Outcome::refused(format!(
             "no such directory: {}",
             names::printable(&path.display().to_string())
