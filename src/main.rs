@@ -159,13 +159,16 @@ async fn create_first_admin(store: &Store, account: &HostAccount) -> anyhow::Res
 
 /// Every connection and every session's PTY is a file descriptor: lift the
 /// soft limit on open files to the hard one (often 1024 → 500k), so a
-/// busy server does not run out long before the machine does.
+/// busy server does not run out long before the machine does. Programs
+/// started in sessions get the original limit back.
 fn raise_open_files_limit() {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     match getrlimit(Resource::RLIMIT_NOFILE) {
         Ok((soft, hard)) if soft < hard => {
             if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
                 tracing::warn!(%error, soft, hard, "cannot raise the open files limit");
+            } else {
+                foyer::runtime::local::set_child_open_files_limit(soft, hard);
             }
         }
         Ok(_) => {}

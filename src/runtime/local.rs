@@ -9,6 +9,7 @@
 //! exit status comes from a task waiting on the child.
 
 use std::os::unix::process::ExitStatusExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::sys::signal::{self, Signal as NixSignal};
 use nix::unistd::Pid;
@@ -112,10 +113,7 @@ fn spawn_with(spec: &SpawnSpec, credentials: Option<Credentials>) -> Result<Proc
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)));
-    let command = match credentials {
-        Some(credentials) => switch_user(command, credentials),
-        None => command,
-    };
+    let command = prepare_child(command, credentials);
     let mut child = command.spawn(pts).map_err(|e| SpawnError::Start {
         program: program.clone(),
         source: e,
@@ -151,23 +149,48 @@ fn spawn_with(spec: &SpawnSpec, credentials: Option<Credentials>) -> Result<Proc
     })
 }
 
-/// Makes the child drop to `credentials` just before it runs the program:
-/// the terminal is given to the account (as `login` does), then the
-/// supplementary groups, gid and uid are set, in that order (each step
-/// needs the privileges the next one drops).
-fn switch_user(command: pty_process::Command, credentials: Credentials) -> pty_process::Command {
-    let Credentials { uid, gid, groups } = credentials;
+/// The open-files limit the server started with (soft, hard), before it
+/// lifted its own; programs get it back. Zero: unchanged.
+static CHILD_OPEN_FILES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Records the open-files limit programs should run with: the server's
+/// own limit as it was before the server lifted it.
+pub fn set_child_open_files_limit(soft: u64, hard: u64) {
+    CHILD_OPEN_FILES[0].store(soft, Ordering::Relaxed);
+    CHILD_OPEN_FILES[1].store(hard, Ordering::Relaxed);
+}
+
+/// Sets up the child just before it runs the program: the open-files
+/// limit goes back to what the server started with, and with
+/// `credentials` the child drops to that account: the terminal is given to
+/// it (as `login` does), then the supplementary groups, gid and uid are
+/// set, in that order (each step needs the privileges the next one drops).
+fn prepare_child(
+    command: pty_process::Command,
+    credentials: Option<Credentials>,
+) -> pty_process::Command {
+    let soft = CHILD_OPEN_FILES[0].load(Ordering::Relaxed);
+    let hard = CHILD_OPEN_FILES[1].load(Ordering::Relaxed);
     // Safety: the closure runs in the forked child before exec and calls
-    // only async-signal-safe functions (fchown, setgroups, setgid, setuid),
-    // with everything it uses allocated before the fork.
+    // only async-signal-safe functions (setrlimit, fchown, setgroups,
+    // setgid, setuid), with everything it uses allocated before the fork.
     unsafe {
         command.pre_exec(move || {
-            // Safety: fd 0 is the PTY here, set up by pty-process.
-            let terminal = std::os::fd::BorrowedFd::borrow_raw(0);
-            nix::unistd::fchown(terminal, Some(uid), Some(gid))?;
-            nix::unistd::setgroups(&groups)?;
-            nix::unistd::setgid(gid)?;
-            nix::unistd::setuid(uid)?;
+            if soft != 0 {
+                nix::sys::resource::setrlimit(
+                    nix::sys::resource::Resource::RLIMIT_NOFILE,
+                    soft,
+                    hard,
+                )?;
+            }
+            if let Some(Credentials { uid, gid, groups }) = &credentials {
+                // Safety: fd 0 is the PTY here, set up by pty-process.
+                let terminal = std::os::fd::BorrowedFd::borrow_raw(0);
+                nix::unistd::fchown(terminal, Some(*uid), Some(*gid))?;
+                nix::unistd::setgroups(groups)?;
+                nix::unistd::setgid(*gid)?;
+                nix::unistd::setuid(*uid)?;
+            }
             Ok(())
         })
     }
