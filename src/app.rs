@@ -1,11 +1,14 @@
 //! What every front end shares: the configuration, the database, the
-//! session registry, the host account programs run as, and the signal
-//! that guest links changed. All of it is read-only or a handle to an
-//! actor or a signal, so it is shared as `Arc<App>`.
+//! session registry, the server's own OS account, the runtime programs
+//! run in, the audit log and the signal that guest links changed. All of
+//! it is read-only or a handle to an actor or a signal, so it is shared
+//! as `Arc<App>`.
 //!
 //! Must not hold mutable state of its own.
 
+use crate::audit::Auditor;
 use crate::config::Config;
+use crate::runtime::Runtime;
 use crate::session::launch::HostAccount;
 use crate::session::{Changes, Registry};
 use crate::store::Store;
@@ -16,7 +19,12 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub registry: Registry,
+    /// The OS user the server runs as.
     pub account: HostAccount,
+    pub audit: Auditor,
+    /// Where sessions' programs run (`runtime.kind`); it says which account
+    /// a user's programs run as.
+    pub runtime: Runtime,
     /// Bumped when a guest link is revoked: guests' open connections then
     /// check their link again and close if it is gone.
     pub links: Changes,

@@ -36,6 +36,7 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub keys: KeysConfig,
     pub log: LogConfig,
+    pub runtime: RuntimeConfig,
     pub presets: Vec<Preset>,
 }
 
@@ -107,6 +108,9 @@ pub struct SessionsConfig {
     #[serde(with = "humantime_serde")]
     pub exited_retention: Duration,
     pub presets_only: bool,
+    /// Record each session's output as asciicast v2 under
+    /// `data/recordings/`.
+    pub record: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,6 +133,51 @@ pub struct LogConfig {
     pub format: LogFormat,
     /// A tracing filter such as `info` or `foyer=debug`.
     pub level: String,
+}
+
+/// Where sessions' programs run (SPEC §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeKind {
+    Local,
+    Docker,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    pub kind: RuntimeKind,
+    pub local: LocalRuntimeConfig,
+    pub docker: DockerRuntimeConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalRuntimeConfig {
+    /// Run each user's sessions as the OS account of the same name (needs root).
+    pub os_users: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerRuntimeConfig {
+    /// The engine's address (`unix:///path` or `tcp://host:port`); empty
+    /// means `DOCKER_HOST`, else `unix:///var/run/docker.sock`.
+    pub host: String,
+    pub image: String,
+    pub memory: ByteSize,
+    pub cpus: f64,
+    pub pids: i64,
+    /// A Docker network mode: `none`, `bridge`, `host` or a network's name.
+    pub network: String,
+    pub read_only_root: bool,
+    pub tmpfs_size: ByteSize,
+    #[serde(with = "humantime_serde")]
+    pub idle_stop: Duration,
+    /// The home volume's name; `{user}` is replaced by the user name.
+    pub home_volume: String,
+    /// A user's uid (and gid) inside the container is `uid_base` + their id.
+    pub uid_base: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -224,6 +273,7 @@ impl Default for SessionsConfig {
             sync_timeout: Duration::from_millis(500),
             exited_retention: Duration::ZERO,
             presets_only: false,
+            record: false,
         }
     }
 }
@@ -232,6 +282,34 @@ impl Default for KeysConfig {
     fn default() -> Self {
         KeysConfig {
             prefix: KeyChord::parse("C-\\").expect("default prefix parses"),
+        }
+    }
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            kind: RuntimeKind::Local,
+            local: LocalRuntimeConfig::default(),
+            docker: DockerRuntimeConfig::default(),
+        }
+    }
+}
+
+impl Default for DockerRuntimeConfig {
+    fn default() -> Self {
+        DockerRuntimeConfig {
+            host: String::new(),
+            image: "foyer-user:latest".into(),
+            memory: ByteSize(1 << 30),
+            cpus: 1.0,
+            pids: 512,
+            network: "none".into(),
+            read_only_root: true,
+            tmpfs_size: ByteSize(64 << 20),
+            idle_stop: Duration::from_secs(30 * 60),
+            home_volume: "foyer-home-{user}".into(),
+            uid_base: 100_000,
         }
     }
 }
@@ -421,6 +499,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_docker()?;
         if self.sessions.presets_only
             && !self.sessions.default_command.is_empty()
             && !self.is_preset_command(&self.sessions.default_command)
@@ -428,6 +507,30 @@ impl Config {
             return fail(
                 "sessions.default_command: with presets_only it must be a preset's command".into(),
             );
+        }
+        Ok(())
+    }
+
+    fn validate_docker(&self) -> Result<(), ConfigError> {
+        let docker = &self.runtime.docker;
+        let fail = |msg: &str| Err(ConfigError::Invalid(format!("runtime.docker.{msg}")));
+        if docker.image.trim().is_empty() {
+            return fail("image: must name an image");
+        }
+        if !(docker.cpus > 0.0 && docker.cpus <= 1024.0) {
+            return fail("cpus: between 0 and 1024");
+        }
+        if docker.pids < 1 {
+            return fail("pids: at least 1");
+        }
+        if docker.memory.0 < 6 << 20 {
+            return fail("memory: at least 6m (Docker's minimum)");
+        }
+        if docker.tmpfs_size.0 == 0 {
+            return fail("tmpfs_size: more than 0");
+        }
+        if !docker.home_volume.contains("{user}") {
+            return fail("home_volume: must contain {user}, or users would share a home");
         }
         Ok(())
     }
@@ -520,6 +623,33 @@ mod tests {
     }
 
     #[test]
+    fn runtime_defaults_follow_the_spec() {
+        let runtime = Config::default().runtime;
+        assert_eq!(runtime.kind, RuntimeKind::Local);
+        assert!(!runtime.local.os_users);
+        let docker = runtime.docker;
+        assert_eq!(docker.memory, ByteSize(1 << 30));
+        assert_eq!(docker.cpus, 1.0);
+        assert_eq!(docker.pids, 512);
+        assert_eq!(docker.network, "none");
+        assert!(docker.read_only_root);
+        assert_eq!(docker.tmpfs_size, ByteSize(64 << 20));
+        assert_eq!(docker.idle_stop, Duration::from_secs(30 * 60));
+        assert_eq!(docker.home_volume, "foyer-home-{user}");
+    }
+
+    #[test]
+    fn a_shared_home_volume_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("foyer.toml");
+        std::fs::write(&path, "[runtime.docker]\nhome_volume = \"homes\"\n").unwrap();
+        let text = Config::load(Some(&path), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("runtime.docker.home_volume"), "{text}");
+    }
+
+    #[test]
     fn committed_default_file_parses_to_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
         let config = Config::load(Some(&path), Overrides::default()).unwrap();
@@ -530,6 +660,8 @@ mod tests {
             defaults.sessions.client_buffer
         );
         assert_eq!(config.keys.prefix, defaults.keys.prefix);
+        assert_eq!(config.runtime.kind, defaults.runtime.kind);
+        assert_eq!(config.runtime.docker.image, defaults.runtime.docker.image);
         assert_eq!(config.web.listen, defaults.web.listen);
         assert_eq!(config.web.session_ttl, defaults.web.session_ttl);
     }

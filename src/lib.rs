@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod config;
 pub mod picker;
 pub mod runtime;

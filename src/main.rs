@@ -13,7 +13,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use foyer::admin::{self, KeyCommand, UserCommand};
 use foyer::app::App;
-use foyer::config::{Config, LogFormat, Overrides};
+use foyer::config::{Config, LogFormat, Overrides, RuntimeKind};
+use foyer::runtime::Runtime;
+use foyer::runtime::docker::DockerRuntime;
+use foyer::runtime::local::LocalRuntime;
 use foyer::session::launch::HostAccount;
 use foyer::session::{HubSettings, Registry};
 use foyer::ssh;
@@ -163,8 +166,28 @@ async fn create_first_admin(store: &Store, account: &HostAccount) -> anyhow::Res
     Ok(())
 }
 
+/// Every connection and every session's PTY is a file descriptor: lift the
+/// soft limit on open files to the hard one (often 1024 → 500k), so a
+/// busy server does not run out long before the machine does. Programs
+/// started in sessions get the original limit back.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::warn!(%error, soft, hard, "cannot raise the open files limit");
+            } else {
+                foyer::runtime::local::set_child_open_files_limit(soft, hard);
+            }
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot read the open files limit"),
+    }
+}
+
 async fn serve(mut config: Config) -> anyhow::Result<()> {
     init_logging(&config);
+    raise_open_files_limit();
     std::fs::create_dir_all(&config.data.dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -175,6 +198,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let account = HostAccount::current();
     create_first_admin(&store, &account).await?;
     let host_key = ssh::hostkey::load_or_create(&config.ssh.host_key)?;
+    let audit = foyer::audit::Auditor::start(store.clone());
     let settings = HubSettings {
         scrollback_lines: config.sessions.scrollback_lines,
         attach_scrollback: config.sessions.attach_scrollback,
@@ -183,9 +207,20 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         kill_grace: config.sessions.kill_grace,
         sync_timeout: config.sessions.sync_timeout,
         changes: foyer::session::Changes::new(),
+        recordings: config
+            .sessions
+            .record
+            .then(|| config.data.dir.join("recordings")),
+        audit: audit.clone(),
     };
-    let registry =
-        Registry::start(store.clone(), settings, config.sessions.exited_retention).await?;
+    let runtime = start_runtime(&config, &account)?;
+    let registry = Registry::start(
+        store.clone(),
+        settings,
+        config.sessions.exited_retention,
+        runtime.clone(),
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(config.ssh.listen)
         .await
         .with_context(|| format!("cannot listen on {} (ssh.listen)", config.ssh.listen))?;
@@ -200,6 +235,8 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         store,
         registry,
         account,
+        audit,
+        runtime: runtime.clone(),
         links: foyer::session::Changes::new(),
     });
     println!("foyer: SSH listening on {address}");
@@ -222,6 +259,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let _ = stop.send(true);
     let _ = server.await;
     let _ = web_server.await;
+    runtime.shutdown().await;
     Ok(())
 }
 
@@ -238,6 +276,32 @@ async fn bind_web(
         .await
         .with_context(|| format!("cannot listen on {} (web.listen)", config.web.listen))?;
     Ok((listener, tls))
+}
+
+/// The runtime `runtime.kind` names. OS accounts need root: refused at
+/// start rather than at each session.
+fn start_runtime(config: &Config, account: &HostAccount) -> anyhow::Result<Runtime> {
+    Ok(match config.runtime.kind {
+        RuntimeKind::Local => {
+            let os_users = config.runtime.local.os_users;
+            if os_users && !nix::unistd::geteuid().is_root() {
+                anyhow::bail!(
+                    "runtime.local.os_users needs the server to run as root (it runs as {})",
+                    account.user
+                );
+            }
+            Runtime::Local(LocalRuntime {
+                host: account.clone(),
+                os_users,
+            })
+        }
+        RuntimeKind::Docker => {
+            let instance =
+                std::fs::canonicalize(&config.data.dir).unwrap_or_else(|_| config.data.dir.clone());
+            let instance = instance.display().to_string();
+            Runtime::Docker(DockerRuntime::start(&config.runtime.docker, &instance))
+        }
+    })
 }
 
 async fn wait_for_signal() {

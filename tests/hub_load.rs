@@ -326,3 +326,93 @@ fn connection_and_attach_cycles_leak_nothing() {
         "the session still works"
     );
 }
+
+/// Waits for `send`'s text to come back through `capture`: the session
+/// (and the server) still answer.
+fn responsive(alice: &Ssh, name: &str, marker: &str) {
+    alice.ok(&format!("send {name} 'echo {marker}-$((1+1))\\n'"));
+    eventually(&format!("{name} to answer"), || {
+        alice
+            .ok(&format!("capture {name}"))
+            .contains(&format!("{marker}-2"))
+    });
+}
+
+#[test]
+fn input_floods_resize_storms_and_huge_output_keep_memory_bounded() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new other -d -- {BASH}"));
+    responsive(&alice, "other", "before");
+    let baseline_rss = rss_kib(server.pid());
+
+    // Megabytes of input to a program that reads it, and to one that never
+    // reads (its input queue fills and further input is dropped).
+    alice.ok("new reader -d -- bash -c 'stty raw -echo; exec cat > /dev/null'");
+    alice.ok("new deaf -d -- sleep 600");
+    let chunk = vec![b'x'; 64 * 1024];
+    for name in ["reader", "deaf"] {
+        let term = alice.term(&format!("attach {name}"), 24, 80);
+        eventually("attached", || clients(&alice, name) == 1);
+        for _ in 0..64 {
+            term.send(&chunk);
+        }
+        responsive(&alice, "other", name);
+    }
+
+    // A writer resizing as fast as it can while the program prints.
+    alice.ok(&format!("new jumpy -d -- {BASH}"));
+    let term = alice.term("attach jumpy", 24, 80);
+    term.wait_for_text("$ ");
+    term.type_line("while :; do seq 1 50; sleep 0.01; done");
+    for i in 0..1000u16 {
+        term.resize(10 + i % 40, 40 + i % 100);
+    }
+    term.resize(30, 100);
+    term.send(b"\x03");
+    // Keys typed before bash is back at its prompt could be flushed with
+    // the interrupt by the terminal driver.
+    eventually("the prompt after the interrupt", || {
+        let screen = alice.ok("capture jumpy");
+        screen.contains("^C") && screen.trim_end().ends_with('$')
+    });
+    term.type_line("stty size");
+    let deadline = Instant::now() + common::PATIENCE;
+    while !alice.ok("capture jumpy").contains("30 100") {
+        assert!(
+            Instant::now() < deadline,
+            "the session shows:\n{}\nthe client:\n{}",
+            alice.ok("capture jumpy"),
+            term.contents()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = Instant::now() + common::PATIENCE;
+    while !term.contents().contains("30 100") {
+        assert!(
+            Instant::now() < deadline,
+            "the client shows:\n{}\nthe server:\n{}",
+            term.contents(),
+            alice.ok("capture jumpy")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    responsive(&alice, "other", "resized");
+
+    // Output far larger than any buffer (scaled down from a gigabyte for
+    // a debug build: 32 MiB of 80-column lines), with a client reading.
+    alice.ok("new flood -d -- bash -c 'yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678 | head -c 33554432; echo; echo flood-done; exec sleep 600'");
+    let watcher = alice.term("watch flood", 24, 80);
+    eventually("the flood to finish", || {
+        alice.ok("capture flood").contains("flood-done")
+    });
+    watcher.wait_for_text("flood-done");
+    responsive(&alice, "other", "after");
+    let rss = rss_kib(server.pid());
+    // Scrollback (10,000 lines) and a client buffer bound it; 32 MiB of
+    // output must not show up in the server.
+    assert!(
+        rss < baseline_rss + 96 * 1024,
+        "the server grew from {baseline_rss} KiB to {rss} KiB"
+    );
+}

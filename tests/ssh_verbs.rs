@@ -354,3 +354,31 @@ fn a_locked_database_gives_a_clear_error_and_nothing_breaks() {
     alice.ok("new after -d -- sleep 600");
     assert!(alice.ok("ls").contains("after"));
 }
+
+#[test]
+fn programs_keep_the_open_files_limit_the_server_started_with() {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(
+        "new limits -d -- bash -c 'echo soft=$(ulimit -Sn) hard=$(ulimit -Hn); exec sleep 600'",
+    );
+    let expected = format!("soft={} hard={}", numbers[0], numbers[1]);
+    eventually("the limits to be printed", || {
+        alice.ok("capture limits").contains(&expected)
+    });
+    let server_limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).unwrap();
+    let server_soft = server_limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .unwrap()
+        .to_string();
+    // The server itself runs with the hard limit.
+    assert_eq!(server_soft, numbers[1], "{server_limits}");
+}

@@ -1,26 +1,106 @@
 //! Local runtime: the program runs on this host, on a PTY opened with
 //! `pty-process`, in its own session and process group, with a clean
-//! environment.
+//! environment: as the server's OS user, or (`runtime.local.os_users`, the
+//! server running as root) as the OS account named like the session's
+//! owner, with that account's uid, gid, supplementary groups, home and
+//! shell.
 //!
 //! Must not block the tokio runtime: reads and writes are async, and the
 //! exit status comes from a task waiting on the child.
 
 use std::os::unix::process::ExitStatusExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::sys::signal::{self, Signal as NixSignal};
 use nix::unistd::Pid;
 use tokio::sync::oneshot;
 
-use super::{Control, Process, Signal, SpawnError, SpawnSpec};
+use super::{Control, Owner, Process, Signal, SpawnError, SpawnSpec};
 use crate::session::Size;
+use crate::session::launch::HostAccount;
+
+/// `PATH` for programs run as an OS account: the server's own `PATH` may
+/// hold root's directories.
+const OS_USER_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// The local runtime's settings. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct LocalRuntime {
+    /// Programs run as the server's own account unless `os_users`.
+    pub host: HostAccount,
+    pub os_users: bool,
+}
+
+/// An OS account to switch to before the program starts.
+#[derive(Debug, Clone)]
+struct Credentials {
+    uid: nix::unistd::Uid,
+    gid: nix::unistd::Gid,
+    groups: Vec<nix::unistd::Gid>,
+}
+
+impl LocalRuntime {
+    pub fn account_for(&self, owner: &Owner) -> Result<HostAccount, SpawnError> {
+        if !self.os_users {
+            return Ok(self.host.clone());
+        }
+        let user = os_user(&owner.name)?;
+        Ok(HostAccount {
+            user: user.name.clone(),
+            home: user.dir.clone(),
+            shell: user.shell.to_string_lossy().into_owned(),
+        })
+    }
+
+    pub fn spawn(&self, owner: &Owner, spec: &SpawnSpec) -> Result<Process, SpawnError> {
+        if !self.os_users {
+            return spawn(spec);
+        }
+        let user = os_user(&owner.name)?;
+        let name =
+            std::ffi::CString::new(user.name.clone()).map_err(|_| SpawnError::NoOsAccount {
+                user: owner.name.clone(),
+            })?;
+        let groups =
+            nix::unistd::getgrouplist(&name, user.gid).map_err(|source| SpawnError::OsAccount {
+                user: owner.name.clone(),
+                source,
+            })?;
+        let mut spec = spec.clone();
+        spec.env.retain(|(key, _)| key != "PATH");
+        spec.env.push(("PATH".into(), OS_USER_PATH.into()));
+        let credentials = Credentials {
+            uid: user.uid,
+            gid: user.gid,
+            groups,
+        };
+        spawn_with(&spec, Some(credentials))
+    }
+}
+
+/// The OS account named `name`, from the system's user database.
+fn os_user(name: &str) -> Result<nix::unistd::User, SpawnError> {
+    match nix::unistd::User::from_name(name) {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(SpawnError::NoOsAccount { user: name.into() }),
+        Err(source) => Err(SpawnError::OsAccount {
+            user: name.into(),
+            source,
+        }),
+    }
+}
 
 struct LocalControl {
     resize_fd: std::os::fd::OwnedFd,
     process_group: Option<Pid>,
 }
 
-/// Starts `spec` on a fresh PTY.
+/// Starts `spec` on a fresh PTY as the server's own OS user.
 pub fn spawn(spec: &SpawnSpec) -> Result<Process, SpawnError> {
+    spawn_with(spec, None)
+}
+
+fn spawn_with(spec: &SpawnSpec, credentials: Option<Credentials>) -> Result<Process, SpawnError> {
     let program = spec.command.first().cloned().unwrap_or_default();
     std::fs::metadata(&spec.cwd).map_err(|source| SpawnError::Cwd {
         path: spec.cwd.clone(),
@@ -33,6 +113,7 @@ pub fn spawn(spec: &SpawnSpec) -> Result<Process, SpawnError> {
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)));
+    let command = prepare_child(command, credentials);
     let mut child = command.spawn(pts).map_err(|e| SpawnError::Start {
         program: program.clone(),
         source: e,
@@ -66,6 +147,53 @@ pub fn spawn(spec: &SpawnSpec) -> Result<Process, SpawnError> {
         }),
         exit: exit_rx,
     })
+}
+
+/// The open-files limit the server started with (soft, hard), before it
+/// lifted its own; programs get it back. Zero: unchanged.
+static CHILD_OPEN_FILES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Records the open-files limit programs should run with: the server's
+/// own limit as it was before the server lifted it.
+pub fn set_child_open_files_limit(soft: u64, hard: u64) {
+    CHILD_OPEN_FILES[0].store(soft, Ordering::Relaxed);
+    CHILD_OPEN_FILES[1].store(hard, Ordering::Relaxed);
+}
+
+/// Sets up the child just before it runs the program: the open-files
+/// limit goes back to what the server started with, and with
+/// `credentials` the child drops to that account: the terminal is given to
+/// it (as `login` does), then the supplementary groups, gid and uid are
+/// set, in that order (each step needs the privileges the next one drops).
+fn prepare_child(
+    command: pty_process::Command,
+    credentials: Option<Credentials>,
+) -> pty_process::Command {
+    let soft = CHILD_OPEN_FILES[0].load(Ordering::Relaxed);
+    let hard = CHILD_OPEN_FILES[1].load(Ordering::Relaxed);
+    // Safety: the closure runs in the forked child before exec and calls
+    // only async-signal-safe functions (setrlimit, fchown, setgroups,
+    // setgid, setuid), with everything it uses allocated before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            if soft != 0 {
+                nix::sys::resource::setrlimit(
+                    nix::sys::resource::Resource::RLIMIT_NOFILE,
+                    soft,
+                    hard,
+                )?;
+            }
+            if let Some(Credentials { uid, gid, groups }) = &credentials {
+                // Safety: fd 0 is the PTY here, set up by pty-process.
+                let terminal = std::os::fd::BorrowedFd::borrow_raw(0);
+                nix::unistd::fchown(terminal, Some(*uid), Some(*gid))?;
+                nix::unistd::setgroups(groups)?;
+                nix::unistd::setgid(*gid)?;
+                nix::unistd::setuid(*uid)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 fn pty_size(size: Size) -> pty_process::Size {

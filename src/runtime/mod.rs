@@ -3,8 +3,14 @@
 //! surface (resize, signal, exit status). The hub drives a `Process` and
 //! never knows which runtime made it.
 //!
+//! [`Runtime`] is the one chosen at start (`runtime.kind`): the local PTY
+//! runtime (`local`, optionally as each user's OS account) or each user's
+//! Docker container (`docker`). Callers ask it where a user's programs run
+//! ([`Runtime::account_for`]) and to start one ([`Runtime::spawn`]).
+//!
 //! Must not know about clients, screens or the database.
 
+pub mod docker;
 pub mod local;
 
 use std::path::PathBuf;
@@ -13,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 
 use crate::session::Size;
+use crate::session::launch::HostAccount;
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -41,6 +48,71 @@ pub enum SpawnError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("there is no OS account named {user} on this host")]
+    NoOsAccount { user: String },
+    #[error("cannot read the OS account {user}: {source}")]
+    OsAccount { user: String, source: nix::Error },
+    #[error(transparent)]
+    Docker(#[from] docker::DockerError),
+}
+
+/// Whose program is started: the session's owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// The foyer user id (the Docker runtime derives the uid from it).
+    pub id: i64,
+    pub name: String,
+}
+
+/// The runtime sessions start in, chosen once at server start. Cheap to
+/// clone.
+#[derive(Clone)]
+pub enum Runtime {
+    Local(local::LocalRuntime),
+    Docker(docker::DockerRuntime),
+}
+
+impl Runtime {
+    /// The name recorded in a session's `runtime` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Runtime::Local(_) => "local",
+            Runtime::Docker(_) => "docker",
+        }
+    }
+
+    /// The account `owner`'s programs run as: user name, home and shell as
+    /// seen by the program.
+    pub fn account_for(&self, owner: &Owner) -> Result<HostAccount, SpawnError> {
+        match self {
+            Runtime::Local(local) => local.account_for(owner),
+            Runtime::Docker(docker) => Ok(docker.account_for(owner)),
+        }
+    }
+
+    /// Whether paths in [`HostAccount::home`] are on this host (and can be
+    /// checked before starting).
+    pub fn paths_are_local(&self) -> bool {
+        matches!(self, Runtime::Local(_))
+    }
+
+    /// The server is stopping: end what runs outside this process (users'
+    /// containers). Local programs end with their hubs.
+    pub async fn shutdown(&self) {
+        if let Runtime::Docker(docker) = self {
+            docker.shutdown().await;
+        }
+    }
+
+    /// Starts `spec` for `owner`. Docker may take seconds (creating the
+    /// container): call it from the requesting task, never from an actor
+    /// others wait on.
+    pub async fn spawn(&self, owner: &Owner, spec: SpawnSpec) -> Result<Process, SpawnError> {
+        match self {
+            Runtime::Local(local) => local.spawn(owner, &spec),
+            Runtime::Docker(docker) => Ok(docker.spawn(owner, spec).await?),
+        }
+    }
 }
 
 /// Signals the hub sends to a program.

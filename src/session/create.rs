@@ -1,7 +1,8 @@
 //! Creating a session, for every front end (`new` over SSH, the picker,
-//! `POST /api/sessions`): checks the name, resolves the command (a preset,
-//! the given command, or the default) and the working directory, and asks
-//! the registry to create and start it.
+//! `POST /api/sessions`): checks the name, finds the account the owner's
+//! programs run as (`runtime`), resolves the command (a preset, the given
+//! command, or the default) and the working directory, asks the registry
+//! to create and start it, and records it in the audit log.
 //!
 //! Must not start programs itself (the registry does) or know the
 //! transport that asked.
@@ -9,10 +10,12 @@
 use std::path::PathBuf;
 
 use super::SessionEntry;
-use super::launch::{LaunchRequest, spawn_spec};
+use super::launch::{HostAccount, LaunchRequest, spawn_spec};
 use super::names;
 use super::registry::{CreateError, CreateRequest};
 use crate::app::App;
+use crate::audit::AuditEvent;
+use crate::runtime::Owner;
 use crate::store::User;
 
 /// What to start.
@@ -53,11 +56,22 @@ pub async fn start(
     request: StartRequest,
 ) -> Result<SessionEntry, StartError> {
     names::validate(&request.name)?;
-    let (command, env) = resolve_command(app, &request)?;
-    let cwd = working_dir(app, request.dir.as_deref())?;
     let label = format!("{}/{}", owner.name, request.name);
+    let runtime_owner = Owner {
+        id: owner.id.0,
+        name: owner.name.clone(),
+    };
+    let account = app
+        .runtime
+        .account_for(&runtime_owner)
+        .map_err(|error| StartError::Failed {
+            label: label.clone(),
+            reason: error.to_string(),
+        })?;
+    let (command, env) = resolve_command(app, &account, &request)?;
+    let cwd = working_dir(app, &account, request.dir.as_deref())?;
     let spec = spawn_spec(LaunchRequest {
-        account: &app.account,
+        account: &account,
         command: command.clone(),
         cwd,
         term: request.term,
@@ -73,6 +87,10 @@ pub async fn start(
     match app.registry.create(create).await {
         Ok(entry) => {
             tracing::info!(user = %owner.name, session = %label, "session created");
+            let event = AuditEvent::new(Some(&owner.name), "new")
+                .session(label)
+                .detail(shell_words::join(&entry.record.command));
+            app.audit.record(event).await;
             Ok(entry)
         }
         Err(CreateError::NameTaken { name }) => Err(StartError::NameTaken(name)),
@@ -90,6 +108,7 @@ type Environment = Vec<(String, String)>;
 /// the default.
 fn resolve_command(
     app: &App,
+    account: &HostAccount,
     request: &StartRequest,
 ) -> Result<(Vec<String>, Environment), StartError> {
     let sessions = &app.config.sessions;
@@ -115,7 +134,7 @@ fn resolve_command(
         if sessions.presets_only {
             return Err(StartError::PresetsOnly);
         }
-        app.account.login_shell()
+        account.login_shell()
     } else {
         sessions.default_command.clone()
     };
@@ -129,9 +148,10 @@ fn resolve_command(
     Ok((default, env))
 }
 
-/// `-C DIR`: absolute, `~/…`, or relative to the home directory.
-fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, StartError> {
-    let home = app.account.home.clone();
+/// `-C DIR`: absolute, `~/…`, or relative to the home directory. Checked
+/// here when it is on this host (a container's is checked by the exec).
+fn working_dir(app: &App, account: &HostAccount, dir: Option<&str>) -> Result<PathBuf, StartError> {
+    let home = account.home.clone();
     let path = match dir {
         None => home,
         Some("~") => home,
@@ -140,7 +160,7 @@ fn working_dir(app: &App, dir: Option<&str>) -> Result<PathBuf, StartError> {
             None => home.join(dir),
         },
     };
-    if !path.is_dir() {
+    if app.runtime.paths_are_local() && !path.is_dir() {
         return Err(StartError::NoDirectory(names::printable(
             &path.display().to_string(),
         )));

@@ -22,7 +22,7 @@ use super::changes::Changes;
 use super::clients::{ClientId, Role};
 use super::terminal::Size;
 use crate::config::SizePolicy;
-use crate::runtime::{Process, SpawnError, SpawnSpec};
+use crate::runtime::Process;
 
 /// Settings a hub needs from the configuration.
 #[derive(Debug, Clone)]
@@ -36,6 +36,10 @@ pub struct HubSettings {
     pub sync_timeout: Duration,
     /// Bumped when anything `ls` shows about this session changes.
     pub changes: Changes,
+    /// Where recordings go (`sessions.record`), or `None` to not record.
+    pub recordings: Option<std::path::PathBuf>,
+    /// Where exits are recorded.
+    pub audit: crate::audit::Auditor,
 }
 
 /// What a client's front end receives.
@@ -117,10 +121,11 @@ pub(super) enum Command {
     },
     Preview(oneshot::Sender<ScreenPreview>),
     Kill,
+    /// A program started by the caller (runtimes may take seconds, which
+    /// the hub must not wait for); dropped with a hangup if one runs.
     Restart {
-        spec: SpawnSpec,
-        spawn: fn(&SpawnSpec) -> Result<Process, SpawnError>,
-        reply: oneshot::Sender<Result<(), SpawnError>>,
+        process: Process,
+        reply: oneshot::Sender<()>,
     },
 }
 
@@ -211,13 +216,11 @@ impl HubHandle {
         self.tx.send(Command::Kill).await.map_err(|_| HubGone)
     }
 
-    pub async fn restart(
-        &self,
-        spec: SpawnSpec,
-        spawn: fn(&SpawnSpec) -> Result<Process, SpawnError>,
-    ) -> Result<Result<(), SpawnError>, HubGone> {
-        self.ask(|reply| Command::Restart { spec, spawn, reply })
-            .await
+    /// Runs `process` as the session's program again (start it at the size
+    /// [`HubStatus::size`] gives). If a program already runs, the new one
+    /// is hung up.
+    pub async fn restart(&self, process: Process) -> Result<(), HubGone> {
+        self.ask(|reply| Command::Restart { process, reply }).await
     }
 }
 

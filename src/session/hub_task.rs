@@ -20,9 +20,11 @@ use super::hub::{
     ClientMessage, Command, HubHandle, HubSettings, HubStatus, Participant, ScreenPreview,
 };
 use super::program::{Running, read_more_now};
+use super::recording::{self, Recorder};
 use super::terminal::Size;
 use super::unix_now;
-use crate::runtime::{Process, Signal, SpawnError, SpawnSpec};
+use crate::audit::AuditEvent;
+use crate::runtime::{Process, Signal};
 use crate::store::{SessionId, Store};
 
 /// Commands waiting for the hub; senders wait when it is full.
@@ -86,6 +88,8 @@ struct Hub {
     sync_deadline: Option<Instant>,
     /// Bumped on every output shown, for previews.
     screen: watch::Sender<u64>,
+    /// Records the running program's output, with `sessions.record`.
+    recorder: Option<Recorder>,
 }
 
 /// Starts a hub for a session. `process` is `None` for a session that has
@@ -110,7 +114,7 @@ pub fn start_hub(
         settings.attach_scrollback,
         settings.size_policy,
     );
-    let hub = Hub {
+    let mut hub = Hub {
         identity,
         settings,
         store,
@@ -129,7 +133,11 @@ pub fn start_hub(
         replies: Vec::new(),
         sync_deadline: None,
         screen,
+        recorder: None,
     };
+    if hub.running.is_some() {
+        hub.start_recording();
+    }
     tokio::spawn(hub.run(rx));
     handle
 }
@@ -228,6 +236,9 @@ impl Hub {
         self.deliveries = deliveries;
         self.update_sync_deadline();
         self.deliver_to_watchers(&buffer[..n]);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.output(&buffer[..n]);
+        }
         if self.table.terminal_mut().take_attention() && self.table.is_empty() && !self.attention {
             self.attention = true;
             self.settings.changes.notify();
@@ -269,11 +280,18 @@ impl Hub {
         };
         let status = running.exit_status;
         self.exit_status = status;
+        self.recorder = None;
         // A frame left open by a program that died is shown as it stands.
         self.with_deliveries(|table, out| table.give_up_sync_frame(out));
         // Retention of exited sessions counts from here.
         self.last_active = unix_now();
         tracing::info!(session = %self.identity.label, ?status, "program exited");
+        let status_text = status.map_or("unknown".to_string(), |s| s.to_string());
+        self.settings.audit.record_now(
+            AuditEvent::new(None, "exit")
+                .session(self.identity.label.clone())
+                .detail(format!("status {status_text}")),
+        );
         for (_, outbox) in self.outboxes.drain() {
             let _ = outbox.tx.try_send(ClientMessage::Exited { status });
         }
@@ -345,10 +363,21 @@ impl Hub {
             }
             Command::AccessChanged { user, allowed } => self.access_changed(&user, allowed),
             Command::Kill => self.kill(),
-            Command::Restart { spec, spawn, reply } => {
-                let _ = reply.send(self.restart(&spec, spawn).await);
+            Command::Restart { process, reply } => {
+                self.restart(process).await;
+                let _ = reply.send(());
             }
         }
+    }
+
+    /// Starts recording the program just started, with `sessions.record`.
+    fn start_recording(&mut self) {
+        let Some(dir) = &self.settings.recordings else {
+            return;
+        };
+        let path = recording::path_for(dir, &self.identity.label, self.identity.id.0);
+        let size = self.table.pty_size();
+        self.recorder = Some(Recorder::start(path, size, &self.identity.label));
     }
 
     fn write_to_program(&mut self, bytes: Bytes) {
@@ -445,24 +474,24 @@ impl Hub {
         running.kill_at = Some(Instant::now() + self.settings.kill_grace);
     }
 
-    async fn restart(
-        &mut self,
-        spec: &SpawnSpec,
-        spawn: fn(&SpawnSpec) -> Result<Process, SpawnError>,
-    ) -> Result<(), SpawnError> {
+    async fn restart(&mut self, process: Process) {
+        let mut running = Running::start(process);
         if self.running.is_some() {
-            return Ok(());
+            // Dropping it hangs it up.
+            return;
         }
-        let mut spec = spec.clone();
-        spec.size = self.table.pty_size();
-        let process = spawn(&spec)?;
-        self.running = Some(Running::start(process));
+        // It was started at a guessed size: give it the session's.
+        let size = self.table.pty_size();
+        if let Err(error) = running.control.resize(size) {
+            tracing::debug!(session = %self.identity.label, %error, "resize on restart failed");
+        }
+        self.running = Some(running);
         self.exit_status = None;
+        self.start_recording();
         self.settings.changes.notify();
         self.note_activity();
         if let Err(error) = self.store.set_running(self.identity.id, unix_now()).await {
             tracing::error!(session = %self.identity.label, %error, "cannot record restart");
         }
-        Ok(())
     }
 }

@@ -19,6 +19,7 @@ pub mod launch;
 pub mod names;
 mod program;
 pub mod queries;
+pub mod recording;
 pub mod registry;
 pub mod render;
 pub mod summary;

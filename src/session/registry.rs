@@ -2,7 +2,9 @@
 //! each. One task owns the table; front ends ask it through [`Registry`].
 //!
 //! It creates sessions (database row, then program, then hub) and removes
-//! them. It must not track a session's live state (clients, exit status):
+//! them. Starting the program can take seconds (a Docker container), so it
+//! runs in a task of its own that reports back: the registry keeps
+//! answering everyone else meanwhile, and the row reserves the name. It must not track a session's live state (clients, exit status):
 //! that is its hub's, asked directly through the [`HubHandle`].
 
 use std::collections::HashMap;
@@ -12,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::hub::{HubHandle, HubSettings};
 use super::hub_task::{HubIdentity, start_hub};
 use super::unix_now;
-use crate::runtime::{self, SpawnError, SpawnSpec};
+use crate::runtime::{Owner, Process, Runtime, Signal, SpawnError, SpawnSpec};
 use crate::store::{
     Grant, NewSession, SessionId, SessionRecord, SessionState, Store, StoreError, User, UserId,
 };
@@ -58,10 +60,18 @@ pub struct CreateRequest {
     pub spec: SpawnSpec,
 }
 
+type CreateReply = oneshot::Sender<Result<SessionEntry, CreateError>>;
+
 enum Command {
     Create {
         request: CreateRequest,
-        reply: oneshot::Sender<Result<SessionEntry, CreateError>>,
+        reply: CreateReply,
+    },
+    /// From the task that started a created session's program.
+    Started {
+        record: SessionRecord,
+        result: Result<Process, SpawnError>,
+        reply: CreateReply,
     },
     Find {
         owner: String,
@@ -98,6 +108,7 @@ impl Registry {
         store: Store,
         settings: HubSettings,
         exited_retention: std::time::Duration,
+        runtime: Runtime,
     ) -> Result<Registry, StoreError> {
         store.mark_running_as_exited(unix_now()).await?;
         let mut grants: HashMap<SessionId, Vec<(UserId, Grant)>> = HashMap::new();
@@ -139,6 +150,8 @@ impl Registry {
             settings,
             sessions,
             exited_retention,
+            runtime,
+            me: tx.downgrade(),
         };
         tokio::spawn(task.run(rx));
         Ok(Registry { tx, changes })
@@ -207,6 +220,10 @@ struct RegistryTask {
     sessions: HashMap<SessionId, SessionEntry>,
     /// Zero keeps exited sessions until `kill`.
     exited_retention: std::time::Duration,
+    runtime: Runtime,
+    /// For start tasks to report back (weak: the registry still ends when
+    /// every handle is gone).
+    me: mpsc::WeakSender<Command>,
 }
 
 impl RegistryTask {
@@ -227,8 +244,13 @@ impl RegistryTask {
                 break;
             };
             match command {
-                Command::Create { request, reply } => {
-                    let created = self.create(request).await;
+                Command::Create { request, reply } => self.create(request, reply).await,
+                Command::Started {
+                    record,
+                    result,
+                    reply,
+                } => {
+                    let created = self.started(record, result).await;
                     if created.is_ok() {
                         self.settings.changes.notify();
                     }
@@ -323,25 +345,56 @@ impl RegistryTask {
         }
     }
 
-    async fn create(&mut self, request: CreateRequest) -> Result<SessionEntry, CreateError> {
+    /// Records the session (which reserves its name), then starts its
+    /// program in a task that reports back with [`Command::Started`].
+    async fn create(&mut self, request: CreateRequest, reply: CreateReply) {
         let new = NewSession {
             owner_id: request.owner.id,
             name: request.name.clone(),
             command: request.command.clone(),
             cwd: request.spec.cwd.display().to_string(),
-            runtime: "local".into(),
+            runtime: self.runtime.kind().into(),
         };
-        let record = self
-            .store
-            .create_session(new)
-            .await
-            .map_err(|error| match error {
-                StoreError::NameTaken { .. } => CreateError::NameTaken {
-                    name: request.name.clone(),
-                },
-                other => CreateError::Store(other),
-            })?;
-        let process = match runtime::local::spawn(&request.spec) {
+        let record = match self.store.create_session(new).await {
+            Ok(record) => record,
+            Err(StoreError::NameTaken { .. }) => {
+                let _ = reply.send(Err(CreateError::NameTaken { name: request.name }));
+                return;
+            }
+            Err(other) => {
+                let _ = reply.send(Err(CreateError::Store(other)));
+                return;
+            }
+        };
+        let owner = Owner {
+            id: request.owner.id.0,
+            name: request.owner.name.clone(),
+        };
+        let (runtime, me, spec) = (self.runtime.clone(), self.me.clone(), request.spec);
+        tokio::spawn(async move {
+            let result = runtime.spawn(&owner, spec).await;
+            let started = Command::Started {
+                record,
+                result,
+                reply,
+            };
+            let Some(registry) = me.upgrade() else {
+                return hang_up(started);
+            };
+            if let Err(mpsc::error::SendError(started)) = registry.send(started).await {
+                hang_up(started);
+            }
+        });
+    }
+
+    /// Starts the hub of a session whose program started, or forgets the
+    /// session whose program did not.
+    async fn started(
+        &mut self,
+        record: SessionRecord,
+        result: Result<Process, SpawnError>,
+    ) -> Result<SessionEntry, CreateError> {
+        let process = match result {
             Ok(process) => process,
             Err(error) => {
                 if let Err(cleanup) = self.store.delete_session(record.id).await {
@@ -365,6 +418,17 @@ impl RegistryTask {
         };
         self.sessions.insert(entry.record.id, entry.clone());
         Ok(entry)
+    }
+}
+
+/// A program started for a registry that has gone: end it.
+fn hang_up(started: Command) {
+    if let Command::Started {
+        result: Ok(mut process),
+        ..
+    } = started
+    {
+        let _ = process.control.signal(Signal::Hangup);
     }
 }
 

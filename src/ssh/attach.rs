@@ -40,6 +40,24 @@ pub enum AttachEnd {
     ClientGone,
 }
 
+impl AttachEnd {
+    /// How it ended, in a word or two, for the audit log.
+    pub fn describe(&self) -> String {
+        match self {
+            AttachEnd::Detached => "detached".into(),
+            AttachEnd::Exited(status) => {
+                format!(
+                    "program exited ({})",
+                    status.map_or("unknown".into(), |s| s.to_string())
+                )
+            }
+            AttachEnd::Killed => "session killed".into(),
+            AttachEnd::Revoked => "access revoked".into(),
+            AttachEnd::ClientGone => "connection lost".into(),
+        }
+    }
+}
+
 /// Attaches the channel's client to `entry` until it detaches, the
 /// program exits, the session is killed or the client goes away.
 pub async fn run(

@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::channel::{ChannelEvent, ChannelIo, PtyInfo};
 use super::run::{self, Caller};
 use crate::app::App;
+use crate::audit::AuditEvent;
 use crate::session::Size;
 use crate::store::User;
 
@@ -133,10 +134,15 @@ impl russh::server::Handler for ConnectionHandler {
     ) -> Result<Auth, Self::Error> {
         // Only say "go on" for keys we know, so no signature is asked for
         // keys that would be refused anyway.
-        Ok(match self.user_of(offer.public_key).await {
-            Some(_) => Auth::Accept,
-            None => Self::reject(),
-        })
+        if self.user_of(offer.public_key).await.is_some() {
+            return Ok(Auth::Accept);
+        }
+        let fingerprint = offer.public_key.fingerprint(HashAlg::Sha256);
+        tracing::info!(peer = %self.peer, %fingerprint, "sign-in refused: unknown key");
+        let event = AuditEvent::new(None, "sign-in-refused")
+            .detail(format!("unknown key {fingerprint} from {}", self.peer));
+        self.app.audit.record(event).await;
+        Ok(Self::reject())
     }
 
     async fn auth_publickey(
@@ -146,9 +152,15 @@ impl russh::server::Handler for ConnectionHandler {
     ) -> Result<Auth, Self::Error> {
         let Some((user, fingerprint)) = self.user_of(key.public_key).await else {
             tracing::info!(peer = %self.peer, "sign-in refused: unknown key");
+            let event = AuditEvent::new(None, "sign-in-refused")
+                .detail(format!("unknown key from {}", self.peer));
+            self.app.audit.record(event).await;
             return Ok(Self::reject());
         };
         tracing::info!(peer = %self.peer, user = %user.name, %fingerprint, "signed in");
+        let event = AuditEvent::new(Some(&user.name), "sign-in")
+            .detail(format!("ssh from {} with {fingerprint}", self.peer));
+        self.app.audit.record(event).await;
         self.caller = Some(Caller {
             user,
             fingerprint,

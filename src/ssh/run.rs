@@ -15,12 +15,15 @@ use bytes::Bytes;
 
 use super::attach::{self, AttachEnd};
 use super::channel::ChannelIo;
+use super::replay;
 use super::run_account;
+use super::run_audit;
 use super::run_link;
 use super::run_new;
 use super::run_share;
 use super::verbs::{self, Verb};
 use crate::app::App;
+use crate::audit::AuditEvent;
 use crate::runtime;
 use crate::session::access::{self, Access};
 use crate::session::launch::{LaunchRequest, spawn_spec};
@@ -97,7 +100,7 @@ pub async fn run_command(
 async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) -> Outcome {
     let interactive = matches!(
         verb,
-        Verb::Attach { .. } | Verb::Watch { .. } | Verb::New { .. }
+        Verb::Attach { .. } | Verb::Watch { .. } | Verb::New { .. } | Verb::Replay { .. }
     );
     if !interactive {
         io.ignore_input();
@@ -161,6 +164,10 @@ async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) ->
             run_link::link(app, caller, request, io).await
         }
         Verb::Token { action } => run_link::token(app, caller, action, io).await,
+        Verb::Replay { name } => replay::replay(app, caller, &name, io).await,
+        Verb::Audit { name, json, limit } => {
+            run_audit::audit(app, caller, name.as_deref(), json, limit, io).await
+        }
     }
 }
 
@@ -264,7 +271,26 @@ pub(super) async fn attach_session(
     } else {
         entry.label()
     };
+    let role_name = match role {
+        Role::Writer => "writer",
+        Role::Observer => "observer",
+    };
+    let who = Some(caller.user.name.as_str());
+    app.audit
+        .record(
+            AuditEvent::new(who, "attach")
+                .session(entry.label())
+                .detail(format!("{role_name} over ssh from {}", caller.peer)),
+        )
+        .await;
     let end = attach::run(app, &caller.user.name, entry, role, io).await;
+    app.audit
+        .record(
+            AuditEvent::new(who, "detach")
+                .session(entry.label())
+                .detail(format!("{role_name} over ssh: {}", end.describe())),
+        )
+        .await;
     let notice = match &end {
         AttachEnd::Detached => Some(format!("[detached from {shown}]")),
         AttachEnd::Exited(status) => {
@@ -351,6 +377,8 @@ async fn kill(app: &App, caller: &Caller, name: &str) -> Outcome {
 
 /// Ends a session's program and removes it; the caller checked the right.
 pub(super) async fn kill_entry(app: &App, caller: &Caller, entry: &SessionEntry) {
+    let event = AuditEvent::new(Some(&caller.user.name), "kill").session(entry.label());
+    app.audit.record(event).await;
     let _ = entry.hub.kill().await;
     app.registry.remove(entry.record.id).await;
     tracing::info!(user = %caller.user.name, session = %entry.label(), "session killed");
@@ -375,17 +403,35 @@ async fn restart(app: &App, caller: &Caller, name: &str) -> Outcome {
     let env = preset
         .map(|p| p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
+    let owner = runtime::Owner {
+        id: entry.record.owner_id.0,
+        name: entry.record.owner.clone(),
+    };
+    let cannot = |error: runtime::SpawnError| {
+        Outcome::refused(format!("cannot restart {}: {error}", entry.label()))
+    };
+    let account = match app.runtime.account_for(&owner) {
+        Ok(account) => account,
+        Err(error) => return cannot(error),
+    };
     let spec = spawn_spec(LaunchRequest {
-        account: &app.account,
+        account: &account,
         command,
         cwd: PathBuf::from(&entry.record.cwd),
         term: None,
         label: entry.label(),
         extra_env: env,
     });
-    match entry.hub.restart(spec, runtime::local::spawn).await {
-        Ok(Ok(())) => Outcome::Done,
-        Ok(Err(error)) => Outcome::refused(format!("cannot restart {}: {error}", entry.label())),
+    let process = match app.runtime.spawn(&owner, spec).await {
+        Ok(process) => process,
+        Err(error) => return cannot(error),
+    };
+    match entry.hub.restart(process).await {
+        Ok(()) => {
+            let event = AuditEvent::new(Some(&caller.user.name), "restart").session(entry.label());
+            app.audit.record(event).await;
+            Outcome::Done
+        }
         Err(_) => Outcome::refused(format!("no session named {}", names::printable(name))),
     }
 }

@@ -50,7 +50,7 @@ pub async fn run(app: &App, caller: &Caller, io: &mut ChannelIo) -> Outcome {
         let _ = io.out(&super::verbs::help_text()).await;
         return Outcome::Done;
     };
-    let (choices, commands_allowed) = new_session_choices(app);
+    let (choices, commands_allowed) = new_session_choices(app, caller);
     let prefix = app.config.keys.prefix.name();
     let mut picker = Picker::new(&caller.user.name, &prefix, choices, commands_allowed);
     let palette = Palette::for_term(&pty.term);
@@ -74,10 +74,18 @@ pub async fn run(app: &App, caller: &Caller, io: &mut ChannelIo) -> Outcome {
 /// The new-session dialog's choices: the default command (unless only
 /// presets may start and it is none), then the presets; and whether a
 /// typed command is allowed.
-fn new_session_choices(app: &App) -> (Vec<Choice>, bool) {
+fn new_session_choices(app: &App, caller: &Caller) -> (Vec<Choice>, bool) {
     let sessions = &app.config.sessions;
     let default = if sessions.default_command.is_empty() {
-        app.account.login_shell()
+        // The shell of the account the caller's programs run as.
+        let owner = crate::runtime::Owner {
+            id: caller.user.id.0,
+            name: caller.user.name.clone(),
+        };
+        let account = app.runtime.account_for(&owner);
+        account
+            .unwrap_or_else(|_| app.account.clone())
+            .login_shell()
     } else {
         sessions.default_command.clone()
     };

@@ -9,6 +9,7 @@
 use super::channel::ChannelIo;
 use super::run::{Caller, Outcome, find_to_manage};
 use crate::app::App;
+use crate::audit::AuditEvent;
 use crate::session::Role;
 use crate::session::access::access_of;
 use crate::session::names;
@@ -88,6 +89,15 @@ pub(super) async fn change_grant(
     });
     let _ = updated.hub.access_changed(&user.name, allowed).await;
     tracing::info!(user = %caller.user.name, session = %label, grantee = %user.name, grant = ?grant.map(Grant::as_str), "grant changed");
+    let event = match grant {
+        Some(grant) => AuditEvent::new(Some(&caller.user.name), "share").detail(format!(
+            "{} {}",
+            user.name,
+            grant.as_str()
+        )),
+        None => AuditEvent::new(Some(&caller.user.name), "unshare").detail(user.name.clone()),
+    };
+    app.audit.record(event.session(label.clone())).await;
     Ok(match grant {
         Some(grant) => format!("{label} shared with {} ({})", user.name, grant.as_str()),
         None => format!("{} no longer has access to {label}", user.name),

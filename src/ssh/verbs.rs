@@ -12,7 +12,7 @@ pub const MAX_COMMAND_LINE: usize = 64 * 1024;
 /// Verbs this server knows; anything else is `unknown command`.
 pub const KNOWN_VERBS: &[&str] = &[
     "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "share", "unshare",
-    "link", "token", "whoami", "keys", "help",
+    "link", "token", "replay", "audit", "whoami", "keys", "help",
 ];
 
 /// Longest lifetime a link or token may be given.
@@ -119,6 +119,19 @@ pub enum Verb {
     Token {
         #[command(subcommand)]
         action: TokenAction,
+    },
+    /// Play a session's recording with its timing (sessions.record)
+    Replay { name: String },
+    /// Show the audit log, newest first (admins)
+    Audit {
+        /// Only this session's rows (NAME or OWNER/NAME)
+        name: Option<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+        /// How many rows at most
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: i64,
     },
     /// Show who you are signed in as
     Whoami,
@@ -269,6 +282,14 @@ pub fn help_text() -> String {
         ),
         ("kill NAME", "end the program and remove the session"),
         ("restart NAME", "start an exited session again"),
+        (
+            "audit [NAME] [--json] [--limit N]",
+            "the audit log, newest first (admins)",
+        ),
+        (
+            "replay NAME",
+            "play the session's recording (Ctrl-\\ d leaves)",
+        ),
         (
             "share NAME USER [--write] / unshare NAME USER",
             "grant read (or write) access; revoke it",

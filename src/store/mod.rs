@@ -14,6 +14,7 @@
 //! Conventions shared by every query: `$1`-style placeholders (both
 //! backends), times as i64 unix seconds, booleans as integers 0/1.
 
+mod audit;
 mod error;
 mod grants;
 mod keys;
@@ -30,6 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
+pub use audit::AuditRecord;
 pub use error::StoreError;
 pub use grants::{Grant, GrantRecord};
 pub use keys::{ParsedKey, normalize_fingerprint, parse_key_line, parse_public_key};

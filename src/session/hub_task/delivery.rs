@@ -38,6 +38,9 @@ impl Hub {
         {
             tracing::warn!(session = %self.identity.label, %error, "resizing the PTY failed");
         }
+        if let Some(recorder) = &mut self.recorder {
+            recorder.resize(after);
+        }
     }
 
     pub(super) fn attach(&mut self, who: Participant, size: Size) -> Attachment {

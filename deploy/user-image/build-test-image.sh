@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds a small user image for the tests (and for trying the Docker runtime
+# where no registry is reachable), without any registry: a root file system
+# made of this host's bash, dash, coreutils, grep and procps binaries with the
+# shared libraries they load, imported with `docker import`.
+#
+#   deploy/user-image/build-test-image.sh [IMAGE]     (default foyer-test-user:latest)
+#
+# Rebuilds only when the image is missing, unless FORCE=1. Needs a running
+# Docker engine and permission to use it.
+set -euo pipefail
+image="${1:-foyer-test-user:latest}"
+if [ "${FORCE:-0}" != 1 ] && docker image inspect "$image" >/dev/null 2>&1; then
+    echo "image $image already present"
+    exit 0
+fi
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+programs=(bash sh dash cat chown echo env grep head id kill ls mkdir printf ps
+          rm sleep stty tail test touch tr true false uname wc whoami)
+mkdir -p "$root"/{bin,etc,home,proc,sys,dev,tmp,root,usr/bin,usr/local/bin}
+chmod 1777 "$root/tmp"
+copy_with_libs() {
+    local file="$1"
+    [ -e "$root$file" ] && return
+    mkdir -p "$root$(dirname "$file")"
+    cp -L "$file" "$root$file"
+    # Every library it loads (and the loader), at the same path.
+    ldd "$file" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+        [ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
+    done
+}
+for program in "${programs[@]}"; do
+    path=$(type -P "$program" 2>/dev/null || true)
+    case "$path" in
+        /*) copy_with_libs "$(readlink -f "$path")"
+            # Reachable under /bin and /usr/bin whatever the host's layout.
+            for dir in /bin /usr/bin; do
+                [ -e "$root$dir/$program" ] || ln -s "$(readlink -f "$path")" "$root$dir/$program"
+            done ;;
+        *) echo "note: $program not found on this host, left out" >&2 ;;
+    esac
+done
+[ -e "$root/bin/sh" ] || ln -s bash "$root/bin/sh"
+printf 'root:x:0:0:root:/root:/bin/bash\n' >"$root/etc/passwd"
+printf 'root:x:0:\n' >"$root/etc/group"
+tar -C "$root" -c . | docker import \
+    --change 'CMD ["/bin/bash"]' \
+    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+    - "$image" >/dev/null
+echo "built $image"

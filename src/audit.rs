@@ -1,0 +1,98 @@
+//! Writes audit events (SPEC §9) in the order they happen, off the paths
+//! that produce them: an actor owns the writes, fed by a bounded queue.
+//!
+//! Must not make a caller wait on the database: senders wait only for room
+//! in the queue (async callers) or drop the event with a log line when it
+//! is full (the hub, which never waits).
+
+use tokio::sync::mpsc;
+
+use crate::store::Store;
+
+/// Events waiting to be written.
+const QUEUE: usize = 1024;
+
+/// One thing that happened.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub actor: Option<String>,
+    pub action: &'static str,
+    pub session: Option<String>,
+    pub detail: String,
+}
+
+impl AuditEvent {
+    pub fn new(actor: Option<&str>, action: &'static str) -> Self {
+        AuditEvent {
+            actor: actor.map(str::to_string),
+            action,
+            session: None,
+            detail: String::new(),
+        }
+    }
+
+    pub fn session(mut self, label: impl Into<String>) -> Self {
+        self.session = Some(label.into());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+}
+
+/// Sends events to the audit writer. Cheap to clone.
+#[derive(Clone)]
+pub struct Auditor {
+    tx: mpsc::Sender<(i64, AuditEvent)>,
+}
+
+impl std::fmt::Debug for Auditor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Auditor")
+    }
+}
+
+impl Auditor {
+    /// Starts the writer for `store`.
+    pub fn start(store: Store) -> Auditor {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(write_events(store, rx));
+        Auditor { tx }
+    }
+
+    /// Records an event, waiting for room in the queue.
+    pub async fn record(&self, event: AuditEvent) {
+        let _ = self.tx.send((crate::session::unix_now(), event)).await;
+    }
+
+    /// Records an event without waiting; a full queue drops it, loudly.
+    pub fn record_now(&self, event: AuditEvent) {
+        if let Err(mpsc::error::TrySendError::Full((_, event))) =
+            self.tx.try_send((crate::session::unix_now(), event))
+        {
+            tracing::warn!(
+                action = event.action,
+                "audit queue full; event not recorded"
+            );
+        }
+    }
+}
+
+async fn write_events(store: Store, mut rx: mpsc::Receiver<(i64, AuditEvent)>) {
+    while let Some((at, event)) = rx.recv().await {
+        let written = store
+            .append_audit(
+                at,
+                event.actor.as_deref(),
+                event.action,
+                event.session.as_deref(),
+                &event.detail,
+            )
+            .await;
+        if let Err(error) = written {
+            tracing::error!(%error, action = event.action, "cannot write the audit log");
+        }
+    }
+}

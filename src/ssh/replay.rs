@@ -1,0 +1,140 @@
+//! The `replay` verb: plays a session's asciicast recording to the client
+//! with its timing (pauses longer than [`MAX_PAUSE`] are shortened, as
+//! asciinema's idle limit does), until its end or until the client leaves
+//! with the prefix key and `d`.
+//!
+//! Must not touch the session itself: it only reads the recording file.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::time::Instant;
+
+use super::channel::{ChannelEvent, ChannelIo};
+use super::run::{Caller, Outcome, find};
+use crate::app::App;
+use crate::session::input::{InputAction, PrefixReader};
+use crate::session::recording;
+
+/// Longest pause played as recorded.
+const MAX_PAUSE: Duration = Duration::from_secs(2);
+
+pub(super) async fn replay(app: &App, caller: &Caller, name: &str, io: &mut ChannelIo) -> Outcome {
+    let (entry, _) = match find(app, caller, name).await {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    let dir = app.config.data.dir.join("recordings");
+    let path = recording::path_for(&dir, &entry.label(), entry.record.id.0);
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Outcome::refused(format!(
+                "no recording of {} (sessions.record is off, or was when it ran)",
+                entry.label()
+            ));
+        }
+        Err(error) => {
+            return Outcome::refused(format!(
+                "cannot read the recording of {}: {error}",
+                entry.label()
+            ));
+        }
+    };
+    let mut lines = BufReader::new(file).lines();
+    // The header: nothing in it changes how the events play.
+    if !matches!(lines.next_line().await, Ok(Some(_))) {
+        return Outcome::refused(format!("the recording of {} is empty", entry.label()));
+    }
+    let mut player = Player {
+        io,
+        keys: PrefixReader::new(app.config.keys.prefix.byte),
+        actions: Vec::new(),
+    };
+    let mut at = Instant::now();
+    let mut last = 0.0_f64;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Some((time, output)) = parse_event(&line) else {
+            continue;
+        };
+        let pause = Duration::from_secs_f64((time - last).max(0.0)).min(MAX_PAUSE);
+        last = time.max(last);
+        at += pause;
+        if !player.wait_until(at).await {
+            return player.finish(&entry.label(), false).await;
+        }
+        if let Some(output) = output
+            && player.io.write(Bytes::from(output)).await.is_err()
+        {
+            return Outcome::Done;
+        }
+    }
+    player.finish(&entry.label(), true).await
+}
+
+/// One event's time and, for output, its text (`None` for a resize).
+fn parse_event(line: &str) -> Option<(f64, Option<String>)> {
+    let event: serde_json::Value = serde_json::from_str(line).ok()?;
+    let time = event.get(0)?.as_f64()?;
+    let output = match event.get(1)?.as_str()? {
+        "o" => Some(event.get(2)?.as_str()?.to_string()),
+        _ => None,
+    };
+    Some((time, output))
+}
+
+struct Player<'a> {
+    io: &'a mut ChannelIo,
+    keys: PrefixReader,
+    actions: Vec<InputAction>,
+}
+
+impl Player<'_> {
+    /// Waits until `at`; false when the client left (or asked to).
+    async fn wait_until(&mut self, at: Instant) -> bool {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(at) => return true,
+                event = self.io.events.recv() => match event {
+                    Some(ChannelEvent::Data(bytes)) => {
+                        self.actions.clear();
+                        self.keys.feed(&bytes, &mut self.actions);
+                        if self.actions.contains(&InputAction::Detach) {
+                            return false;
+                        }
+                    }
+                    Some(_) => {}
+                    None => return false,
+                },
+            }
+        }
+    }
+
+    async fn finish(self, label: &str, whole: bool) -> Outcome {
+        let how = if whole { "end of" } else { "left" };
+        let _ = self
+            .io
+            .out(&format!(
+                "\x1b[m\n[foyer: {how} the recording of {label}]\n"
+            ))
+            .await;
+        Outcome::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_event;
+
+    #[test]
+    fn events_parse_and_bad_lines_are_skipped() {
+        assert_eq!(
+            parse_event(r#"[1.5, "o", "hi"]"#),
+            Some((1.5, Some("hi".into())))
+        );
+        assert_eq!(parse_event(r#"[2.0, "r", "100x30"]"#), Some((2.0, None)));
+        assert_eq!(parse_event("not json"), None);
+        assert_eq!(parse_event(r#"["x", "o", "hi"]"#), None);
+    }
+}

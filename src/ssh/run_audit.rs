@@ -1,0 +1,101 @@
+//! The `audit` verb: the audit log, newest first, for admins only, as a
+//! table or (`--json`) an array of objects.
+//!
+//! Must not write the log; `audit.rs` does.
+
+use super::channel::ChannelIo;
+use super::run::{Caller, Outcome};
+use crate::app::App;
+use crate::session::names::SessionRef;
+use crate::store::AuditRecord;
+
+pub(super) async fn audit(
+    app: &App,
+    caller: &Caller,
+    name: Option<&str>,
+    json: bool,
+    limit: i64,
+    io: &ChannelIo,
+) -> Outcome {
+    if !caller.user.is_admin {
+        return Outcome::refused("only admins may read the audit log");
+    }
+    let session = match name.map(SessionRef::parse) {
+        None => None,
+        Some(Ok(reference)) => {
+            let owner = reference.owner.unwrap_or_else(|| caller.user.name.clone());
+            Some(format!("{owner}/{}", reference.name))
+        }
+        Some(Err(error)) => return Outcome::refused(error.to_string()),
+    };
+    let rows = match app.store.audit_rows(session.as_deref(), limit.max(1)).await {
+        Ok(rows) => rows,
+        Err(error) => return Outcome::refused(error.to_string()),
+    };
+    let text = if json {
+        as_json(&rows)
+    } else {
+        as_table(&rows)
+    };
+    let _ = io.out(&text).await;
+    Outcome::Done
+}
+
+fn rfc3339(seconds: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0) as u64);
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+fn as_json(rows: &[AuditRecord]) -> String {
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            serde_json::json!({
+                "id": row.id,
+                "at": rfc3339(row.at),
+                "actor": row.actor,
+                "action": row.action,
+                "session": row.session,
+                "detail": row.detail,
+            })
+        })
+        .collect();
+    format!("{}\n", serde_json::Value::Array(items))
+}
+
+fn as_table(rows: &[AuditRecord]) -> String {
+    let mut lines = vec![[
+        "AT".to_string(),
+        "ACTOR".into(),
+        "ACTION".into(),
+        "SESSION".into(),
+        "DETAIL".into(),
+    ]];
+    for row in rows {
+        lines.push([
+            rfc3339(row.at),
+            row.actor.clone().unwrap_or_else(|| "-".into()),
+            row.action.clone(),
+            row.session.clone().unwrap_or_else(|| "-".into()),
+            row.detail.clone(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut text = String::new();
+    for line in lines {
+        for (i, width) in widths.iter().enumerate() {
+            text.push_str(&format!("{:<width$}  ", line[i]));
+        }
+        text.push_str(&line[4]);
+        text.push('\n');
+    }
+    text
+}

@@ -1,0 +1,248 @@
+//! End-to-end: the Docker runtime when things go wrong, against the real
+//! engine. To stop "the engine" without disturbing parallel tests, a server
+//! is pointed (`runtime.docker.host`) at a socket proxy this test starts
+//! and cuts; the real engine is never stopped.
+
+mod common;
+mod docker;
+
+use std::io::ErrorKind;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::{BASH, Server, eventually};
+use docker::{TestUser, docker_server, inspect, is_running, run_script, wait_exited};
+
+/// A Unix socket that forwards to the real engine until cut.
+struct EngineProxy {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<UnixStream>>>,
+}
+
+impl EngineProxy {
+    fn start(path: &Path) -> EngineProxy {
+        let listener = UnixListener::bind(path).expect("bind proxy socket");
+        listener.set_nonblocking(true).unwrap();
+        let proxy = EngineProxy {
+            path: path.to_path_buf(),
+            stop: Arc::new(AtomicBool::new(false)),
+            connections: Arc::new(Mutex::new(Vec::new())),
+        };
+        let (stop, connections) = (proxy.stop.clone(), proxy.connections.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((client, _)) => forward(client, &connections),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        std::thread::sleep(std::time::Duration::from_millis(10))
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        proxy
+    }
+
+    /// The engine "stops": no new connections, open ones are closed.
+    fn cut(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = std::fs::remove_file(&self.path);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            let _ = connection.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for EngineProxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+fn real_engine_socket() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
+        .unwrap_or_else(|| "/var/run/docker.sock".into())
+}
+
+fn forward(client: UnixStream, connections: &Mutex<Vec<UnixStream>>) {
+    client.set_nonblocking(false).unwrap();
+    let Ok(engine) = UnixStream::connect(real_engine_socket()) else {
+        return;
+    };
+    let mut all = connections.lock().unwrap();
+    all.push(client.try_clone().unwrap());
+    all.push(engine.try_clone().unwrap());
+    for (mut from, mut to) in [
+        (client.try_clone().unwrap(), engine.try_clone().unwrap()),
+        (engine, client),
+    ] {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = to.shutdown(std::net::Shutdown::Write);
+        });
+    }
+}
+
+#[test]
+fn engine_down_fails_new_cleanly_and_coming_back_needs_no_restart() {
+    docker::engine();
+    let user = TestUser::new("dkdown");
+    let socket_dir = tempfile::tempdir().unwrap();
+    let socket = socket_dir.path().join("engine.sock");
+    let server = docker_server(&format!("host = \"unix://{}\"", socket.display()));
+    let ssh = server.user(&user.name, false);
+
+    let refused = ssh.run("new work -d -- sleep 100");
+    assert_eq!(refused.status, 1);
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("the Docker engine is not reachable"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(ssh.ok("ls").lines().count(), 1, "no session left behind");
+    assert!(ssh.ok("whoami").starts_with(&user.name));
+
+    let proxy = EngineProxy::start(&socket);
+    let screen = run_script(&ssh, "probe", "echo engine-is-back");
+    assert!(screen.contains("engine-is-back"), "{screen}");
+
+    // The engine stops mid-session: the session ends with a reason, the
+    // server keeps serving.
+    let term = ssh.term(&format!("new shell -- {BASH}"), 24, 80);
+    term.wait_for_text("$ ");
+    proxy.cut();
+    assert_eq!(wait_exited(&ssh, "shell"), 1);
+    let capture = ssh.ok("capture shell");
+    assert!(
+        capture.contains("[foyer: the Docker engine is not reachable"),
+        "{capture}"
+    );
+    let again = ssh.run("new other -d");
+    assert_eq!(again.status, 1, "{}", again.stderr);
+    assert!(ssh.ok("ls").contains("shell"));
+
+    // A server with the local runtime never needs the engine.
+    let local = Server::start();
+    let alice = local.user("alice", false);
+    let out = run_script(&alice, "here", "echo local-works");
+    assert!(out.contains("local-works"), "{out}");
+}
+
+#[test]
+fn missing_image_is_named() {
+    let user = TestUser::new("dknoimg");
+    let server = docker_server("image = \"foyer-no-such-image:latest\"");
+    let ssh = server.user(&user.name, false);
+    let refused = ssh.run("new work -d");
+    assert_eq!(refused.status, 1);
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("image foyer-no-such-image:latest was not found"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn container_killed_from_outside_ends_only_its_sessions() {
+    let server = docker_server("");
+    let (one, two) = (TestUser::new("dkkilla"), TestUser::new("dkkillb"));
+    let (ssh_one, ssh_two) = (server.user(&one.name, false), server.user(&two.name, false));
+    ssh_one.ok("new work -d -- sleep 4242");
+    ssh_two.ok("new work -d -- sleep 4242");
+
+    docker::docker(&["kill", &one.container()]);
+    wait_exited(&ssh_one, "work");
+    let capture = ssh_one.ok("capture work");
+    assert!(
+        capture.contains(&format!(
+            "[foyer: the container {} stopped]",
+            one.container()
+        )),
+        "{capture}"
+    );
+    assert!(
+        ssh_two.ok("ls").contains("running"),
+        "the other user's session runs on"
+    );
+
+    // The next session starts the container again.
+    let back = run_script(&ssh_one, "back", "echo started-again");
+    assert!(back.contains("started-again"), "{back}");
+}
+
+#[test]
+fn containers_stop_with_the_server_and_a_crashs_leftovers_are_stopped_and_reused() {
+    let mut server = docker_server("");
+    let user = TestUser::new("dkleft");
+    let key = server.user(&user.name, false).key;
+    let ssh = |server: &Server| common::Ssh {
+        port: server.port,
+        key: key.clone(),
+    };
+    ssh(&server).ok("new work -d -- sleep 4242");
+    let id = inspect(&user.container())["Id"].clone();
+
+    server.restart();
+    assert!(
+        !is_running(&user.container()),
+        "a server that stops stops its users' containers"
+    );
+
+    ssh(&server).ok("new again -d -- sleep 4242");
+    assert!(is_running(&user.container()));
+    let crashed = nix::unistd::Pid::from_raw(server.pid() as i32);
+    nix::sys::signal::kill(crashed, nix::sys::signal::Signal::SIGKILL).unwrap();
+    server.restart();
+    eventually("the crashed run's container to be stopped", || {
+        !is_running(&user.container())
+    });
+
+    let screen = run_script(&ssh(&server), "third", "echo reused");
+    assert!(screen.contains("reused"), "{screen}");
+    assert_eq!(
+        inspect(&user.container())["Id"],
+        id,
+        "reused, not duplicated"
+    );
+    let named = docker::docker(&[
+        "ps",
+        "-a",
+        "-q",
+        "--filter",
+        &format!("name=^/{}$", user.container()),
+    ]);
+    assert_eq!(named.lines().count(), 1);
+}
+
+#[test]
+fn an_exec_that_cannot_start_ends_its_session_with_the_reason() {
+    let server = docker_server("");
+    let user = TestUser::new("dkbadexec");
+    let ssh = server.user(&user.name, false);
+
+    ssh.ok("new nodir -d -C nowhere -- sh -c 'echo never'");
+    let status = wait_exited(&ssh, "nodir");
+    assert!(status.as_i64().is_some_and(|s| s != 0), "{status}");
+    let screen = ssh.ok("capture nodir").replace('\n', "");
+    assert!(screen.contains("no such file or directory"), "{screen}");
+
+    ssh.ok("new nocmd -d -- no-such-program");
+    assert_eq!(wait_exited(&ssh, "nocmd"), 127);
+    assert!(
+        ssh.ok("capture nocmd")
+            .contains("no-such-program: not found")
+    );
+    let fine = run_script(&ssh, "fine", "echo still-fine");
+    assert!(fine.contains("still-fine"), "{fine}");
+}
