@@ -302,3 +302,55 @@ async fn a_browser_that_stops_reading_holds_back_no_one_and_catches_up_later() {
     // The stalled browser reads again and is shown the screen as it is.
     stalled.wait_for_text("done-49").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_sign_ins_links_and_attachments_are_audited() {
+    let server = Server::start();
+    let admin = server.user("boss", true);
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let (used, _) = link(&alice, "work");
+    let cookie = sign_in(&alice, "work").await;
+    for _ in 0..2 {
+        let _ = web_support::http().get(&used).send().await.unwrap();
+    }
+    let mut client = connect(&server, "alice/work", &cookie).await;
+    client
+        .wait_for("hello", |c| c.text_of("hello").is_some())
+        .await;
+    drop(client);
+    let rows = |text: String| -> Vec<serde_json::Value> {
+        serde_json::from_str::<serde_json::Value>(&text)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let has = |rows: &[serde_json::Value], actor: Option<&str>, action: &str, part: &str| {
+        rows.iter().any(|r| {
+            r["action"] == action
+                && r["actor"].as_str() == actor
+                && r["detail"].as_str().unwrap_or("").contains(part)
+        })
+    };
+    let mut all = Vec::new();
+    common::eventually("the web events to be written", || {
+        all = rows(admin.ok("audit --json"));
+        has(&all, Some("alice"), "detach", "over web")
+    });
+    assert!(has(&all, Some("alice"), "link", "login link"), "{all:?}");
+    assert!(has(&all, Some("alice"), "sign-in", "web link"), "{all:?}");
+    assert!(
+        has(&all, None, "sign-in-refused", "sign-in link"),
+        "{all:?}"
+    );
+    assert!(
+        has(
+            &all,
+            Some("alice"),
+            "attach",
+            "writer over web from 127.0.0.1"
+        ),
+        "{all:?}"
+    );
+}

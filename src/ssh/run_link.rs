@@ -13,6 +13,7 @@ use super::channel::ChannelIo;
 use super::run::{Caller, Outcome, find, find_to_manage};
 use super::verbs::TokenAction;
 use crate::app::App;
+use crate::audit::AuditEvent;
 use crate::session::summary::rfc3339;
 use crate::store::{NewToken, TokenId, TokenKind, TokenRecord, now};
 
@@ -69,6 +70,9 @@ pub(super) async fn token(
             match app.store.create_token(new).await {
                 Ok(minted) => {
                     tracing::info!(user = %caller.user.name, token = %minted.id, "API token created");
+                    let event = AuditEvent::new(Some(&caller.user.name), "token")
+                        .detail(format!("API token {} created", minted.id));
+                    app.audit.record(event).await;
                     Ok(format!("{}\nid: {}\n", minted.secret, minted.id))
                 }
                 Err(error) => Err(Outcome::refused(error.to_string())),
@@ -132,6 +136,15 @@ async fn make_link(
         format!("{base}/login?token={}", minted.secret)
     };
     tracing::info!(user = %caller.user.name, session = %entry.label(), link = %minted.id, kind = kind.as_str(), "link created");
+    let event = AuditEvent::new(Some(&caller.user.name), "link")
+        .session(entry.label())
+        .detail(format!(
+            "{} link {} for {}",
+            kind.as_str(),
+            minted.id,
+            humantime::format_duration(ttl)
+        ));
+    app.audit.record(event).await;
     Ok(format!("{url}\nid: {}\n", minted.id))
 }
 
@@ -172,6 +185,9 @@ async fn revoke(
     {
         Ok(Some(_)) => {
             tracing::info!(user = %caller.user.name, token = %id, "{what} revoked");
+            let event =
+                AuditEvent::new(Some(&caller.user.name), "revoke").detail(format!("{what} {id}"));
+            app.audit.record(event).await;
             Ok(format!("{what} {id} revoked\n"))
         }
         Ok(None) => Err(Outcome::refused(format!("no {what} with id {id}"))),

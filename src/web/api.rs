@@ -21,6 +21,7 @@ use super::auth::{self, Proof, Refusal};
 use super::error::ApiError;
 use super::security;
 use crate::app::App;
+use crate::audit::AuditEvent;
 use crate::session::SessionEntry;
 use crate::session::access::{access_of, may_manage};
 use crate::session::create::{self, StartRequest};
@@ -193,6 +194,8 @@ async fn kill(
             format!("only the owner may kill {}", entry.label()),
         ));
     }
+    let event = AuditEvent::new(Some(&user.name), "kill").session(entry.label());
+    app.audit.record(event).await;
     let _ = entry.hub.kill().await;
     app.registry.remove(entry.record.id).await;
     tracing::info!(user = %user.name, session = %entry.label(), "session killed by API");

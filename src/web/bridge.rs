@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -28,6 +30,7 @@ use super::pages::{WatchQuery, flag_set};
 use super::protocol::{self, ClientText, ServerText, close};
 use super::security;
 use crate::app::App;
+use crate::audit::AuditEvent;
 use crate::session::{Attachment, ClientMessage, Receipts, Role, SessionEntry, Size};
 use crate::store::now;
 
@@ -48,6 +51,7 @@ type Stream = SplitStream<WebSocket>;
 /// upgrades.
 pub async fn upgrade(
     State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((owner, name)): Path<(String, String)>,
     Query(query): Query<WatchQuery>,
     headers: HeaderMap,
@@ -69,7 +73,32 @@ pub async fn upgrade(
     };
     ws.max_message_size(protocol::MAX_MESSAGE_BYTES)
         .max_frame_size(protocol::MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run(app, entry, viewer, role, socket))
+        .on_upgrade(move |socket| attached(app, entry, viewer, role, peer, socket))
+}
+
+/// Records the attachment in the audit log around [`run`].
+async fn attached(
+    app: Arc<App>,
+    entry: SessionEntry,
+    viewer: Viewer,
+    role: Role,
+    peer: SocketAddr,
+    socket: WebSocket,
+) {
+    let (audit, label, who) = (app.audit.clone(), entry.label(), viewer.name().to_string());
+    let role_name = match role {
+        Role::Writer => "writer",
+        Role::Observer => "observer",
+    };
+    let event = AuditEvent::new(Some(&who), "attach")
+        .session(label.clone())
+        .detail(format!("{role_name} over web from {peer}"));
+    audit.record(event).await;
+    run(app, entry, viewer, role, socket).await;
+    let event = AuditEvent::new(Some(&who), "detach")
+        .session(label)
+        .detail(format!("{role_name} over web from {peer}"));
+    audit.record(event).await;
 }
 
 /// What to do after a frame from the browser.

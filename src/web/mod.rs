@@ -110,7 +110,17 @@ async fn serve_http<I>(io: TokioIo<I>, peer: SocketAddr, router: Router)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = TowerToHyperService::new(router);
+    // Handlers see the peer as `ConnectInfo<SocketAddr>` (for logs and audit).
+    let with_peer = tower::ServiceExt::map_request(
+        router,
+        move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            request
+        },
+    );
+    let service = TowerToHyperService::new(with_peer);
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))

@@ -7,7 +7,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -15,6 +17,7 @@ use serde::Deserialize;
 use super::auth::{self, GUEST_COOKIE, Refusal, USER_COOKIE};
 use super::html;
 use crate::app::App;
+use crate::audit::AuditEvent;
 use crate::session::access::access_of;
 use crate::store::{NewToken, SessionId, TokenKind, now};
 
@@ -107,7 +110,11 @@ pub struct LoginQuery {
 
 /// `GET /login?token=…`: uses a one-time sign-in link, sets the sign-in
 /// cookie and sends the browser on to the session.
-pub async fn login(State(app): State<Arc<App>>, Query(query): Query<LoginQuery>) -> Response {
+pub async fn login(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<LoginQuery>,
+) -> Response {
     let refused = || {
         page(
             StatusCode::UNAUTHORIZED,
@@ -127,7 +134,11 @@ pub async fn login(State(app): State<Arc<App>>, Query(query): Query<LoginQuery>)
     {
         Ok(Some(token)) => token,
         Ok(None) => {
-            tracing::info!("sign-in link refused");
+            tracing::info!(%peer, "sign-in link refused");
+            let event = AuditEvent::new(None, "sign-in-refused").detail(format!(
+                "web: expired, used or unknown sign-in link from {peer}"
+            ));
+            app.audit.record(event).await;
             return refused();
         }
         Err(error) => return failure(error),
@@ -143,7 +154,10 @@ pub async fn login(State(app): State<Arc<App>>, Query(query): Query<LoginQuery>)
         Ok(minted) => minted,
         Err(error) => return failure(error),
     };
-    tracing::info!(user = %token.user.name, "signed in by link");
+    tracing::info!(user = %token.user.name, %peer, "signed in by link");
+    let event = AuditEvent::new(Some(&token.user.name), "sign-in")
+        .detail(format!("web link {} from {peer}", token.id));
+    app.audit.record(event).await;
     let target = match token.session {
         Some(id) => session_path(&app, id).await.unwrap_or_else(|| "/".into()),
         None => "/".into(),
@@ -154,7 +168,11 @@ pub async fn login(State(app): State<Arc<App>>, Query(query): Query<LoginQuery>)
 
 /// `GET /g/TOKEN`: a guest link; sets the guest cookie and opens the
 /// session read-only.
-pub async fn guest(State(app): State<Arc<App>>, Path(secret): Path<String>) -> Response {
+pub async fn guest(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(secret): Path<String>,
+) -> Response {
     let refused = || {
         page(
             StatusCode::UNAUTHORIZED,
@@ -179,6 +197,10 @@ pub async fn guest(State(app): State<Arc<App>>, Path(secret): Path<String>) -> R
     let Some(path) = path else {
         return refused();
     };
+    let event = AuditEvent::new(None, "sign-in")
+        .session(path.trim_start_matches("/s/"))
+        .detail(format!("guest link {} from {peer}", token.id));
+    app.audit.record(event).await;
     let cookie = auth::set_cookie(&app, GUEST_COOKIE, &secret, token.expires_at - now());
     redirect(&format!("{path}?watch=1"), cookie)
 }
