@@ -13,16 +13,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+
+use writer::{CLOSE_WAIT, send, send_close, write_messages};
 
 use super::auth::{self, Viewer};
 use super::error::ApiError;
@@ -31,20 +33,17 @@ use super::protocol::{self, ClientText, ServerText, close};
 use super::security;
 use crate::app::App;
 use crate::audit::AuditEvent;
-use crate::session::{Attachment, ClientMessage, Receipts, Role, SessionEntry, Size};
+use crate::session::{Attachment, Role, SessionEntry, Size};
 use crate::store::now;
 
 /// How long the server waits for the browser's first resize before
 /// attaching at the default size.
 const FIRST_MESSAGE_WAIT: Duration = Duration::from_secs(2);
-/// A browser that takes longer than this to take one message is dropped.
-const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a close frame may take to go out.
-const CLOSE_WAIT: Duration = Duration::from_secs(2);
+mod writer;
+
 /// The size used until the browser says its own.
 const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
 
-type Sink = SplitSink<WebSocket, Message>;
 type Stream = SplitStream<WebSocket>;
 
 /// `GET /ws/OWNER/NAME[?watch=1]`: checks the origin and the viewer, then
@@ -323,92 +322,5 @@ async fn finish(
     let _ = close_tx.try_send((code, reason));
     if tokio::time::timeout(CLOSE_WAIT, &mut writer).await.is_err() {
         writer.abort();
-    }
-}
-
-async fn send(sink: &mut Sink, message: Message) -> Result<(), ()> {
-    match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
-    }
-}
-
-async fn send_close(sink: &mut Sink, code: u16, reason: &str) -> Result<(), ()> {
-    // A close reason is at most 123 bytes.
-    let reason: String = reason.chars().take(100).collect();
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let result = tokio::time::timeout(CLOSE_WAIT, sink.send(Message::Close(Some(frame)))).await;
-    matches!(result, Ok(Ok(()))).then_some(()).ok_or(())
-}
-
-/// Writes the hub's messages, participant updates and the final close
-/// to the browser, in order; reports each hub message once written.
-async fn write_messages(
-    mut sink: Sink,
-    mut messages: mpsc::Receiver<ClientMessage>,
-    receipts: Receipts,
-    mut people: watch::Receiver<Option<String>>,
-    mut closing: mpsc::Receiver<(u16, String)>,
-    label: String,
-) {
-    loop {
-        tokio::select! {
-            biased;
-            request = closing.recv() => {
-                if let Some((code, reason)) = request {
-                    let _ = send_close(&mut sink, code, &reason).await;
-                }
-                return;
-            }
-            Ok(()) = people.changed() => {
-                let text = people.borrow_and_update().clone();
-                if let Some(text) = text
-                    && send(&mut sink, Message::Text(text.into())).await.is_err()
-                {
-                    return;
-                }
-            }
-            message = messages.recv() => {
-                let Some(message) = message else {
-                    let _ = send_close(&mut sink, close::KILLED, "the session was killed").await;
-                    return;
-                };
-                if !deliver(&mut sink, &message, &label).await {
-                    return;
-                }
-                if receipts.written(&message).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Writes one hub message; false when the connection is over.
-async fn deliver(sink: &mut Sink, message: &ClientMessage, label: &str) -> bool {
-    match message {
-        ClientMessage::Output { bytes, .. } => {
-            send(sink, Message::Binary(bytes.clone())).await.is_ok()
-        }
-        ClientMessage::Marker => true,
-        ClientMessage::Exited { status } => {
-            let exit = ServerText::Exit { status: *status }.to_json();
-            let _ = send(sink, Message::Text(exit.into())).await;
-            let reason = format!("{label} exited");
-            let _ = send_close(sink, close::EXITED, &reason).await;
-            false
-        }
-        ClientMessage::Closed => {
-            let _ = send_close(sink, close::KILLED, "the session was killed").await;
-            false
-        }
-        ClientMessage::Revoked => {
-            let reason = format!("your access to {label} was revoked");
-            let _ = send_close(sink, close::REVOKED, &reason).await;
-            false
-        }
     }
 }
