@@ -37,7 +37,16 @@ pub struct Config {
     pub keys: KeysConfig,
     pub log: LogConfig,
     pub runtime: RuntimeConfig,
+    pub metrics: MetricsConfig,
     pub presets: Vec<Preset>,
+}
+
+/// `/metrics` is served on the web listener; `listen` adds a listener of
+/// its own (for a Prometheus that should not reach the web port).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,6 +120,10 @@ pub struct SessionsConfig {
     /// Record each session's output as asciicast v2 under
     /// `data/recordings/`.
     pub record: bool,
+    /// Most sessions (running or exited) a user may have; 0: no limit.
+    pub max_per_user: usize,
+    /// Most clients attached to one session at once; 0: no limit.
+    pub max_clients: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -274,6 +287,8 @@ impl Default for SessionsConfig {
             exited_retention: Duration::ZERO,
             presets_only: false,
             record: false,
+            max_per_user: 100,
+            max_clients: 100,
         }
     }
 }

@@ -212,6 +212,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
             .record
             .then(|| config.data.dir.join("recordings")),
         audit: audit.clone(),
+        max_clients: config.sessions.max_clients,
     };
     let runtime = start_runtime(&config, &account)?;
     let registry = Registry::start(
@@ -246,6 +247,17 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         address.port(),
         address.ip()
     );
+    let metrics = foyer::metrics::Metrics::install()?;
+    let metrics_listener = match app.config.metrics.listen {
+        Some(address) => {
+            let (bound, task) = foyer::metrics::serve(address, app.clone(), metrics.clone())
+                .await
+                .with_context(|| format!("cannot listen on {address} (metrics.listen)"))?;
+            println!("foyer: metrics listening on {bound}");
+            Some(task)
+        }
+        None => None,
+    };
     let (stop, stopped) = watch::channel(false);
     let server = tokio::spawn(ssh::serve(
         listener,
@@ -253,12 +265,15 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         app.clone(),
         stopped.clone(),
     ));
-    let web_server = tokio::spawn(web::serve(web_listener, tls, app, stopped));
+    let web_server = tokio::spawn(web::serve(web_listener, tls, app, metrics, stopped));
     wait_for_signal().await;
     tracing::info!("shutting down");
     let _ = stop.send(true);
     let _ = server.await;
     let _ = web_server.await;
+    if let Some(task) = metrics_listener {
+        task.abort();
+    }
     runtime.shutdown().await;
     Ok(())
 }

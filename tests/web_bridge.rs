@@ -29,6 +29,21 @@ async fn the_bridge_says_hello_carries_bytes_both_ways_and_lists_participants() 
         .await;
     client.send_bytes(b"echo ws-$((6*7))\r").await;
     client.wait_for_text("ws-42").await;
+    let metrics = web_support::http()
+        .get(format!("{}/metrics", web_support::base(&server)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("foyer_clients{")
+            && l.contains("role=\"writer\"")
+            && l.contains("transport=\"websocket\"")
+            && l.ends_with(" 1")),
+        "{metrics}"
+    );
     assert!(alice.ok("capture work").contains("ws-42"));
 
     // An SSH client joining shows up among the participants.

@@ -15,7 +15,7 @@
   const FIRST_DELAY_MS = 1000;
   const LAST_DELAY_MS = 30000;
   // Close codes after which reconnecting cannot help (docs/web.md).
-  const FINAL = { 4000: "exited", 4001: "access revoked", 4009: "killed" };
+  const FINAL = { 4000: "exited", 4001: "access revoked", 4009: "killed", 4029: "full" };
 
   const term = new Terminal({
     cursorBlink: true,

@@ -43,6 +43,9 @@ pub enum StartError {
     NoPreset(String),
     #[error("only presets may be started here")]
     PresetsOnly,
+    /// Over `sessions.max_per_user` (the message names the limit).
+    #[error("{0}")]
+    TooMany(String),
     #[error("no such directory: {0}")]
     NoDirectory(String),
     #[error("cannot start {label}: {reason}")]
@@ -80,6 +83,7 @@ pub async fn start(
     });
     let create = CreateRequest {
         owner: owner.clone(),
+        max_per_user: app.config.sessions.max_per_user,
         name: request.name.clone(),
         command,
         spec,
@@ -94,6 +98,7 @@ pub async fn start(
             Ok(entry)
         }
         Err(CreateError::NameTaken { name }) => Err(StartError::NameTaken(name)),
+        Err(error @ CreateError::TooMany { .. }) => Err(StartError::TooMany(error.to_string())),
         Err(error) => Err(StartError::Failed {
             label,
             reason: error.to_string(),

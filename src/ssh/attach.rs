@@ -15,8 +15,9 @@ use tokio::sync::mpsc;
 use super::channel::{ChannelEvent, ChannelIo};
 use super::run::Outcome;
 use crate::app::App;
+use crate::metrics as metric;
 use crate::session::input::{InputAction, PrefixReader, help_text};
-use crate::session::{ClientMessage, Receipts, Role, SessionEntry};
+use crate::session::{AttachError, ClientMessage, Receipts, Role, SessionEntry};
 
 /// Extra bytes the input loop asks the writer to show (the keys help).
 const LOCAL_MESSAGES: usize = 4;
@@ -37,6 +38,8 @@ pub enum AttachEnd {
     Killed,
     /// The user's access was taken away while attached.
     Revoked,
+    /// Refused: the session has `sessions.max_clients` clients attached.
+    Full(usize),
     ClientGone,
 }
 
@@ -53,6 +56,7 @@ impl AttachEnd {
             }
             AttachEnd::Killed => "session killed".into(),
             AttachEnd::Revoked => "access revoked".into(),
+            AttachEnd::Full(limit) => format!("refused: {limit} clients attached"),
             AttachEnd::ClientGone => "connection lost".into(),
         }
     }
@@ -70,8 +74,12 @@ pub async fn run(
     let Some(size) = io.pty.as_ref().map(|p| p.size) else {
         return AttachEnd::ClientGone;
     };
-    let Ok(mut attachment) = entry.hub.attach(who, role, size).await else {
-        return AttachEnd::Killed;
+    let asked = std::time::Instant::now();
+    let _counted = AttachedClient::new(role);
+    let mut attachment = match entry.hub.attach(who, role, size).await {
+        Ok(attachment) => attachment,
+        Err(AttachError::Full { limit }) => return AttachEnd::Full(limit),
+        Err(AttachError::Gone) => return AttachEnd::Killed,
     };
     let Some(messages) = attachment.messages.take() else {
         return AttachEnd::Killed;
@@ -83,6 +91,7 @@ pub async fn run(
         messages,
         local_rx,
         attachment.receipts(),
+        asked,
     ));
     let prefix = app.config.keys.prefix;
     let mut reader = PrefixReader::new(prefix.byte);
@@ -94,6 +103,7 @@ pub async fn run(
                 Some(ChannelEvent::Data(bytes)) => {
                     actions.clear();
                     reader.feed(&bytes, &mut actions);
+                    metrics::counter!(metric::BYTES_IN, "transport" => "ssh").increment(bytes.len() as u64);
                     if let Some(end) = act(&attachment, &actions, &local_tx, &prefix.name()).await {
                         break end;
                     }
@@ -115,6 +125,24 @@ pub async fn run(
         let _ = io.write(Bytes::from_static(LEAVE)).await;
     }
     end
+}
+
+/// Counts an attached SSH client by role for as long as it is attached.
+struct AttachedClient(Role);
+
+impl AttachedClient {
+    fn new(role: Role) -> Self {
+        metrics::gauge!(metric::CLIENTS, "role" => metric::role_label(role), "transport" => "ssh")
+            .increment(1.0);
+        AttachedClient(role)
+    }
+}
+
+impl Drop for AttachedClient {
+    fn drop(&mut self) {
+        metrics::gauge!(metric::CLIENTS, "role" => metric::role_label(self.0), "transport" => "ssh")
+            .decrement(1.0);
+    }
 }
 
 /// Carries out the client's input; returns how the attachment ends, if it does.
@@ -151,7 +179,11 @@ async fn write_messages(
     mut messages: mpsc::Receiver<ClientMessage>,
     mut local: mpsc::Receiver<Bytes>,
     receipts: Receipts,
+    asked: std::time::Instant,
 ) -> AttachEnd {
+    let bytes_out = metrics::counter!(metric::BYTES_OUT, "transport" => "ssh");
+    // The first output is the restored screen: its arrival ends the attach.
+    let mut restored = false;
     loop {
         let message = tokio::select! {
             message = messages.recv() => message,
@@ -169,6 +201,12 @@ async fn write_messages(
             ClientMessage::Output { bytes, .. } => {
                 if handle.data(channel, bytes.clone()).await.is_err() {
                     return AttachEnd::ClientGone;
+                }
+                bytes_out.increment(bytes.len() as u64);
+                if !restored {
+                    restored = true;
+                    metrics::histogram!(metric::ATTACH_SECONDS, "transport" => "ssh")
+                        .record(asked.elapsed().as_secs_f64());
                 }
             }
             ClientMessage::Marker => {}

@@ -21,6 +21,7 @@ use super::channel::{ChannelEvent, ChannelIo, PtyInfo};
 use super::run::{self, Caller};
 use crate::app::App;
 use crate::audit::AuditEvent;
+use crate::metrics as metric;
 use crate::session::Size;
 use crate::store::User;
 
@@ -139,6 +140,7 @@ impl russh::server::Handler for ConnectionHandler {
         }
         let fingerprint = offer.public_key.fingerprint(HashAlg::Sha256);
         tracing::info!(peer = %self.peer, %fingerprint, "sign-in refused: unknown key");
+        metrics::counter!(metric::AUTH_FAILURES, "reason" => "unknown_key").increment(1);
         let event = AuditEvent::new(None, "sign-in-refused")
             .detail(format!("unknown key {fingerprint} from {}", self.peer));
         self.app.audit.record(event).await;
@@ -158,6 +160,7 @@ impl russh::server::Handler for ConnectionHandler {
             return Ok(Self::reject());
         };
         tracing::info!(peer = %self.peer, user = %user.name, %fingerprint, "signed in");
+        metrics::counter!(metric::SSH_HANDSHAKES).increment(1);
         let event = AuditEvent::new(Some(&user.name), "sign-in")
             .detail(format!("ssh from {} with {fingerprint}", self.peer));
         self.app.audit.record(event).await;

@@ -112,7 +112,24 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
+        metrics::counter!(crate::metrics::SSH_CONNECTIONS).increment(1);
         tokio::spawn(serve_connection(stream, peer, config.clone(), app.clone()));
+    }
+}
+
+/// Counts an open SSH connection for as long as it lives.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn new() -> Self {
+        metrics::gauge!(crate::metrics::SSH_CONNECTIONS_OPEN).increment(1.0);
+        OpenConnection
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::SSH_CONNECTIONS_OPEN).decrement(1.0);
     }
 }
 
@@ -122,6 +139,7 @@ async fn serve_connection(
     config: Arc<russh::server::Config>,
     app: Arc<App>,
 ) {
+    let _open = OpenConnection::new();
     let (handler, signed_in) = handler::ConnectionHandler::new(app, peer);
     let session = match russh::server::run_stream(config, stream, handler).await {
         Ok(session) => session,

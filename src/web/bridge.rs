@@ -33,6 +33,8 @@ use super::protocol::{self, ClientText, ServerText, close};
 use super::security;
 use crate::app::App;
 use crate::audit::AuditEvent;
+use crate::metrics as metric;
+use crate::session::hub::AttachError;
 use crate::session::{Attachment, Role, SessionEntry, Size};
 use crate::store::now;
 
@@ -126,9 +128,19 @@ async fn run(app: Arc<App>, entry: SessionEntry, viewer: Viewer, role: Role, soc
     {
         return;
     }
-    let Ok(mut attachment) = entry.hub.attach(viewer.name(), role, size).await else {
-        let _ = send_close(&mut sink, close::KILLED, "the session has ended").await;
-        return;
+    let asked = std::time::Instant::now();
+    let _counted = AttachedClient::new(role);
+    let mut attachment = match entry.hub.attach(viewer.name(), role, size).await {
+        Ok(attachment) => attachment,
+        Err(AttachError::Full { limit }) => {
+            let reason = format!("{limit} clients attached, the most allowed");
+            let _ = send_close(&mut sink, close::FULL, &reason).await;
+            return;
+        }
+        Err(AttachError::Gone) => {
+            let _ = send_close(&mut sink, close::KILLED, "the session has ended").await;
+            return;
+        }
     };
     let Some(messages) = attachment.messages.take() else {
         return;
@@ -143,6 +155,7 @@ async fn run(app: Arc<App>, entry: SessionEntry, viewer: Viewer, role: Role, soc
         people_rx,
         close_rx,
         label.clone(),
+        asked,
     ));
     let bridge = Bridge {
         app,
@@ -245,6 +258,8 @@ impl Bridge {
     async fn frame(&self, frame: Message) -> Flow {
         match frame {
             Message::Binary(bytes) => {
+                metrics::counter!(metric::BYTES_IN, "transport" => "websocket")
+                    .increment(bytes.len() as u64);
                 if self.role == Role::Writer && self.attachment.input(bytes).await.is_err() {
                     return Flow::End;
                 }
@@ -322,5 +337,23 @@ async fn finish(
     let _ = close_tx.try_send((code, reason));
     if tokio::time::timeout(CLOSE_WAIT, &mut writer).await.is_err() {
         writer.abort();
+    }
+}
+
+/// Counts an attached browser by role for as long as it is attached.
+struct AttachedClient(Role);
+
+impl AttachedClient {
+    fn new(role: Role) -> Self {
+        metrics::gauge!(metric::CLIENTS, "role" => metric::role_label(role), "transport" => "websocket")
+            .increment(1.0);
+        AttachedClient(role)
+    }
+}
+
+impl Drop for AttachedClient {
+    fn drop(&mut self) {
+        metrics::gauge!(metric::CLIENTS, "role" => metric::role_label(self.0), "transport" => "websocket")
+            .decrement(1.0);
     }
 }

@@ -70,7 +70,7 @@ impl From<StartError> for ApiError {
                 StatusCode::BAD_REQUEST
             }
             StartError::NameTaken(_) => StatusCode::CONFLICT,
-            StartError::PresetsOnly => StatusCode::FORBIDDEN,
+            StartError::PresetsOnly | StartError::TooMany(_) => StatusCode::FORBIDDEN,
             StartError::Failed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, error.to_string())

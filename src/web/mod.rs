@@ -1,7 +1,8 @@
 //! The browser front end (axum over hyper): the pages, the WebSocket
 //! bridge to a session's hub, the JSON API, sign-in by link and guest
-//! links, static assets built into the binary, and the listener itself
-//! (plain HTTP, or HTTPS with `web.tls_cert`/`web.tls_key`).
+//! links, static assets built into the binary, `/metrics` (from
+//! `crate::metrics`), and the listener itself (plain HTTP, or HTTPS with
+//! `web.tls_cert`/`web.tls_key`).
 //!
 //! `auth` says who a request is; `pages` serves HTML, sign-in and guest
 //! links; `bridge` is the WebSocket client of a hub; `api` the JSON API;
@@ -33,6 +34,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::app::App;
+use crate::metrics::Metrics;
 
 pub use tls::{TlsError, load_tls};
 
@@ -41,8 +43,8 @@ const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 /// How often expired tokens are deleted from the database.
 const TOKEN_SWEEP: Duration = Duration::from_secs(3600);
 
-/// Every route of the web front end.
-pub fn router(app: Arc<App>) -> Router {
+/// Every route of the web front end, with `/metrics`.
+pub fn router(app: Arc<App>, metrics: Metrics) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/healthz", get(pages::healthz))
@@ -53,11 +55,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/ws/{owner}/{name}", get(bridge::upgrade))
         .nest("/api", api::routes())
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            security::headers,
-        ))
-        .with_state(app)
+        .with_state(app.clone())
+        .merge(crate::metrics::router(app.clone(), metrics))
+        .layer(axum::middleware::from_fn_with_state(app, security::headers))
 }
 
 /// Accepts connections until `shutdown` turns true; with `tls`, each
@@ -66,9 +66,10 @@ pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: Arc<App>,
+    metrics: Metrics,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let router = router(app.clone());
+    let router = router(app.clone(), metrics);
     let sweeper = tokio::spawn(sweep_tokens(app));
     loop {
         let accepted = tokio::select! {

@@ -21,6 +21,8 @@ pub mod close {
     pub const REVOKED: u16 = 4001;
     /// The session was killed.
     pub const KILLED: u16 = 4009;
+    /// The session has `sessions.max_clients` clients attached.
+    pub const FULL: u16 = 4029;
     /// A text frame that is not one of the client messages.
     pub const MALFORMED: u16 = 1007;
     /// A frame or message over [`super::MAX_MESSAGE_BYTES`].

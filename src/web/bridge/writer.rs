@@ -15,6 +15,7 @@ use futures_util::stream::SplitSink;
 use tokio::sync::{mpsc, watch};
 
 use super::super::protocol::{ServerText, close};
+use crate::metrics as metric;
 use crate::session::{ClientMessage, Receipts};
 
 /// A browser that takes longer than this to take one message is dropped.
@@ -51,7 +52,11 @@ pub(super) async fn write_messages(
     mut people: watch::Receiver<Option<String>>,
     mut closing: mpsc::Receiver<(u16, String)>,
     label: String,
+    asked: std::time::Instant,
 ) {
+    let bytes_out = metrics::counter!(metric::BYTES_OUT, "transport" => "websocket");
+    // The first output is the restored screen: its arrival ends the attach.
+    let mut restored = false;
     loop {
         tokio::select! {
             biased;
@@ -76,6 +81,14 @@ pub(super) async fn write_messages(
                 };
                 if !deliver(&mut sink, &message, &label).await {
                     return;
+                }
+                if let ClientMessage::Output { bytes, .. } = &message {
+                    bytes_out.increment(bytes.len() as u64);
+                    if !restored {
+                        restored = true;
+                        metrics::histogram!(metric::ATTACH_SECONDS, "transport" => "websocket")
+                            .record(asked.elapsed().as_secs_f64());
+                    }
                 }
                 if receipts.written(&message).await.is_err() {
                     return;
