@@ -105,10 +105,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let url = config.database_url();
-    let store = Store::open(&url)
-        .await
-        .with_context(|| format!("cannot open the database {url}"))?;
+    // The store's error names the URL itself, with any password hidden.
+    let store = Store::open(&config.database_url()).await?;
     store
         .migrate()
         .await

@@ -134,6 +134,10 @@ impl Store {
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Postgres => {
+                // One direct connection first: the pool retries until its
+                // timeout and then reports only that, hiding the cause
+                // (refused, unknown host, bad password).
+                probe_connection(url).await.map_err(unavailable)?;
                 options
                     .max_connections(POSTGRES_MAX_CONNECTIONS)
                     .connect(url)
@@ -194,6 +198,16 @@ impl Store {
     /// Close every connection (waits for those in use to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Connects once to `url` and closes again, within the pool's timeout.
+async fn probe_connection(url: &str) -> std::result::Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    let connect = sqlx::AnyConnection::connect(url);
+    match tokio::time::timeout(Duration::from_secs(10), connect).await {
+        Ok(connection) => connection?.close().await,
+        Err(_) => Err(sqlx::Error::PoolTimedOut),
     }
 }
 
