@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -89,6 +88,85 @@ fn sessions_survive_a_postgresql_restart_under_load() {
     assert!(audit_rows >= 3, "audit rows for new: {audit_rows}");
 }
 
+#[test]
+fn a_sqlite_database_moves_to_postgresql_with_the_tool() {
+    const TEST: &str = "a_sqlite_database_moves_to_postgresql_with_the_tool";
+    if !common::on_postgres() {
+        common::skipped(TEST, "needs the PostgreSQL pass (FOYER_TEST_DATABASE)");
+        return;
+    }
+    if !on_path("sqlite3") || !on_path("psql") {
+        common::skipped(TEST, "needs the sqlite3 and psql clients");
+        return;
+    }
+    // A server on SQLite, whatever this pass's database, with some history.
+    let mut old = Server::start_on_database("sqlite://data/foyer.db");
+    let alice = old.user("alice", true);
+    let bob = old.user("bob", false);
+    alice.ok("new kept -d -- sleep 600");
+    alice.ok("share kept bob");
+    old.stop();
+
+    let target = common::TestDatabase::create();
+    let url = target.url(old.dir.path());
+    let migrate = common::foyer_on(old.dir.path(), &url)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(migrate.status.success(), "{migrate:?}");
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/sqlite-to-postgres");
+    let copy = Command::new(&tool)
+        .arg(old.dir.path().join("data/foyer.db"))
+        .arg(&url)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&copy.stdout).into_owned();
+    assert!(
+        copy.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    assert!(
+        report.contains("users        sqlite      2  postgres      2"),
+        "{report}"
+    );
+
+    // The same users, keys, sessions and grants on PostgreSQL; new rows
+    // get fresh ids (the identity counters moved past the copied ones).
+    let server = Server::start_on_database(&url);
+    let (alice, bob) = (at(&alice, &server), at(&bob, &server));
+    let table = alice.ok("ls");
+    assert!(
+        table.contains("kept") && table.contains("exited"),
+        "{table}"
+    );
+    assert!(bob.ok("ls").contains("alice/kept"), "bob keeps his grant");
+    alice.ok("new fresh -d -- sleep 600");
+    server.user("carol", false).ok("whoami");
+    assert!(alice.ok("audit").contains("share"), "the audit came along");
+    // A second copy into the now used database is refused.
+    let again = Command::new(&tool)
+        .arg(old.dir.path().join("data/foyer.db"))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    drop(server);
+}
+
+/// `client`, signing in to `server` instead.
+fn at(client: &common::Ssh, server: &Server) -> common::Ssh {
+    common::Ssh {
+        port: server.port,
+        ..client.clone()
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).exists()))
+}
+
 /// A PostgreSQL cluster of this test's own: initdb into a temporary
 /// directory, listening on 127.0.0.1 on a free port, trust authentication
 /// (nothing else can reach it before it is gone).
@@ -103,9 +181,10 @@ impl Cluster {
     /// None (after printing why) where PostgreSQL's server is not installed.
     fn create() -> Option<Cluster> {
         let Some(bin) = postgres_bin_dir() else {
-            let line = "foyer-test: SKIPPED sessions_survive_a_postgresql_restart_under_load: \
-                        no PostgreSQL server binaries (initdb) under /usr/lib/postgresql\n";
-            let _ = std::io::stderr().write_all(line.as_bytes());
+            common::skipped(
+                "sessions_survive_a_postgresql_restart_under_load",
+                "no PostgreSQL server binaries (initdb) under /usr/lib/postgresql or on the PATH",
+            );
             return None;
         };
         let dir = tempfile::tempdir().expect("temp dir");

@@ -41,11 +41,17 @@ pub fn sqlite_only(test: &str, why: &str) -> bool {
     if !on_postgres() {
         return true;
     }
+    skipped(test, &format!("SQLite only on the PostgreSQL pass ({why})"));
+    false
+}
+
+/// Prints `foyer-test: SKIPPED TEST: WHY` past the output capture, for a
+/// test that returns early because it does not apply here.
+pub fn skipped(test: &str, why: &str) {
     // Written to the file descriptor, not with eprintln!: libtest
     // captures the macros' output of passing tests.
-    let line = format!("foyer-test: SKIPPED {test}: SQLite only on the PostgreSQL pass ({why})\n");
+    let line = format!("foyer-test: SKIPPED {test}: {why}\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
-    false
 }
 
 fn postgres_admin_url() -> Option<String> {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 mod database;
 
 #[allow(unused_imports)]
-pub use database::{TestDatabase, on_postgres, sqlite_only};
+pub use database::{TestDatabase, on_postgres, skipped, sqlite_only};
 
 /// How long a test waits for something it expects before failing.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -78,7 +78,12 @@ impl Server {
         self.log = log;
     }
 
-    fn stop(&mut self) {
+    /// Stops the server (SIGTERM, then SIGKILL after 5 s); its data stays
+    /// until the `Server` is dropped. Does nothing if it already exited.
+    pub fn stop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
             nix::sys::signal::Signal::SIGTERM,
@@ -188,6 +193,12 @@ fn spawn_server(dir: &Path, database: &TestDatabase) -> (Child, u16, Arc<Mutex<S
         Ok(port) => (child, port, log),
         Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap()),
     }
+}
+
+/// `foyer` (add the arguments) in `dir` on the database at `url`, isolated
+/// like the servers from the caller's `FOYER_*` and `DATABASE_URL`.
+pub fn foyer_on(dir: &Path, url: &str) -> Command {
+    foyer_command(dir, &TestDatabase::Given { url: url.into() })
 }
 
 /// `foyer` in `dir`, isolated from the caller's `FOYER_*` and
