@@ -313,8 +313,15 @@ fn connection_and_attach_cycles_leak_nothing() {
     eventually("every killed client detached", || {
         clients(&alice, "cycled") == 0
     });
+    // PostgreSQL's pool may have opened connections (sockets) since the
+    // baseline, up to its bound; SQLite's pool holds the same file.
+    let pool_growth = if common::on_postgres() {
+        foyer::store::POSTGRES_MAX_CONNECTIONS as usize
+    } else {
+        0
+    };
     eventually("descriptors back to their level", || {
-        open_fds(server.pid()) <= fds_before + 2
+        open_fds(server.pid()) <= fds_before + 2 + pool_growth
     });
     let rss_after = rss_kib(server.pid());
     assert!(
