@@ -365,7 +365,9 @@ fn programs_keep_the_open_files_limit_the_server_started_with() {
     let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
     let server = Server::start();
     let alice = server.user("alice", false);
-    alice.ok("new limits -d -- bash -c 'echo soft=$(ulimit -Sn) hard=$(ulimit -Hn); exec sleep 600'");
+    alice.ok(
+        "new limits -d -- bash -c 'echo soft=$(ulimit -Sn) hard=$(ulimit -Hn); exec sleep 600'",
+    );
     let expected = format!("soft={} hard={}", numbers[0], numbers[1]);
     eventually("the limits to be printed", || {
         alice.ok("capture limits").contains(&expected)
