@@ -119,6 +119,13 @@ fn client_size(rows: u32, cols: u32) -> Size {
 impl russh::server::Handler for ConnectionHandler {
     type Error = russh::Error;
 
+    /// Called when the client asks to authenticate: from here on, leaving
+    /// without signing in is a failed sign-in.
+    async fn authentication_banner(&mut self) -> Result<Option<String>, Self::Error> {
+        self.signin.attempted();
+        Ok(None)
+    }
+
     async fn auth_none(&mut self, _user: &str) -> Result<Auth, Self::Error> {
         self.signin.attempted();
         Ok(Self::reject())

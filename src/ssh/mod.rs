@@ -13,6 +13,7 @@
 mod attach;
 mod certauth;
 mod channel;
+mod closable;
 mod handler;
 pub mod hostkey;
 mod limiter;
@@ -40,6 +41,7 @@ use tokio::time::Instant;
 use crate::app::App;
 use crate::audit::AuditEvent;
 use certauth::TrustedCas;
+use closable::Closable;
 use limiter::{FailureLimiter, Verdict};
 use signin::Gate;
 
@@ -102,7 +104,9 @@ pub fn russh_config(host_key: PrivateKey) -> russh::server::Config {
 const FAILURE_REPORTS: usize = 1024;
 /// How long a refused connection may take to read why.
 const REFUSAL_WRITE: Duration = Duration::from_secs(1);
-/// How long a connection closed for idleness may take to go.
+/// How long a client timed out before signing in gets to read why.
+const DISCONNECT_GRACE: Duration = Duration::from_secs(1);
+/// How long a cut connection's session may take to end.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
 /// Accepts connections until `shutdown` turns true. The loop alone owns
@@ -208,6 +212,7 @@ impl Connection {
         let idle = self.app.config.ssh.idle_timeout;
         let deadline = Instant::now() + idle;
         let (handler, signed_in) = handler::ConnectionHandler::new(self.app, self.gate, peer);
+        let (stream, closer) = Closable::new(stream);
         let started = russh::server::run_stream(self.config, stream, handler);
         let mut session = match tokio::time::timeout_at(deadline, started).await {
             Ok(Ok(session)) => session,
@@ -228,22 +233,24 @@ impl Connection {
             }
             waited = tokio::time::timeout_at(deadline, signed_in) => waited.is_err(),
         };
-        if timed_out {
-            tracing::info!(%peer, ?idle, "connection closed: not signed in within ssh.idle_timeout");
-            let _ = session
-                .handle()
-                .disconnect(
-                    russh::Disconnect::ByApplication,
-                    "sign-in took too long".into(),
-                    "en".into(),
-                )
-                .await;
-            if let Ok(result) = tokio::time::timeout(CLOSE_GRACE, session).await {
-                log_end(peer, result);
-            }
+        if !timed_out {
+            log_end(peer, session.await);
             return;
         }
-        log_end(peer, session.await);
+        tracing::info!(%peer, ?idle, "connection closed: not signed in within ssh.idle_timeout");
+        // Say why to a client that got as far as the key exchange, then
+        // cut the socket whatever state the session is in.
+        let handle = session.handle();
+        let reason = "sign-in took too long".to_string();
+        let disconnect = handle.disconnect(russh::Disconnect::ByApplication, reason, "en".into());
+        let _ = tokio::time::timeout(DISCONNECT_GRACE, disconnect).await;
+        if tokio::time::timeout(DISCONNECT_GRACE, &mut session)
+            .await
+            .is_err()
+        {
+            closer.close();
+            let _ = tokio::time::timeout(CLOSE_GRACE, session).await;
+        }
     }
 }
 

@@ -32,7 +32,7 @@ pub struct SignIn {
     app: Arc<App>,
     gate: Arc<Gate>,
     peer: SocketAddr,
-    /// The client sent at least one authentication request.
+    /// The client asked to authenticate (the `ssh-userauth` service).
     attempted: bool,
     /// Refusals this module recorded.
     refused: u32,
@@ -51,7 +51,7 @@ impl SignIn {
         }
     }
 
-    /// Notes an authentication request of any method.
+    /// Notes that the client asked to authenticate.
     pub fn attempted(&mut self) {
         self.attempted = true;
     }
