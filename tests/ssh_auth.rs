@@ -453,8 +453,6 @@ fn connections_that_never_sign_in_are_closed_after_the_idle_timeout() {
     term.wait_for_text("$ ");
 
     let generous = Duration::from_secs(20);
-    std::thread::sleep(Duration::from_secs(4));
-    eprintln!("{}", server.log());
     wait_closed(&mut banner_only, generous);
     wait_closed(&mut silent, generous);
     let log = server.log();

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use russh::keys::PrivateKey;
 use russh::{MethodKind, MethodSet, Preferred, cipher, kex, mac};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -185,9 +185,22 @@ fn note_failure(limiter: &mut FailureLimiter, ip: IpAddr, app: &App) {
 
 /// Closes a connection from an address over the failure limit, with a
 /// line (allowed before the SSH version, RFC 4253 §4.2) that says why.
+/// What the client sent is read first (a little, briefly), so the close
+/// is a clean end of stream rather than a reset.
 async fn refuse(mut stream: TcpStream) {
     let line = b"foyer: too many failed sign-ins from this address; try again later\r\n";
-    let _ = tokio::time::timeout(REFUSAL_WRITE, stream.write_all(line)).await;
+    let _ = tokio::time::timeout(REFUSAL_WRITE, async {
+        stream.write_all(line).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 1024];
+        for _ in 0..4 {
+            if stream.read(&mut sink).await? == 0 {
+                break;
+            }
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
 }
 
 /// One accepted connection, before its SSH session starts.

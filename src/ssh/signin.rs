@@ -239,7 +239,9 @@ impl Drop for SignIn {
             ));
             self.app.audit.record_now(event);
         }
-        if self.gate.failures.try_send(self.peer.ip()).is_err() {
+        // Closed: the server is stopping and nobody counts any more.
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.gate.failures.try_send(self.peer.ip())
+        {
             tracing::warn!(peer = %self.peer, "failure limiter busy; failed sign-in not counted");
         }
     }
