@@ -37,7 +37,16 @@ pub struct Config {
     pub keys: KeysConfig,
     pub log: LogConfig,
     pub runtime: RuntimeConfig,
+    pub metrics: MetricsConfig,
     pub presets: Vec<Preset>,
+}
+
+/// `/metrics` is served on the web listener; `listen` adds a listener of
+/// its own (for a Prometheus that should not reach the web port).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

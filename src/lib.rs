@@ -8,6 +8,7 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod config;
+pub mod metrics;
 pub mod picker;
 pub mod runtime;
 pub mod session;

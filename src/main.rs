@@ -231,12 +231,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         address.port(),
         address.ip()
     );
+    let metrics = foyer::metrics::Metrics::install()?;
+    let metrics_listener = match app.config.metrics.listen {
+        Some(address) => {
+            let (bound, task) = foyer::metrics::serve(address, app.clone(), metrics.clone())
+                .await
+                .with_context(|| format!("cannot listen on {address} (metrics.listen)"))?;
+            println!("foyer: metrics listening on {bound}");
+            Some(task)
+        }
+        None => None,
+    };
     let (stop, stopped) = watch::channel(false);
     let server = tokio::spawn(ssh::serve(listener, russh_config, app, stopped));
     wait_for_signal().await;
     tracing::info!("shutting down");
     let _ = stop.send(true);
     let _ = server.await;
+    if let Some(task) = metrics_listener {
+        task.abort();
+    }
     runtime.shutdown().await;
     Ok(())
 }

@@ -49,6 +49,7 @@ impl Recorder {
         let task_label = label.to_string();
         tokio::spawn(async move {
             if let Err(error) = write_events(&path, size, started_unix, queue).await {
+                metrics::counter!(crate::metrics::RECORDING_FAILURES).increment(1);
                 tracing::error!(session = %task_label, path = %path.display(), %error, "recording stopped");
             }
         });

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use super::channel::{ChannelEvent, ChannelIo};
 use super::run::Outcome;
 use crate::app::App;
+use crate::metrics as metric;
 use crate::session::input::{InputAction, PrefixReader, help_text};
 use crate::session::{ClientMessage, Receipts, Role, SessionEntry};
 
@@ -70,6 +71,8 @@ pub async fn run(
     let Some(size) = io.pty.as_ref().map(|p| p.size) else {
         return AttachEnd::ClientGone;
     };
+    let asked = std::time::Instant::now();
+    let _counted = AttachedClient::new(role);
     let Ok(mut attachment) = entry.hub.attach(who, role, size).await else {
         return AttachEnd::Killed;
     };
@@ -83,6 +86,7 @@ pub async fn run(
         messages,
         local_rx,
         attachment.receipts(),
+        asked,
     ));
     let prefix = app.config.keys.prefix;
     let mut reader = PrefixReader::new(prefix.byte);
@@ -94,6 +98,7 @@ pub async fn run(
                 Some(ChannelEvent::Data(bytes)) => {
                     actions.clear();
                     reader.feed(&bytes, &mut actions);
+                    metrics::counter!(metric::BYTES_IN, "transport" => "ssh").increment(bytes.len() as u64);
                     if let Some(end) = act(&attachment, &actions, &local_tx, &prefix.name()).await {
                         break end;
                     }
@@ -115,6 +120,24 @@ pub async fn run(
         let _ = io.write(Bytes::from_static(LEAVE)).await;
     }
     end
+}
+
+/// Counts an attached SSH client by role for as long as it is attached.
+struct AttachedClient(Role);
+
+impl AttachedClient {
+    fn new(role: Role) -> Self {
+        metrics::gauge!(metric::CLIENTS, "role" => metric::role_label(role), "transport" => "ssh")
+            .increment(1.0);
+        AttachedClient(role)
+    }
+}
+
+impl Drop for AttachedClient {
+    fn drop(&mut self) {
+        metrics::gauge!(metric::CLIENTS, "role" => metric::role_label(self.0), "transport" => "ssh")
+            .decrement(1.0);
+    }
 }
 
 /// Carries out the client's input; returns how the attachment ends, if it does.
@@ -151,7 +174,11 @@ async fn write_messages(
     mut messages: mpsc::Receiver<ClientMessage>,
     mut local: mpsc::Receiver<Bytes>,
     receipts: Receipts,
+    asked: std::time::Instant,
 ) -> AttachEnd {
+    let bytes_out = metrics::counter!(metric::BYTES_OUT, "transport" => "ssh");
+    // The first output is the restored screen: its arrival ends the attach.
+    let mut restored = false;
     loop {
         let message = tokio::select! {
             message = messages.recv() => message,
@@ -169,6 +196,12 @@ async fn write_messages(
             ClientMessage::Output { bytes, .. } => {
                 if handle.data(channel, bytes.clone()).await.is_err() {
                     return AttachEnd::ClientGone;
+                }
+                bytes_out.increment(bytes.len() as u64);
+                if !restored {
+                    restored = true;
+                    metrics::histogram!(metric::ATTACH_SECONDS, "transport" => "ssh")
+                        .record(asked.elapsed().as_secs_f64());
                 }
             }
             ClientMessage::Marker => {}

@@ -78,6 +78,24 @@ pub enum CertRefusal {
     Store,
 }
 
+impl CertRefusal {
+    /// The `reason` label of `foyer_auth_failures_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            CertRefusal::HostCertificate => "certificate_host",
+            CertRefusal::UntrustedCa(_) => "certificate_untrusted_ca",
+            CertRefusal::BadSignature => "certificate_bad_signature",
+            CertRefusal::Expired(_) => "certificate_expired",
+            CertRefusal::NotYetValid(_) => "certificate_not_yet_valid",
+            CertRefusal::NoPrincipals => "certificate_no_principals",
+            CertRefusal::UnsupportedOption(_) => "certificate_unsupported_option",
+            CertRefusal::SourceAddress { .. } => "certificate_source_address",
+            CertRefusal::NoUser(_) => "certificate_unknown_principal",
+            CertRefusal::Store => "database_error",
+        }
+    }
+}
+
 /// A certificate time (Unix seconds), shown in RFC 3339.
 #[derive(Debug, Clone, Copy)]
 pub struct Stamp(pub u64);

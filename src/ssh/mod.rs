@@ -142,6 +142,7 @@ pub async fn serve(
                 continue;
             }
         };
+        metrics::counter!(crate::metrics::SSH_CONNECTIONS).increment(1);
         let delay = match limiter.check(peer.ip(), Instant::now().into_std()) {
             Verdict::Allow => Duration::ZERO,
             Verdict::Slow(delay) => {
@@ -150,6 +151,8 @@ pub async fn serve(
             }
             Verdict::Refuse(left) => {
                 tracing::debug!(%peer, ?left, "connection refused: too many failed sign-ins");
+                metrics::counter!(crate::metrics::AUTH_FAILURES, "reason" => "rate_limited")
+                    .increment(1);
                 tokio::spawn(refuse(stream));
                 continue;
             }
@@ -203,6 +206,22 @@ async fn refuse(mut stream: TcpStream) {
     .await;
 }
 
+/// Counts an open SSH connection for as long as it lives.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn new() -> Self {
+        metrics::gauge!(crate::metrics::SSH_CONNECTIONS_OPEN).increment(1.0);
+        OpenConnection
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::SSH_CONNECTIONS_OPEN).decrement(1.0);
+    }
+}
+
 /// One accepted connection, before its SSH session starts.
 struct Connection {
     peer: SocketAddr,
@@ -218,6 +237,7 @@ impl Connection {
     /// `ssh.idle_timeout` from now (banner, key exchange and sign-in
     /// included); after, no deadline.
     async fn serve(self, stream: TcpStream) {
+        let _open = OpenConnection::new();
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }

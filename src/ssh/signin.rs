@@ -18,6 +18,7 @@ use super::certauth::{self, CertRefusal, TrustedCas};
 use super::run::Caller;
 use crate::app::App;
 use crate::audit::AuditEvent;
+use crate::metrics as metric;
 use crate::store::{StoreError, User, valid_user_name};
 
 /// What every connection of one server shares: the trusted CAs and the
@@ -184,6 +185,7 @@ impl SignIn {
         }
         let event = AuditEvent::new(Some(&user.name), "sign-in").detail(detail);
         self.app.audit.record(event).await;
+        metrics::counter!(metric::SSH_HANDSHAKES).increment(1);
         self.signed_in = true;
         Caller {
             user,
@@ -196,8 +198,8 @@ impl SignIn {
     async fn refuse_unknown(&mut self, key: &PublicKey) {
         let fingerprint = key.fingerprint(HashAlg::Sha256);
         tracing::info!(peer = %self.peer, %fingerprint, "sign-in refused: unknown key");
-        self.record_refusal(format!("unknown key {fingerprint} from {}", self.peer))
-            .await;
+        let detail = format!("unknown key {fingerprint} from {}", self.peer);
+        self.record_refusal("unknown_key", detail).await;
     }
 
     async fn refuse_certificate(&mut self, cert: &Certificate, refusal: &CertRefusal) {
@@ -207,15 +209,16 @@ impl SignIn {
             peer = %self.peer, %key_id, %principals, reason = %refusal,
             "sign-in refused: certificate"
         );
-        self.record_refusal(format!(
+        let detail = format!(
             "certificate \"{key_id}\" for [{principals}] from {}: {refusal}",
             self.peer
-        ))
-        .await;
+        );
+        self.record_refusal(refusal.label(), detail).await;
     }
 
-    async fn record_refusal(&mut self, detail: String) {
+    async fn record_refusal(&mut self, reason: &'static str, detail: String) {
         self.refused = self.refused.saturating_add(1);
+        metrics::counter!(metric::AUTH_FAILURES, "reason" => reason).increment(1);
         let event = AuditEvent::new(None, "sign-in-refused").detail(detail);
         self.app.audit.record(event).await;
     }
@@ -232,6 +235,7 @@ impl Drop for SignIn {
             // russh refused everything itself: an expired, not yet valid or
             // badly signed certificate, or no key offered at all.
             tracing::info!(peer = %self.peer, "sign-in refused: nothing acceptable offered");
+            metrics::counter!(metric::AUTH_FAILURES, "reason" => "nothing_acceptable").increment(1);
             let event = AuditEvent::new(None, "sign-in-refused").detail(format!(
                 "connection from {} closed without signing in: nothing acceptable offered \
                  (no key, or a certificate outside its validity window or badly signed)",

@@ -152,6 +152,7 @@ pub(super) async fn ensure_running(
         Err(error) if is_not_found(&error) => create(&docker, settings, user).await?,
         Err(error) => return Err(classify(host, "inspect the user's container", error)),
     }
+    metrics::counter!(crate::metrics::CONTAINER_STARTS).increment(1);
     docker
         .start_container(&user.container, None)
         .await

@@ -119,6 +119,14 @@ impl DockerRuntime {
     /// Starts `spec` as a TTY exec in `owner`'s container, starting (or
     /// creating) the container first if needed.
     pub async fn spawn(&self, owner: &Owner, spec: SpawnSpec) -> Result<Process, DockerError> {
+        let started = self.start_exec(owner, spec).await;
+        if started.is_err() {
+            metrics::counter!(crate::metrics::CONTAINER_FAILURES).increment(1);
+        }
+        started
+    }
+
+    async fn start_exec(&self, owner: &Owner, spec: SpawnSpec) -> Result<Process, DockerError> {
         let user = user_container(&self.settings, owner)?;
         let lease = self.containers.acquire(user.clone()).await?;
         exec::start(&self.settings, &user, spec, lease).await

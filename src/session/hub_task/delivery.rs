@@ -141,6 +141,7 @@ impl Hub {
         let over_budget = queued + len > self.settings.client_buffer && !delivery.ack;
         if over_budget || outbox.tx.capacity() <= 1 {
             if outbox.tx.try_send(ClientMessage::Marker).is_ok() {
+                metrics::counter!(crate::metrics::SCREEN_SYNC_SWITCHES).increment(1);
                 self.table.fell_behind(delivery.client);
             } else {
                 tracing::debug!(client = delivery.client.0, "outbox full, dropping client");

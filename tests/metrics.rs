@@ -1,0 +1,116 @@
+//! End-to-end: `/metrics` is Prometheus text, and its counters move as
+//! clients connect, fail to sign in, attach, type and read (SPEC §7, §9).
+
+mod common;
+
+use std::io::{Read, Write};
+
+use common::{BASH, Server, eventually};
+
+fn metrics_address(server: &Server) -> String {
+    let mut address = None;
+    eventually("the metrics listener to start", || {
+        address = server
+            .log()
+            .lines()
+            .find_map(|l| l.strip_prefix("foyer: metrics listening on "))
+            .map(str::to_string);
+        address.is_some()
+    });
+    address.unwrap()
+}
+
+/// GETs `/metrics` and parses it; panics if it is not Prometheus text.
+fn scrape(address: &str) -> prometheus_parse::Scrape {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_lowercase().contains("content-type: text/plain"),
+        "{head}"
+    );
+    let lines = body.lines().map(|l| Ok(l.to_string()));
+    prometheus_parse::Scrape::parse(lines).expect("Prometheus text")
+}
+
+/// The value of a metric with these labels (0 when absent).
+fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match &s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
+            prometheus_parse::Value::Histogram(buckets) => {
+                buckets.iter().map(|b| b.count).fold(0.0, f64::max)
+            }
+            prometheus_parse::Value::Summary(_) => 0.0,
+        })
+        .sum()
+}
+
+#[test]
+fn counters_move_as_clients_connect_attach_and_type() {
+    let server = Server::start_with_config("[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let address = metrics_address(&server);
+    let alice = server.user("alice", false);
+    let before = scrape(&address);
+
+    assert_ne!(server.stranger().run("whoami").status, 0);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    alice.ok("new done -d -- true");
+    let term = alice.term("attach work", 24, 80);
+    term.wait_for_text("$ ");
+    term.type_line("echo typed-$((2*21))");
+    term.wait_for_text("typed-42");
+
+    let during = scrape(&address);
+    let grew = |name: &str, labels: &[(&str, &str)]| {
+        value(&during, name, labels) - value(&before, name, labels)
+    };
+    assert!(grew("foyer_ssh_connections_total", &[]) >= 4.0);
+    assert!(grew("foyer_ssh_handshakes_total", &[]) >= 3.0);
+    assert!(grew("foyer_auth_failures_total", &[("reason", "unknown_key")]) >= 1.0);
+    assert_eq!(
+        value(
+            &during,
+            "foyer_clients",
+            &[("role", "writer"), ("transport", "ssh")]
+        ),
+        1.0
+    );
+    assert!(value(&during, "foyer_ssh_connections_open", &[]) >= 1.0);
+    assert!(grew("foyer_bytes_out_total", &[("transport", "ssh")]) > 100.0);
+    assert!(grew("foyer_bytes_in_total", &[("transport", "ssh")]) >= 18.0);
+    assert!(
+        value(
+            &during,
+            "foyer_attach_seconds_count",
+            &[("transport", "ssh")]
+        ) >= 1.0
+    );
+    eventually("the short session to be counted as exited", || {
+        let now = scrape(&address);
+        value(&now, "foyer_sessions", &[("state", "running")]) == 1.0
+            && value(&now, "foyer_sessions", &[("state", "exited")]) == 1.0
+    });
+
+    term.detach();
+    eventually("the detach to be counted", || {
+        value(
+            &scrape(&address),
+            "foyer_clients",
+            &[("role", "writer"), ("transport", "ssh")],
+        ) == 0.0
+    });
+}
