@@ -135,12 +135,38 @@ fn assert_refused(out: &Output, what: &str) {
 }
 
 /// A server trusting `ca`, with a lenient failure limit (these tests fail
-/// on purpose, many times).
+/// on purpose, many times) and metrics on a port of their own.
 fn server_trusting(keys: &Keys, ca: &Path, auto_provision: bool) -> Server {
     Server::start_with_config(&format!(
-        "[auth]\ntrusted_user_ca_keys = [\"{}\"]\nauto_provision = {auto_provision}\nmax_failures_per_minute = 1000\n",
+        "{METRICS}[auth]\ntrusted_user_ca_keys = [\"{}\"]\nauto_provision = {auto_provision}\nmax_failures_per_minute = 1000\n",
         keys.public(ca)
     ))
+}
+
+const METRICS: &str = "[metrics]\nlisten = \"127.0.0.1:0\"\n";
+
+/// Waits until `/metrics` has `foyer_auth_failures_total` for `reason`.
+fn wait_failure_metric(server: &Server, reason: &str) {
+    let sample = format!("foyer_auth_failures_total{{reason=\"{reason}\"}}");
+    eventually(&format!("metric {sample}"), || {
+        let Some(address) = server
+            .log()
+            .lines()
+            .find_map(|l| l.strip_prefix("foyer: metrics listening on "))
+            .map(str::to_string)
+        else {
+            return false;
+        };
+        let mut stream = TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response.contains(&sample)
+    });
 }
 
 #[test]
@@ -225,6 +251,9 @@ fn bad_certificates_are_refused_with_the_reason_only_in_the_logs() {
         "sign-in-refused",
         "source-address `10.0.0.0/8` does not include 127.0.0.1",
     );
+    wait_failure_metric(&server, "certificate_untrusted_ca");
+    wait_failure_metric(&server, "certificate_unknown_principal");
+    wait_failure_metric(&server, "certificate_source_address");
     // The validity window is checked by russh before foyer sees the
     // certificate (and again by foyer); russh's own line says so.
     let log = server.log();
@@ -377,7 +406,8 @@ fn run_from(ssh: &Ssh, source: &str, command: &str) -> Output {
 
 #[test]
 fn a_flood_of_failures_from_one_address_is_refused_while_others_sign_in() {
-    let server = Server::start_with_config("[auth]\nmax_failures_per_minute = 3\n");
+    let server =
+        Server::start_with_config(&format!("{METRICS}[auth]\nmax_failures_per_minute = 3\n"));
     let alice = server.user("alice", true);
     let stranger = server.stranger();
     // Fail until the address is refused before any key is looked at.
@@ -402,6 +432,7 @@ fn a_flood_of_failures_from_one_address_is_refused_while_others_sign_in() {
     );
     let log = server.log();
     assert!(log.contains("too many failed sign-ins"), "{log}");
+    wait_failure_metric(&server, "rate_limited");
     let audit = run_from(&alice, "127.0.0.2", "audit --json");
     assert!(
         rows(&audit.stdout)
