@@ -143,19 +143,9 @@ pub async fn serve(
             }
         };
         metrics::counter!(crate::metrics::SSH_CONNECTIONS).increment(1);
-        let delay = match limiter.check(peer.ip(), Instant::now().into_std()) {
-            Verdict::Allow => Duration::ZERO,
-            Verdict::Slow(delay) => {
-                tracing::debug!(%peer, ?delay, "connection slowed: recent failed sign-ins");
-                delay
-            }
-            Verdict::Refuse(left) => {
-                tracing::debug!(%peer, ?left, "connection refused: too many failed sign-ins");
-                metrics::counter!(crate::metrics::AUTH_FAILURES, "reason" => "rate_limited")
-                    .increment(1);
-                tokio::spawn(refuse(stream));
-                continue;
-            }
+        let Some(delay) = admit(&mut limiter, peer) else {
+            tokio::spawn(refuse(stream));
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let connection = Connection {
@@ -166,6 +156,24 @@ pub async fn serve(
             gate: gate.clone(),
         };
         tokio::spawn(connection.serve(stream));
+    }
+}
+
+/// How long a new connection from `peer` waits before it is served, or
+/// None when its address is refused for now.
+fn admit(limiter: &mut FailureLimiter, peer: SocketAddr) -> Option<Duration> {
+    match limiter.check(peer.ip(), Instant::now().into_std()) {
+        Verdict::Allow => Some(Duration::ZERO),
+        Verdict::Slow(delay) => {
+            tracing::debug!(%peer, ?delay, "connection slowed: recent failed sign-ins");
+            Some(delay)
+        }
+        Verdict::Refuse(left) => {
+            tracing::debug!(%peer, ?left, "connection refused: too many failed sign-ins");
+            metrics::counter!(crate::metrics::AUTH_FAILURES, "reason" => "rate_limited")
+                .increment(1);
+            None
+        }
     }
 }
 
