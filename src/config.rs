@@ -118,6 +118,10 @@ pub struct SessionsConfig {
     /// Record each session's output as asciicast v2 under
     /// `data/recordings/`.
     pub record: bool,
+    /// Most sessions (running or exited) a user may have; 0: no limit.
+    pub max_per_user: usize,
+    /// Most clients attached to one session at once; 0: no limit.
+    pub max_clients: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -239,6 +243,8 @@ impl Default for SessionsConfig {
             exited_retention: Duration::ZERO,
             presets_only: false,
             record: false,
+            max_per_user: 100,
+            max_clients: 100,
         }
     }
 }

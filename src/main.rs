@@ -203,6 +203,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .record
             .then(|| config.data.dir.join("recordings")),
         audit: audit.clone(),
+        max_clients: config.sessions.max_clients,
     };
     let runtime = start_runtime(&config, &account)?;
     let registry = Registry::start(

@@ -40,6 +40,8 @@ pub struct HubSettings {
     pub recordings: Option<std::path::PathBuf>,
     /// Where exits are recorded.
     pub audit: crate::audit::Auditor,
+    /// Most clients attached at once (`sessions.max_clients`); 0: no limit.
+    pub max_clients: usize,
 }
 
 /// What a client's front end receives.
@@ -96,7 +98,7 @@ pub(super) enum Command {
         who: String,
         role: Role,
         size: Size,
-        reply: oneshot::Sender<Attachment>,
+        reply: oneshot::Sender<Result<Attachment, AttachError>>,
     },
     Watch {
         who: String,
@@ -136,6 +138,15 @@ pub struct HubHandle {
     pub(super) screen: watch::Receiver<u64>,
 }
 
+/// Why an attach did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AttachError {
+    #[error("the session has ended")]
+    Gone,
+    #[error("the session has {limit} clients attached, the most sessions.max_clients allows")]
+    Full { limit: usize },
+}
+
 /// The hub has stopped (the session was removed).
 #[derive(Debug, thiserror::Error)]
 #[error("the session has ended")]
@@ -149,7 +160,12 @@ impl HubHandle {
     }
 
     /// Attaches `who` (a user name, shown to others) with `role`.
-    pub async fn attach(&self, who: &str, role: Role, size: Size) -> Result<Attachment, HubGone> {
+    pub async fn attach(
+        &self,
+        who: &str,
+        role: Role,
+        size: Size,
+    ) -> Result<Attachment, AttachError> {
         let who = who.to_string();
         self.ask(|reply| Command::Attach {
             who,
@@ -158,6 +174,7 @@ impl HubHandle {
             reply,
         })
         .await
+        .map_err(|_| AttachError::Gone)?
     }
 
     /// Applies a change of `user`'s access to their attached clients at

@@ -17,7 +17,8 @@ use tokio::time::Instant;
 
 use super::clients::{ClientId, ClientTable, Delivery, Role};
 use super::hub::{
-    ClientMessage, Command, HubHandle, HubSettings, HubStatus, Participant, ScreenPreview,
+    AttachError, ClientMessage, Command, HubHandle, HubSettings, HubStatus, Participant,
+    ScreenPreview,
 };
 use super::program::{Running, read_more_now};
 use super::recording::{self, Recorder};
@@ -319,7 +320,12 @@ impl Hub {
                 size,
                 reply,
             } => {
-                let attachment = self.attach(Participant { name: who, role }, size);
+                let limit = self.settings.max_clients;
+                let attachment = if limit > 0 && self.outboxes.len() >= limit {
+                    Err(AttachError::Full { limit })
+                } else {
+                    Ok(self.attach(Participant { name: who, role }, size))
+                };
                 let _ = reply.send(attachment);
             }
             Command::Watch { who, reply } => {

@@ -25,8 +25,8 @@ pub mod terminal;
 pub use changes::Changes;
 pub use clients::{ClientId, ClientTable, Delivery, Role};
 pub use hub::{
-    Attachment, ClientMessage, HubHandle, HubSettings, HubStatus, Participant, Receipts,
-    ScreenPreview,
+    AttachError, Attachment, ClientMessage, HubHandle, HubSettings, HubStatus, Participant,
+    Receipts, ScreenPreview,
 };
 pub use registry::{Registry, SessionEntry};
 pub use terminal::{Size, Terminal};

@@ -50,11 +50,16 @@ pub enum CreateError {
     Store(StoreError),
     #[error("the server is shutting down")]
     ShuttingDown,
+    #[error("you have {limit} sessions, the most sessions.max_per_user allows: kill one first")]
+    TooMany { limit: usize },
 }
 
 /// A new session to create and start.
 pub struct CreateRequest {
     pub owner: User,
+    /// Most sessions the owner may have (`sessions.max_per_user`); 0: no
+    /// limit. Checked here, where sessions are counted one at a time.
+    pub max_per_user: usize,
     pub name: String,
     pub command: Vec<String>,
     pub spec: SpawnSpec,
@@ -152,6 +157,7 @@ impl Registry {
             exited_retention,
             runtime,
             me: tx.downgrade(),
+            starting: HashMap::new(),
         };
         tokio::spawn(task.run(rx));
         Ok(Registry { tx, changes })
@@ -224,6 +230,8 @@ struct RegistryTask {
     /// For start tasks to report back (weak: the registry still ends when
     /// every handle is gone).
     me: mpsc::WeakSender<Command>,
+    /// Sessions recorded but still starting, by owner.
+    starting: HashMap<UserId, usize>,
 }
 
 impl RegistryTask {
@@ -348,6 +356,11 @@ impl RegistryTask {
     /// Records the session (which reserves its name), then starts its
     /// program in a task that reports back with [`Command::Started`].
     async fn create(&mut self, request: CreateRequest, reply: CreateReply) {
+        let limit = request.max_per_user;
+        if limit > 0 && self.count_of(request.owner.id) >= limit {
+            let _ = reply.send(Err(CreateError::TooMany { limit }));
+            return;
+        }
         let new = NewSession {
             owner_id: request.owner.id,
             name: request.name.clone(),
@@ -370,6 +383,7 @@ impl RegistryTask {
             id: request.owner.id.0,
             name: request.owner.name.clone(),
         };
+        *self.starting.entry(request.owner.id).or_default() += 1;
         let (runtime, me, spec) = (self.runtime.clone(), self.me.clone(), request.spec);
         tokio::spawn(async move {
             let result = runtime.spawn(&owner, spec).await;
@@ -389,11 +403,24 @@ impl RegistryTask {
 
     /// Starts the hub of a session whose program started, or forgets the
     /// session whose program did not.
+    /// The owner's sessions, those still starting included.
+    fn count_of(&self, owner: UserId) -> usize {
+        let existing = self
+            .sessions
+            .values()
+            .filter(|entry| entry.record.owner_id == owner)
+            .count();
+        existing + self.starting.get(&owner).copied().unwrap_or(0)
+    }
+
     async fn started(
         &mut self,
         record: SessionRecord,
         result: Result<Process, SpawnError>,
     ) -> Result<SessionEntry, CreateError> {
+        if let Some(count) = self.starting.get_mut(&record.owner_id) {
+            *count = count.saturating_sub(1);
+        }
         let process = match result {
             Ok(process) => process,
             Err(error) => {

@@ -17,7 +17,7 @@ use super::run::Outcome;
 use crate::app::App;
 use crate::metrics as metric;
 use crate::session::input::{InputAction, PrefixReader, help_text};
-use crate::session::{ClientMessage, Receipts, Role, SessionEntry};
+use crate::session::{AttachError, ClientMessage, Receipts, Role, SessionEntry};
 
 /// Extra bytes the input loop asks the writer to show (the keys help).
 const LOCAL_MESSAGES: usize = 4;
@@ -38,6 +38,8 @@ pub enum AttachEnd {
     Killed,
     /// The user's access was taken away while attached.
     Revoked,
+    /// Refused: the session has `sessions.max_clients` clients attached.
+    Full(usize),
     ClientGone,
 }
 
@@ -54,6 +56,7 @@ impl AttachEnd {
             }
             AttachEnd::Killed => "session killed".into(),
             AttachEnd::Revoked => "access revoked".into(),
+            AttachEnd::Full(limit) => format!("refused: {limit} clients attached"),
             AttachEnd::ClientGone => "connection lost".into(),
         }
     }
@@ -73,8 +76,10 @@ pub async fn run(
     };
     let asked = std::time::Instant::now();
     let _counted = AttachedClient::new(role);
-    let Ok(mut attachment) = entry.hub.attach(who, role, size).await else {
-        return AttachEnd::Killed;
+    let mut attachment = match entry.hub.attach(who, role, size).await {
+        Ok(attachment) => attachment,
+        Err(AttachError::Full { limit }) => return AttachEnd::Full(limit),
+        Err(AttachError::Gone) => return AttachEnd::Killed,
     };
     let Some(messages) = attachment.messages.take() else {
         return AttachEnd::Killed;

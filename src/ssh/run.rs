@@ -227,7 +227,13 @@ pub(super) async fn attach_entry(
     watch: bool,
     io: &mut ChannelIo,
 ) -> Outcome {
-    let (_, notice) = attach_session(app, caller, &entry, access, watch, io).await;
+    let (end, notice) = attach_session(app, caller, &entry, access, watch, io).await;
+    if let AttachEnd::Full(limit) = end {
+        return Outcome::refused(format!(
+            "{} has {limit} clients attached, the most sessions.max_clients allows",
+            entry.label()
+        ));
+    }
     if let Some(notice) = notice {
         let _ = io.out(&format!("{notice}\n")).await;
     }
@@ -286,6 +292,9 @@ pub(super) async fn attach_session(
         }
         AttachEnd::Killed => Some(format!("[foyer: session {shown} was killed]")),
         AttachEnd::Revoked => Some(format!("[foyer: your access to {shown} was revoked]")),
+        AttachEnd::Full(limit) => Some(format!(
+            "[foyer: {shown} has {limit} clients attached, the most allowed]"
+        )),
         AttachEnd::ClientGone => None,
     };
     (end, notice)

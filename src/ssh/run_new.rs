@@ -79,6 +79,7 @@ pub(super) async fn create(
     });
     let create = CreateRequest {
         owner: caller.user.clone(),
+        max_per_user: app.config.sessions.max_per_user,
         name: request.name.clone(),
         command,
         spec,
@@ -88,6 +89,7 @@ pub(super) async fn create(
         Err(CreateError::NameTaken { name }) => {
             return Err(format!("a session named {name} already exists"));
         }
+        Err(error @ CreateError::TooMany { .. }) => return Err(error.to_string()),
         Err(error) => return Err(format!("cannot start {label}: {error}")),
     };
     tracing::info!(user = %caller.user.name, peer = %caller.peer, session = %label, "session created");
