@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tracing::Instrument;
 
 use bytes::Bytes;
 use russh::server::{Auth, ChannelOpenHandle, Msg, Session};
@@ -38,11 +39,18 @@ pub struct ConnectionHandler {
     caller: Option<Caller>,
     signed_in: Option<oneshot::Sender<()>>,
     channels: HashMap<ChannelId, ChannelState>,
+    /// The connection's log span (peer, then user).
+    span: tracing::Span,
 }
 
 impl ConnectionHandler {
     /// The handler, and a receiver that fires once the client signed in.
-    pub fn new(app: Arc<App>, gate: Arc<Gate>, peer: SocketAddr) -> (Self, oneshot::Receiver<()>) {
+    pub fn new(
+        app: Arc<App>,
+        gate: Arc<Gate>,
+        peer: SocketAddr,
+        span: tracing::Span,
+    ) -> (Self, oneshot::Receiver<()>) {
         let (tx, rx) = oneshot::channel();
         let handler = ConnectionHandler {
             signin: SignIn::new(app.clone(), gate, peer),
@@ -51,6 +59,7 @@ impl ConnectionHandler {
             caller: None,
             signed_in: Some(tx),
             channels: HashMap::new(),
+            span,
         };
         (handler, rx)
     }
@@ -67,6 +76,7 @@ impl ConnectionHandler {
         let Some(caller) = caller else {
             return Self::reject();
         };
+        self.span.record("user", caller.user.name.as_str());
         self.caller = Some(caller);
         if let Some(signed_in) = self.signed_in.take() {
             let _ = signed_in.send(());
@@ -92,10 +102,15 @@ impl ConnectionHandler {
         state.events = Some(tx);
         let mut io = ChannelIo::new(session.handle(), channel, rx, state.pty.clone());
         let app = self.app.clone();
-        tokio::spawn(async move {
-            let status = run::run_command(app, caller, command, &mut io).await;
-            io.finish(status).await;
-        });
+        let span =
+            tracing::info_span!(parent: &self.span, "channel", session = tracing::field::Empty);
+        tokio::spawn(
+            async move {
+                let status = run::run_command(app, caller, command, &mut io).await;
+                io.finish(status).await;
+            }
+            .instrument(span),
+        );
         true
     }
 

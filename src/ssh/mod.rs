@@ -30,6 +30,7 @@ pub mod verbs;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use russh::keys::PrivateKey;
 use russh::{MethodKind, MethodSet, Preferred, cipher, kex, mac};
@@ -245,6 +246,13 @@ impl Connection {
     /// `ssh.idle_timeout` from now (banner, key exchange and sign-in
     /// included); after, no deadline.
     async fn serve(self, stream: TcpStream) {
+        // Every line logged for this connection carries its peer, and once
+        // signed in its user (channels add the session).
+        let span = tracing::info_span!("ssh", peer = %self.peer, user = tracing::field::Empty);
+        self.serve_in(stream, span.clone()).instrument(span).await;
+    }
+
+    async fn serve_in(self, stream: TcpStream, span: tracing::Span) {
         let _open = OpenConnection::new();
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
@@ -252,7 +260,7 @@ impl Connection {
         let peer = self.peer;
         let idle = self.app.config.ssh.idle_timeout;
         let deadline = Instant::now() + idle;
-        let (handler, signed_in) = handler::ConnectionHandler::new(self.app, self.gate, peer);
+        let (handler, signed_in) = handler::ConnectionHandler::new(self.app, self.gate, peer, span);
         let (stream, closer) = Closable::new(stream);
         let started = russh::server::run_stream(self.config, stream, handler);
         let mut session = match tokio::time::timeout_at(deadline, started).await {

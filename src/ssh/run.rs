@@ -171,6 +171,7 @@ pub(super) async fn find(
         .await
         .ok_or_else(not_found)?;
     let access = access_of(caller, &entry).ok_or_else(not_found)?;
+    tracing::Span::current().record("session", entry.label().as_str());
     Ok((entry, access))
 }
 

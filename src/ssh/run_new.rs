@@ -63,6 +63,7 @@ pub(super) async fn create(
 ) -> Result<SessionEntry, String> {
     names::validate(&request.name).map_err(|error| error.to_string())?;
     let label = format!("{}/{}", caller.user.name, request.name);
+    tracing::Span::current().record("session", label.as_str());
     let account = app
         .runtime
         .account_for(&owner_of(&caller.user))
