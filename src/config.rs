@@ -31,6 +31,7 @@ pub enum ConfigError {
 pub struct Config {
     pub ssh: SshConfig,
     pub web: WebConfig,
+    pub auth: AuthConfig,
     pub data: DataConfig,
     pub database: DatabaseConfig,
     pub sessions: SessionsConfig,
@@ -56,6 +57,22 @@ pub struct SshConfig {
     pub listen: SocketAddr,
     /// Ed25519 host key, created (mode 0600) on first start.
     pub host_key: PathBuf,
+    /// A connection that has not signed in after this long is closed.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+}
+
+/// Who may sign in besides registered keys, and how failures are limited.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// OpenSSH public-key lines of CAs whose user certificates are accepted.
+    pub trusted_user_ca_keys: Vec<String>,
+    /// Create the user named by a certificate's principal on first sign-in.
+    pub auto_provision: bool,
+    /// Failed sign-ins per address and minute before it is refused for a
+    /// while; 0 turns the limit off.
+    pub max_failures_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -209,6 +226,17 @@ impl Default for SshConfig {
         SshConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 2222)),
             host_key: PathBuf::from("keys/ssh_host_ed25519_key"),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            trusted_user_ca_keys: Vec::new(),
+            auto_provision: false,
+            max_failures_per_minute: 10,
         }
     }
 }
@@ -515,6 +543,7 @@ impl Config {
             }
         }
         self.validate_docker()?;
+        self.validate_auth()?;
         if self.sessions.presets_only
             && !self.sessions.default_command.is_empty()
             && !self.is_preset_command(&self.sessions.default_command)
@@ -546,6 +575,23 @@ impl Config {
         }
         if !docker.home_volume.contains("{user}") {
             return fail("home_volume: must contain {user}, or users would share a home");
+        }
+        Ok(())
+    }
+
+    fn validate_auth(&self) -> Result<(), ConfigError> {
+        let fail = |msg: String| Err(ConfigError::Invalid(msg));
+        if self.ssh.idle_timeout.is_zero() {
+            return fail(
+                "ssh.idle_timeout: more than 0 (unauthenticated connections must end)".into(),
+            );
+        }
+        for (index, line) in self.auth.trusted_user_ca_keys.iter().enumerate() {
+            if let Err(error) = russh::keys::PublicKey::from_openssh(line.trim()) {
+                return fail(format!(
+                    "auth.trusted_user_ca_keys[{index}]: not an OpenSSH public-key line ({error})"
+                ));
+            }
         }
         Ok(())
     }
@@ -665,6 +711,39 @@ mod tests {
     }
 
     #[test]
+    fn auth_defaults_and_bad_ca_lines() {
+        let defaults = Config::default();
+        assert_eq!(defaults.ssh.idle_timeout, Duration::from_secs(60));
+        assert_eq!(defaults.auth.max_failures_per_minute, 10);
+        assert!(!defaults.auth.auto_provision);
+        assert!(defaults.auth.trusted_user_ca_keys.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("foyer.toml");
+        std::fs::write(
+            &path,
+            "[auth]\ntrusted_user_ca_keys = [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDZh/+pXPQ18UCpSnqmESwcXlryg6I1sSvF6ZCgyrtDw ca\", \"not a key\"]\n",
+        )
+        .unwrap();
+        let text = Config::load(Some(&path), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("auth.trusted_user_ca_keys[1]"), "{text}");
+        std::fs::write(&path, "[ssh]\nidle_timeout = \"0s\"\n").unwrap();
+        let text = Config::load(Some(&path), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("ssh.idle_timeout"), "{text}");
+        std::fs::write(
+            &path,
+            "[ssh]\nidle_timeout = \"1s\"\n[auth]\nauto_provision = true\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(config.ssh.idle_timeout, Duration::from_secs(1));
+        assert!(config.auth.auto_provision);
+    }
+
+    #[test]
     fn committed_default_file_parses_to_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
         let config = Config::load(Some(&path), Overrides::default()).unwrap();
@@ -677,6 +756,11 @@ mod tests {
         assert_eq!(config.keys.prefix, defaults.keys.prefix);
         assert_eq!(config.runtime.kind, defaults.runtime.kind);
         assert_eq!(config.runtime.docker.image, defaults.runtime.docker.image);
+        assert_eq!(config.ssh.idle_timeout, defaults.ssh.idle_timeout);
+        assert_eq!(
+            config.auth.max_failures_per_minute,
+            defaults.auth.max_failures_per_minute
+        );
         assert_eq!(config.web.listen, defaults.web.listen);
         assert_eq!(config.web.session_ttl, defaults.web.session_ttl);
     }

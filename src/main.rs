@@ -114,10 +114,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let url = config.database_url();
-    let store = Store::open(&url)
-        .await
-        .with_context(|| format!("cannot open the database {url}"))?;
+    // The store's error names the URL itself, with any password hidden.
+    let store = Store::open(&config.database_url()).await?;
     store
         .migrate()
         .await
@@ -129,8 +127,10 @@ fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log.level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colors only on a terminal: journald and log files get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match config.log.format {
         LogFormat::Json => builder.json().init(),
@@ -195,6 +195,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         )
     })?;
     let store = open_store(&config).await?;
+    tracing::info!(backend = %store.backend(), "database ready");
     let account = HostAccount::current();
     create_first_admin(&store, &account).await?;
     let host_key = ssh::hostkey::load_or_create(&config.ssh.host_key)?;

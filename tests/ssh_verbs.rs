@@ -314,6 +314,12 @@ fn sessions_outlive_a_server_restart_as_exited() {
 
 #[test]
 fn a_locked_database_gives_a_clear_error_and_nothing_breaks() {
+    if !common::sqlite_only(
+        "a_locked_database_gives_a_clear_error_and_nothing_breaks",
+        "it holds SQLite's file lock from another process",
+    ) {
+        return;
+    }
     let server = Server::start();
     let alice = server.user("alice", false);
     alice.ok(&format!("new before -d -- {BASH}"));

@@ -1,5 +1,5 @@
 //! The russh `Handler` for one connection. It holds no verb logic: it
-//! checks keys, remembers each channel's PTY request, starts a task per
+//! hands sign-in to `signin`, remembers each channel's PTY request, starts a task per
 //! channel when a shell or exec request arrives, and turns later callbacks
 //! (data, window changes, end of input) into events for that task.
 //!
@@ -10,20 +10,18 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tracing::Instrument;
 
 use bytes::Bytes;
-use russh::keys::HashAlg;
 use russh::server::{Auth, ChannelOpenHandle, Msg, Session};
 use russh::{Channel, ChannelId, MethodKind, MethodSet};
 use tokio::sync::{mpsc, oneshot};
 
 use super::channel::{ChannelEvent, ChannelIo, PtyInfo};
 use super::run::{self, Caller};
+use super::signin::{Gate, SignIn};
 use crate::app::App;
-use crate::audit::AuditEvent;
-use crate::metrics as metric;
 use crate::session::Size;
-use crate::store::User;
 
 /// Events queued for one channel's task before input waits.
 const CHANNEL_EVENTS: usize = 64;
@@ -37,21 +35,31 @@ struct ChannelState {
 pub struct ConnectionHandler {
     app: Arc<App>,
     peer: SocketAddr,
+    signin: SignIn,
     caller: Option<Caller>,
     signed_in: Option<oneshot::Sender<()>>,
     channels: HashMap<ChannelId, ChannelState>,
+    /// The connection's log span (peer, then user).
+    span: tracing::Span,
 }
 
 impl ConnectionHandler {
     /// The handler, and a receiver that fires once the client signed in.
-    pub fn new(app: Arc<App>, peer: SocketAddr) -> (Self, oneshot::Receiver<()>) {
+    pub fn new(
+        app: Arc<App>,
+        gate: Arc<Gate>,
+        peer: SocketAddr,
+        span: tracing::Span,
+    ) -> (Self, oneshot::Receiver<()>) {
         let (tx, rx) = oneshot::channel();
         let handler = ConnectionHandler {
+            signin: SignIn::new(app.clone(), gate, peer),
             app,
             peer,
             caller: None,
             signed_in: Some(tx),
             channels: HashMap::new(),
+            span,
         };
         (handler, rx)
     }
@@ -63,16 +71,17 @@ impl ConnectionHandler {
         }
     }
 
-    async fn user_of(&self, key: &russh::keys::PublicKey) -> Option<(User, String)> {
-        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
-        match self.app.store.user_by_fingerprint(&fingerprint).await {
-            Ok(Some(user)) => Some((user, fingerprint)),
-            Ok(None) => None,
-            Err(error) => {
-                tracing::error!(peer = %self.peer, %error, "key lookup failed");
-                None
-            }
+    /// Accepts `caller` (or refuses when None).
+    fn settle(&mut self, caller: Option<Caller>) -> Auth {
+        let Some(caller) = caller else {
+            return Self::reject();
+        };
+        self.span.record("user", caller.user.name.as_str());
+        self.caller = Some(caller);
+        if let Some(signed_in) = self.signed_in.take() {
+            let _ = signed_in.send(());
         }
+        Auth::Accept
     }
 
     /// Starts the task that carries out `command` (None: a shell request).
@@ -93,10 +102,15 @@ impl ConnectionHandler {
         state.events = Some(tx);
         let mut io = ChannelIo::new(session.handle(), channel, rx, state.pty.clone());
         let app = self.app.clone();
-        tokio::spawn(async move {
-            let status = run::run_command(app, caller, command, &mut io).await;
-            io.finish(status).await;
-        });
+        let span =
+            tracing::info_span!(parent: &self.span, "channel", session = tracing::field::Empty);
+        tokio::spawn(
+            async move {
+                let status = run::run_command(app, caller, command, &mut io).await;
+                io.finish(status).await;
+            }
+            .instrument(span),
+        );
         true
     }
 
@@ -120,11 +134,20 @@ fn client_size(rows: u32, cols: u32) -> Size {
 impl russh::server::Handler for ConnectionHandler {
     type Error = russh::Error;
 
+    /// Called when the client asks to authenticate: from here on, leaving
+    /// without signing in is a failed sign-in.
+    async fn authentication_banner(&mut self) -> Result<Option<String>, Self::Error> {
+        self.signin.attempted();
+        Ok(None)
+    }
+
     async fn auth_none(&mut self, _user: &str) -> Result<Auth, Self::Error> {
+        self.signin.attempted();
         Ok(Self::reject())
     }
 
     async fn auth_password(&mut self, _user: &str, _password: &str) -> Result<Auth, Self::Error> {
+        self.signin.attempted();
         Ok(Self::reject())
     }
 
@@ -133,18 +156,13 @@ impl russh::server::Handler for ConnectionHandler {
         _user: &str,
         offer: russh::server::PublicKeyOffer<'_>,
     ) -> Result<Auth, Self::Error> {
-        // Only say "go on" for keys we know, so no signature is asked for
-        // keys that would be refused anyway.
-        if self.user_of(offer.public_key).await.is_some() {
-            return Ok(Auth::Accept);
+        // Only say "go on" for keys that may sign in, so no signature is
+        // asked for keys that would be refused anyway.
+        if self.signin.offer(offer.public_key).await {
+            Ok(Auth::Accept)
+        } else {
+            Ok(Self::reject())
         }
-        let fingerprint = offer.public_key.fingerprint(HashAlg::Sha256);
-        tracing::info!(peer = %self.peer, %fingerprint, "sign-in refused: unknown key");
-        metrics::counter!(metric::AUTH_FAILURES, "reason" => "unknown_key").increment(1);
-        let event = AuditEvent::new(None, "sign-in-refused")
-            .detail(format!("unknown key {fingerprint} from {}", self.peer));
-        self.app.audit.record(event).await;
-        Ok(Self::reject())
     }
 
     async fn auth_publickey(
@@ -152,27 +170,17 @@ impl russh::server::Handler for ConnectionHandler {
         _user: &str,
         key: russh::server::VerifiedPublicKey<'_>,
     ) -> Result<Auth, Self::Error> {
-        let Some((user, fingerprint)) = self.user_of(key.public_key).await else {
-            tracing::info!(peer = %self.peer, "sign-in refused: unknown key");
-            let event = AuditEvent::new(None, "sign-in-refused")
-                .detail(format!("unknown key from {}", self.peer));
-            self.app.audit.record(event).await;
-            return Ok(Self::reject());
-        };
-        tracing::info!(peer = %self.peer, user = %user.name, %fingerprint, "signed in");
-        metrics::counter!(metric::SSH_HANDSHAKES).increment(1);
-        let event = AuditEvent::new(Some(&user.name), "sign-in")
-            .detail(format!("ssh from {} with {fingerprint}", self.peer));
-        self.app.audit.record(event).await;
-        self.caller = Some(Caller {
-            user,
-            fingerprint,
-            peer: self.peer,
-        });
-        if let Some(signed_in) = self.signed_in.take() {
-            let _ = signed_in.send(());
-        }
-        Ok(Auth::Accept)
+        let caller = self.signin.key(key.public_key).await;
+        Ok(self.settle(caller))
+    }
+
+    async fn auth_openssh_certificate(
+        &mut self,
+        _user: &str,
+        certificate: &russh::keys::Certificate,
+    ) -> Result<Auth, Self::Error> {
+        let caller = self.signin.certificate(certificate).await;
+        Ok(self.settle(caller))
     }
 
     async fn channel_open_session(

@@ -2,15 +2,21 @@
 //! and runs one verb per session channel (an exec command, or the default
 //! for a shell request).
 //!
+//! `serve` is the accept loop, which alone owns the failed-sign-in
+//! `limiter` and gives each unauthenticated connection `ssh.idle_timeout`;
+//! `signin` decides who a connection is (keys, `certauth` certificates);
 //! `handler` turns russh callbacks into events for a channel's task;
 //! `channel` is that task's I/O; `verbs` parses command lines; `run`
 //! carries verbs out; `attach` is the attached-client loop. Must not reach
 //! into a session's state except through its hub.
 
 mod attach;
+mod certauth;
 mod channel;
+mod closable;
 mod handler;
 pub mod hostkey;
+mod limiter;
 mod replay;
 mod run;
 mod run_account;
@@ -19,21 +25,27 @@ mod run_link;
 mod run_new;
 mod run_picker;
 mod run_share;
+mod signin;
 pub mod verbs;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use russh::keys::PrivateKey;
 use russh::{MethodKind, MethodSet, Preferred, cipher, kex, mac};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use crate::app::App;
-
-/// Time an unauthenticated connection may take to sign in.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(60);
+use crate::audit::AuditEvent;
+use certauth::TrustedCas;
+use closable::Closable;
+use limiter::{FailureLimiter, Verdict};
+use signin::Gate;
 
 /// Only modern algorithms: no SHA-1, no CBC, no plain ssh-rsa signatures.
 fn preferred() -> Preferred {
@@ -90,16 +102,37 @@ pub fn russh_config(host_key: PrivateKey) -> russh::server::Config {
     }
 }
 
-/// Accepts connections until `shutdown` turns true.
+/// Failure reports waiting for the accept loop.
+const FAILURE_REPORTS: usize = 1024;
+/// How long a refused connection may take to read why.
+const REFUSAL_WRITE: Duration = Duration::from_secs(1);
+/// How long a client timed out before signing in gets to read why.
+const DISCONNECT_GRACE: Duration = Duration::from_secs(1);
+/// How long a cut connection's session may take to end.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+/// Accepts connections until `shutdown` turns true. The loop alone owns
+/// the failed-sign-in limiter: connections report failures to it through
+/// a channel, and it decides each new connection's fate.
 pub async fn serve(
     listener: TcpListener,
     config: Arc<russh::server::Config>,
     app: Arc<App>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let (failures, mut failed) = mpsc::channel(FAILURE_REPORTS);
+    let gate = Arc::new(Gate {
+        cas: TrustedCas::from_lines(&app.config.auth.trusted_user_ca_keys),
+        failures,
+    });
+    let mut limiter = FailureLimiter::new(app.config.auth.max_failures_per_minute);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
+            Some(ip) = failed.recv() => {
+                note_failure(&mut limiter, ip, &app);
+                continue;
+            }
             _ = shutdown.changed() => break,
         };
         let (stream, peer) = match accepted {
@@ -111,10 +144,76 @@ pub async fn serve(
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
         metrics::counter!(crate::metrics::SSH_CONNECTIONS).increment(1);
-        tokio::spawn(serve_connection(stream, peer, config.clone(), app.clone()));
+        let Some(delay) = admit(&mut limiter, peer) else {
+            tokio::spawn(refuse(stream));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = Connection {
+            peer,
+            delay,
+            config: config.clone(),
+            app: app.clone(),
+            gate: gate.clone(),
+        };
+        tokio::spawn(connection.serve(stream));
     }
+}
+
+/// How long a new connection from `peer` waits before it is served, or
+/// None when its address is refused for now.
+fn admit(limiter: &mut FailureLimiter, peer: SocketAddr) -> Option<Duration> {
+    match limiter.check(peer.ip(), Instant::now().into_std()) {
+        Verdict::Allow => Some(Duration::ZERO),
+        Verdict::Slow(delay) => {
+            tracing::debug!(%peer, ?delay, "connection slowed: recent failed sign-ins");
+            Some(delay)
+        }
+        Verdict::Refuse(left) => {
+            tracing::debug!(%peer, ?left, "connection refused: too many failed sign-ins");
+            metrics::counter!(crate::metrics::AUTH_FAILURES, "reason" => "rate_limited")
+                .increment(1);
+            None
+        }
+    }
+}
+
+/// Counts a failed sign-in; logs and audits an address going over the limit.
+fn note_failure(limiter: &mut FailureLimiter, ip: IpAddr, app: &App) {
+    let Some(blocked) = limiter.record_failure(ip, Instant::now().into_std()) else {
+        return;
+    };
+    let duration = humantime::format_duration(blocked.duration);
+    tracing::warn!(
+        source = %blocked.source, limit = blocked.limit, %duration,
+        "too many failed sign-ins: address refused for a while"
+    );
+    let event = AuditEvent::new(None, "sign-in-blocked").detail(format!(
+        "{} refused for {duration}: {} failed sign-ins within a minute",
+        blocked.source, blocked.limit
+    ));
+    app.audit.record_now(event);
+}
+
+/// Closes a connection from an address over the failure limit, with a
+/// line (allowed before the SSH version, RFC 4253 §4.2) that says why.
+/// What the client sent is read first (a little, briefly), so the close
+/// is a clean end of stream rather than a reset.
+async fn refuse(mut stream: TcpStream) {
+    let line = b"foyer: too many failed sign-ins from this address; try again later\r\n";
+    let _ = tokio::time::timeout(REFUSAL_WRITE, async {
+        stream.write_all(line).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 1024];
+        for _ in 0..4 {
+            if stream.read(&mut sink).await? == 0 {
+                break;
+            }
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
 }
 
 /// Counts an open SSH connection for as long as it lives.
@@ -133,36 +232,80 @@ impl Drop for OpenConnection {
     }
 }
 
-async fn serve_connection(
-    stream: tokio::net::TcpStream,
+/// One accepted connection, before its SSH session starts.
+struct Connection {
     peer: SocketAddr,
+    /// Imposed by the failure limiter before anything is sent.
+    delay: Duration,
     config: Arc<russh::server::Config>,
     app: Arc<App>,
-) {
-    let _open = OpenConnection::new();
-    let (handler, signed_in) = handler::ConnectionHandler::new(app, peer);
-    let session = match russh::server::run_stream(config, stream, handler).await {
-        Ok(session) => session,
-        Err(error) => {
-            tracing::debug!(%peer, %error, "SSH handshake failed");
+    gate: Arc<Gate>,
+}
+
+impl Connection {
+    /// Runs the SSH session. Until it signs in, the connection has
+    /// `ssh.idle_timeout` from now (banner, key exchange and sign-in
+    /// included); after, no deadline.
+    async fn serve(self, stream: TcpStream) {
+        // Every line logged for this connection carries its peer, and once
+        // signed in its user (channels add the session).
+        let span = tracing::info_span!("ssh", peer = %self.peer, user = tracing::field::Empty);
+        self.serve_in(stream, span.clone()).instrument(span).await;
+    }
+
+    async fn serve_in(self, stream: TcpStream, span: tracing::Span) {
+        let _open = OpenConnection::new();
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        let peer = self.peer;
+        let idle = self.app.config.ssh.idle_timeout;
+        let deadline = Instant::now() + idle;
+        let (handler, signed_in) = handler::ConnectionHandler::new(self.app, self.gate, peer, span);
+        let (stream, closer) = Closable::new(stream);
+        let started = russh::server::run_stream(self.config, stream, handler);
+        let mut session = match tokio::time::timeout_at(deadline, started).await {
+            Ok(Ok(session)) => session,
+            Ok(Err(error)) => {
+                tracing::debug!(%peer, %error, "SSH handshake failed");
+                return;
+            }
+            Err(_) => {
+                // Dropping the handshake closes the socket.
+                tracing::info!(%peer, ?idle, "connection closed: no SSH banner within ssh.idle_timeout");
+                return;
+            }
+        };
+        let timed_out = tokio::select! {
+            result = &mut session => {
+                log_end(peer, result);
+                return;
+            }
+            waited = tokio::time::timeout_at(deadline, signed_in) => waited.is_err(),
+        };
+        if !timed_out {
+            log_end(peer, session.await);
             return;
         }
-    };
-    let handle = session.handle();
-    // Unauthenticated connections get a deadline; after sign-in none.
-    let deadline = tokio::spawn(async move {
-        if tokio::time::timeout(AUTH_TIMEOUT, signed_in).await.is_err() {
-            let _ = handle
-                .disconnect(
-                    russh::Disconnect::ByApplication,
-                    "sign-in took too long".into(),
-                    "en".into(),
-                )
-                .await;
+        tracing::info!(%peer, ?idle, "connection closed: not signed in within ssh.idle_timeout");
+        // Say why to a client that got as far as the key exchange, then
+        // cut the socket whatever state the session is in.
+        let handle = session.handle();
+        let reason = "sign-in took too long".to_string();
+        let disconnect = handle.disconnect(russh::Disconnect::ByApplication, reason, "en".into());
+        let _ = tokio::time::timeout(DISCONNECT_GRACE, disconnect).await;
+        if tokio::time::timeout(DISCONNECT_GRACE, &mut session)
+            .await
+            .is_err()
+        {
+            closer.close();
+            let _ = tokio::time::timeout(CLOSE_GRACE, session).await;
         }
-    });
-    if let Err(error) = session.await {
+    }
+}
+
+fn log_end(peer: SocketAddr, result: Result<(), russh::Error>) {
+    if let Err(error) = result {
         tracing::debug!(%peer, %error, "connection ended with an error");
     }
-    deadline.abort();
 }

@@ -35,8 +35,12 @@ use crate::store::{Grant, User};
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: User,
+    /// SHA-256 fingerprint of the key that signed in (for a certificate,
+    /// the certified key).
     pub fingerprint: String,
     pub peer: SocketAddr,
+    /// For a certificate sign-in: `certificate "KEY-ID" from CA SHA256:…`.
+    pub certificate: Option<String>,
 }
 
 /// The outcome of a verb: an exit status and, for 1 and 2, the message.
@@ -186,6 +190,7 @@ pub(super) async fn find(
         .await
         .ok_or_else(not_found)?;
     let access = access_of(caller, &entry).ok_or_else(not_found)?;
+    tracing::Span::current().record("session", entry.label().as_str());
     Ok((entry, access))
 }
 

@@ -14,9 +14,13 @@ use crate::store::{StoreError, parse_public_key};
 
 pub async fn whoami(caller: &Caller, io: &ChannelIo) -> Outcome {
     let admin = if caller.user.is_admin { " (admin)" } else { "" };
+    let via = match &caller.certificate {
+        Some(certificate) => format!(" ({certificate})"),
+        None => String::new(),
+    };
     let _ = io
         .out(&format!(
-            "{}{admin}\n{}\n",
+            "{}{admin}\n{}{via}\n",
             caller.user.name, caller.fingerprint
         ))
         .await;

@@ -56,6 +56,8 @@ pub(super) async fn create(
     request: &NewRequest,
     term: Option<String>,
 ) -> Result<SessionEntry, String> {
+    let label = format!("{}/{}", caller.user.name, request.name);
+    tracing::Span::current().record("session", label.as_str());
     let start = StartRequest {
         name: request.name.clone(),
         dir: request.dir.clone(),

@@ -41,6 +41,14 @@ pub use users::{User, UserKey, valid_user_name};
 
 use error::redact_url;
 
+/// Most connections a server (or admin command) holds to PostgreSQL at
+/// once; each is a socket. Size `max_connections` on the PostgreSQL side
+/// for this times the number of servers, plus admin commands.
+pub const POSTGRES_MAX_CONNECTIONS: u32 = 10;
+
+/// Most connections to a SQLite database (file descriptors of one file).
+const SQLITE_MAX_CONNECTIONS: u32 = 8;
+
 /// Result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -129,11 +137,20 @@ impl Store {
         };
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
-            Backend::Postgres => options.max_connections(10).connect(url).await,
+            Backend::Postgres => {
+                // One direct connection first: the pool retries until its
+                // timeout and then reports only that, hiding the cause
+                // (refused, unknown host, bad password).
+                probe_connection(url).await.map_err(unavailable)?;
+                options
+                    .max_connections(POSTGRES_MAX_CONNECTIONS)
+                    .connect(url)
+                    .await
+            }
             Backend::Sqlite => {
                 let url = prepare_sqlite_url(url).map_err(|e| unavailable(sqlx::Error::Io(e)))?;
                 options
-                    .max_connections(8)
+                    .max_connections(SQLITE_MAX_CONNECTIONS)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             // busy_timeout first: switching to WAL may wait for a lock.
@@ -185,6 +202,16 @@ impl Store {
     /// Close every connection (waits for those in use to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Connects once to `url` and closes again, within the pool's timeout.
+async fn probe_connection(url: &str) -> std::result::Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    let connect = sqlx::AnyConnection::connect(url);
+    match tokio::time::timeout(Duration::from_secs(10), connect).await {
+        Ok(connection) => connection?.close().await,
+        Err(_) => Err(sqlx::Error::PoolTimedOut),
     }
 }
 

@@ -380,3 +380,22 @@ async fn postgres_when_configured() {
     let store = postgres_store().await.unwrap();
     exercise_sessions(&store).await;
 }
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_reported_at_once_without_its_password() {
+    // Port 1 on loopback: nothing listens, the connection is refused.
+    let started = std::time::Instant::now();
+    let err = Store::open("postgres://foyer:s3cret@127.0.0.1:1/foyer")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+    let chain = format!("{:#}", anyhow::Error::new(err));
+    assert!(!chain.contains("s3cret"), "{chain}");
+    assert!(chain.contains("foyer:***@127.0.0.1:1"), "{chain}");
+    assert!(chain.to_lowercase().contains("refused"), "{chain}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -3,6 +3,13 @@
 //! (`ssh-keygen`), and drives it with the real OpenSSH client, either plain
 //! (`Ssh::run`) or inside a PTY whose output feeds a vt100 parser
 //! (`Term`), so tests assert on what a user's terminal would show.
+//!
+//! The database: SQLite in the server's data directory by default. With
+//! `FOYER_TEST_DATABASE=postgres://USER:PASS@HOST:PORT/DB` (a role that may
+//! create databases) every server gets a fresh PostgreSQL database of its own,
+//! created through that URL, passed to `serve` and to the admin CLI with
+//! `--database-url`, kept across `Server::restart` and dropped with the
+//! server. Tests that reach into SQLite itself call [`sqlite_only`].
 
 #![allow(dead_code)]
 
@@ -11,6 +18,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod database;
+
+#[allow(unused_imports)]
+pub use database::{TestDatabase, on_postgres, skipped, sqlite_only};
 
 /// How long a test waits for something it expects before failing.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -22,6 +34,8 @@ pub struct Server {
     pub web_port: u16,
     pub dir: tempfile::TempDir,
     log: Arc<Mutex<String>>,
+    /// Declared after `child`: dropped once the server has stopped.
+    database: TestDatabase,
 }
 
 impl Server {
@@ -35,13 +49,25 @@ impl Server {
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
         std::fs::write(dir.path().join("config/foyer.toml"), config).unwrap();
-        let (child, (port, web_port), log) = spawn_server(dir.path());
+        Server::start_in(dir, TestDatabase::create())
+    }
+
+    /// Starts a server on a database the test manages itself.
+    pub fn start_on_database(url: &str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        Server::start_in(dir, TestDatabase::Given { url: url.into() })
+    }
+
+    fn start_in(dir: tempfile::TempDir, database: TestDatabase) -> Server {
+        let (child, (port, web_port), log) = spawn_server(dir.path(), &database);
         Server {
             child,
             port,
             web_port,
             dir,
             log,
+            database,
         }
     }
 
@@ -49,14 +75,19 @@ impl Server {
     /// the port may change.
     pub fn restart(&mut self) {
         self.stop();
-        let (child, (port, web_port), log) = spawn_server(self.dir.path());
+        let (child, (port, web_port), log) = spawn_server(self.dir.path(), &self.database);
         self.child = child;
         self.port = port;
         self.web_port = web_port;
         self.log = log;
     }
 
-    fn stop(&mut self) {
+    /// Stops the server (SIGTERM, then SIGKILL after 5 s); its data stays
+    /// until the `Server` is dropped. Does nothing if it already exited.
+    pub fn stop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
             nix::sys::signal::Signal::SIGTERM,
@@ -78,7 +109,7 @@ impl Server {
 
     /// Runs `foyer ARGS` (an admin command) against this server's data.
     pub fn admin(&self, args: &[&str]) -> std::process::Output {
-        foyer_command(self.dir.path())
+        foyer_command(self.dir.path(), &self.database)
             .args(args)
             .output()
             .expect("run foyer")
@@ -121,6 +152,11 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// The database URL this server and its admin commands use.
+    pub fn database_url(&self) -> String {
+        self.database.url(self.dir.path())
+    }
 }
 
 impl Drop for Server {
@@ -131,8 +167,8 @@ impl Drop for Server {
 
 /// Starts `foyer serve` in `dir` and waits for the SSH and web ports it
 /// prints.
-fn spawn_server(dir: &Path) -> (Child, (u16, u16), Arc<Mutex<String>>) {
-    let mut child = foyer_command(dir)
+fn spawn_server(dir: &Path, database: &TestDatabase) -> (Child, (u16, u16), Arc<Mutex<String>>) {
+    let mut child = foyer_command(dir, database)
         .args(["serve", "--ssh-listen", "127.0.0.1:0"])
         .args(["--web-listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -169,7 +205,15 @@ fn spawn_server(dir: &Path) -> (Child, (u16, u16), Arc<Mutex<String>>) {
     (child, ports, log)
 }
 
-fn foyer_command(dir: &Path) -> Command {
+/// `foyer` (add the arguments) in `dir` on the database at `url`, isolated
+/// like the servers from the caller's `FOYER_*` and `DATABASE_URL`.
+pub fn foyer_on(dir: &Path, url: &str) -> Command {
+    foyer_command(dir, &TestDatabase::Given { url: url.into() })
+}
+
+/// `foyer` in `dir`, isolated from the caller's `FOYER_*` and
+/// `DATABASE_URL`; the test database is named by `--database-url` instead.
+fn foyer_command(dir: &Path, database: &TestDatabase) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_foyer"));
     command
         .current_dir(dir)
@@ -179,6 +223,9 @@ fn foyer_command(dir: &Path) -> Command {
         if key.starts_with("FOYER_") || key == "DATABASE_URL" {
             command.env_remove(key);
         }
+    }
+    if !matches!(database, TestDatabase::Sqlite) {
+        command.arg("--database-url").arg(database.url(dir));
     }
     command
 }
