@@ -119,7 +119,13 @@ pub fn list_table(caller: &Caller, rows: &[ListRow]) -> String {
             shell_words::join(&row.entry.record.command),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
+    text_table(&lines)
+}
+
+/// Lines of cells as a plain-text table: every column but the last padded
+/// to its widest cell, two spaces apart; the last one left as it is.
+pub fn text_table<const N: usize>(lines: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N.saturating_sub(1))
         .map(|i| {
             lines
                 .iter()
@@ -130,10 +136,12 @@ pub fn list_table(caller: &Caller, rows: &[ListRow]) -> String {
         .collect();
     let mut text = String::new();
     for line in lines {
-        for (i, width) in widths.iter().enumerate() {
-            text.push_str(&format!("{:<width$}  ", line[i]));
+        for (cell, width) in line.iter().zip(&widths) {
+            text.push_str(&format!("{cell:<width$}  "));
         }
-        text.push_str(&line[5]);
+        if let Some(last) = line.last() {
+            text.push_str(last);
+        }
         text.push('\n');
     }
     text

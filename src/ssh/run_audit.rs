@@ -80,22 +80,5 @@ fn as_table(rows: &[AuditRecord]) -> String {
             row.detail.clone(),
         ]);
     }
-    let widths: Vec<usize> = (0..4)
-        .map(|i| {
-            lines
-                .iter()
-                .map(|l| l[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut text = String::new();
-    for line in lines {
-        for (i, width) in widths.iter().enumerate() {
-            text.push_str(&format!("{:<width$}  ", line[i]));
-        }
-        text.push_str(&line[4]);
-        text.push('\n');
-    }
-    text
+    super::run_account::text_table(&lines)
 }
