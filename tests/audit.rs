@@ -5,11 +5,7 @@ mod common;
 use common::{BASH, Server, eventually};
 
 fn rows(json: &str) -> Vec<serde_json::Value> {
-    serde_json::from_str::<serde_json::Value>(json)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
+    common::json_rows(json)
 }
 
 fn has(rows: &[serde_json::Value], actor: Option<&str>, action: &str, detail_part: &str) -> bool {

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-
 use common::{BASH, Server, eventually};
 
 fn metrics_address(server: &Server) -> String {
@@ -22,14 +20,7 @@ fn metrics_address(server: &Server) -> String {
 
 /// GETs `/metrics` and parses it; panics if it is not Prometheus text.
 fn scrape(address: &str) -> prometheus_parse::Scrape {
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    let response = common::http_get(address, "/metrics");
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(

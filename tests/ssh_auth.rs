@@ -107,11 +107,7 @@ fn client(server: &Server, key: PathBuf) -> Ssh {
 }
 
 fn rows(json: &str) -> Vec<serde_json::Value> {
-    serde_json::from_str::<serde_json::Value>(json)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
+    common::json_rows(json)
 }
 
 /// Waits until the audit log (read by `admin`) has a row with this action
@@ -157,15 +153,7 @@ fn wait_failure_metric(server: &Server, reason: &str) {
         else {
             return false;
         };
-        let mut stream = TcpStream::connect(&address).unwrap();
-        write!(
-            stream,
-            "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response.contains(&sample)
+        common::http_get(&address, "/metrics").contains(&sample)
     });
 }
 

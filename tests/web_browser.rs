@@ -195,8 +195,15 @@ async fn a_link_opens_the_terminal_in_chromium_and_typing_goes_both_ways() {
     wait_for_screen(&client, "browser-42").await;
 
     // A paste bigger than one WebSocket frame may be arrives whole.
-    type_line(&client, "stty -icanon; head -c 100000 | wc -c; stty icanon").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Paste only once the terminal is out of canonical mode: a canonical
+    // line holds at most 4095 bytes and the terminal driver drops the rest,
+    // so a paste that wins the race would never add up to 100000.
+    type_line(
+        &client,
+        "stty -icanon; echo paste-ready-$((1+1)); head -c 100000 | wc -c; stty icanon",
+    )
+    .await;
+    wait_for_screen(&client, "paste-ready-2").await;
     client
         .execute(
             "const data = new DataTransfer(); data.setData('text/plain', 'y'.repeat(100000)); \

@@ -146,6 +146,14 @@ fn token_from_row(row: &AnyRow, context: &'static str) -> Result<TokenRecord> {
     })
 }
 
+/// Whether a use ends a token (a sign-in link) or leaves it live (an API
+/// token, a guest link).
+#[derive(Clone, Copy)]
+enum Use {
+    Again,
+    Once,
+}
+
 impl Store {
     /// Mints a token and records its hash.
     pub async fn create_token(&self, new: NewToken) -> Result<Minted> {
@@ -176,22 +184,8 @@ impl Store {
         secret: &str,
         now: i64,
     ) -> Result<Option<TokenRecord>> {
-        const CONTEXT: &str = "check a token";
-        let hash = hash_secret(secret);
-        let done = sqlx::query(
-            "UPDATE tokens SET last_used_at = $1 WHERE hash = $2 AND kind = $3 \
-             AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
-        )
-        .bind(now)
-        .bind(&hash)
-        .bind(kind.as_str())
-        .execute(&self.pool)
-        .await
-        .map_err(db(CONTEXT))?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
-        }
-        self.token_by_hash(&hash, CONTEXT).await
+        self.mark_used(kind, secret, now, Use::Again, "check a token")
+            .await
     }
 
     /// Uses a one-time token: only the first call for a live token gets
@@ -202,22 +196,42 @@ impl Store {
         secret: &str,
         now: i64,
     ) -> Result<Option<TokenRecord>> {
-        const CONTEXT: &str = "use a one-time token";
+        self.mark_used(kind, secret, now, Use::Once, "use a one-time token")
+            .await
+    }
+
+    /// Marks a live token used in one UPDATE (so two racing uses of a
+    /// one-time token cannot both win), then reads it back.
+    async fn mark_used(
+        &self,
+        kind: TokenKind,
+        secret: &str,
+        now: i64,
+        how: Use,
+        context: &'static str,
+    ) -> Result<Option<TokenRecord>> {
         let hash = hash_secret(secret);
-        let done = sqlx::query(
-            "UPDATE tokens SET used_at = $1, last_used_at = $1 WHERE hash = $2 AND kind = $3 \
-             AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
-        )
-        .bind(now)
-        .bind(&hash)
-        .bind(kind.as_str())
-        .execute(&self.pool)
-        .await
-        .map_err(db(CONTEXT))?;
+        let query = match how {
+            Use::Again => {
+                "UPDATE tokens SET last_used_at = $1 WHERE hash = $2 AND kind = $3 \
+                 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1"
+            }
+            Use::Once => {
+                "UPDATE tokens SET used_at = $1, last_used_at = $1 WHERE hash = $2 AND kind = $3 \
+                 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1"
+            }
+        };
+        let done = sqlx::query(query)
+            .bind(now)
+            .bind(&hash)
+            .bind(kind.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db(context))?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }
-        self.token_by_hash(&hash, CONTEXT).await
+        self.token_by_hash(&hash, context).await
     }
 
     async fn token_by_hash(

@@ -475,3 +475,29 @@ pub fn read_chunks(mut reader: impl Read + Send + 'static) -> std::sync::mpsc::R
 
 /// A shell command that starts a quiet bash with a fixed prompt.
 pub const BASH: &str = "env 'PS1=$ ' bash --norc --noprofile";
+
+/// A JSON array (as `--json` verbs print) as its elements; panics if it is
+/// not one.
+#[allow(dead_code)]
+pub fn json_rows(json: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str::<serde_json::Value>(json)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// A plain HTTP/1.1 GET of `path` on `address`; the whole response, head
+/// and body.
+#[allow(dead_code)]
+pub fn http_get(address: &str, path: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
