@@ -197,10 +197,12 @@ async fn a_link_opens_the_terminal_in_chromium_and_typing_goes_both_ways() {
     // A paste bigger than one WebSocket frame may be arrives whole.
     // Paste only once the terminal is out of canonical mode: a canonical
     // line holds at most 4095 bytes and the terminal driver drops the rest,
-    // so a paste that wins the race would never add up to 100000.
+    // so a paste that wins the race would never add up to 100000. Echo is
+    // off too: the driver flushes its echoes lazily, so up to 4 KiB of them
+    // can land after `wc` prints and scroll the count off the screen.
     type_line(
         &client,
-        "stty -icanon; echo paste-ready-$((1+1)); head -c 100000 | wc -c; stty icanon",
+        "stty -icanon -echo; echo paste-ready-$((1+1)); head -c 100000 | wc -c; stty icanon echo",
     )
     .await;
     wait_for_screen(&client, "paste-ready-2").await;
