@@ -25,7 +25,8 @@ pub struct App {
     /// Where sessions' programs run (`runtime.kind`); it says which account
     /// a user's programs run as.
     pub runtime: Runtime,
-    /// Bumped when a guest link is revoked: guests' open connections then
-    /// check their link again and close if it is gone.
-    pub links: Changes,
+    /// Bumped when a token is revoked (a guest link, an API token, or a
+    /// browser's sign-in on sign-out): open WebSockets then check the token
+    /// that admitted them and close if it is gone.
+    pub revocations: Changes,
 }

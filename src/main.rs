@@ -239,7 +239,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         account,
         audit,
         runtime: runtime.clone(),
-        links: foyer::session::Changes::new(),
+        revocations: foyer::session::Changes::new(),
     });
     println!("foyer: SSH listening on {address}");
     println!("foyer: web listening on {web_scheme}://{web_address}");

@@ -1,7 +1,7 @@
 //! The WebSocket bridge (SPEC §7) through a real WebSocket client: the
 //! hello and participants messages, typing and output, read-only watch,
-//! refused upgrades, share/unshare and guest-link revocation on open
-//! connections, exit, and bad input that closes only the sender.
+//! refused upgrades, share/unshare, guest-link revocation and sign-out on
+//! open connections, exit, and bad input that closes only the sender.
 
 mod common;
 mod web_support;
@@ -205,6 +205,72 @@ async fn a_guest_link_watches_as_guest_until_it_is_revoked() {
         refused_status(ws_request(&server, "alice/work", Some(&cookie))).await,
         401
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_ends_that_browsers_cookie_and_its_open_terminals_only() {
+    let server = Server::start();
+    let alice = server.user("alice", true);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let cookie = sign_in(&alice, "work").await;
+    let other_browser = sign_in(&alice, "work").await;
+    let mut client = connect(&server, "alice/work", &cookie).await;
+    let mut other = connect(&server, "alice/work", &other_browser).await;
+    for c in [&mut client, &mut other] {
+        c.wait_for("hello", |c| c.text_of("hello").is_some()).await;
+    }
+    let logout = format!("{}/logout", web_support::base(&server));
+
+    // From another site: refused, and the cookie still works.
+    for (header, value) in [
+        ("origin", "http://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let forged = web_support::http()
+            .post(&logout)
+            .header("cookie", &cookie)
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403, "{header}: {value}");
+    }
+    client.send_bytes(b"echo kept-$((4*5))\r").await;
+    client.wait_for_text("kept-20").await;
+
+    let response = web_support::http()
+        .post(&logout)
+        .header("cookie", &cookie)
+        .header("origin", web_support::base(&server))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cleared: Vec<&str> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    for name in ["foyer_session=;", "foyer_guest=;"] {
+        assert!(
+            cleared
+                .iter()
+                .any(|c| c.starts_with(name) && c.contains("Max-Age=0")),
+            "{cleared:?}"
+        );
+    }
+    assert_eq!(client.wait_closed().await, (4001, "signed out".to_string()));
+    assert_eq!(
+        refused_status(ws_request(&server, "alice/work", Some(&cookie))).await,
+        401
+    );
+
+    // The other browser is still signed in and typing.
+    other.send_bytes(b"echo other-$((6*6))\r").await;
+    other.wait_for_text("other-36").await;
+    assert!(other.closed.is_none());
+    assert!(alice.ok("audit").contains("sign-out"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

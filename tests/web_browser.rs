@@ -1,7 +1,7 @@
 //! End-to-end in real headless Chromium, driven through chromedriver
 //! (WebDriver): sign in with a `link` URL, type into the xterm.js
 //! terminal, see SSH and browser typing reach each other, watch
-//! read-only, and reload to get the screen back (SPEC §7).
+//! read-only, reload to get the screen back (SPEC §7), and sign out.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (tools/install-test-deps
 //! installs them); without them these tests fail, never skip.
@@ -250,6 +250,20 @@ async fn watch_in_chromium_shows_output_but_cannot_type() {
     assert_eq!(wait_connected(&guest).await, "read");
     wait_for_screen(&guest, "marker-16").await;
     guest.close().await.unwrap();
+
+    // The page's sign-out button signs this browser out.
+    client
+        .find(Locator::Css(".sign-out button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let heading = client.find(Locator::Css("h1")).await.unwrap();
+    assert_eq!(heading.text().await.unwrap(), "Signed out");
+    client.goto(&format!("{}/", base(&server))).await.unwrap();
+    let heading = client.find(Locator::Css("h1")).await.unwrap();
+    assert_eq!(heading.text().await.unwrap(), "Not signed in");
     client.close().await.unwrap();
 }
 

@@ -42,7 +42,7 @@ pub(super) async fn link(
     let result = if request.list {
         list_links(app, caller).await
     } else if let Some(id) = request.revoke {
-        revoke_link(app, caller, TokenId(id)).await
+        revoke(app, caller, TokenId(id), LINK_KINDS, "link").await
     } else if let Some(name) = &request.name {
         make_link(app, caller, name, request.guest, request.ttl).await
     } else {
@@ -164,13 +164,6 @@ async fn list_links(app: &App, caller: &Caller) -> Result<String, Outcome> {
     Ok(token_table(&tokens, Some(&labels)))
 }
 
-async fn revoke_link(app: &App, caller: &Caller, id: TokenId) -> Result<String, Outcome> {
-    let text = revoke(app, caller, id, LINK_KINDS, "link").await?;
-    // Guests' open connections check their link again and close.
-    app.links.notify();
-    Ok(text)
-}
-
 async fn revoke(
     app: &App,
     caller: &Caller,
@@ -188,6 +181,8 @@ async fn revoke(
             let event =
                 AuditEvent::new(Some(&caller.user.name), "revoke").detail(format!("{what} {id}"));
             app.audit.record(event).await;
+            // Open WebSockets check the token that admitted them and close.
+            app.revocations.notify();
             Ok(format!("{what} {id} revoked\n"))
         }
         Ok(None) => Err(Outcome::refused(format!("no {what} with id {id}"))),

@@ -32,6 +32,8 @@ pub enum Proof {
 pub struct SignedIn {
     pub user: User,
     pub proof: Proof,
+    /// The cookie's or bearer token's id: revoking it signs this out.
+    pub token: TokenId,
 }
 
 /// A guest link's holder: may watch one session until the link ends.
@@ -45,7 +47,12 @@ pub struct Guest {
 /// Who looks at a session, with what access.
 #[derive(Debug, Clone)]
 pub enum Viewer {
-    User { user: User, access: Access },
+    User {
+        user: User,
+        access: Access,
+        /// The sign-in (cookie or bearer token) that admitted the user.
+        token: TokenId,
+    },
     Guest(Guest),
 }
 
@@ -60,6 +67,15 @@ impl Viewer {
 
     pub fn can_write(&self) -> bool {
         matches!(self, Viewer::User { access, .. } if access.can_write())
+    }
+
+    /// The token that let this viewer in: when it is revoked, the viewer
+    /// is out.
+    pub fn admitted_by(&self) -> TokenId {
+        match self {
+            Viewer::User { token, .. } => *token,
+            Viewer::Guest(guest) => guest.link,
+        }
     }
 }
 
@@ -116,6 +132,7 @@ pub async fn signed_in(app: &App, headers: &HeaderMap) -> Result<Option<SignedIn
     Ok(token.map(|token| SignedIn {
         user: token.user,
         proof,
+        token: token.id,
     }))
 }
 
@@ -162,6 +179,7 @@ pub async fn viewer_of(
         let viewer = Viewer::User {
             user: signed.user,
             access,
+            token: signed.token,
         };
         return Ok((entry, viewer));
     }

@@ -203,7 +203,8 @@ struct Bridge {
 
 impl Bridge {
     /// Reads frames until the browser leaves, the writer ends, or the
-    /// guest link ends.
+    /// token that admitted the viewer ends (revoked, signed out, or a
+    /// guest link's expiry).
     async fn read(
         self,
         mut stream: Stream,
@@ -211,13 +212,13 @@ impl Bridge {
         close_tx: mpsc::Sender<(u16, String)>,
     ) {
         let mut changes = self.app.registry.changes();
-        let mut links = self.app.links.subscribe();
-        let guest = match &self.viewer {
-            Viewer::Guest(guest) => Some(guest.clone()),
+        let mut revocations = self.app.revocations.subscribe();
+        let guest_expires_at = match &self.viewer {
+            Viewer::Guest(guest) => Some(guest.expires_at),
             Viewer::User { .. } => None,
         };
-        let expiry = guest.as_ref().map_or(Duration::MAX, |g| {
-            Duration::from_secs((g.expires_at - now()).max(0) as u64)
+        let expiry = guest_expires_at.map_or(Duration::MAX, |at| {
+            Duration::from_secs((at - now()).max(0) as u64)
         });
         let expired = tokio::time::sleep(expiry.min(Duration::from_secs(400 * 86_400)));
         tokio::pin!(expired);
@@ -236,8 +237,8 @@ impl Bridge {
                     }
                     Flow::Continue
                 }
-                _ = links.changed(), if guest.is_some() => self.check_link(guest.as_ref()).await,
-                _ = &mut expired, if guest.is_some() => {
+                _ = revocations.changed() => self.check_admission().await,
+                _ = &mut expired, if guest_expires_at.is_some() => {
                     Flow::Close(close::REVOKED, "the guest link expired".into())
                 }
             };
@@ -297,16 +298,25 @@ impl Bridge {
         });
     }
 
-    /// After a link was revoked: is this guest's link still live?
-    async fn check_link(&self, guest: Option<&auth::Guest>) -> Flow {
-        let Some(guest) = guest else {
-            return Flow::Continue;
-        };
-        match self.app.store.token_is_live(guest.link, now()).await {
+    /// After a token was revoked somewhere: is the one that admitted this
+    /// viewer still live?
+    async fn check_admission(&self) -> Flow {
+        match self
+            .app
+            .store
+            .token_is_live(self.viewer.admitted_by(), now())
+            .await
+        {
             Ok(true) => Flow::Continue,
-            Ok(false) => Flow::Close(close::REVOKED, "the guest link was revoked".into()),
+            Ok(false) => {
+                let reason = match self.viewer {
+                    Viewer::Guest(_) => "the guest link was revoked",
+                    Viewer::User { .. } => "signed out",
+                };
+                Flow::Close(close::REVOKED, reason.into())
+            }
             Err(error) => {
-                tracing::warn!(%error, "cannot check a guest link");
+                tracing::warn!(%error, "cannot check the token that admitted a WebSocket");
                 Flow::Continue
             }
         }

@@ -47,6 +47,10 @@ pub fn message(title: &str, text: &str) -> String {
     )
 }
 
+/// The sign-out button: a form, so that it is a POST (no script needed).
+const SIGN_OUT: &str = "<form class=\"sign-out\" method=\"post\" action=\"/logout\">\
+                        <button type=\"submit\">Sign out</button></form>";
+
 /// One row of the session list.
 pub struct SessionRow {
     pub label: String,
@@ -59,7 +63,7 @@ pub struct SessionRow {
 /// `/`: the sessions a user can see.
 pub fn index(user: &str, rows: &[SessionRow]) -> String {
     let mut body = format!(
-        "<main>\n<h1>foyer</h1>\n<p>Signed in as <b>{}</b>.</p>\n",
+        "<main>\n<h1>foyer</h1>\n<p>Signed in as <b>{}</b>.</p>\n{SIGN_OUT}\n",
         escape(user)
     );
     if rows.is_empty() {
@@ -109,7 +113,7 @@ pub fn terminal(label: &str, watch: bool) -> String {
     );
     let body = format!(
         "<header><a href=\"/\">foyer</a><span id=\"status\" data-state=\"loading\">{label}</span>\
-         <span id=\"participants\"></span></header>\n<div id=\"terminal\"></div>"
+         <span id=\"participants\"></span>{SIGN_OUT}</header>\n<div id=\"terminal\"></div>"
     );
     page(&title, &attributes, head, &body)
 }

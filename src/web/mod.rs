@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
@@ -49,6 +49,7 @@ pub fn router(app: Arc<App>, metrics: Metrics) -> Router {
         .route("/", get(pages::index))
         .route("/healthz", get(pages::healthz))
         .route("/login", get(pages::login))
+        .route("/logout", post(pages::logout))
         .route("/g/{token}", get(pages::guest))
         .route("/s/{owner}/{name}", get(pages::terminal))
         .route("/assets/{file}", get(assets::serve))

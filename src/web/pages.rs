@@ -1,6 +1,7 @@
 //! The HTML routes: `/` (your sessions), `/s/OWNER/NAME` (the terminal),
 //! `/login?token=` (a one-time sign-in link becomes a cookie), `/g/TOKEN`
-//! (a guest link becomes a guest cookie), `/healthz`, and the 404 page.
+//! (a guest link becomes a guest cookie), `POST /logout` (signs this
+//! browser out), `/healthz`, and the 404 page.
 //!
 //! Must not serve a session's bytes: the page's script gets them from the
 //! WebSocket bridge, which checks access again.
@@ -16,6 +17,7 @@ use serde::Deserialize;
 
 use super::auth::{self, GUEST_COOKIE, Refusal, USER_COOKIE};
 use super::html;
+use super::security;
 use crate::app::App;
 use crate::audit::AuditEvent;
 use crate::session::access::access_of;
@@ -203,6 +205,64 @@ pub async fn guest(
     app.audit.record(event).await;
     let cookie = auth::set_cookie(&app, GUEST_COOKIE, &secret, token.expires_at - now());
     redirect(&format!("{path}?watch=1"), cookie)
+}
+
+/// `POST /logout`: signs this browser out. Its sign-in cookie's token is
+/// revoked (so its open terminals close as well) and both cookies are
+/// cleared; a guest link itself stays live for whoever else holds it.
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if !security::form_from_our_pages(&app, &headers) {
+        return page(
+            StatusCode::FORBIDDEN,
+            html::message("Not signed out", "The request came from another site."),
+        );
+    }
+    if let Some(secret) = auth::cookie(&headers, USER_COOKIE)
+        && let Err(error) = end_sign_in(&app, secret, peer).await
+    {
+        return failure(error);
+    }
+    let mut response = page(
+        StatusCode::OK,
+        html::message(
+            "Signed out",
+            "This browser is signed out. Open a URL from `ssh HOST link NAME` to sign in again.",
+        ),
+    );
+    for name in [USER_COOKIE, GUEST_COOKIE] {
+        let cleared = auth::set_cookie(&app, name, "", 0);
+        response.headers_mut().append(header::SET_COOKIE, cleared);
+    }
+    response
+}
+
+/// Revokes the sign-in cookie `secret` if it is live, and has open
+/// WebSockets it admitted check again (and close).
+async fn end_sign_in(
+    app: &App,
+    secret: &str,
+    peer: SocketAddr,
+) -> Result<(), crate::store::StoreError> {
+    let Some(token) = app
+        .store
+        .use_token(TokenKind::Cookie, secret, now())
+        .await?
+    else {
+        return Ok(());
+    };
+    app.store
+        .revoke_token(token.user.id, token.id, &[TokenKind::Cookie], now())
+        .await?;
+    app.revocations.notify();
+    tracing::info!(user = %token.user.name, %peer, "signed out");
+    let event =
+        AuditEvent::new(Some(&token.user.name), "sign-out").detail(format!("web from {peer}"));
+    app.audit.record(event).await;
+    Ok(())
 }
 
 /// `/s/OWNER/NAME` of a session, if it still exists.

@@ -80,6 +80,18 @@ pub fn same_origin(app: &App, headers: &HeaderMap) -> bool {
     !host.is_empty() && authority.is_some_and(|a| a.eq_ignore_ascii_case(host))
 }
 
+/// Whether a form post comes from one of our own pages. Browsers send
+/// `Origin: null` with form posts from a page whose referrer policy is
+/// `no-referrer` (ours), so the origin cannot tell; `Sec-Fetch-Site` can,
+/// and every current browser sends it. Without it, the origin decides.
+pub fn form_from_our_pages(app: &App, headers: &HeaderMap) -> bool {
+    match headers.get("sec-fetch-site").map(|v| v.to_str()) {
+        Some(Ok(site)) => site == "same-origin" || site == "none",
+        Some(Err(_)) => false,
+        None => same_origin(app, headers),
+    }
+}
+
 /// `scheme://host[:port]` of a URL (its origin as a browser writes it).
 fn public_origin(public_url: &str) -> String {
     match url::Url::parse(public_url) {
