@@ -1,7 +1,10 @@
 //! Property: whatever the program prints, and however clients attach,
 //! detach, resize, fall behind and catch up, once every delivery has been
 //! written each client's terminal shows the server's screen within its
-//! viewport (and blank beyond the PTY's size).
+//! viewport (and blank beyond the PTY's size). And a client waiting for an
+//! acknowledgement (a paint or a marker not yet written) is sent nothing
+//! more until it comes: that is what keeps a slow client's outbox bounded
+//! however fast the program prints or its clients resize.
 //!
 //! Drives the real `ClientTable` (the hub's pure core); each client's
 //! terminal is a vt100 parser of the client's size fed the bytes it got.
@@ -88,6 +91,12 @@ enum Queued {
     Marker,
 }
 
+impl Queued {
+    fn wants_ack(&self) -> bool {
+        matches!(self, Queued::Bytes(_, true) | Queued::Marker)
+    }
+}
+
 struct Client {
     id: ClientId,
     size: Size,
@@ -109,6 +118,10 @@ impl World {
     fn route(&mut self, deliveries: Vec<Delivery>) {
         for delivery in deliveries {
             if let Some(client) = self.clients.values_mut().find(|c| c.id == delivery.client) {
+                assert!(
+                    !client.queue.iter().any(Queued::wants_ack),
+                    "a delivery queued behind an unacknowledged one"
+                );
                 client
                     .queue
                     .push_back(Queued::Bytes(delivery.bytes.to_vec(), delivery.ack));
@@ -189,8 +202,12 @@ impl World {
                 }
             }
             Op::SyncTimeout => self.table.give_up_sync_frame(&mut out),
+            // The hub sends a marker when a delivery finds the outbox full;
+            // a client waiting for an acknowledgement gets no deliveries.
             Op::FallBehind(n) => {
-                if let Some(key) = self.pick(n) {
+                if let Some(key) = self.pick(n)
+                    && !self.clients[&key].queue.iter().any(Queued::wants_ack)
+                {
                     let c = self.clients.get_mut(&key).unwrap();
                     c.queue.push_back(Queued::Marker);
                     let id = c.id;

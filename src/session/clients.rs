@@ -368,12 +368,25 @@ impl ClientTable {
     }
 
     /// Sends a client a fresh view and picks its feed for the current size.
+    /// A client still waiting for an acknowledgement (a paint or marker not
+    /// yet written) gets its fresh view when that comes instead: views
+    /// queued behind it would pile up in its outbox with every resize.
     fn start_client(&mut self, id: ClientId, scrollback: usize, out: &mut Vec<Delivery>) {
         let pty_size = self.pty_size();
         let start = self.raw_start();
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
+        if let Feed::Paint {
+            painted,
+            in_flight: true,
+            dirty,
+        } = &mut client.feed
+        {
+            *painted = None;
+            *dirty = true;
+            return;
+        }
         let size = client.size;
         if size == pty_size {
             let bytes = render::exact_snapshot(&mut self.terminal, scrollback);

@@ -130,7 +130,9 @@ impl Hub {
     }
 
     /// Puts bytes in a client's outbox without waiting. A client over its
-    /// budget gets a marker instead and is switched to screen paints.
+    /// budget gets a marker instead and is switched to screen paints; the
+    /// marker's acknowledgement brings it back with a fresh view. A client
+    /// is never dropped for being slow.
     pub(super) fn deliver(&mut self, delivery: Delivery) {
         let Some(outbox) = self.outboxes.get(&delivery.client) else {
             return;
@@ -140,13 +142,12 @@ impl Hub {
         // One slot stays free for the marker that brings a lagging client back.
         let over_budget = queued + len > self.settings.client_buffer && !delivery.ack;
         if over_budget || outbox.tx.capacity() <= 1 {
+            // With the last slot taken, a marker is already queued (nothing
+            // else goes into it): its acknowledgement will do.
             if outbox.tx.try_send(ClientMessage::Marker).is_ok() {
                 metrics::counter!(crate::metrics::SCREEN_SYNC_SWITCHES).increment(1);
-                self.table.fell_behind(delivery.client);
-            } else {
-                tracing::debug!(client = delivery.client.0, "outbox full, dropping client");
-                self.detach(delivery.client);
             }
+            self.table.fell_behind(delivery.client);
             return;
         }
         outbox.queued_bytes.fetch_add(len, Ordering::AcqRel);
