@@ -219,32 +219,26 @@ async fn signing_out_ends_that_browsers_cookie_and_its_open_terminals_only() {
     for c in [&mut client, &mut other] {
         c.wait_for("hello", |c| c.text_of("hello").is_some()).await;
     }
-    let logout = format!("{}/logout", web_support::base(&server));
+    let logout = |header: &'static str, value: String| {
+        web_support::http()
+            .post(format!("{}/logout", web_support::base(&server)))
+            .header("cookie", &cookie)
+            .header(header, value)
+            .send()
+    };
 
     // From another site: refused, and the cookie still works.
     for (header, value) in [
         ("origin", "http://evil.example"),
         ("sec-fetch-site", "cross-site"),
     ] {
-        let forged = web_support::http()
-            .post(&logout)
-            .header("cookie", &cookie)
-            .header(header, value)
-            .send()
-            .await
-            .unwrap();
+        let forged = logout(header, value.into()).await.unwrap();
         assert_eq!(forged.status(), 403, "{header}: {value}");
     }
     client.send_bytes(b"echo kept-$((4*5))\r").await;
     client.wait_for_text("kept-20").await;
 
-    let response = web_support::http()
-        .post(&logout)
-        .header("cookie", &cookie)
-        .header("origin", web_support::base(&server))
-        .send()
-        .await
-        .unwrap();
+    let response = logout("origin", web_support::base(&server)).await.unwrap();
     assert_eq!(response.status(), 200);
     let cleared: Vec<&str> = response
         .headers()

@@ -93,6 +93,23 @@ async fn browser(driver: &Driver) -> Client {
         .expect("start headless Chromium through chromedriver")
 }
 
+/// A server where alice runs bash as `work`, and a headless Chromium
+/// (its chromedriver ends when the `Driver` is dropped).
+async fn server_and_browser() -> (Server, Ssh, Driver, Client) {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+    (server, alice, driver, client)
+}
+
+/// The page's main heading.
+async fn heading(client: &Client) -> String {
+    let h1 = client.find(Locator::Css("h1")).await.unwrap();
+    h1.text().await.unwrap()
+}
+
 /// The terminal's text as xterm.js draws it.
 async fn screen_text(client: &Client) -> String {
     let value = client
@@ -158,11 +175,7 @@ fn capture(ssh: &Ssh) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_opens_the_terminal_in_chromium_and_typing_goes_both_ways() {
-    let server = Server::start();
-    let alice = server.user("alice", false);
-    alice.ok(&format!("new work -d -- {BASH}"));
-    let driver = Driver::start();
-    let client = browser(&driver).await;
+    let (_server, alice, _driver, client) = server_and_browser().await;
 
     // The link signs in and opens the session; typing runs a command.
     let (url, _) = link(&alice, "work");
@@ -222,11 +235,7 @@ async fn a_link_opens_the_terminal_in_chromium_and_typing_goes_both_ways() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_in_chromium_shows_output_but_cannot_type() {
-    let server = Server::start();
-    let alice = server.user("alice", false);
-    alice.ok(&format!("new work -d -- {BASH}"));
-    let driver = Driver::start();
-    let client = browser(&driver).await;
+    let (server, alice, driver, client) = server_and_browser().await;
 
     let (url, _) = link(&alice, "work");
     client.goto(&url).await.unwrap();
@@ -259,11 +268,9 @@ async fn watch_in_chromium_shows_output_but_cannot_type() {
         .click()
         .await
         .unwrap();
-    let heading = client.find(Locator::Css("h1")).await.unwrap();
-    assert_eq!(heading.text().await.unwrap(), "Signed out");
+    assert_eq!(heading(&client).await, "Signed out");
     client.goto(&format!("{}/", base(&server))).await.unwrap();
-    let heading = client.find(Locator::Css("h1")).await.unwrap();
-    assert_eq!(heading.text().await.unwrap(), "Not signed in");
+    assert_eq!(heading(&client).await, "Not signed in");
     client.close().await.unwrap();
 }
 
@@ -294,12 +301,8 @@ async fn cuttable_proxy(target: u16) -> (u16, tokio::sync::watch::Sender<u64>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_connection_reconnects_and_restores_the_screen() {
-    let server = Server::start();
-    let alice = server.user("alice", false);
-    alice.ok(&format!("new work -d -- {BASH}"));
+    let (server, alice, _driver, client) = server_and_browser().await;
     let (port, cut) = cuttable_proxy(server.web_port).await;
-    let driver = Driver::start();
-    let client = browser(&driver).await;
     let (url, _) = link(&alice, "work");
     let url = url.replace(&format!(":{}/", server.web_port), &format!(":{port}/"));
     client.goto(&url).await.unwrap();
