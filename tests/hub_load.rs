@@ -10,11 +10,29 @@ use std::time::{Duration, Instant};
 use common::{BASH, Server, Ssh, Term, eventually};
 
 fn clients(ssh: &Ssh, name: &str) -> u64 {
+    session_field(ssh, name, "clients")
+}
+
+fn session_field(ssh: &Ssh, name: &str, field: &str) -> u64 {
     let json: serde_json::Value = serde_json::from_str(&ssh.ok("ls --json")).unwrap();
     let all = json.as_array().unwrap();
-    all.iter().find(|s| s["name"] == name).unwrap()["clients"]
+    all.iter().find(|s| s["name"] == name).unwrap()[field]
         .as_u64()
         .unwrap()
+}
+
+/// Waits for `text` on the session's screen for as long as the session
+/// keeps printing: how long a flood takes depends on the machine, so only
+/// a session that has printed nothing for `PATIENCE` fails.
+fn wait_while_printing(ssh: &Ssh, name: &str, text: &str) {
+    while !ssh.ok(&format!("capture {name}")).contains(text) {
+        let idle = session_field(ssh, name, "idle_seconds");
+        assert!(
+            idle < common::PATIENCE.as_secs(),
+            "{name} printed nothing for {idle} s and never showed `{text}`"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Asks the session for its size until it answers `expected`.
@@ -77,16 +95,13 @@ fn latest_policy_follows_the_writer_who_sized_last() {
 fn burst_seconds(alice: &Ssh, name: &str) -> f64 {
     let script = "s=$(date +%s%N); seq 1 1500000; e=$(date +%s%N); echo; echo took=$(( (e-s)/1000000 ))ms; exec sleep 600";
     alice.ok(&format!("new {name} -d -- bash -c '{script}'"));
-    let mut took = None;
-    eventually("burst finished", || {
-        let screen = alice.ok(&format!("capture {name}"));
-        took = screen
-            .lines()
-            .find_map(|l| l.strip_prefix("took=").and_then(|v| v.strip_suffix("ms")))
-            .map(|v| v.parse::<f64>().unwrap() / 1000.0);
-        took.is_some()
-    });
-    took.unwrap()
+    wait_while_printing(alice, name, "took=");
+    alice
+        .ok(&format!("capture {name}"))
+        .lines()
+        .find_map(|l| l.strip_prefix("took=").and_then(|v| v.strip_suffix("ms")))
+        .map(|v| v.parse::<f64>().unwrap() / 1000.0)
+        .expect("a took= line")
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -118,9 +133,7 @@ fn a_stalled_reader_neither_slows_the_program_nor_grows_the_server() {
         clients(&alice, "watched") == 1
     });
     let started = Instant::now();
-    eventually("burst done with a stalled client", || {
-        alice.ok("capture watched").contains("burst-done")
-    });
+    wait_while_printing(&alice, "watched", "burst-done");
     let with_stalled = started.elapsed().as_secs_f64() - 3.0;
     let peak_rss = rss_kib(server.pid());
 
@@ -428,9 +441,7 @@ fn input_floods_resize_storms_and_huge_output_keep_memory_bounded() {
     // a debug build: 32 MiB of 80-column lines), with a client reading.
     alice.ok("new flood -d -- bash -c 'yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678 | head -c 33554432; echo; echo flood-done; exec sleep 600'");
     let watcher = alice.term("watch flood", 24, 80);
-    eventually("the flood to finish", || {
-        alice.ok("capture flood").contains("flood-done")
-    });
+    wait_while_printing(&alice, "flood", "flood-done");
     watcher.wait_for_text("flood-done");
     responsive(&alice, "other", "after");
     let rss = rss_kib(server.pid());

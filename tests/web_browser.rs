@@ -106,7 +106,8 @@ async fn server_and_browser() -> (Server, Ssh, Driver, Client) {
 
 /// The page's main heading.
 async fn heading(client: &Client) -> String {
-    let h1 = client.find(Locator::Css("h1")).await.unwrap();
+    // After a click the next page may still be loading: wait for it.
+    let h1 = client.wait().for_element(Locator::Css("h1")).await.unwrap();
     h1.text().await.unwrap()
 }
 
