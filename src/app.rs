@@ -9,6 +9,7 @@
 use crate::audit::Auditor;
 use crate::config::Config;
 use crate::runtime::Runtime;
+use crate::session::hosting::HostStarter;
 use crate::session::launch::HostAccount;
 use crate::session::{Changes, Registry};
 use crate::store::Store;
@@ -25,6 +26,8 @@ pub struct App {
     /// Where sessions' programs run (`runtime.kind`); it says which account
     /// a user's programs run as.
     pub runtime: Runtime,
+    /// Starts session hosts (for `restart`; the registry has its own).
+    pub hosts: HostStarter,
     /// Bumped when a token is revoked (a guest link, an API token, or a
     /// browser's sign-in on sign-out): open WebSockets then check the token
     /// that admitted them and close if it is gone.

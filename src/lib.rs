@@ -2,7 +2,8 @@
 //!
 //! `ssh` accepts connections and runs verbs; `web` serves browsers and
 //! the JSON API; `session` keeps the programs
-//! and their screens; `runtime` starts programs; `store` is the database;
+//! and their screens; `session_host` is the process that runs one session
+//! and outlives the server; `runtime` starts programs; `store` is the database;
 //! `config` reads the settings; `admin` is the local command line.
 
 pub mod admin;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod picker;
 pub mod runtime;
 pub mod session;
+pub mod session_host;
 pub mod ssh;
 pub mod store;
 pub mod web;

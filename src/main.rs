@@ -18,6 +18,8 @@ use foyer::runtime::Runtime;
 use foyer::runtime::docker::DockerRuntime;
 use foyer::runtime::local::LocalRuntime;
 use foyer::session::launch::HostAccount;
+use foyer::session::hosting::HostStarter;
+use foyer::session::link::LinkContext;
 use foyer::session::{HubSettings, Registry};
 use foyer::ssh;
 use foyer::store::Store;
@@ -54,6 +56,10 @@ enum Command {
         /// Address for the web server (overrides web.listen); port 0 picks a free one
         #[arg(long, value_name = "ADDR")]
         web_listen: Option<SocketAddr>,
+        /// On shutdown, also end every session's program (hang up, then
+        /// kill) instead of leaving sessions running for the next start
+        #[arg(long)]
+        stop_sessions: bool,
     },
     /// Manage users
     #[command(subcommand)]
@@ -63,10 +69,29 @@ enum Command {
     Key(KeyCommand),
     /// Apply database migrations and exit
     Migrate,
+    /// Run one session's host (started by the server, not by hand)
+    #[command(hide = true)]
+    SessionHost {
+        #[arg(long, value_name = "PATH")]
+        socket: PathBuf,
+        #[arg(long, value_name = "PATH")]
+        log: PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Command::SessionHost { socket, log } = cli.command {
+        // Before anything else: a host reads no configuration and runs
+        // its own single-threaded runtime.
+        return match foyer::session_host::host::main(socket, log) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("foyer: {error:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -91,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             ssh_listen,
             web_listen,
+            ..
         } => (*ssh_listen, *web_listen),
         _ => (None, None),
     };
@@ -102,7 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let config = Config::load(cli.config.as_deref(), overrides)?;
     match cli.command {
-        Command::Serve { .. } => serve(config).await,
+        Command::Serve { stop_sessions, .. } => serve(config, stop_sessions).await,
         Command::User(command) => admin::run_user(&open_store(&config).await?, command).await,
         Command::Key(command) => admin::run_key(&open_store(&config).await?, command).await,
         Command::Migrate => {
@@ -110,6 +136,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database is up to date");
             Ok(())
         }
+        Command::SessionHost { .. } => Ok(()),
     }
 }
 
@@ -185,7 +212,7 @@ fn raise_open_files_limit() {
     }
 }
 
-async fn serve(mut config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config, stop_sessions: bool) -> anyhow::Result<()> {
     init_logging(&config);
     raise_open_files_limit();
     std::fs::create_dir_all(&config.data.dir).with_context(|| {
@@ -207,22 +234,31 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         client_buffer: config.sessions.client_buffer.0 as usize,
         kill_grace: config.sessions.kill_grace,
         sync_timeout: config.sessions.sync_timeout,
-        changes: foyer::session::Changes::new(),
+        max_clients: config.sessions.max_clients,
+        recording: None,
+    };
+    let runtime = start_runtime(&config, &account)?;
+    let hosts = HostStarter {
+        runtime: runtime.clone(),
+        hosts: config.data.dir.join("hosts"),
+        settings: settings.clone(),
         recordings: config
             .sessions
             .record
             .then(|| config.data.dir.join("recordings")),
-        audit: audit.clone(),
-        max_clients: config.sessions.max_clients,
+        log_level: config.log.level.clone(),
+        log_json: matches!(config.log.format, LogFormat::Json),
     };
-    let runtime = start_runtime(&config, &account)?;
-    let registry = Registry::start(
-        store.clone(),
+    foyer::session_host::launch::prepare_directory(&hosts.hosts)
+        .context("cannot prepare the session hosts' directory")?;
+    let context = LinkContext {
+        store: store.clone(),
+        audit: audit.clone(),
+        changes: foyer::session::Changes::new(),
         settings,
-        config.sessions.exited_retention,
-        runtime.clone(),
-    )
-    .await?;
+    };
+    let registry =
+        Registry::start(context, hosts.clone(), config.sessions.exited_retention).await?;
     let listener = tokio::net::TcpListener::bind(config.ssh.listen)
         .await
         .with_context(|| format!("cannot listen on {} (ssh.listen)", config.ssh.listen))?;
@@ -239,6 +275,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         account,
         audit,
         runtime: runtime.clone(),
+        hosts,
         revocations: foyer::session::Changes::new(),
     });
     println!("foyer: SSH listening on {address}");
@@ -266,7 +303,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         app.clone(),
         stopped.clone(),
     ));
-    let web_server = tokio::spawn(web::serve(web_listener, tls, app, metrics, stopped));
+    let web_server = tokio::spawn(web::serve(web_listener, tls, app.clone(), metrics, stopped));
     wait_for_signal().await;
     tracing::info!("shutting down");
     let _ = stop.send(true);
@@ -275,8 +312,35 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     if let Some(task) = metrics_listener {
         task.abort();
     }
-    runtime.shutdown().await;
+    if stop_sessions {
+        stop_all_sessions(&app).await;
+        runtime.shutdown().await;
+    }
     Ok(())
+}
+
+/// `serve --stop-sessions`: hangs up every running program, and waits
+/// (at most the kill grace and a little) until each has exited and been
+/// recorded so.
+async fn stop_all_sessions(app: &App) {
+    let sessions = app.registry.list().await;
+    for entry in &sessions {
+        let _ = entry.hub.hang_up().await;
+    }
+    let deadline = tokio::time::Instant::now()
+        + app.config.sessions.kill_grace
+        + std::time::Duration::from_secs(2);
+    for entry in &sessions {
+        while tokio::time::Instant::now() < deadline {
+            match entry.hub.status().await {
+                Ok(status) if status.running => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await
+                }
+                _ => break,
+            }
+        }
+    }
+    tracing::info!(sessions = sessions.len(), "sessions stopped");
 }
 
 /// Binds the web listener and, with `web.tls_cert`, loads its TLS

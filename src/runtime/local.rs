@@ -32,11 +32,23 @@ pub struct LocalRuntime {
 }
 
 /// An OS account to switch to before the program starts.
-#[derive(Debug, Clone)]
-struct Credentials {
-    uid: nix::unistd::Uid,
-    gid: nix::unistd::Gid,
-    groups: Vec<nix::unistd::Gid>,
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Credentials {
+    uid: u32,
+    gid: u32,
+    groups: Vec<u32>,
+}
+
+/// A program to start on this host, as the session host receives it:
+/// everything the gateway resolved (account, environment, limits).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct LocalProgram {
+    pub spec: SpawnSpec,
+    /// The account to switch to (`runtime.local.os_users`).
+    pub credentials: Option<Credentials>,
+    /// The open-files limit (soft, hard) the program gets: the server's
+    /// own before it lifted it.
+    pub open_files: Option<(u64, u64)>,
 }
 
 impl LocalRuntime {
@@ -52,9 +64,16 @@ impl LocalRuntime {
         })
     }
 
-    pub fn spawn(&self, owner: &Owner, spec: &SpawnSpec) -> Result<Process, SpawnError> {
+    /// Resolves what starting `spec` for `owner` takes, for a session
+    /// host to start it.
+    pub fn program(&self, owner: &Owner, spec: &SpawnSpec) -> Result<LocalProgram, SpawnError> {
+        let open_files = child_open_files_limit();
         if !self.os_users {
-            return spawn(spec);
+            return Ok(LocalProgram {
+                spec: spec.clone(),
+                credentials: None,
+                open_files,
+            });
         }
         let user = os_user(&owner.name)?;
         let name =
@@ -70,11 +89,15 @@ impl LocalRuntime {
         spec.env.retain(|(key, _)| key != "PATH");
         spec.env.push(("PATH".into(), OS_USER_PATH.into()));
         let credentials = Credentials {
-            uid: user.uid,
-            gid: user.gid,
-            groups,
+            uid: user.uid.as_raw(),
+            gid: user.gid.as_raw(),
+            groups: groups.into_iter().map(|g| g.as_raw()).collect(),
         };
-        spawn_with(&spec, Some(credentials))
+        Ok(LocalProgram {
+            spec,
+            credentials: Some(credentials),
+            open_files,
+        })
     }
 }
 
@@ -97,10 +120,23 @@ struct LocalControl {
 
 /// Starts `spec` on a fresh PTY as the server's own OS user.
 pub fn spawn(spec: &SpawnSpec) -> Result<Process, SpawnError> {
-    spawn_with(spec, None)
+    spawn_with(spec, None, child_open_files_limit())
 }
 
-fn spawn_with(spec: &SpawnSpec, credentials: Option<Credentials>) -> Result<Process, SpawnError> {
+/// Starts a resolved program (in the session host).
+pub fn start_program(program: &LocalProgram) -> Result<Process, SpawnError> {
+    spawn_with(
+        &program.spec,
+        program.credentials.clone(),
+        program.open_files,
+    )
+}
+
+fn spawn_with(
+    spec: &SpawnSpec,
+    credentials: Option<Credentials>,
+    open_files: Option<(u64, u64)>,
+) -> Result<Process, SpawnError> {
     let program = spec.command.first().cloned().unwrap_or_default();
     std::fs::metadata(&spec.cwd).map_err(|source| SpawnError::Cwd {
         path: spec.cwd.clone(),
@@ -113,7 +149,7 @@ fn spawn_with(spec: &SpawnSpec, credentials: Option<Credentials>) -> Result<Proc
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)));
-    let command = prepare_child(command, credentials);
+    let command = prepare_child(command, credentials, open_files);
     let mut child = command.spawn(pts).map_err(|e| SpawnError::Start {
         program: program.clone(),
         source: e,
@@ -146,6 +182,7 @@ fn spawn_with(spec: &SpawnSpec, credentials: Option<Credentials>) -> Result<Proc
             process_group,
         }),
         exit: exit_rx,
+        pid: process_group.map(|pid| pid.as_raw() as u32),
     })
 }
 
@@ -160,6 +197,12 @@ pub fn set_child_open_files_limit(soft: u64, hard: u64) {
     CHILD_OPEN_FILES[1].store(hard, Ordering::Relaxed);
 }
 
+fn child_open_files_limit() -> Option<(u64, u64)> {
+    let soft = CHILD_OPEN_FILES[0].load(Ordering::Relaxed);
+    let hard = CHILD_OPEN_FILES[1].load(Ordering::Relaxed);
+    (soft != 0).then_some((soft, hard))
+}
+
 /// Sets up the child just before it runs the program: the open-files
 /// limit goes back to what the server started with, and with
 /// `credentials` the child drops to that account: the terminal is given to
@@ -168,9 +211,19 @@ pub fn set_child_open_files_limit(soft: u64, hard: u64) {
 fn prepare_child(
     command: pty_process::Command,
     credentials: Option<Credentials>,
+    open_files: Option<(u64, u64)>,
 ) -> pty_process::Command {
-    let soft = CHILD_OPEN_FILES[0].load(Ordering::Relaxed);
-    let hard = CHILD_OPEN_FILES[1].load(Ordering::Relaxed);
+    let (soft, hard) = open_files.unwrap_or((0, 0));
+    let credentials = credentials.map(|c| {
+        (
+            nix::unistd::Uid::from_raw(c.uid),
+            nix::unistd::Gid::from_raw(c.gid),
+            c.groups
+                .into_iter()
+                .map(nix::unistd::Gid::from_raw)
+                .collect::<Vec<_>>(),
+        )
+    });
     // Safety: the closure runs in the forked child before exec and calls
     // only async-signal-safe functions (setrlimit, fchown, setgroups,
     // setgid, setuid), with everything it uses allocated before the fork.
@@ -183,7 +236,7 @@ fn prepare_child(
                     hard,
                 )?;
             }
-            if let Some(Credentials { uid, gid, groups }) = &credentials {
+            if let Some((uid, gid, groups)) = &credentials {
                 // Safety: fd 0 is the PTY here, set up by pty-process.
                 let terminal = std::os::fd::BorrowedFd::borrow_raw(0);
                 nix::unistd::fchown(terminal, Some(*uid), Some(*gid))?;

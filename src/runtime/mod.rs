@@ -20,9 +20,10 @@ use tokio::sync::oneshot;
 
 use crate::session::Size;
 use crate::session::launch::HostAccount;
+use crate::session_host::launch::Program;
 
 /// What to start.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SpawnSpec {
     /// Program and arguments; never empty.
     pub command: Vec<String>,
@@ -54,6 +55,9 @@ pub enum SpawnError {
     OsAccount { user: String, source: nix::Error },
     #[error(transparent)]
     Docker(#[from] docker::DockerError),
+    /// The session host did not start (its words, or why it could not).
+    #[error("{0}")]
+    Host(String),
 }
 
 /// Whose program is started: the session's owner.
@@ -96,21 +100,44 @@ impl Runtime {
         matches!(self, Runtime::Local(_))
     }
 
-    /// The server is stopping: end what runs outside this process (users'
-    /// containers). Local programs end with their hubs.
+    /// `serve --stop-sessions`: stop what runs outside the session hosts
+    /// (users' containers), after the sessions were hung up.
     pub async fn shutdown(&self) {
         if let Runtime::Docker(docker) = self {
             docker.shutdown().await;
         }
     }
 
-    /// Starts `spec` for `owner`. Docker may take seconds (creating the
-    /// container): call it from the requesting task, never from an actor
+    /// What a session host runs for `spec` and `owner`, and what must be
+    /// held while it runs. Docker may take seconds (creating the container
+    /// and the exec): call it from the requesting task, never from an actor
     /// others wait on.
-    pub async fn spawn(&self, owner: &Owner, spec: SpawnSpec) -> Result<Process, SpawnError> {
+    pub async fn program(
+        &self,
+        owner: &Owner,
+        spec: SpawnSpec,
+    ) -> Result<(Program, Option<Box<dyn Send + Sync>>), SpawnError> {
         match self {
-            Runtime::Local(local) => local.spawn(owner, &spec),
-            Runtime::Docker(docker) => Ok(docker.spawn(owner, spec).await?),
+            Runtime::Local(local) => Ok((Program::Local(local.program(owner, &spec)?), None)),
+            Runtime::Docker(docker) => {
+                let (exec, lease) = docker.prepare(owner, spec).await?;
+                Ok((Program::DockerExec(exec), Some(Box::new(lease))))
+            }
+        }
+    }
+
+    /// What must be held for a session of `owner`'s that an earlier
+    /// gateway started and this one adopts.
+    pub async fn adopt(&self, owner: &Owner) -> Option<Box<dyn Send + Sync>> {
+        match self {
+            Runtime::Local(_) => None,
+            Runtime::Docker(docker) => match docker.lease_for(owner).await {
+                Ok(lease) => Some(Box::new(lease)),
+                Err(error) => {
+                    tracing::warn!(user = %owner.name, %error, "cannot lease the container of an adopted session");
+                    None
+                }
+            },
         }
     }
 }
@@ -136,4 +163,7 @@ pub struct Process {
     /// Resolves with the exit status once the program ended (128 + signal
     /// number when a signal ended it, as shells report it).
     pub exit: oneshot::Receiver<i32>,
+    /// The program's process id (the leader of its process group), when
+    /// it runs on this host.
+    pub pid: Option<u32>,
 }

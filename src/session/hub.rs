@@ -18,14 +18,17 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::changes::Changes;
+use serde::{Deserialize, Serialize};
+
 use super::clients::{ClientId, Role};
 use super::terminal::Size;
 use crate::config::SizePolicy;
-use crate::runtime::Process;
+use crate::session_host::connect::HostConnection;
+use crate::session_host::protocol::{FinalScreen, FromClient};
 
-/// Settings a hub needs from the configuration.
-#[derive(Debug, Clone)]
+/// Settings a hub needs from the configuration. Plain data: the gateway
+/// sends them to the session host that runs the hub.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HubSettings {
     pub scrollback_lines: usize,
     pub attach_scrollback: usize,
@@ -34,14 +37,11 @@ pub struct HubSettings {
     pub kill_grace: Duration,
     /// Longest a synchronized-output frame is held back from clients.
     pub sync_timeout: Duration,
-    /// Bumped when anything `ls` shows about this session changes.
-    pub changes: Changes,
-    /// Where recordings go (`sessions.record`), or `None` to not record.
-    pub recordings: Option<std::path::PathBuf>,
-    /// Where exits are recorded.
-    pub audit: crate::audit::Auditor,
     /// Most clients attached at once (`sessions.max_clients`); 0: no limit.
     pub max_clients: usize,
+    /// The recording file (`sessions.record`), as the hub sees it, or
+    /// `None` to not record.
+    pub recording: Option<std::path::PathBuf>,
 }
 
 /// What a client's front end receives.
@@ -60,8 +60,8 @@ pub enum ClientMessage {
     Revoked,
 }
 
-/// A running session's state, as `ls` shows it.
-#[derive(Debug, Clone)]
+/// A running session's state, as `ls` and the metrics show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HubStatus {
     pub running: bool,
     /// Set once the program ended; `None` while running or when unknown
@@ -74,10 +74,19 @@ pub struct HubStatus {
     pub size: Size,
     /// Who is attached, in the order they attached.
     pub participants: Vec<Participant>,
+    /// The program's process id while it runs.
+    #[serde(default)]
+    pub program_pid: Option<u32>,
+    /// Clients switched to screen sync since the hub started.
+    #[serde(default)]
+    pub screen_sync_switches: u64,
+    /// Recordings stopped by a write error since the hub started.
+    #[serde(default)]
+    pub recording_failures: u64,
 }
 
 /// One attached client, as others see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Participant {
     /// The user's name.
     pub name: String,
@@ -85,11 +94,12 @@ pub struct Participant {
 }
 
 /// The current screen of a session, for a preview.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScreenPreview {
     pub size: Size,
     /// The visible screen as escape sequences that draw it on a blank
     /// terminal of `size`.
+    #[serde(with = "serde_bytes")]
     pub contents: Vec<u8>,
 }
 
@@ -122,11 +132,20 @@ pub(super) enum Command {
         allowed: Option<Role>,
     },
     Preview(oneshot::Sender<ScreenPreview>),
+    /// The screen with its whole scrollback, to carry it elsewhere (to the
+    /// gateway when the program exited, or into a restarted session).
+    FinalScreen(oneshot::Sender<FinalScreen>),
+    /// Ends the program (hangup, then kill) and removes the session.
     Kill,
-    /// A program started by the caller (runtimes may take seconds, which
-    /// the hub must not wait for); dropped with a hangup if one runs.
+    /// Ends the program (hangup, then kill); the session stays, exited.
+    Hangup,
+    /// The hub's screen has been carried off: stop once the program is gone.
+    Shutdown,
+    /// A session host started by the caller (runtimes may take seconds,
+    /// which nobody must wait for) to run the exited session again; only
+    /// the gateway's link takes it. Killed if a program already runs.
     Restart {
-        process: Process,
+        host: Box<HostConnection>,
         reply: oneshot::Sender<()>,
     },
 }
@@ -233,11 +252,40 @@ impl HubHandle {
         self.tx.send(Command::Kill).await.map_err(|_| HubGone)
     }
 
-    /// Runs `process` as the session's program again (start it at the size
-    /// [`HubStatus::size`] gives). If a program already runs, the new one
-    /// is hung up.
-    pub async fn restart(&self, process: Process) -> Result<(), HubGone> {
-        self.ask(|reply| Command::Restart { process, reply }).await
+    /// Runs the exited session again in `host` (started with the screen
+    /// [`HubHandle::final_screen`] gave). If a program already runs, the
+    /// new host is killed.
+    pub async fn restart(&self, host: HostConnection) -> Result<(), HubGone> {
+        let host = Box::new(host);
+        self.ask(|reply| Command::Restart { host, reply }).await
+    }
+
+    /// The screen with its whole scrollback, as escape sequences for a
+    /// blank terminal of its size.
+    pub async fn final_screen(&self) -> Result<FinalScreen, HubGone> {
+        self.ask(Command::FinalScreen).await
+    }
+
+    /// Ends the program, keeping the session (it shows as exited).
+    pub async fn hang_up(&self) -> Result<(), HubGone> {
+        self.tx.send(Command::Hangup).await.map_err(|_| HubGone)
+    }
+
+    /// The final screen has been carried off: the hub stops once no
+    /// program runs.
+    pub async fn shut_down(&self) -> Result<(), HubGone> {
+        self.tx.send(Command::Shutdown).await.map_err(|_| HubGone)
+    }
+
+    /// Resolves once the hub (or the session's link) has stopped.
+    pub async fn closed(&self) {
+        self.tx.closed().await
+    }
+
+    /// A handle on a hub run by another task than `start_hub`'s: the
+    /// session's link in the gateway, which serves the same commands.
+    pub(super) fn new(tx: mpsc::Sender<Command>, screen: watch::Receiver<u64>) -> HubHandle {
+        HubHandle { tx, screen }
     }
 }
 
@@ -248,25 +296,63 @@ pub struct Attachment {
     pub role: Role,
     /// Taken by the task that writes to the client.
     pub messages: Option<mpsc::Receiver<ClientMessage>>,
-    pub(super) queued_bytes: Arc<AtomicUsize>,
-    pub(super) hub: HubHandle,
+    pub(super) link: ClientLink,
+}
+
+/// Where an attached client's input and receipts go: a hub in this
+/// process, or the connection to a session host that runs it.
+#[derive(Clone)]
+pub(crate) enum ClientLink {
+    Local {
+        queued_bytes: Arc<AtomicUsize>,
+        hub: HubHandle,
+    },
+    /// The connection closes when the last sender (this attachment's and
+    /// its receipts') is dropped, which detaches the client.
+    Remote { to_host: mpsc::Sender<FromClient> },
 }
 
 impl Attachment {
+    /// An attachment to a hub in another process, reached through
+    /// `to_host`.
+    pub(crate) fn remote(
+        id: ClientId,
+        role: Role,
+        messages: mpsc::Receiver<ClientMessage>,
+        to_host: mpsc::Sender<FromClient>,
+    ) -> Attachment {
+        Attachment {
+            id,
+            role,
+            messages: Some(messages),
+            link: ClientLink::Remote { to_host },
+        }
+    }
+
     pub async fn input(&self, bytes: Bytes) -> Result<(), HubGone> {
-        self.hub
-            .tx
-            .send(Command::Input(self.id, bytes))
-            .await
-            .map_err(|_| HubGone)
+        match &self.link {
+            ClientLink::Local { hub, .. } => hub.tx.send(Command::Input(self.id, bytes)).await,
+            ClientLink::Remote { to_host, .. } => {
+                return to_host
+                    .send(FromClient::Input(bytes.to_vec()))
+                    .await
+                    .map_err(|_| HubGone);
+            }
+        }
+        .map_err(|_| HubGone)
     }
 
     pub async fn resize(&self, size: Size) -> Result<(), HubGone> {
-        self.hub
-            .tx
-            .send(Command::Resize(self.id, size))
-            .await
-            .map_err(|_| HubGone)
+        match &self.link {
+            ClientLink::Local { hub, .. } => hub.tx.send(Command::Resize(self.id, size)).await,
+            ClientLink::Remote { to_host, .. } => {
+                return to_host
+                    .send(FromClient::Resize(size))
+                    .await
+                    .map_err(|_| HubGone);
+            }
+        }
+        .map_err(|_| HubGone)
     }
 
     /// Something for the task that writes this client's messages to report
@@ -274,8 +360,7 @@ impl Attachment {
     pub fn receipts(&self) -> Receipts {
         Receipts {
             id: self.id,
-            queued_bytes: self.queued_bytes.clone(),
-            hub: self.hub.clone(),
+            link: self.link.clone(),
         }
     }
 }
@@ -285,8 +370,7 @@ impl Attachment {
 #[derive(Clone)]
 pub struct Receipts {
     id: ClientId,
-    queued_bytes: Arc<AtomicUsize>,
-    hub: HubHandle,
+    link: ClientLink,
 }
 
 impl Receipts {
@@ -294,25 +378,44 @@ impl Receipts {
         let (len, ack) = match message {
             ClientMessage::Output { bytes, ack } => (bytes.len(), *ack),
             ClientMessage::Marker => (0, true),
-            _ => (0, false),
+            _ => return Ok(()),
         };
-        self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-        if ack {
-            self.hub
-                .tx
-                .send(Command::Written(self.id))
+        self.written_bytes(len, ack).await
+    }
+
+    /// Reports `len` bytes written, acknowledged if `ack`.
+    pub async fn written_bytes(&self, len: usize, ack: bool) -> Result<(), HubGone> {
+        match &self.link {
+            ClientLink::Local { queued_bytes, hub } => {
+                queued_bytes.fetch_sub(len, Ordering::AcqRel);
+                if ack {
+                    hub.tx
+                        .send(Command::Written(self.id))
+                        .await
+                        .map_err(|_| HubGone)?;
+                }
+                Ok(())
+            }
+            ClientLink::Remote { to_host, .. } => to_host
+                .send(FromClient::Written {
+                    bytes: len as u64,
+                    ack,
+                })
                 .await
-                .map_err(|_| HubGone)?;
+                .map_err(|_| HubGone),
         }
-        Ok(())
     }
 }
 
 impl Drop for Attachment {
     fn drop(&mut self) {
+        let ClientLink::Local { hub, .. } = &self.link else {
+            // Dropping the closer ends the connection, which detaches.
+            return;
+        };
         let command = Command::Detach(self.id);
-        if let Err(mpsc::error::TrySendError::Full(command)) = self.hub.tx.try_send(command) {
-            let tx = self.hub.tx.clone();
+        if let Err(mpsc::error::TrySendError::Full(command)) = hub.tx.try_send(command) {
+            let tx = hub.tx.clone();
             tokio::spawn(async move {
                 let _ = tx.send(command).await;
             });

@@ -15,6 +15,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::changes::Changes;
 use super::clients::{ClientId, ClientTable, Delivery, Role};
 use super::hub::{
     AttachError, ClientMessage, Command, HubHandle, HubSettings, HubStatus, Participant,
@@ -22,11 +23,12 @@ use super::hub::{
 };
 use super::program::{Running, read_more_now};
 use super::recording::{self, Recorder};
+use super::render;
 use super::terminal::Size;
 use super::unix_now;
-use crate::audit::AuditEvent;
 use crate::runtime::{Process, Signal};
-use crate::store::{SessionId, Store};
+use crate::session_host::protocol::FinalScreen;
+use crate::store::SessionId;
 
 /// Commands waiting for the hub; senders wait when it is full.
 const COMMAND_QUEUE: usize = 256;
@@ -37,8 +39,6 @@ const OUTBOX_MESSAGES: usize = 64;
 const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// After the program exits, output still in the PTY is read for this long.
 const EXIT_DRAIN: Duration = Duration::from_millis(300);
-/// How often the activity time is written to the database, at most.
-const ACTIVITY_PERSIST_INTERVAL: Duration = Duration::from_secs(15);
 /// The size of a session nobody has attached to yet.
 pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
 
@@ -70,7 +70,8 @@ pub struct HubIdentity {
 struct Hub {
     identity: HubIdentity,
     settings: HubSettings,
-    store: Store,
+    /// Bumped when anything `ls` shows about this session changes.
+    changes: Changes,
     table: ClientTable,
     outboxes: HashMap<ClientId, Outbox>,
     /// `watch` without a terminal: the user's name and their byte stream.
@@ -80,7 +81,8 @@ struct Hub {
     removing: bool,
     attention: bool,
     last_active: i64,
-    activity_persisted: Instant,
+    /// The screen has been carried off: stop once no program runs.
+    shutting_down: bool,
     next_client: u64,
     handle: HubHandle,
     deliveries: Vec<Delivery>,
@@ -93,32 +95,50 @@ struct Hub {
     recorder: Option<Recorder>,
 }
 
-/// Starts a hub for a session. `process` is `None` for a session that has
-/// already exited (after a server restart), with `exit_status` its status.
+/// How a hub starts.
+pub struct HubStart {
+    /// `None` for a session that has already exited, with `exit_status`
+    /// its status.
+    pub process: Option<Process>,
+    pub exit_status: Option<i32>,
+    pub last_active: i64,
+    /// The screen to start from (a restarted or exited session's last one).
+    pub seed: Option<FinalScreen>,
+}
+
+/// Starts a hub for a session.
 pub fn start_hub(
     identity: HubIdentity,
     settings: HubSettings,
-    store: Store,
-    process: Option<Process>,
-    exit_status: Option<i32>,
-    last_active: i64,
+    changes: Changes,
+    start: HubStart,
 ) -> HubHandle {
+    let HubStart {
+        process,
+        exit_status,
+        last_active,
+        seed,
+    } = start;
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let (screen, screen_changes) = watch::channel(0);
     let handle = HubHandle {
         tx,
         screen: screen_changes,
     };
-    let table = ClientTable::new(
-        DEFAULT_SIZE,
+    let mut table = ClientTable::new(
+        seed.as_ref().map_or(DEFAULT_SIZE, |seed| seed.size),
         settings.scrollback_lines,
         settings.attach_scrollback,
         settings.size_policy,
     );
+    if let Some(seed) = &seed {
+        let (mut ignored, mut replies) = (Vec::new(), Vec::new());
+        table.output(&seed.snapshot, &mut ignored, &mut replies);
+    }
     let mut hub = Hub {
         identity,
         settings,
-        store,
+        changes,
         table,
         outboxes: HashMap::new(),
         watchers: Vec::new(),
@@ -127,7 +147,7 @@ pub fn start_hub(
         removing: false,
         attention: false,
         last_active,
-        activity_persisted: Instant::now(),
+        shutting_down: false,
         next_client: 0,
         handle: handle.clone(),
         deliveries: Vec::new(),
@@ -152,13 +172,13 @@ impl Hub {
                 Event::OutputClosed => self.on_output_closed(),
                 Event::Exit(status) => self.on_exit_status(status),
                 Event::Deadline => self.on_deadline(),
-                Event::Command(Some(command)) => self.handle(command).await,
+                Event::Command(Some(command)) => self.handle(command),
                 Event::Command(None) => break,
             }
             if self.program_finished() {
-                self.finish_program().await;
+                self.finish_program();
             }
-            if self.removing && self.running.is_none() {
+            if (self.removing || self.shutting_down) && self.running.is_none() {
                 break;
             }
         }
@@ -242,7 +262,7 @@ impl Hub {
         }
         if self.table.terminal_mut().take_attention() && self.table.is_empty() && !self.attention {
             self.attention = true;
-            self.settings.changes.notify();
+            self.changes.notify();
         }
         self.note_activity();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
@@ -275,7 +295,7 @@ impl Hub {
     }
 
     /// The program is gone and its output read: tell clients, record it.
-    async fn finish_program(&mut self) {
+    fn finish_program(&mut self) {
         let Some(running) = self.running.take() else {
             return;
         };
@@ -287,12 +307,6 @@ impl Hub {
         // Retention of exited sessions counts from here.
         self.last_active = unix_now();
         tracing::info!(session = %self.identity.label, ?status, "program exited");
-        let status_text = status.map_or("unknown".to_string(), |s| s.to_string());
-        self.settings.audit.record_now(
-            AuditEvent::new(None, "exit")
-                .session(self.identity.label.clone())
-                .detail(format!("status {status_text}")),
-        );
         for (_, outbox) in self.outboxes.drain() {
             let _ = outbox.tx.try_send(ClientMessage::Exited { status });
         }
@@ -300,19 +314,11 @@ impl Hub {
             let _ = watcher.try_send(ClientMessage::Exited { status });
         }
         self.table.detach_all();
-        self.settings.changes.notify();
+        self.changes.notify();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
-        if !self.removing
-            && let Err(error) = self
-                .store
-                .set_exited(self.identity.id, status, unix_now())
-                .await
-        {
-            tracing::error!(session = %self.identity.label, %error, "cannot record exit");
-        }
     }
 
-    async fn handle(&mut self, command: Command) {
+    fn handle(&mut self, command: Command) {
         match command {
             Command::Attach {
                 who,
@@ -367,21 +373,26 @@ impl Hub {
             Command::Preview(reply) => {
                 let _ = reply.send(self.preview());
             }
+            Command::FinalScreen(reply) => {
+                let _ = reply.send(self.final_screen());
+            }
             Command::AccessChanged { user, allowed } => self.access_changed(&user, allowed),
             Command::Kill => self.kill(),
-            Command::Restart { process, reply } => {
-                self.restart(process).await;
-                let _ = reply.send(());
+            Command::Hangup => self.hang_up(),
+            Command::Shutdown => self.shutting_down = true,
+            Command::Restart { reply, .. } => {
+                // Only the gateway's link restarts sessions (with a new
+                // host); the hub of an exited session has nothing to run.
+                drop(reply);
             }
         }
     }
 
     /// Starts recording the program just started, with `sessions.record`.
     fn start_recording(&mut self) {
-        let Some(dir) = &self.settings.recordings else {
+        let Some(path) = self.settings.recording.clone() else {
             return;
         };
-        let path = recording::path_for(dir, &self.identity.label, self.identity.id.0);
         let size = self.table.pty_size();
         self.recorder = Some(Recorder::start(path, size, &self.identity.label));
     }
@@ -395,22 +406,14 @@ impl Hub {
         }
     }
 
+    /// The activity time moves on; a new second is a change `ls` shows
+    /// (and the gateway persists).
     fn note_activity(&mut self) {
         let now = unix_now();
         if now != self.last_active {
             self.last_active = now;
-            self.settings.changes.notify();
+            self.changes.notify();
         }
-        if self.activity_persisted.elapsed() < ACTIVITY_PERSIST_INTERVAL {
-            return;
-        }
-        self.activity_persisted = Instant::now();
-        let (store, id, at) = (self.store.clone(), self.identity.id, self.last_active);
-        tokio::spawn(async move {
-            if let Err(error) = store.touch(id, at).await {
-                tracing::warn!(%error, "cannot record session activity");
-            }
-        });
     }
 
     fn capture(&mut self, scrollback: usize, ansi: bool) -> String {
@@ -444,6 +447,9 @@ impl Hub {
             last_active: self.last_active,
             size: self.table.pty_size(),
             participants: self.participants(),
+            program_pid: self.running.as_ref().and_then(|r| r.pid),
+            screen_sync_switches: delivery::screen_sync_switches(),
+            recording_failures: recording::failures(),
         }
     }
 
@@ -465,12 +471,27 @@ impl Hub {
         }
     }
 
+    /// The screen with its whole scrollback, exactly.
+    fn final_screen(&mut self) -> FinalScreen {
+        let scrollback = self.settings.scrollback_lines;
+        let terminal = self.table.terminal_mut();
+        FinalScreen {
+            size: terminal.size(),
+            snapshot: render::exact_snapshot(terminal, scrollback),
+        }
+    }
+
     fn kill(&mut self) {
         self.removing = true;
         for (_, outbox) in self.outboxes.drain() {
             let _ = outbox.tx.try_send(ClientMessage::Closed);
         }
         self.watchers.clear();
+        self.hang_up();
+    }
+
+    /// Hangs the program up, and kills it after the grace period.
+    fn hang_up(&mut self) {
         let Some(running) = &mut self.running else {
             return;
         };
@@ -478,26 +499,5 @@ impl Hub {
             tracing::warn!(session = %self.identity.label, %error, "SIGHUP failed");
         }
         running.kill_at = Some(Instant::now() + self.settings.kill_grace);
-    }
-
-    async fn restart(&mut self, process: Process) {
-        let mut running = Running::start(process);
-        if self.running.is_some() {
-            // Dropping it hangs it up.
-            return;
-        }
-        // It was started at a guessed size: give it the session's.
-        let size = self.table.pty_size();
-        if let Err(error) = running.control.resize(size) {
-            tracing::debug!(session = %self.identity.label, %error, "resize on restart failed");
-        }
-        self.running = Some(running);
-        self.exit_status = None;
-        self.start_recording();
-        self.settings.changes.notify();
-        self.note_activity();
-        if let Err(error) = self.store.set_running(self.identity.id, unix_now()).await {
-            tracing::error!(session = %self.identity.label, %error, "cannot record restart");
-        }
     }
 }

@@ -1,8 +1,10 @@
 //! Sessions: long-lived programs on PTYs, each owned by a hub task that
 //! keeps its screen and fans its output out to attached clients.
 //!
-//! `registry` knows which sessions exist; `hub` (its handle), `hub_task`
-//! (its loop, with `delivery` to clients) and `program` run one; `clients`,
+//! `registry` knows which sessions exist; `link` is the gateway's side of
+//! each (speaking to its session host, started by `hosting`); `hub` (its
+//! handle), `hub_task` (its loop, with `delivery` to clients) and
+//! `program` run one, in the host; `clients`,
 //! `terminal`, `render` and `queries` are the pure parts the hub drives;
 //! `create` starts a new one for any front end; `changes` signals what
 //! live views show; `input` watches a client's keystrokes for the prefix key; `names` checks
@@ -12,10 +14,12 @@ pub mod access;
 pub mod changes;
 pub mod clients;
 pub mod create;
+pub mod hosting;
 pub mod hub;
-mod hub_task;
+pub(crate) mod hub_task;
 pub mod input;
 pub mod launch;
+pub mod link;
 pub mod names;
 mod program;
 pub mod queries;
@@ -28,8 +32,8 @@ pub mod terminal;
 pub use changes::Changes;
 pub use clients::{ClientId, ClientTable, Delivery, Role};
 pub use hub::{
-    AttachError, Attachment, ClientMessage, HubHandle, HubSettings, HubStatus, Participant,
-    Receipts, ScreenPreview,
+    AttachError, Attachment, ClientMessage, HubGone, HubHandle, HubSettings, HubStatus,
+    Participant, Receipts, ScreenPreview,
 };
 pub use registry::{Registry, SessionEntry};
 pub use terminal::{Size, Terminal};

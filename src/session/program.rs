@@ -22,6 +22,8 @@ pub(super) struct Running {
     pub(super) exit_status: Option<i32>,
     pub(super) drain_until: Option<Instant>,
     pub(super) kill_at: Option<Instant>,
+    /// The program's process id, when the runtime knows it.
+    pub(super) pid: Option<u32>,
 }
 
 impl Running {
@@ -37,6 +39,7 @@ impl Running {
             exit_status: None,
             drain_until: None,
             kill_at: None,
+            pid: process.pid,
         }
     }
 }

@@ -17,6 +17,15 @@ use tokio::sync::mpsc;
 
 use super::Size;
 
+/// Recordings stopped by a write error in this process.
+static FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Recordings stopped by a write error in this process so far (a session
+/// host records one session: its count is the session's).
+pub fn failures() -> u64 {
+    FAILURES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Events queued for the writer before new ones are dropped.
 const QUEUE: usize = 1024;
 
@@ -50,6 +59,7 @@ impl Recorder {
         tokio::spawn(async move {
             if let Err(error) = write_events(&path, size, started_unix, queue).await {
                 metrics::counter!(crate::metrics::RECORDING_FAILURES).increment(1);
+                FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::error!(session = %task_label, path = %path.display(), %error, "recording stopped");
             }
         });

@@ -11,10 +11,14 @@ use std::collections::HashMap;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::hub::{HubHandle, HubSettings};
-use super::hub_task::{HubIdentity, start_hub};
+use super::hosting::HostStarter;
+use super::hub::HubHandle;
+use super::hub_task::HubIdentity;
+use super::link::{LinkContext, LinkStart, kill_host, start_link};
 use super::unix_now;
-use crate::runtime::{Owner, Process, Runtime, Signal, SpawnError, SpawnSpec};
+use crate::runtime::{Owner, SpawnError, SpawnSpec};
+use crate::session_host::connect::HostConnection;
+use crate::session_host::launch::{session_of_socket, socket_path};
 use crate::store::{
     Grant, NewSession, SessionId, SessionRecord, SessionState, Store, StoreError, User, UserId,
 };
@@ -75,7 +79,7 @@ enum Command {
     /// From the task that started a created session's program.
     Started {
         record: SessionRecord,
-        result: Result<Process, SpawnError>,
+        result: Result<HostConnection, SpawnError>,
         reply: CreateReply,
     },
     Find {
@@ -107,15 +111,15 @@ pub struct Registry {
 
 impl Registry {
     /// Loads the sessions recorded in the database and starts the registry.
-    /// Programs did not survive the last server stop, so sessions recorded
-    /// as running are marked exited first.
+    /// Sessions recorded as running are adopted: their hosts outlived the
+    /// last gateway. A session whose host is gone (the machine restarted)
+    /// is marked exited; a host no session is recorded for is killed.
     pub async fn start(
-        store: Store,
-        settings: HubSettings,
+        context: LinkContext,
+        starter: HostStarter,
         exited_retention: std::time::Duration,
-        runtime: Runtime,
     ) -> Result<Registry, StoreError> {
-        store.mark_running_as_exited(unix_now()).await?;
+        let store = context.store.clone();
         let mut grants: HashMap<SessionId, Vec<(UserId, Grant)>> = HashMap::new();
         for grant in store.all_grants().await? {
             grants
@@ -123,21 +127,15 @@ impl Registry {
                 .or_default()
                 .push((grant.user, grant.grant));
         }
+        let records = store.all_sessions().await?;
+        kill_unrecorded_hosts(&starter, &records).await;
+        let starts = records
+            .iter()
+            .map(|record| adopt(&context, &starter, record));
+        let starts = futures_util::future::join_all(starts).await;
         let mut sessions = HashMap::new();
-        for record in store.all_sessions().await? {
-            let identity = identity_of(&record);
-            let status = match record.state {
-                SessionState::Exited => record.exit_status,
-                SessionState::Running => None,
-            };
-            let hub = start_hub(
-                identity,
-                settings.clone(),
-                store.clone(),
-                None,
-                status,
-                record.last_active_at,
-            );
+        for (record, start) in records.into_iter().zip(starts) {
+            let hub = start_link(context.clone(), identity_of(&record), start);
             let grants = grants.remove(&record.id).unwrap_or_default();
             sessions.insert(
                 record.id,
@@ -149,13 +147,13 @@ impl Registry {
             );
         }
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let changes = settings.changes.clone();
+        let changes = context.changes.clone();
         let task = RegistryTask {
             store,
-            settings,
+            context,
+            starter,
             sessions,
             exited_retention,
-            runtime,
             me: tx.downgrade(),
             starting: HashMap::new(),
         };
@@ -222,11 +220,11 @@ impl Registry {
 
 struct RegistryTask {
     store: Store,
-    settings: HubSettings,
+    context: LinkContext,
+    starter: HostStarter,
     sessions: HashMap<SessionId, SessionEntry>,
     /// Zero keeps exited sessions until `kill`.
     exited_retention: std::time::Duration,
-    runtime: Runtime,
     /// For start tasks to report back (weak: the registry still ends when
     /// every handle is gone).
     me: mpsc::WeakSender<Command>,
@@ -260,7 +258,7 @@ impl RegistryTask {
                 } => {
                     let created = self.started(record, result).await;
                     if created.is_ok() {
-                        self.settings.changes.notify();
+                        self.context.changes.notify();
                     }
                     let _ = reply.send(created);
                 }
@@ -290,7 +288,7 @@ impl RegistryTask {
                 Command::Remove { id, reply } => {
                     let removed = self.sessions.remove(&id);
                     if removed.is_some() {
-                        self.settings.changes.notify();
+                        self.context.changes.notify();
                     }
                     if removed.is_some()
                         && let Err(error) = self.store.delete_session(id).await
@@ -325,7 +323,7 @@ impl RegistryTask {
         if let Some(grant) = grant {
             entry.grants.push((user, grant));
         }
-        self.settings.changes.notify();
+        self.context.changes.notify();
         Ok(Some(entry.clone()))
     }
 
@@ -343,7 +341,7 @@ impl RegistryTask {
         }
         for id in expired {
             if let Some(entry) = self.sessions.remove(&id) {
-                self.settings.changes.notify();
+                self.context.changes.notify();
                 tracing::info!(session = %entry.label(), "exited session past its retention removed");
                 let _ = entry.hub.kill().await;
                 if let Err(error) = self.store.delete_session(id).await {
@@ -366,7 +364,7 @@ impl RegistryTask {
             name: request.name.clone(),
             command: request.command.clone(),
             cwd: request.spec.cwd.display().to_string(),
-            runtime: self.runtime.kind().into(),
+            runtime: self.starter.runtime.kind().into(),
         };
         let record = match self.store.create_session(new).await {
             Ok(record) => record,
@@ -384,9 +382,11 @@ impl RegistryTask {
             name: request.owner.name.clone(),
         };
         *self.starting.entry(request.owner.id).or_default() += 1;
-        let (runtime, me, spec) = (self.runtime.clone(), self.me.clone(), request.spec);
+        let (starter, me, spec) = (self.starter.clone(), self.me.clone(), request.spec);
         tokio::spawn(async move {
-            let result = runtime.spawn(&owner, spec).await;
+            let result = starter
+                .start(&owner, &identity_of(&record), spec, None)
+                .await;
             let started = Command::Started {
                 record,
                 result,
@@ -416,13 +416,13 @@ impl RegistryTask {
     async fn started(
         &mut self,
         record: SessionRecord,
-        result: Result<Process, SpawnError>,
+        result: Result<HostConnection, SpawnError>,
     ) -> Result<SessionEntry, CreateError> {
         if let Some(count) = self.starting.get_mut(&record.owner_id) {
             *count = count.saturating_sub(1);
         }
-        let process = match result {
-            Ok(process) => process,
+        let connection = match result {
+            Ok(connection) => connection,
             Err(error) => {
                 if let Err(cleanup) = self.store.delete_session(record.id).await {
                     tracing::error!(%cleanup, "cannot remove the record of a session that failed to start");
@@ -430,14 +430,11 @@ impl RegistryTask {
                 return Err(error.into());
             }
         };
-        let hub = start_hub(
-            identity_of(&record),
-            self.settings.clone(),
-            self.store.clone(),
-            Some(process),
-            None,
-            record.last_active_at,
-        );
+        let start = LinkStart::Host {
+            connection,
+            last_active: record.last_active_at,
+        };
+        let hub = start_link(self.context.clone(), identity_of(&record), start);
         let entry = SessionEntry {
             record,
             hub,
@@ -448,14 +445,81 @@ impl RegistryTask {
     }
 }
 
-/// A program started for a registry that has gone: end it.
+/// A host started for a registry that has gone: end it.
 fn hang_up(started: Command) {
     if let Command::Started {
-        result: Ok(mut process),
+        result: Ok(connection),
         ..
     } = started
     {
-        let _ = process.control.signal(Signal::Hangup);
+        tokio::spawn(kill_host(connection));
+    }
+}
+
+/// How a recorded session carries on: its host adopted, or exited.
+async fn adopt(context: &LinkContext, starter: &HostStarter, record: &SessionRecord) -> LinkStart {
+    let exited = |status| LinkStart::Exited {
+        status,
+        last_active: record.last_active_at,
+        seed: None,
+    };
+    if record.state == SessionState::Exited {
+        return exited(record.exit_status);
+    }
+    let label = format!("{}/{}", record.owner, record.name);
+    let socket = socket_path(&starter.hosts, record.id.0);
+    match HostConnection::connect(&socket).await {
+        Ok(mut connection) => {
+            tracing::info!(session = %label, pid = ?connection.hello.program_pid, "session adopted");
+            let owner = Owner {
+                id: record.owner_id.0,
+                name: record.owner.clone(),
+            };
+            connection.lease = starter.runtime.adopt(&owner).await;
+            LinkStart::Host {
+                connection,
+                last_active: record.last_active_at,
+            }
+        }
+        Err(error) => {
+            tracing::info!(session = %label, %error, "session's host is gone; marked exited");
+            let _ = std::fs::remove_file(&socket);
+            if let Err(error) = context
+                .store
+                .set_exited(record.id, None, unix_now())
+                .await
+            {
+                tracing::error!(session = %label, %error, "cannot record exit");
+            }
+            exited(None)
+        }
+    }
+}
+
+/// Kills the hosts in the hosts directory that no recorded session owns
+/// (a session deleted while its gateway was down), and removes dead
+/// hosts' sockets.
+async fn kill_unrecorded_hosts(starter: &HostStarter, records: &[SessionRecord]) {
+    let Ok(entries) = std::fs::read_dir(&starter.hosts) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(id) = session_of_socket(&path) else {
+            continue;
+        };
+        if records.iter().any(|r| r.id.0 == id) {
+            continue;
+        }
+        match HostConnection::connect(&path).await {
+            Ok(connection) => {
+                tracing::warn!(session = id, "killing a session host no session is recorded for");
+                kill_host(connection).await;
+            }
+            Err(_) => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
     }
 }
 

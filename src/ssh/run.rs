@@ -28,6 +28,7 @@ use crate::runtime;
 use crate::session::access::{self, Access};
 use crate::session::launch::{LaunchRequest, spawn_spec};
 use crate::session::names::{self, SessionRef};
+use crate::session::hub_task::HubIdentity;
 use crate::session::{HubStatus, Role, SessionEntry};
 use crate::store::{Grant, User};
 
@@ -398,6 +399,13 @@ pub(super) async fn kill_entry(app: &App, caller: &Caller, entry: &SessionEntry)
     tracing::info!(user = %caller.user.name, session = %entry.label(), "session killed");
 }
 
+fn identity_of(entry: &SessionEntry) -> HubIdentity {
+    HubIdentity {
+        id: entry.record.id,
+        label: entry.label(),
+    }
+}
+
 async fn restart(app: &App, caller: &Caller, name: &str) -> Outcome {
     let entry = match find_to_manage(app, caller, name, "restart").await {
         Ok(entry) => entry,
@@ -436,11 +444,14 @@ async fn restart(app: &App, caller: &Caller, name: &str) -> Outcome {
         label: entry.label(),
         extra_env: env,
     });
-    let process = match app.runtime.spawn(&owner, spec).await {
-        Ok(process) => process,
+    // The new program starts from the screen the old one left.
+    let seed = entry.hub.final_screen().await.ok();
+    let identity = identity_of(&entry);
+    let host = match app.hosts.start(&owner, &identity, spec, seed).await {
+        Ok(host) => host,
         Err(error) => return cannot(error),
     };
-    match entry.hub.restart(process).await {
+    match entry.hub.restart(host).await {
         Ok(()) => {
             let event = AuditEvent::new(Some(&caller.user.name), "restart").session(entry.label());
             app.audit.record(event).await;

@@ -34,6 +34,8 @@ pub struct Server {
     pub web_port: u16,
     pub dir: tempfile::TempDir,
     log: Arc<Mutex<String>>,
+    /// Extra arguments to `serve`, on every start.
+    serve_args: Vec<String>,
     /// Declared after `child`: dropped once the server has stopped.
     database: TestDatabase,
 }
@@ -45,41 +47,69 @@ impl Server {
 
     /// Starts a server whose `config/foyer.toml` holds `config`.
     pub fn start_with_config(config: &str) -> Server {
+        Server::start_with(config, &[])
+    }
+
+    /// Starts a server with `config` and extra `serve` arguments (kept for
+    /// restarts).
+    pub fn start_with(config: &str, serve_args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
         std::fs::write(dir.path().join("config/foyer.toml"), config).unwrap();
-        Server::start_in(dir, TestDatabase::create())
+        let args = serve_args.iter().map(|a| a.to_string()).collect();
+        Server::start_in(dir, TestDatabase::create(), args)
     }
 
     /// Starts a server on a database the test manages itself.
     pub fn start_on_database(url: &str) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
-        Server::start_in(dir, TestDatabase::Given { url: url.into() })
+        Server::start_in(dir, TestDatabase::Given { url: url.into() }, Vec::new())
     }
 
-    fn start_in(dir: tempfile::TempDir, database: TestDatabase) -> Server {
-        let (child, (port, web_port), log) = spawn_server(dir.path(), &database);
+    fn start_in(dir: tempfile::TempDir, database: TestDatabase, serve_args: Vec<String>) -> Server {
+        let (child, (port, web_port), log) = spawn_server(dir.path(), &database, &serve_args);
         Server {
             child,
             port,
             web_port,
             dir,
             log,
+            serve_args,
             database,
         }
     }
 
     /// Stops the server (SIGTERM) and starts it again on the same data;
-    /// the port may change.
+    /// the port may change. Sessions' hosts run on through it.
     pub fn restart(&mut self) {
         self.stop();
-        let (child, (port, web_port), log) = spawn_server(self.dir.path(), &self.database);
+        self.start_again();
+    }
+
+    /// Kills the server (SIGKILL: no shutdown at all) and starts it again
+    /// on the same data.
+    pub fn crash_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.start_again();
+    }
+
+    /// Starts the stopped server again on the same data.
+    pub fn start_again(&mut self) {
+        let (child, (port, web_port), log) =
+            spawn_server(self.dir.path(), &self.database, &self.serve_args);
         self.child = child;
         self.port = port;
         self.web_port = web_port;
         self.log = log;
+    }
+
+    /// The session hosts (`foyer session-host`) serving this server's
+    /// data directory, by process id.
+    pub fn session_hosts(&self) -> Vec<u32> {
+        session_hosts_of(self.dir.path())
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after 5 s); its data stays
@@ -162,15 +192,55 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
+        // Sessions outlive a stopped server by design; a test's must not
+        // outlive the test.
+        for pid in session_hosts_of(self.dir.path()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
+}
+
+/// Processes whose command line is `foyer session-host` with a socket in
+/// `dir`.
+pub fn session_hosts_of(dir: &Path) -> Vec<u32> {
+    let needle = dir.to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.iter().any(|a| a == "session-host") && args.iter().any(|a| a.starts_with(&needle))
+        {
+            found.push(pid);
+        }
+    }
+    found
 }
 
 /// Starts `foyer serve` in `dir` and waits for the SSH and web ports it
 /// prints.
-fn spawn_server(dir: &Path, database: &TestDatabase) -> (Child, (u16, u16), Arc<Mutex<String>>) {
+fn spawn_server(
+    dir: &Path,
+    database: &TestDatabase,
+    serve_args: &[String],
+) -> (Child, (u16, u16), Arc<Mutex<String>>) {
     let mut child = foyer_command(dir, database)
         .args(["serve", "--ssh-listen", "127.0.0.1:0"])
         .args(["--web-listen", "127.0.0.1:0"])
+        .args(serve_args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

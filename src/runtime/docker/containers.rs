@@ -57,7 +57,7 @@ pub(super) struct Containers {
 
 /// A session's hold on its container: the container is not stopped for
 /// idleness while a lease exists.
-pub(super) struct Lease {
+pub struct Lease {
     container: String,
     tx: mpsc::Sender<Request>,
 }
@@ -85,6 +85,8 @@ impl Containers {
             settings,
             tx: tx.clone(),
             users: HashMap::new(),
+            leftovers: Vec::new(),
+            leftovers_deadline: None,
         };
         tokio::spawn(task.run(rx));
         Containers { tx }
@@ -132,11 +134,18 @@ struct ContainersTask {
     settings: Arc<DockerSettings>,
     tx: mpsc::Sender<Request>,
     users: HashMap<String, UserState>,
+    /// Containers an earlier run left running, and when those that no
+    /// adopted session leased by then are stopped.
+    leftovers: Vec<String>,
+    leftovers_deadline: Option<Instant>,
 }
 
 impl ContainersTask {
     async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
-        adopt_leftovers(&self.settings.host, &self.settings.instance).await;
+        self.leftovers = leftovers(&self.settings.host, &self.settings.instance).await;
+        if !self.leftovers.is_empty() {
+            self.leftovers_deadline = Some(Instant::now() + self.settings.idle_stop);
+        }
         loop {
             let deadline = self.next_deadline();
             let request = tokio::select! {
@@ -165,7 +174,11 @@ impl ContainersTask {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.users.values().filter_map(|u| u.idle_deadline).min()
+        self.users
+            .values()
+            .filter_map(|u| u.idle_deadline)
+            .chain(self.leftovers_deadline)
+            .min()
     }
 
     fn acquire(&mut self, user: UserContainer, reply: Reply) {
@@ -242,6 +255,10 @@ impl ContainersTask {
     /// Stops every container whose idle time is up.
     fn stop_idle(&mut self) {
         let now = Instant::now();
+        if self.leftovers_deadline.is_some_and(|d| d <= now) {
+            self.leftovers_deadline = None;
+            self.stop_unleased_leftovers();
+        }
         for (container, state) in &mut self.users {
             if state.idle_deadline.is_none_or(|d| d > now) || state.busy || state.sessions > 0 {
                 continue;
@@ -275,6 +292,23 @@ impl ContainersTask {
 }
 
 impl ContainersTask {
+    /// Stops the containers an earlier run left that no session of this
+    /// run has used (those that have are the idle timer's).
+    fn stop_unleased_leftovers(&mut self) {
+        for container in std::mem::take(&mut self.leftovers) {
+            if self.users.contains_key(&container) {
+                continue;
+            }
+            let host = self.settings.host.clone();
+            tokio::spawn(async move {
+                tracing::info!(%container, "stopping a container an earlier run left without sessions");
+                if let Err(error) = engine::stop(&host, &container).await {
+                    tracing::warn!(%container, %error, "cannot stop a container of an earlier run");
+                }
+            });
+        }
+    }
+
     async fn stop_all(&mut self) {
         let host = &self.settings.host;
         let stops = self.users.keys().map(|container| async move {
@@ -289,20 +323,18 @@ impl ContainersTask {
     }
 }
 
-/// Stops containers an earlier run left running: their programs belonged to
-/// sessions that ended with that run. The containers themselves (and their
-/// homes) are reused by the next session, never created twice.
-async fn adopt_leftovers(host: &str, instance: &str) {
-    let work = async {
-        for container in engine::running_managed(host, instance).await? {
-            tracing::info!(%container, "stopping a container left running by an earlier run");
-            engine::stop(host, &container).await?;
+/// The containers an earlier run left running: they may hold sessions
+/// that carry on (their hosts outlived that run).
+async fn leftovers(host: &str, instance: &str) -> Vec<String> {
+    match tokio::time::timeout(ADOPT_TIMEOUT, engine::running_managed(host, instance)).await {
+        Ok(Ok(containers)) => containers,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "cannot check for containers of an earlier run");
+            Vec::new()
         }
-        Ok::<(), DockerError>(())
-    };
-    match tokio::time::timeout(ADOPT_TIMEOUT, work).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::warn!(%error, "cannot check for containers of an earlier run"),
-        Err(_) => tracing::warn!("checking for containers of an earlier run timed out"),
+        Err(_) => {
+            tracing::warn!("checking for containers of an earlier run timed out");
+            Vec::new()
+        }
     }
 }

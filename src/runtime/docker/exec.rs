@@ -21,7 +21,6 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::attach;
-use super::containers::Lease;
 use super::engine::{DockerError, classify, connect, is_running};
 use super::{DockerSettings, UserContainer};
 use crate::runtime::{Control, Process, Signal, SpawnSpec};
@@ -53,13 +52,24 @@ struct ExecRef {
     pid_file: String,
 }
 
-/// Creates and starts the exec for `spec`; `lease` is held until it ends.
-pub(super) async fn start(
+/// An exec the gateway created, for the session host to start and drive.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ExecStart {
+    /// The engine's address.
+    pub engine: String,
+    pub container: String,
+    pub exec_id: String,
+    /// Where the program's pid is written inside the container.
+    pub pid_file: String,
+    pub size: Size,
+}
+
+/// Creates the exec for `spec` (the session host starts it).
+pub(super) async fn create(
     settings: &DockerSettings,
     user: &UserContainer,
     spec: SpawnSpec,
-    lease: Lease,
-) -> Result<Process, DockerError> {
+) -> Result<ExecStart, DockerError> {
     let docker = connect(&settings.host)?;
     let pid_file = format!("/tmp/.foyer-exec-{:016x}", rand::random::<u64>());
     let options = CreateExecOptions {
@@ -76,19 +86,30 @@ pub(super) async fn start(
         .create_exec(&user.container, options)
         .await
         .map_err(|error| classify(&settings.host, "create the session's exec", error))?;
-    let exec = ExecRef {
-        docker,
-        host: settings.host.clone(),
+    Ok(ExecStart {
+        engine: settings.host.clone(),
         container: user.container.clone(),
-        id: created.id,
+        exec_id: created.id,
         pid_file,
+        size: spec.size,
+    })
+}
+
+/// Starts a created exec and drives it as a [`Process`] (in the host).
+pub async fn start(start: &ExecStart) -> Result<Process, DockerError> {
+    let exec = ExecRef {
+        docker: connect(&start.engine)?,
+        host: start.engine.clone(),
+        container: start.container.clone(),
+        id: start.exec_id.clone(),
+        pid_file: start.pid_file.clone(),
     };
-    let (output, input) = attach::start_attached(&settings.host, &exec.id).await?;
-    resize(&exec, spec.size).await;
+    let (output, input) = attach::start_attached(&exec.host, &exec.id).await?;
+    resize(&exec, start.size).await;
     let (chunks_tx, chunks_rx) = mpsc::channel(OUTPUT_QUEUE);
     let (exit_tx, exit_rx) = oneshot::channel();
-    tokio::spawn(pump(output, chunks_tx, exec.clone(), exit_tx, lease));
-    let (size_tx, size_rx) = watch::channel(spec.size);
+    tokio::spawn(pump(output, chunks_tx, exec.clone(), exit_tx));
+    let (size_tx, size_rx) = watch::channel(start.size);
     let (signal_tx, signal_rx) = mpsc::channel(SIGNAL_QUEUE);
     tokio::spawn(control_task(exec, size_rx, signal_rx));
     Ok(Process {
@@ -99,6 +120,7 @@ pub(super) async fn start(
             signals: signal_tx,
         }),
         exit: exit_rx,
+        pid: None,
     })
 }
 
@@ -130,21 +152,20 @@ fn output_reader(chunks: mpsc::Receiver<Bytes>) -> impl tokio::io::AsyncRead + S
 }
 
 /// Moves the exec's output to the hub until it ends, then reports the exit
-/// status (and why, if the exec did not simply exit) and gives up the lease.
+/// status (and why, if the exec did not simply exit).
 async fn pump(
     mut output: impl AsyncRead + Unpin,
     chunks: mpsc::Sender<Bytes>,
     exec: ExecRef,
     exit: oneshot::Sender<i32>,
-    lease: Lease,
 ) {
     let mut stream_error = None;
     let mut buffer = vec![0u8; OUTPUT_CHUNK];
     loop {
         match output.read(&mut buffer).await {
             Ok(0) => break,
-            // A hub that went away stops reading: keep draining so the
-            // lease lasts as long as the program.
+            // A hub that went away stops reading: keep draining until
+            // the program ends.
             Ok(n) => drop(chunks.send(Bytes::copy_from_slice(&buffer[..n])).await),
             Err(error) => {
                 stream_error = Some(error.to_string());
@@ -160,7 +181,6 @@ async fn pump(
     }
     drop(chunks);
     let _ = exit.send(status);
-    drop(lease);
 }
 
 /// The exec's exit status and, when it did not end by itself, why.

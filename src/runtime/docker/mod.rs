@@ -19,8 +19,11 @@ mod exec;
 use std::time::Duration;
 
 pub use engine::DockerError;
+pub use exec::{ExecStart, start as start_exec};
 
-use super::{Owner, Process, SpawnSpec};
+pub use containers::Lease;
+
+use super::{Owner, SpawnSpec};
 use crate::config::DockerRuntimeConfig;
 use crate::session::launch::HostAccount;
 
@@ -89,7 +92,8 @@ pub struct DockerRuntime {
 
 impl DockerRuntime {
     /// Starts the container bookkeeping. Containers left running by an
-    /// earlier run are stopped first (their programs belonged to sessions
+    /// earlier run may hold sessions this run adopts: those without one are
+    /// stopped after `idle_stop` (their programs belonged to sessions
     /// that ended with that run); they and their volumes are reused.
     /// `instance` names this server among others using the same engine
     /// (its data directory): only its own leftovers are stopped.
@@ -102,7 +106,7 @@ impl DockerRuntime {
         }
     }
 
-    /// Stops the containers of this run: the server is stopping.
+    /// Stops the containers of this run (`serve --stop-sessions`).
     pub async fn shutdown(&self) {
         self.containers.shutdown().await;
     }
@@ -116,20 +120,37 @@ impl DockerRuntime {
         }
     }
 
-    /// Starts `spec` as a TTY exec in `owner`'s container, starting (or
-    /// creating) the container first if needed.
-    pub async fn spawn(&self, owner: &Owner, spec: SpawnSpec) -> Result<Process, DockerError> {
-        let started = self.start_exec(owner, spec).await;
-        if started.is_err() {
+    /// Creates a TTY exec for `spec` in `owner`'s container, starting (or
+    /// creating) the container first if needed; the lease keeps the
+    /// container up while the session runs.
+    pub async fn prepare(
+        &self,
+        owner: &Owner,
+        spec: SpawnSpec,
+    ) -> Result<(ExecStart, Lease), DockerError> {
+        let prepared = self.create_exec(owner, spec).await;
+        if prepared.is_err() {
             metrics::counter!(crate::metrics::CONTAINER_FAILURES).increment(1);
         }
-        started
+        prepared
     }
 
-    async fn start_exec(&self, owner: &Owner, spec: SpawnSpec) -> Result<Process, DockerError> {
+    async fn create_exec(
+        &self,
+        owner: &Owner,
+        spec: SpawnSpec,
+    ) -> Result<(ExecStart, Lease), DockerError> {
         let user = user_container(&self.settings, owner)?;
         let lease = self.containers.acquire(user.clone()).await?;
-        exec::start(&self.settings, &user, spec, lease).await
+        let exec = exec::create(&self.settings, &user, spec).await?;
+        Ok((exec, lease))
+    }
+
+    /// A lease on `owner`'s container for a session that runs in it
+    /// already (adopted from an earlier gateway).
+    pub async fn lease_for(&self, owner: &Owner) -> Result<Lease, DockerError> {
+        let user = user_container(&self.settings, owner)?;
+        self.containers.acquire(user).await
     }
 }
 

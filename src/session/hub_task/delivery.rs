@@ -4,15 +4,24 @@
 //! Must not touch the program; a child of `hub_task`, it shares the `Hub`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::{Hub, OUTBOX_MESSAGES, Outbox};
 use crate::session::clients::{ClientId, ClientTable, Delivery, Role};
-use crate::session::hub::{Attachment, ClientMessage, Participant};
+use crate::session::hub::{Attachment, ClientLink, ClientMessage, Participant};
 use crate::session::terminal::Size;
+
+/// Clients switched to screen sync in this process (a session host runs
+/// one hub: its count is the session's, which the gateway's metrics sum).
+static SCREEN_SYNC_SWITCHES: AtomicU64 = AtomicU64::new(0);
+
+/// Clients switched to screen sync in this process so far.
+pub(super) fn screen_sync_switches() -> u64 {
+    SCREEN_SYNC_SWITCHES.load(Ordering::Relaxed)
+}
 
 impl Hub {
     pub(super) fn with_deliveries(
@@ -59,7 +68,7 @@ impl Hub {
             },
         );
         self.with_deliveries(|table, out| table.attach(id, role, size, out));
-        self.settings.changes.notify();
+        self.changes.notify();
         if self.running.is_none() {
             // An exited session shows its last screen, then the exit.
             if let Some(outbox) = self.outboxes.remove(&id) {
@@ -74,8 +83,10 @@ impl Hub {
             id,
             role,
             messages: Some(messages),
-            queued_bytes,
-            hub: self.handle.clone(),
+            link: ClientLink::Local {
+                queued_bytes,
+                hub: self.handle.clone(),
+            },
         }
     }
 
@@ -109,7 +120,7 @@ impl Hub {
                         outbox.who.role = Role::Observer;
                     }
                     self.with_deliveries(|table, out| table.set_role(id, Role::Observer, out));
-                    self.settings.changes.notify();
+                    self.changes.notify();
                 }
                 Some(Role::Writer) => {}
             }
@@ -118,7 +129,7 @@ impl Hub {
 
     pub(super) fn detach(&mut self, id: ClientId) {
         if self.outboxes.remove(&id).is_some() {
-            self.settings.changes.notify();
+            self.changes.notify();
         }
         self.with_deliveries(|table, out| table.detach(id, out));
     }
@@ -146,6 +157,7 @@ impl Hub {
             // else goes into it): its acknowledgement will do.
             if outbox.tx.try_send(ClientMessage::Marker).is_ok() {
                 metrics::counter!(crate::metrics::SCREEN_SYNC_SWITCHES).increment(1);
+                SCREEN_SYNC_SWITCHES.fetch_add(1, Ordering::Relaxed);
             }
             self.table.fell_behind(delivery.client);
             return;

@@ -1,0 +1,66 @@
+//! Starting a session's host, for a new session and for `restart`: asks
+//! the runtime what to run (a resolved local program, or an exec created
+//! in the user's container), builds the host's launch and starts it.
+//!
+//! Must not keep anything about the host it started: the session's link
+//! owns the connection it returns.
+
+use std::path::PathBuf;
+
+use super::hub::HubSettings;
+use super::hub_task::HubIdentity;
+use super::recording;
+use crate::runtime::{Owner, Runtime, SpawnError, SpawnSpec};
+use crate::session_host::connect::HostConnection;
+use crate::session_host::launch::{self, Launch};
+use crate::session_host::protocol::FinalScreen;
+
+/// Starts session hosts. Cheap to clone.
+#[derive(Clone)]
+pub struct HostStarter {
+    pub runtime: Runtime,
+    /// Where hosts' sockets live (`data/hosts`).
+    pub hosts: PathBuf,
+    pub settings: HubSettings,
+    /// Where recordings go (`sessions.record`), or `None` to not record.
+    pub recordings: Option<PathBuf>,
+    pub log_level: String,
+    pub log_json: bool,
+}
+
+impl HostStarter {
+    /// Starts `spec` for `owner` as session `identity`, from `seed` (a
+    /// restarted session's last screen).
+    pub async fn start(
+        &self,
+        owner: &Owner,
+        identity: &HubIdentity,
+        spec: SpawnSpec,
+        seed: Option<FinalScreen>,
+    ) -> Result<HostConnection, SpawnError> {
+        let mut spec = spec;
+        if let Some(seed) = &seed {
+            spec.size = seed.size;
+        }
+        let (program, lease) = self.runtime.program(owner, spec).await?;
+        let mut settings = self.settings.clone();
+        settings.recording = self
+            .recordings
+            .as_ref()
+            .map(|dir| recording::path_for(dir, &identity.label, identity.id.0));
+        let launch = Launch {
+            session_id: identity.id.0,
+            label: identity.label.clone(),
+            settings,
+            program,
+            seed,
+            log_level: self.log_level.clone(),
+            log_json: self.log_json,
+        };
+        let mut connection = launch::start(&self.hosts, &launch)
+            .await
+            .map_err(|error| SpawnError::Host(error.to_string()))?;
+        connection.lease = lease;
+        Ok(connection)
+    }
+}

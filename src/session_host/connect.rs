@@ -1,0 +1,187 @@
+//! The gateway's side of a host's socket: the control connection
+//! ([`HostConnection`], which the session's link owns) and one connection
+//! per attached client or watcher, each turned into what the front ends
+//! already use ([`Attachment`], a receiver of [`ClientMessage`]).
+//!
+//! Each connection reads and writes in separate tasks, so a front end that
+//! is slow to take output never stops its input reaching the host, and the
+//! connection closes when the front end lets go of its end.
+//!
+//! Must not act on what a host reports (the link does).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+
+use super::protocol::{
+    self, FromClient, Hello, Open, ProtocolError, Reader, ToClient, Writer, check_version,
+};
+use crate::session::{AttachError, Attachment, ClientId, ClientMessage, HubGone, Role, Size};
+
+/// How long connecting and the host's greeting may take: a host that does
+/// not answer in this time is treated as gone.
+const GREETING_TIMEOUT: Duration = Duration::from_secs(5);
+/// Messages buffered per client between its connection and its front end.
+const CLIENT_QUEUE: usize = 64;
+
+pub type HostReader = Reader<OwnedReadHalf>;
+pub type HostWriter = Writer<OwnedWriteHalf>;
+
+/// The control connection to a session host.
+pub struct HostConnection {
+    pub hello: Hello,
+    pub socket: PathBuf,
+    pub reader: HostReader,
+    pub writer: HostWriter,
+    /// Held while the host runs: the user's container lease, for Docker.
+    pub lease: Option<Box<dyn Send + Sync>>,
+}
+
+impl HostConnection {
+    /// Connects to the host listening on `socket`.
+    pub async fn connect(socket: &Path) -> Result<HostConnection, ProtocolError> {
+        let (hello, reader, writer) = open(socket, &Open::Control).await?;
+        Ok(HostConnection {
+            hello,
+            socket: socket.to_path_buf(),
+            reader,
+            writer,
+            lease: None,
+        })
+    }
+}
+
+/// Connects, reads the host's greeting and says what the connection is for.
+async fn open(
+    socket: &Path,
+    purpose: &Open,
+) -> Result<(Hello, HostReader, HostWriter), ProtocolError> {
+    let greeting = async {
+        let stream = UnixStream::connect(socket).await?;
+        let (read, write) = stream.into_split();
+        let (mut reader, mut writer) = (protocol::reader(read), protocol::writer(write));
+        let hello: Hello = protocol::receive(&mut reader).await?;
+        check_version(&hello)?;
+        protocol::send(&mut writer, purpose).await?;
+        Ok::<_, ProtocolError>((hello, reader, writer))
+    };
+    tokio::time::timeout(GREETING_TIMEOUT, greeting)
+        .await
+        .map_err(|_| {
+            ProtocolError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the session host did not answer",
+            ))
+        })?
+}
+
+/// Attaches a client to the hub in the host on `socket`.
+pub async fn attach(
+    socket: &Path,
+    who: &str,
+    role: Role,
+    size: Size,
+) -> Result<Attachment, AttachError> {
+    let purpose = Open::Attach {
+        who: who.to_string(),
+        role,
+        size,
+    };
+    let (_, mut reader, writer) = open(socket, &purpose)
+        .await
+        .map_err(|_| AttachError::Gone)?;
+    let (id, role) = match protocol::receive::<ToClient, _>(&mut reader).await {
+        Ok(ToClient::Attached { id, role }) => (id, role),
+        Ok(ToClient::Full { limit }) => return Err(AttachError::Full { limit }),
+        _ => return Err(AttachError::Gone),
+    };
+    let (messages_tx, messages) = mpsc::channel(CLIENT_QUEUE);
+    let (to_host, queue) = mpsc::channel(CLIENT_QUEUE);
+    tokio::spawn(read_messages(reader, messages_tx));
+    tokio::spawn(write_client(writer, queue));
+    Ok(Attachment::remote(ClientId(id), role, messages, to_host))
+}
+
+/// The program's output bytes as they come, from the host on `socket`.
+pub async fn watch(
+    socket: &Path,
+    who: &str,
+) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
+    let purpose = Open::Watch {
+        who: who.to_string(),
+    };
+    let (_, reader, writer) = open(socket, &purpose).await.map_err(|_| HubGone)?;
+    let (messages_tx, messages) = mpsc::channel(CLIENT_QUEUE);
+    tokio::spawn(async move {
+        // The writer stays open until the reading ends: closing it would
+        // tell the host the watcher left.
+        read_messages(reader, messages_tx).await;
+        drop(writer);
+    });
+    Ok(messages)
+}
+
+/// Hands the host's messages for one client to its front end. A host that
+/// vanishes without a word shows as the program having exited, status
+/// unknown.
+async fn read_messages(mut reader: HostReader, messages: mpsc::Sender<ClientMessage>) {
+    loop {
+        let message = tokio::select! {
+            message = protocol::receive::<ToClient, _>(&mut reader) => message,
+            () = messages.closed() => return,
+        };
+        let message = match message {
+            Ok(message) => message,
+            Err(_) => {
+                let _ = messages.send(ClientMessage::Exited { status: None }).await;
+                return;
+            }
+        };
+        let Some(message) = from_host(message) else {
+            continue;
+        };
+        let last = matches!(
+            message,
+            ClientMessage::Exited { .. } | ClientMessage::Closed | ClientMessage::Revoked
+        );
+        if messages.send(message).await.is_err() || last {
+            return;
+        }
+    }
+}
+
+fn from_host(message: ToClient) -> Option<ClientMessage> {
+    Some(match message {
+        ToClient::Output { bytes, ack } => ClientMessage::Output {
+            bytes: Bytes::from(bytes),
+            ack,
+        },
+        ToClient::Marker => ClientMessage::Marker,
+        ToClient::Exited { status } => ClientMessage::Exited { status },
+        ToClient::Closed => ClientMessage::Closed,
+        ToClient::Revoked => ClientMessage::Revoked,
+        ToClient::Attached { .. } | ToClient::Full { .. } => return None,
+    })
+}
+
+/// Writes a client's input, resizes and receipts until its attachment
+/// (and every copy of its receipts) is gone; then the connection closes.
+async fn write_client(mut writer: HostWriter, mut queue: mpsc::Receiver<FromClient>) {
+    while let Some(message) = queue.recv().await {
+        if protocol::feed(&mut writer, &message).await.is_err() {
+            return;
+        }
+        while let Ok(message) = queue.try_recv() {
+            if protocol::feed(&mut writer, &message).await.is_err() {
+                return;
+            }
+        }
+        if protocol::flush(&mut writer).await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! What a session host is started with ([`Launch`]) and how the gateway
+//! starts one: `foyer session-host --socket PATH --log PATH` run from this
+//! very binary (`/proc/self/exe`, so an upgraded binary on disk does not
+//! change what a running gateway starts), in its own session and process
+//! group (a signal to the gateway never reaches it), with the launch on its
+//! standard input. The host answers one line on its standard output,
+//! `ready` once its socket listens and the program runs, or `error: WHY`,
+//! then detaches its standard streams.
+//!
+//! Sockets live in `data/hosts/` (mode 0700), one `ID.sock` (mode 0600)
+//! per running session; every host appends to `data/hosts/hosts.log`.
+//!
+//! Must not talk to a running host (that is `connect`'s).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use super::connect::HostConnection;
+use super::protocol::{FinalScreen, ProtocolError};
+use crate::runtime::docker::ExecStart;
+use crate::runtime::local::LocalProgram;
+use crate::session::HubSettings;
+
+/// How long a host may take to start its program and listen. A Docker
+/// exec is created before the host starts, so this is seconds at most.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest path a Unix socket address holds (`sun_path`, less its NUL).
+const MAX_SOCKET_PATH: usize = 107;
+/// The log every host appends to, in the hosts directory.
+pub const LOG_FILE: &str = "hosts.log";
+
+/// Everything a session host needs, sent on its standard input.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Launch {
+    pub session_id: i64,
+    /// `OWNER/NAME`, for logs.
+    pub label: String,
+    pub settings: HubSettings,
+    pub program: Program,
+    /// The screen to start from: a restarted session's last one.
+    pub seed: Option<FinalScreen>,
+    /// `log.level` and `log.format = "json"`, for the host's log.
+    pub log_level: String,
+    pub log_json: bool,
+}
+
+/// The program a host runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Program {
+    /// On a PTY on this machine.
+    Local(LocalProgram),
+    /// As a TTY exec the gateway created in the user's container.
+    DockerExec(ExecStart),
+}
+
+/// Why a session host did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HostStartError {
+    #[error("cannot prepare the session hosts directory {path}: {source}")]
+    Directory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the session host socket {path} is longer than {MAX_SOCKET_PATH} bytes: use a shorter data.dir"
+    )]
+    PathTooLong { path: PathBuf },
+    #[error("cannot start the session host: {0}")]
+    Spawn(std::io::Error),
+    /// The host's own words: the program could not be started.
+    #[error("{0}")]
+    Program(String),
+    #[error("the session host did not start: {0}")]
+    NotReady(String),
+    #[error("cannot reach the session host: {0}")]
+    Connect(#[from] ProtocolError),
+}
+
+/// The socket of session `id`'s host in `dir`.
+pub fn socket_path(dir: &Path, id: i64) -> PathBuf {
+    dir.join(format!("{id}.sock"))
+}
+
+/// The session id a socket in the hosts directory belongs to.
+pub fn session_of_socket(path: &Path) -> Option<i64> {
+    let name = path.file_name()?.to_str()?;
+    name.strip_suffix(".sock")?.parse().ok()
+}
+
+/// Makes the hosts directory, only the server's user may enter it.
+pub fn prepare_directory(dir: &Path) -> Result<(), HostStartError> {
+    let failed = |source| HostStartError::Directory {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(failed)
+}
+
+/// Starts a host for `launch` with its socket in `dir`, and connects to it.
+pub async fn start(dir: &Path, launch: &Launch) -> Result<HostConnection, HostStartError> {
+    prepare_directory(dir)?;
+    let socket = std::path::absolute(socket_path(dir, launch.session_id))
+        .map_err(HostStartError::Spawn)?;
+    if socket.as_os_str().len() > MAX_SOCKET_PATH {
+        return Err(HostStartError::PathTooLong { path: socket });
+    }
+    let log = std::path::absolute(dir.join(LOG_FILE)).map_err(HostStartError::Spawn)?;
+    let body =
+        rmp_serde::to_vec_named(launch).map_err(|e| HostStartError::Spawn(std::io::Error::other(e)))?;
+    let mut child = host_command(&socket, &log)
+        .spawn()
+        .map_err(HostStartError::Spawn)?;
+    let ready = async {
+        let mut stdin = child.stdin.take().ok_or_else(|| not_ready("no stdin"))?;
+        stdin.write_all(&body).await.map_err(HostStartError::Spawn)?;
+        drop(stdin);
+        let stdout = child.stdout.take().ok_or_else(|| not_ready("no stdout"))?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .await
+            .map_err(HostStartError::Spawn)?;
+        answer(line.trim_end())
+    };
+    let outcome = tokio::time::timeout(READY_TIMEOUT, ready).await;
+    // The host runs on after this; the task only reaps it when it exits.
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+    match outcome {
+        Err(_) => Err(not_ready("it did not answer in time")),
+        Ok(Err(error)) => Err(error),
+        Ok(Ok(())) => Ok(HostConnection::connect(&socket).await?),
+    }
+}
+
+/// `foyer session-host …` from this binary, in a session of its own.
+fn host_command(socket: &Path, log: &Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new("/proc/self/exe");
+    command
+        .arg("session-host")
+        .arg("--socket")
+        .arg(socket)
+        .arg("--log")
+        .arg(log)
+        .current_dir("/")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(false);
+    // Safety: setsid is async-signal-safe and touches nothing allocated.
+    unsafe {
+        command.pre_exec(|| {
+            nix::unistd::setsid()?;
+            Ok(())
+        });
+    }
+    command
+}
+
+/// The host's one line: `ready` or `error: WHY`.
+fn answer(line: &str) -> Result<(), HostStartError> {
+    if line == "ready" {
+        return Ok(());
+    }
+    match line.strip_prefix("error: ") {
+        Some(why) => Err(HostStartError::Program(why.to_string())),
+        None if line.is_empty() => Err(not_ready("it exited without a word")),
+        None => Err(not_ready(line)),
+    }
+}
+
+fn not_ready(why: &str) -> HostStartError {
+    HostStartError::NotReady(why.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_name_gives_back_its_session() {
+        let dir = Path::new("/data/hosts");
+        assert_eq!(session_of_socket(&socket_path(dir, 42)), Some(42));
+        assert_eq!(session_of_socket(Path::new("/data/hosts/hosts.log")), None);
+        assert_eq!(session_of_socket(Path::new("/data/hosts/x.sock")), None);
+    }
+
+    #[test]
+    fn the_hosts_answer_is_read_as_ready_or_its_reason() {
+        assert!(answer("ready").is_ok());
+        let error = answer("error: cannot start `nope`: not found").unwrap_err();
+        assert_eq!(error.to_string(), "cannot start `nope`: not found");
+        assert!(matches!(answer(""), Err(HostStartError::NotReady(_))));
+    }
+}

@@ -1,0 +1,325 @@
+//! The host's side of its socket: accepts the gateway's connections and
+//! serves each as its [`Open`] says: the session's control (one at a
+//! time; a newer one replaces an older, as after a gateway restart), one
+//! attached client, or one byte-stream watcher.
+//!
+//! Every connection reads and writes in separate tasks, so a gateway that
+//! is slow to read never stops its input (or its acknowledgements) from
+//! arriving. Nothing here waits on the hub for longer than a command.
+//!
+//! Must not keep session state: the hub owns it; this only translates.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::protocol::{
+    self, FromClient, FromHost, Hello, Open, ProtocolError, Reader, ToClient, ToHost, Writer,
+};
+use crate::session::{AttachError, Changes, ClientMessage, HubHandle, HubStatus};
+
+/// How long a new connection may take to say what it is for.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Control messages queued for the gateway before the control task waits.
+const CONTROL_QUEUE: usize = 64;
+
+type ConnectionReader = Reader<OwnedReadHalf>;
+type ConnectionWriter = Writer<OwnedWriteHalf>;
+
+/// Serves connections until the hub stops (the session was killed, or
+/// its final screen was carried off).
+pub(super) async fn serve(
+    listener: tokio::net::UnixListener,
+    hub: HubHandle,
+    changes: Changes,
+    hello: Hello,
+) {
+    let (controls_tx, mut controls) = mpsc::channel(4);
+    let mut control: Option<JoinHandle<()>> = None;
+    loop {
+        tokio::select! {
+            () = hub.closed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let (hub, hello, controls) = (hub.clone(), hello.clone(), controls_tx.clone());
+                    tokio::spawn(async move {
+                        if let Err(error) = open(stream, hub, hello, controls).await {
+                            tracing::debug!(%error, "a gateway connection ended");
+                        }
+                    });
+                }
+                Err(error) => {
+                    // Out of descriptors, most likely: try again shortly.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some((reader, writer)) = controls.recv() => {
+                if let Some(older) = control.take() {
+                    older.abort();
+                }
+                control = Some(tokio::spawn(serve_control(reader, writer, hub.clone(), changes.clone())));
+            }
+        }
+    }
+    if let Some(control) = control {
+        control.abort();
+    }
+}
+
+/// Greets a connection and serves it as it asks.
+async fn open(
+    stream: UnixStream,
+    hub: HubHandle,
+    hello: Hello,
+    controls: mpsc::Sender<(ConnectionReader, ConnectionWriter)>,
+) -> Result<(), ProtocolError> {
+    let (read, write) = stream.into_split();
+    let (mut reader, mut writer) = (protocol::reader(read), protocol::writer(write));
+    protocol::send(&mut writer, &hello).await?;
+    let open = tokio::time::timeout(OPEN_TIMEOUT, protocol::receive::<Open, _>(&mut reader))
+        .await
+        .map_err(|_| ProtocolError::Closed)??;
+    match open {
+        Open::Control => {
+            let _ = controls.send((reader, writer)).await;
+            Ok(())
+        }
+        Open::Attach { who, role, size } => {
+            serve_attach(reader, writer, hub, &who, role, size).await
+        }
+        Open::Watch { who } => serve_watch(reader, writer, hub, &who).await,
+    }
+}
+
+/// The control connection: requests in, status and replies out.
+async fn serve_control(
+    mut reader: ConnectionReader,
+    writer: ConnectionWriter,
+    hub: HubHandle,
+    changes: Changes,
+) {
+    let (out, queue) = mpsc::channel(CONTROL_QUEUE);
+    let writing = tokio::spawn(write_all(writer, queue));
+    let mut changed = changes.subscribe();
+    let mut screen = hub.screen_changes();
+    screen.borrow_and_update();
+    // One `ScreenChanged` per preview asked for: previews are pulled.
+    let mut screen_armed = true;
+    let mut shown: Option<HubStatus> = None;
+    loop {
+        if !push_status(&hub, &mut shown, &out).await {
+            break;
+        }
+        tokio::select! {
+            message = protocol::receive::<ToHost, _>(&mut reader) => {
+                let Ok(message) = message else { break };
+                if let ToHost::Preview { .. } = message {
+                    screen.borrow_and_update();
+                    screen_armed = true;
+                }
+                if !handle_control(message, &hub, &out).await {
+                    break;
+                }
+            }
+            changed = changed.changed() => if changed.is_err() { break },
+            changed = screen.changed(), if screen_armed => {
+                if changed.is_err() || out.send(FromHost::ScreenChanged).await.is_err() {
+                    break;
+                }
+                screen_armed = false;
+            }
+            () = hub.closed() => break,
+        }
+    }
+    drop(out);
+    let _ = writing.await;
+}
+
+/// Sends the hub's status if it changed since last sent; false when the
+/// connection or the hub is gone.
+async fn push_status(
+    hub: &HubHandle,
+    shown: &mut Option<HubStatus>,
+    out: &mpsc::Sender<FromHost>,
+) -> bool {
+    let Ok(status) = hub.status().await else {
+        return false;
+    };
+    if shown.as_ref() == Some(&status) {
+        return true;
+    }
+    *shown = Some(status.clone());
+    out.send(FromHost::Status(status)).await.is_ok()
+}
+
+/// Carries out one control request; false when the connection is gone.
+async fn handle_control(message: ToHost, hub: &HubHandle, out: &mpsc::Sender<FromHost>) -> bool {
+    let reply = match message {
+        ToHost::Capture {
+            request,
+            scrollback,
+            ansi,
+        } => match hub.capture(scrollback, ansi).await {
+            Ok(text) => Some(FromHost::Captured { request, text }),
+            Err(_) => return false,
+        },
+        ToHost::Preview { request } => match hub.preview().await {
+            Ok(preview) => Some(FromHost::Preview { request, preview }),
+            Err(_) => return false,
+        },
+        ToHost::FinalScreen { request } => match hub.final_screen().await {
+            Ok(screen) => Some(FromHost::FinalScreen { request, screen }),
+            Err(_) => return false,
+        },
+        ToHost::Send { bytes } => {
+            let _ = hub.send_input(Bytes::from(bytes)).await;
+            None
+        }
+        ToHost::AccessChanged { user, allowed } => {
+            let _ = hub.access_changed(&user, allowed).await;
+            None
+        }
+        ToHost::Kill => {
+            let _ = hub.kill().await;
+            None
+        }
+        ToHost::Hangup => {
+            let _ = hub.hang_up().await;
+            None
+        }
+        ToHost::Shutdown => {
+            let _ = hub.shut_down().await;
+            None
+        }
+    };
+    match reply {
+        Some(reply) => out.send(reply).await.is_ok(),
+        None => true,
+    }
+}
+
+/// Writes queued messages, flushing when the queue is momentarily empty.
+async fn write_all<T: serde::Serialize>(
+    mut writer: ConnectionWriter,
+    mut queue: mpsc::Receiver<T>,
+) {
+    while let Some(message) = queue.recv().await {
+        if protocol::feed(&mut writer, &message).await.is_err() {
+            return;
+        }
+        while let Ok(message) = queue.try_recv() {
+            if protocol::feed(&mut writer, &message).await.is_err() {
+                return;
+            }
+        }
+        if protocol::flush(&mut writer).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One attached client: its input, resizes and receipts in; its output
+/// out, from the hub's bounded outbox for it.
+async fn serve_attach(
+    mut reader: ConnectionReader,
+    mut writer: ConnectionWriter,
+    hub: HubHandle,
+    who: &str,
+    role: crate::session::Role,
+    size: crate::session::Size,
+) -> Result<(), ProtocolError> {
+    let mut attachment = match hub.attach(who, role, size).await {
+        Ok(attachment) => attachment,
+        Err(AttachError::Full { limit }) => {
+            return protocol::send(&mut writer, &ToClient::Full { limit }).await;
+        }
+        Err(AttachError::Gone) => {
+            return protocol::send(&mut writer, &ToClient::Exited { status: None }).await;
+        }
+    };
+    let attached = ToClient::Attached {
+        id: attachment.id.0,
+        role: attachment.role,
+    };
+    protocol::send(&mut writer, &attached).await?;
+    let Some(messages) = attachment.messages.take() else {
+        return Ok(());
+    };
+    let writing = tokio::spawn(forward_messages(messages, writer));
+    let receipts = attachment.receipts();
+    loop {
+        let sent = match protocol::receive::<FromClient, _>(&mut reader).await {
+            Ok(FromClient::Input(bytes)) => attachment.input(Bytes::from(bytes)).await,
+            Ok(FromClient::Resize(size)) => attachment.resize(size).await,
+            Ok(FromClient::Written { bytes, ack }) => {
+                receipts
+                    .written_bytes(usize::try_from(bytes).unwrap_or(usize::MAX), ack)
+                    .await
+            }
+            Err(_) => break,
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+    // Dropping the attachment detaches the client.
+    drop(receipts);
+    drop(attachment);
+    writing.abort();
+    Ok(())
+}
+
+/// A client's messages to the gateway, until its outbox closes; what is
+/// queued is written in one batch.
+async fn forward_messages(mut messages: mpsc::Receiver<ClientMessage>, mut writer: ConnectionWriter) {
+    while let Some(message) = messages.recv().await {
+        if protocol::feed(&mut writer, &to_client(message)).await.is_err() {
+            return;
+        }
+        while let Ok(message) = messages.try_recv() {
+            if protocol::feed(&mut writer, &to_client(message)).await.is_err() {
+                return;
+            }
+        }
+        if protocol::flush(&mut writer).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn to_client(message: ClientMessage) -> ToClient {
+    match message {
+        ClientMessage::Output { bytes, ack } => ToClient::Output {
+            bytes: bytes.to_vec(),
+            ack,
+        },
+        ClientMessage::Marker => ToClient::Marker,
+        ClientMessage::Exited { status } => ToClient::Exited { status },
+        ClientMessage::Closed => ToClient::Closed,
+        ClientMessage::Revoked => ToClient::Revoked,
+    }
+}
+
+/// A byte-stream watcher: the program's output until the session ends or
+/// the gateway closes the connection.
+async fn serve_watch(
+    mut reader: ConnectionReader,
+    writer: ConnectionWriter,
+    hub: HubHandle,
+    who: &str,
+) -> Result<(), ProtocolError> {
+    let Ok(messages) = hub.watch(who).await else {
+        return Ok(());
+    };
+    let forwarding = forward_messages(messages, writer);
+    tokio::select! {
+        () = forwarding => {}
+        _ = protocol::receive::<FromClient, _>(&mut reader) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! End-to-end: sessions outlive the server. Each session's program runs
+//! under its own session host, so stopping the server (SIGTERM), killing
+//! it (SIGKILL) and starting a fresh one leaves the program running with
+//! the same PID, and a client that reattaches sees exactly the screen it
+//! would have seen without the restart, output printed meanwhile included.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{BASH, Server, Ssh, eventually};
+
+/// Cells of two screens equal in text and attributes, and the cursor in
+/// the same place.
+fn assert_same_screen(a: &vt100::Screen, b: &vt100::Screen) {
+    let (rows, cols) = a.size();
+    assert_eq!((rows, cols), b.size());
+    for row in 0..rows.get() {
+        for col in 0..cols.get() {
+            let (x, y) = (a.cell(row, col).unwrap(), b.cell(row, col).unwrap());
+            assert_eq!(
+                (
+                    x.contents(),
+                    x.fgcolor(),
+                    x.bgcolor(),
+                    x.bold(),
+                    x.inverse(),
+                    x.underline()
+                ),
+                (
+                    y.contents(),
+                    y.fgcolor(),
+                    y.bgcolor(),
+                    y.bold(),
+                    y.inverse(),
+                    y.underline()
+                ),
+                "cell {row},{col} differs\nexpected:\n{}\nshown:\n{}",
+                a.contents(),
+                b.contents()
+            );
+        }
+    }
+    assert_eq!(a.cursor_position(), b.cursor_position(), "cursor");
+}
+
+/// The same client on the restarted server's port.
+fn on(server: &Server, ssh: &Ssh) -> Ssh {
+    Ssh {
+        port: server.port,
+        ..ssh.clone()
+    }
+}
+
+/// Lines the counting program prints after its pid: colored, numbered.
+const LINES: u32 = 40;
+
+/// A program that prints its pid, then a colored numbered line every
+/// 100 ms, then `done`, then waits.
+fn counter() -> String {
+    format!(
+        "new count -d -- bash -c 'echo pid=$$; for i in $(seq 1 {LINES}); do \
+         printf \"\\e[1;3%dmline %d\\e[m\\n\" $((i%7+1)) $i; sleep 0.1; done; \
+         echo done; exec sleep 600'"
+    )
+}
+
+/// What a terminal of 24x80 shows after the counting program ran
+/// undisturbed (the PTY turns each `\n` into `\r\n`).
+fn expected_counter_screen(pid: u32) -> vt100::Parser {
+    let mut parser = vt100::Parser::new(
+        std::num::NonZeroU16::new(24).unwrap(),
+        std::num::NonZeroU16::new(80).unwrap(),
+        0,
+    );
+    parser.process(format!("pid={pid}\r\n").as_bytes());
+    for i in 1..=LINES {
+        parser.process(format!("\x1b[1;3{}mline {i}\x1b[m\r\n", i % 7 + 1).as_bytes());
+    }
+    parser.process(b"done\r\n");
+    parser
+}
+
+fn captured_pid(ssh: &Ssh, name: &str) -> u32 {
+    let text = ssh.ok(&format!("capture {name} --scrollback 100"));
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("pid="))
+        .unwrap_or_else(|| panic!("no pid line in:\n{text}"));
+    line.trim().parse().unwrap()
+}
+
+/// The start time of process `pid` (field 22 of /proc/PID/stat): the same
+/// pid with the same start time is the same process.
+fn start_time(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    after_name.split(' ').nth(19).map(str::to_string)
+}
+
+fn state_of(ssh: &Ssh, name: &str) -> String {
+    let rows = common::json_rows(&ssh.ok("ls --json"));
+    rows.iter()
+        .find(|r| r["name"] == name)
+        .map(|r| r["state"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+/// Runs the counting program, restarts the server with `restart` while
+/// it prints, and checks program and screen carried on.
+fn counter_survives(restart: fn(&mut Server)) {
+    let mut server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&counter());
+    eventually("the program to print a few lines", || {
+        alice.ok("capture count").contains("line 3")
+    });
+    let pid = captured_pid(&alice, "count");
+    let started = start_time(pid).expect("the program runs");
+
+    restart(&mut server);
+    let alice = on(&server, &alice);
+    assert_eq!(state_of(&alice, "count"), "running", "{}", server.log());
+    eventually("the program to finish counting", || {
+        alice.ok("capture count").contains("done")
+    });
+    assert_eq!(captured_pid(&alice, "count"), pid, "the same program");
+    assert_eq!(start_time(pid), Some(started), "the same process");
+    let all = alice.ok("capture count --scrollback 100");
+    for i in 1..=LINES {
+        assert!(
+            all.lines().any(|l| l == format!("line {i}")),
+            "line {i} missing:\n{all}"
+        );
+    }
+
+    let term = alice.term("attach count", 24, 80);
+    term.wait_for_text("done");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_same_screen(expected_counter_screen(pid).screen(), &term.screen());
+}
+
+#[test]
+fn a_counting_program_carries_on_across_a_server_stop_and_start() {
+    counter_survives(|server| server.restart());
+}
+
+#[test]
+fn a_counting_program_carries_on_across_a_server_killed_with_sigkill() {
+    counter_survives(|server| server.crash_and_restart());
+}
+
+#[test]
+fn an_attached_vim_client_loses_its_connection_and_gets_its_screen_back() {
+    let mut server = Server::start();
+    let alice = server.user("alice", false);
+    let home = server.dir.path().join("home");
+    std::fs::write(home.join("notes.txt"), "first line\nsecond line\n").unwrap();
+    alice.ok("new edit -d -- vim -u NONE -N notes.txt");
+    let mut term = alice.term("attach edit", 24, 80);
+    term.wait_for_text("second line");
+    term.send(b"Goadded before the restart\x1b");
+    term.wait_for_text("added before the restart");
+    std::thread::sleep(Duration::from_millis(300));
+    let before = term.screen();
+
+    server.crash_and_restart();
+    assert_ne!(term.wait_exit(), 0, "the attached client lost its connection");
+    let alice = on(&server, &alice);
+    let term = alice.term("attach edit", 24, 80);
+    term.wait_for_text("added before the restart");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_same_screen(&before, &term.screen());
+
+    // And vim still takes keys: it is the same program, alive.
+    term.send(b"oand after it\x1b");
+    term.wait_for_text("and after it");
+}
+
+#[test]
+fn a_host_whose_gateway_never_comes_back_keeps_its_program_and_is_adopted_later() {
+    let mut server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new shell -d -- {BASH}"));
+    alice.ok("send shell -- 'while sleep 0.1; do date +%s%N > tick.txt; done\\r'");
+    let home = server.dir.path().join("home");
+    eventually("the loop to run", || home.join("tick.txt").exists());
+    server.stop();
+    let hosts = server.session_hosts();
+    assert_eq!(hosts.len(), 1, "one host runs on without a gateway");
+    let tick = || std::fs::read_to_string(home.join("tick.txt")).unwrap_or_default();
+    let seen = tick();
+    eventually("the program to keep running", || tick() != seen);
+    std::thread::sleep(Duration::from_secs(2));
+
+    server.start_again();
+    let alice = on(&server, &alice);
+    assert_eq!(state_of(&alice, "shell"), "running");
+    assert_eq!(server.session_hosts(), hosts, "the same host, adopted");
+    alice.ok("send shell -- '\\x03echo adopted-$((6*7))\\r'");
+    eventually("the adopted session to take input", || {
+        alice.ok("capture shell").contains("adopted-42")
+    });
+}
+
+#[test]
+fn kill_ends_the_host_and_the_next_server_forgets_nothing() {
+    let mut server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok("new gone -d -- sleep 600");
+    alice.ok("new stays -d -- sleep 600");
+    assert_eq!(server.session_hosts().len(), 2);
+    alice.ok("kill gone");
+    eventually("the killed session's host to exit", || {
+        server.session_hosts().len() == 1
+    });
+    let sockets = |server: &Server| -> Vec<String> {
+        std::fs::read_dir(server.dir.path().join("data/hosts"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sock"))
+            .collect()
+    };
+    assert_eq!(sockets(&server).len(), 1, "{:?}", sockets(&server));
+    server.restart();
+    let alice = on(&server, &alice);
+    let table = alice.ok("ls");
+    assert!(table.contains("stays") && !table.contains("gone"), "{table}");
+    assert_eq!(state_of(&alice, "stays"), "running", "{}", server.log());
+}
+
+#[test]
+fn a_program_that_exits_while_the_server_is_down_is_exited_with_its_screen() {
+    let mut server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok("new brief -d -- bash -c 'read; echo bye-$((6*7)); exit 3'");
+    eventually("the program to run", || state_of(&alice, "brief") == "running");
+    server.stop();
+    // The program reads from its terminal: only the host can type into
+    // it, so end it by its pid instead.
+    let host = server.session_hosts()[0];
+    let program = children_of(host).into_iter().next().expect("the program");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(program as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(server.session_hosts(), vec![host], "the host waits for a gateway");
+
+    server.start_again();
+    let alice = on(&server, &alice);
+    eventually("the exit to be recorded", || {
+        state_of(&alice, "brief") == "exited"
+    });
+    eventually("the host to hand over and exit", || {
+        server.session_hosts().is_empty()
+    });
+    let rows = common::json_rows(&alice.ok("ls --json"));
+    let row = rows.iter().find(|r| r["name"] == "brief").unwrap();
+    assert_eq!(row["exit_status"], 128 + 15, "{row}");
+    server.restart();
+    let alice = on(&server, &alice);
+    assert_eq!(state_of(&alice, "brief"), "exited");
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let after = stat[stat.rfind(')')? + 2..].to_string();
+                    after.split(' ').nth(1).map(|p| p == pid.to_string())
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[test]
+fn serve_with_stop_sessions_hangs_programs_up_at_shutdown() {
+    let mut server = Server::start_with("", &["--stop-sessions"]);
+    let alice = server.user("alice", false);
+    alice.ok("new kept -d -- sleep 600");
+    assert_eq!(server.session_hosts().len(), 1);
+    server.restart();
+    assert!(server.session_hosts().is_empty(), "no host outlives it");
+    let alice = on(&server, &alice);
+    assert_eq!(state_of(&alice, "kept"), "exited");
+    alice.ok("restart kept");
+    eventually("running again", || state_of(&alice, "kept") == "running");
+}
