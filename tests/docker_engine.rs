@@ -181,8 +181,16 @@ fn container_killed_from_outside_ends_only_its_sessions() {
     assert!(back.contains("started-again"), "{back}");
 }
 
+/// The lines `tick N` a session's screen and scrollback show, in order.
+fn ticks(ssh: &common::Ssh, name: &str) -> Vec<u32> {
+    ssh.ok(&format!("capture {name} --scrollback 1000"))
+        .lines()
+        .filter_map(|l| l.strip_prefix("tick ")?.trim().parse().ok())
+        .collect()
+}
+
 #[test]
-fn containers_stop_with_the_server_and_a_crashs_leftovers_are_stopped_and_reused() {
+fn container_sessions_carry_on_across_a_server_stop_and_a_crash() {
     let mut server = docker_server("");
     let user = TestUser::new("dkleft");
     let key = server.user(&user.name, false).key;
@@ -190,24 +198,55 @@ fn containers_stop_with_the_server_and_a_crashs_leftovers_are_stopped_and_reused
         port: server.port,
         key: key.clone(),
     };
-    ssh(&server).ok("new work -d -- sleep 4242");
+    ssh(&server).ok(
+        "new work -d -- bash -c 'echo pid=$$; i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.1; done'",
+    );
+    eventually("the program to count", || {
+        ticks(&ssh(&server), "work").len() > 3
+    });
+    let pid_line = |server: &Server| {
+        ssh(server)
+            .ok("capture work --scrollback 1000")
+            .lines()
+            .find(|l| l.starts_with("pid="))
+            .map(str::to_string)
+    };
+    let pid = pid_line(&server).expect("a pid line");
     let id = inspect(&user.container())["Id"].clone();
 
-    server.restart();
-    assert!(
-        !is_running(&user.container()),
-        "a server that stops stops its users' containers"
-    );
+    let stop_a_while_and_start = |server: &mut Server| {
+        server.stop();
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        server.start_again();
+    };
+    let crash_a_while_and_start = |server: &mut Server| {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(server.pid() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        server.restart();
+    };
+    let restarts: [&dyn Fn(&mut Server); 2] = [&stop_a_while_and_start, &crash_a_while_and_start];
+    for restart in restarts {
+        let before = *ticks(&ssh(&server), "work").last().unwrap();
+        restart(&mut server);
+        assert!(is_running(&user.container()), "the container runs on");
+        let after = ticks(&ssh(&server), "work");
+        assert!(
+            after.last().is_some_and(|last| *last > before + 5),
+            "counting went on: {before} then {after:?}\nhosts:\n{}\nserver:\n{}",
+            std::fs::read_to_string(server.dir.path().join("data/hosts/hosts.log"))
+                .unwrap_or_default(),
+            server.log()
+        );
+        let expected: Vec<u32> = (after[0]..after[0] + after.len() as u32).collect();
+        assert_eq!(after, expected, "no line lost while the server was down");
+        assert_eq!(pid_line(&server), Some(pid.clone()), "the same program");
+    }
 
-    ssh(&server).ok("new again -d -- sleep 4242");
-    assert!(is_running(&user.container()));
-    let crashed = nix::unistd::Pid::from_raw(server.pid() as i32);
-    nix::sys::signal::kill(crashed, nix::sys::signal::Signal::SIGKILL).unwrap();
-    server.restart();
-    eventually("the crashed run's container to be stopped", || {
-        !is_running(&user.container())
-    });
-
+    ssh(&server).ok("kill work");
     let screen = run_script(&ssh(&server), "third", "echo reused");
     assert!(screen.contains("reused"), "{screen}");
     assert_eq!(
@@ -223,6 +262,26 @@ fn containers_stop_with_the_server_and_a_crashs_leftovers_are_stopped_and_reused
         &format!("name=^/{}$", user.container()),
     ]);
     assert_eq!(named.lines().count(), 1);
+}
+
+#[test]
+fn with_stop_sessions_containers_stop_with_the_server() {
+    let mut server = docker::docker_server_with("", &["--stop-sessions"]);
+    let user = TestUser::new("dkstop");
+    let key = server.user(&user.name, false).key;
+    let ssh = |server: &Server| common::Ssh {
+        port: server.port,
+        key: key.clone(),
+    };
+    ssh(&server).ok("new work -d -- sleep 4242");
+    assert!(is_running(&user.container()));
+    server.restart();
+    assert!(
+        !is_running(&user.container()),
+        "a server that stops its sessions stops its users' containers"
+    );
+    assert!(server.session_hosts().is_empty());
+    wait_exited(&ssh(&server), "work");
 }
 
 #[test]

@@ -142,12 +142,25 @@ fn counter_survives(restart: fn(&mut Server)) {
 
 #[test]
 fn a_counting_program_carries_on_across_a_server_stop_and_start() {
-    counter_survives(|server| server.restart());
+    counter_survives(|server| {
+        server.stop();
+        // Long enough for the program to print a good part of its lines.
+        std::thread::sleep(Duration::from_secs(1));
+        server.start_again();
+    });
 }
 
 #[test]
 fn a_counting_program_carries_on_across_a_server_killed_with_sigkill() {
-    counter_survives(|server| server.crash_and_restart());
+    counter_survives(|server| {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(server.pid() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+        server.restart();
+    });
 }
 
 #[test]
@@ -165,7 +178,11 @@ fn an_attached_vim_client_loses_its_connection_and_gets_its_screen_back() {
     let before = term.screen();
 
     server.crash_and_restart();
-    assert_ne!(term.wait_exit(), 0, "the attached client lost its connection");
+    assert_ne!(
+        term.wait_exit(),
+        0,
+        "the attached client lost its connection"
+    );
     let alice = on(&server, &alice);
     let term = alice.term("attach edit", 24, 80);
     term.wait_for_text("added before the restart");
@@ -226,7 +243,10 @@ fn kill_ends_the_host_and_the_next_server_forgets_nothing() {
     server.restart();
     let alice = on(&server, &alice);
     let table = alice.ok("ls");
-    assert!(table.contains("stays") && !table.contains("gone"), "{table}");
+    assert!(
+        table.contains("stays") && !table.contains("gone"),
+        "{table}"
+    );
     assert_eq!(state_of(&alice, "stays"), "running", "{}", server.log());
 }
 
@@ -235,7 +255,9 @@ fn a_program_that_exits_while_the_server_is_down_is_exited_with_its_screen() {
     let mut server = Server::start();
     let alice = server.user("alice", false);
     alice.ok("new brief -d -- bash -c 'read; echo bye-$((6*7)); exit 3'");
-    eventually("the program to run", || state_of(&alice, "brief") == "running");
+    eventually("the program to run", || {
+        state_of(&alice, "brief") == "running"
+    });
     server.stop();
     // The program reads from its terminal: only the host can type into
     // it, so end it by its pid instead.
@@ -247,7 +269,11 @@ fn a_program_that_exits_while_the_server_is_down_is_exited_with_its_screen() {
     )
     .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(server.session_hosts(), vec![host], "the host waits for a gateway");
+    assert_eq!(
+        server.session_hosts(),
+        vec![host],
+        "the host waits for a gateway"
+    );
 
     server.start_again();
     let alice = on(&server, &alice);

@@ -184,3 +184,35 @@ fn grants_survive_a_server_restart() {
     };
     assert_eq!(sees(&bob, "alice/work").as_deref(), Some("write"));
 }
+
+#[test]
+fn an_upgrade_to_write_reaches_an_attached_reader_at_once_but_not_a_watcher() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    alice.ok("share work bob");
+    let reader = bob.term("attach alice/work", 24, 80);
+    let watcher = bob.term("watch alice/work", 24, 80);
+    reader.wait_for_text("$ ");
+    watcher.wait_for_text("$ ");
+    reader.type_line("echo read-only-$((1+1))");
+    alice.ok("send work 'echo marker-one\n'");
+    reader.wait_for_text("marker-one");
+    assert!(!alice.ok("capture work").contains("read-only-2"));
+
+    assert_eq!(
+        alice.ok("share work bob --write"),
+        "alice/work shared with bob (write)\n"
+    );
+    reader.type_line("echo upgraded-$((2+2))");
+    reader.wait_for_text("upgraded-4");
+    watcher.type_line("echo watching-$((3+3))");
+    alice.ok("send work 'echo marker-two\n'");
+    watcher.wait_for_text("marker-two");
+    let screen = alice.ok("capture work");
+    assert!(
+        !screen.contains("watching-6"),
+        "a watcher chose read-only: {screen}"
+    );
+}

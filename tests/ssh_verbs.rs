@@ -294,8 +294,8 @@ fn exited_sessions_go_after_their_retention() {
 }
 
 #[test]
-fn sessions_outlive_a_server_restart_as_exited() {
-    let mut server = Server::start();
+fn sessions_stopped_with_the_server_restart_as_exited() {
+    let mut server = Server::start_with("", &["--stop-sessions"]);
     let alice = server.user("alice", false);
     alice.ok("new kept -d -- sleep 600");
     server.restart();
@@ -387,4 +387,47 @@ fn programs_keep_the_open_files_limit_the_server_started_with() {
         .to_string();
     // The server itself runs with the hard limit.
     assert_eq!(server_soft, numbers[1], "{server_limits}");
+}
+
+#[test]
+fn kill_hangs_the_program_up_first_and_kills_it_only_after_the_grace() {
+    let server = Server::start_with_config("[sessions]\nkill_grace = \"2s\"\n");
+    let alice = server.user("alice", false);
+    let home = server.dir.path().join("home");
+    alice.ok(
+        "new polite -d -- bash -c 'trap \"echo got-hup > hup.txt; exit 0\" HUP; \
+         while true; do sleep 0.1; done'",
+    );
+    alice.ok(
+        "new stubborn -d -- bash -c 'trap \"echo ignored > ignored.txt\" HUP; \
+         echo $$ > stubborn.pid; while true; do sleep 0.1; done'",
+    );
+    eventually("the stubborn program to start", || {
+        home.join("stubborn.pid").exists()
+    });
+    alice.ok("kill polite");
+    eventually("the program to see SIGHUP", || {
+        std::fs::read_to_string(home.join("hup.txt")).is_ok_and(|t| t == "got-hup\n")
+    });
+
+    let pid: i32 = std::fs::read_to_string(home.join("stubborn.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    let killed_at = std::time::Instant::now();
+    alice.ok("kill stubborn");
+    eventually("the stubborn program to see SIGHUP", || {
+        home.join("ignored.txt").exists()
+    });
+    assert!(
+        alive(),
+        "a program that ignores SIGHUP runs on for the grace"
+    );
+    eventually("SIGKILL after the grace", || !alive());
+    assert!(
+        killed_at.elapsed() >= std::time::Duration::from_secs(2),
+        "not before sessions.kill_grace"
+    );
 }

@@ -44,10 +44,16 @@ impl HostStarter {
         }
         let (program, lease) = self.runtime.program(owner, spec).await?;
         let mut settings = self.settings.clone();
-        settings.recording = self
-            .recordings
-            .as_ref()
-            .map(|dir| recording::path_for(dir, &identity.label, identity.id.0));
+        // The host runs in `/`: every path it gets is absolute.
+        settings.recording = match &self.recordings {
+            Some(dir) => {
+                let dir = std::path::absolute(dir).map_err(|error| {
+                    SpawnError::Host(format!("cannot resolve {}: {error}", dir.display()))
+                })?;
+                Some(recording::path_for(&dir, &identity.label, identity.id.0))
+            }
+            None => None,
+        };
         let launch = Launch {
             session_id: identity.id.0,
             label: identity.label.clone(),

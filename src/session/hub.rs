@@ -108,6 +108,9 @@ pub(super) enum Command {
         who: String,
         role: Role,
         size: Size,
+        /// Read-only only for want of write access: made a writer at once
+        /// if the user is given it.
+        upgradable: bool,
         reply: oneshot::Sender<Result<Attachment, AttachError>>,
     },
     Watch {
@@ -130,6 +133,9 @@ pub(super) enum Command {
     AccessChanged {
         user: String,
         allowed: Option<Role>,
+        /// Answered once the change is queued in the hub: input that
+        /// arrives after it is judged by the new access.
+        reply: oneshot::Sender<()>,
     },
     Preview(oneshot::Sender<ScreenPreview>),
     /// The screen with its whole scrollback, to carry it elsewhere (to the
@@ -185,11 +191,25 @@ impl HubHandle {
         role: Role,
         size: Size,
     ) -> Result<Attachment, AttachError> {
+        self.attach_with(who, role, size, false).await
+    }
+
+    /// [`HubHandle::attach`]; an `upgradable` observer (one that asked to
+    /// write but may not yet) becomes a writer when `who` is given write
+    /// access while attached.
+    pub async fn attach_with(
+        &self,
+        who: &str,
+        role: Role,
+        size: Size,
+        upgradable: bool,
+    ) -> Result<Attachment, AttachError> {
         let who = who.to_string();
         self.ask(|reply| Command::Attach {
             who,
             role,
             size,
+            upgradable,
             reply,
         })
         .await
@@ -198,14 +218,16 @@ impl HubHandle {
 
     /// Applies a change of `user`'s access to their attached clients at
     /// once: `None` detaches them (they are told why), `Some(Observer)`
-    /// stops their input reaching the program, `Some(Writer)` changes
-    /// nothing (a client attached read-only stays so until it reattaches).
+    /// stops their input reaching the program, `Some(Writer)` makes the
+    /// clients that asked to write (not those that chose to watch) writers.
     pub async fn access_changed(&self, user: &str, allowed: Option<Role>) -> Result<(), HubGone> {
         let user = user.to_string();
-        self.tx
-            .send(Command::AccessChanged { user, allowed })
-            .await
-            .map_err(|_| HubGone)
+        self.ask(|reply| Command::AccessChanged {
+            user,
+            allowed,
+            reply,
+        })
+        .await
     }
 
     /// The current screen, for a preview.

@@ -57,6 +57,8 @@ struct Outbox {
     queued_bytes: Arc<AtomicUsize>,
     /// The attached user's name and role, as `ls` shows them.
     who: Participant,
+    /// An observer only for want of write access.
+    upgradable: bool,
 }
 
 /// What the hub knows about its session.
@@ -324,13 +326,15 @@ impl Hub {
                 who,
                 role,
                 size,
+                upgradable,
                 reply,
             } => {
                 let limit = self.settings.max_clients;
                 let attachment = if limit > 0 && self.outboxes.len() >= limit {
                     Err(AttachError::Full { limit })
                 } else {
-                    Ok(self.attach(Participant { name: who, role }, size))
+                    let upgradable = upgradable && role == Role::Observer;
+                    Ok(self.attach(Participant { name: who, role }, size, upgradable))
                 };
                 let _ = reply.send(attachment);
             }
@@ -376,7 +380,14 @@ impl Hub {
             Command::FinalScreen(reply) => {
                 let _ = reply.send(self.final_screen());
             }
-            Command::AccessChanged { user, allowed } => self.access_changed(&user, allowed),
+            Command::AccessChanged {
+                user,
+                allowed,
+                reply,
+            } => {
+                self.access_changed(&user, allowed);
+                let _ = reply.send(());
+            }
             Command::Kill => self.kill(),
             Command::Hangup => self.hang_up(),
             Command::Shutdown => self.shutting_down = true,

@@ -51,7 +51,7 @@ pub struct LinkContext {
 pub enum LinkStart {
     /// A host runs the session; `last_active` as last recorded.
     Host {
-        connection: HostConnection,
+        connection: Box<HostConnection>,
         last_active: i64,
     },
     /// The session has exited; `seed` is its last screen when known.
@@ -78,7 +78,7 @@ pub fn start_link(context: LinkContext, identity: HubIdentity, start: LinkStart)
         LinkStart::Host {
             connection,
             last_active,
-        } => link.state = State::Host(Host::new(connection, last_active)),
+        } => link.state = State::Host(Host::new(*connection, last_active)),
         LinkStart::Exited {
             status,
             last_active,
@@ -135,6 +135,7 @@ enum Pending {
     Capture(oneshot::Sender<String>),
     Preview(oneshot::Sender<ScreenPreview>),
     FinalScreen(oneshot::Sender<FinalScreen>),
+    Applied(oneshot::Sender<()>),
     /// The final screen, for the link itself to keep.
     CarryOff,
 }
@@ -268,6 +269,11 @@ impl Link {
             FromHost::Preview { request, preview } => {
                 if let Some(Pending::Preview(reply)) = host.pending.remove(&request) {
                     let _ = reply.send(preview);
+                }
+            }
+            FromHost::Applied { request } => {
+                if let Some(Pending::Applied(reply)) = host.pending.remove(&request) {
+                    let _ = reply.send(());
                 }
             }
             FromHost::FinalScreen { request, screen } => match host.pending.remove(&request) {
@@ -426,11 +432,13 @@ fn serve_by_host(host: &mut Host, command: Command) -> bool {
             who,
             role,
             size,
+            upgradable,
             reply,
         } => {
             let socket = host.socket.clone();
             tokio::spawn(async move {
-                let _ = reply.send(connect::attach(&socket, &who, role, size).await);
+                let attached = connect::attach(&socket, &who, (role, upgradable), size).await;
+                let _ = reply.send(attached);
             });
         }
         Command::Watch { who, reply } => {
@@ -461,12 +469,18 @@ fn serve_by_host(host: &mut Host, command: Command) -> bool {
         Command::Status(reply) => {
             let _ = reply.send(host.status.clone());
         }
-        Command::AccessChanged { user, allowed } => {
-            host.send(ToHost::AccessChanged { user, allowed });
-        }
-        Command::Preview(reply) => {
-            host.request(Pending::Preview(reply), |request| ToHost::Preview { request })
-        }
+        Command::AccessChanged {
+            user,
+            allowed,
+            reply,
+        } => host.request(Pending::Applied(reply), |request| ToHost::AccessChanged {
+            request,
+            user,
+            allowed,
+        }),
+        Command::Preview(reply) => host.request(Pending::Preview(reply), |request| {
+            ToHost::Preview { request }
+        }),
         Command::FinalScreen(reply) => host.request(Pending::FinalScreen(reply), |request| {
             ToHost::FinalScreen { request }
         }),
@@ -478,7 +492,10 @@ fn serve_by_host(host: &mut Host, command: Command) -> bool {
             host.send(ToHost::Hangup);
         }
         Command::Shutdown => {}
-        Command::Restart { host: started, reply } => {
+        Command::Restart {
+            host: started,
+            reply,
+        } => {
             // A program already runs: the new host is not needed.
             tokio::spawn(kill_host(*started));
             let _ = reply.send(());

@@ -79,7 +79,7 @@ enum Command {
     /// From the task that started a created session's program.
     Started {
         record: SessionRecord,
-        result: Result<HostConnection, SpawnError>,
+        result: Result<Box<HostConnection>, SpawnError>,
         reply: CreateReply,
     },
     Find {
@@ -386,7 +386,8 @@ impl RegistryTask {
         tokio::spawn(async move {
             let result = starter
                 .start(&owner, &identity_of(&record), spec, None)
-                .await;
+                .await
+                .map(Box::new);
             let started = Command::Started {
                 record,
                 result,
@@ -416,7 +417,7 @@ impl RegistryTask {
     async fn started(
         &mut self,
         record: SessionRecord,
-        result: Result<HostConnection, SpawnError>,
+        result: Result<Box<HostConnection>, SpawnError>,
     ) -> Result<SessionEntry, CreateError> {
         if let Some(count) = self.starting.get_mut(&record.owner_id) {
             *count = count.saturating_sub(1);
@@ -452,7 +453,7 @@ fn hang_up(started: Command) {
         ..
     } = started
     {
-        tokio::spawn(kill_host(connection));
+        tokio::spawn(kill_host(*connection));
     }
 }
 
@@ -477,18 +478,14 @@ async fn adopt(context: &LinkContext, starter: &HostStarter, record: &SessionRec
             };
             connection.lease = starter.runtime.adopt(&owner).await;
             LinkStart::Host {
-                connection,
+                connection: Box::new(connection),
                 last_active: record.last_active_at,
             }
         }
         Err(error) => {
             tracing::info!(session = %label, %error, "session's host is gone; marked exited");
             let _ = std::fs::remove_file(&socket);
-            if let Err(error) = context
-                .store
-                .set_exited(record.id, None, unix_now())
-                .await
-            {
+            if let Err(error) = context.store.set_exited(record.id, None, unix_now()).await {
                 tracing::error!(session = %label, %error, "cannot record exit");
             }
             exited(None)
@@ -513,7 +510,10 @@ async fn kill_unrecorded_hosts(starter: &HostStarter, records: &[SessionRecord])
         }
         match HostConnection::connect(&path).await {
             Ok(connection) => {
-                tracing::warn!(session = id, "killing a session host no session is recorded for");
+                tracing::warn!(
+                    session = id,
+                    "killing a session host no session is recorded for"
+                );
                 kill_host(connection).await;
             }
             Err(_) => {

@@ -83,13 +83,14 @@ async fn open(
 pub async fn attach(
     socket: &Path,
     who: &str,
-    role: Role,
+    (role, upgradable): (Role, bool),
     size: Size,
 ) -> Result<Attachment, AttachError> {
     let purpose = Open::Attach {
         who: who.to_string(),
         role,
         size,
+        upgradable,
     };
     let (_, mut reader, writer) = open(socket, &purpose)
         .await
@@ -107,10 +108,7 @@ pub async fn attach(
 }
 
 /// The program's output bytes as they come, from the host on `socket`.
-pub async fn watch(
-    socket: &Path,
-    who: &str,
-) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
+pub async fn watch(socket: &Path, who: &str) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
     let purpose = Open::Watch {
         who: who.to_string(),
     };

@@ -35,7 +35,9 @@ pub fn main(socket: PathBuf, log: PathBuf) -> anyhow::Result<()> {
     let launch: Launch = match rmp_serde::from_slice(&body) {
         Ok(launch) => launch,
         Err(error) => {
-            say(&format!("error: the session host cannot read its launch: {error}"));
+            say(&format!(
+                "error: the session host cannot read its launch: {error}"
+            ));
             return Ok(());
         }
     };

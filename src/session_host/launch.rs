@@ -105,20 +105,23 @@ pub fn prepare_directory(dir: &Path) -> Result<(), HostStartError> {
 /// Starts a host for `launch` with its socket in `dir`, and connects to it.
 pub async fn start(dir: &Path, launch: &Launch) -> Result<HostConnection, HostStartError> {
     prepare_directory(dir)?;
-    let socket = std::path::absolute(socket_path(dir, launch.session_id))
-        .map_err(HostStartError::Spawn)?;
+    let socket =
+        std::path::absolute(socket_path(dir, launch.session_id)).map_err(HostStartError::Spawn)?;
     if socket.as_os_str().len() > MAX_SOCKET_PATH {
         return Err(HostStartError::PathTooLong { path: socket });
     }
     let log = std::path::absolute(dir.join(LOG_FILE)).map_err(HostStartError::Spawn)?;
-    let body =
-        rmp_serde::to_vec_named(launch).map_err(|e| HostStartError::Spawn(std::io::Error::other(e)))?;
+    let body = rmp_serde::to_vec_named(launch)
+        .map_err(|e| HostStartError::Spawn(std::io::Error::other(e)))?;
     let mut child = host_command(&socket, &log)
         .spawn()
         .map_err(HostStartError::Spawn)?;
     let ready = async {
         let mut stdin = child.stdin.take().ok_or_else(|| not_ready("no stdin"))?;
-        stdin.write_all(&body).await.map_err(HostStartError::Spawn)?;
+        stdin
+            .write_all(&body)
+            .await
+            .map_err(HostStartError::Spawn)?;
         drop(stdin);
         let stdout = child.stdout.take().ok_or_else(|| not_ready("no stdout"))?;
         let mut line = String::new();

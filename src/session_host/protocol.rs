@@ -46,8 +46,14 @@ pub struct Hello {
 pub enum Open {
     /// The session's control: status, capture, preview, kill.
     Control,
-    /// One attached client.
-    Attach { who: String, role: Role, size: Size },
+    /// One attached client; `upgradable` as in `HubHandle::attach_with`.
+    Attach {
+        who: String,
+        role: Role,
+        size: Size,
+        #[serde(default)]
+        upgradable: bool,
+    },
     /// The program's output bytes as they come (`watch` without a PTY).
     Watch { who: String },
 }
@@ -73,7 +79,9 @@ pub enum ToHost {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
+    /// Answered with `Applied` once the hub has the change queued.
     AccessChanged {
+        request: u64,
         user: String,
         allowed: Option<Role>,
     },
@@ -106,6 +114,10 @@ pub enum FromHost {
         request: u64,
         screen: FinalScreen,
     },
+    /// A request without an answer of its own was carried out.
+    Applied {
+        request: u64,
+    },
 }
 
 /// An exited session's last screen, as the gateway keeps it.
@@ -125,17 +137,25 @@ pub enum FromClient {
     Resize(Size),
     /// The client's front end wrote a message of `bytes` bytes; `ack` as
     /// it was sent.
-    Written { bytes: u64, ack: bool },
+    Written {
+        bytes: u64,
+        ack: bool,
+    },
 }
 
 /// To the gateway, for one attached client (or watcher).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ToClient {
     /// The attach happened; the client's first output follows.
-    Attached { id: u64, role: Role },
+    Attached {
+        id: u64,
+        role: Role,
+    },
     /// The session has `limit` clients, the most `sessions.max_clients`
     /// allows.
-    Full { limit: usize },
+    Full {
+        limit: usize,
+    },
     Output {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,

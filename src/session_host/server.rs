@@ -89,9 +89,12 @@ async fn open(
             let _ = controls.send((reader, writer)).await;
             Ok(())
         }
-        Open::Attach { who, role, size } => {
-            serve_attach(reader, writer, hub, &who, role, size).await
-        }
+        Open::Attach {
+            who,
+            role,
+            size,
+            upgradable,
+        } => serve_attach(reader, writer, hub, &who, (role, upgradable), size).await,
         Open::Watch { who } => serve_watch(reader, writer, hub, &who).await,
     }
 }
@@ -180,10 +183,14 @@ async fn handle_control(message: ToHost, hub: &HubHandle, out: &mpsc::Sender<Fro
             let _ = hub.send_input(Bytes::from(bytes)).await;
             None
         }
-        ToHost::AccessChanged { user, allowed } => {
-            let _ = hub.access_changed(&user, allowed).await;
-            None
-        }
+        ToHost::AccessChanged {
+            request,
+            user,
+            allowed,
+        } => match hub.access_changed(&user, allowed).await {
+            Ok(()) => Some(FromHost::Applied { request }),
+            Err(_) => return false,
+        },
         ToHost::Kill => {
             let _ = hub.kill().await;
             None
@@ -230,10 +237,10 @@ async fn serve_attach(
     mut writer: ConnectionWriter,
     hub: HubHandle,
     who: &str,
-    role: crate::session::Role,
+    (role, upgradable): (crate::session::Role, bool),
     size: crate::session::Size,
 ) -> Result<(), ProtocolError> {
-    let mut attachment = match hub.attach(who, role, size).await {
+    let mut attachment = match hub.attach_with(who, role, size, upgradable).await {
         Ok(attachment) => attachment,
         Err(AttachError::Full { limit }) => {
             return protocol::send(&mut writer, &ToClient::Full { limit }).await;
@@ -276,13 +283,22 @@ async fn serve_attach(
 
 /// A client's messages to the gateway, until its outbox closes; what is
 /// queued is written in one batch.
-async fn forward_messages(mut messages: mpsc::Receiver<ClientMessage>, mut writer: ConnectionWriter) {
+async fn forward_messages(
+    mut messages: mpsc::Receiver<ClientMessage>,
+    mut writer: ConnectionWriter,
+) {
     while let Some(message) = messages.recv().await {
-        if protocol::feed(&mut writer, &to_client(message)).await.is_err() {
+        if protocol::feed(&mut writer, &to_client(message))
+            .await
+            .is_err()
+        {
             return;
         }
         while let Ok(message) = messages.try_recv() {
-            if protocol::feed(&mut writer, &to_client(message)).await.is_err() {
+            if protocol::feed(&mut writer, &to_client(message))
+                .await
+                .is_err()
+            {
                 return;
             }
         }

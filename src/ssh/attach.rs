@@ -69,6 +69,7 @@ pub async fn run(
     who: &str,
     entry: &SessionEntry,
     role: Role,
+    upgradable: bool,
     io: &mut ChannelIo,
 ) -> AttachEnd {
     let Some(size) = io.pty.as_ref().map(|p| p.size) else {
@@ -76,7 +77,7 @@ pub async fn run(
     };
     let asked = std::time::Instant::now();
     let _counted = AttachedClient::new(role);
-    let mut attachment = match entry.hub.attach(who, role, size).await {
+    let mut attachment = match entry.hub.attach_with(who, role, size, upgradable).await {
         Ok(attachment) => attachment,
         Err(AttachError::Full { limit }) => return AttachEnd::Full(limit),
         Err(AttachError::Gone) => return AttachEnd::Killed,

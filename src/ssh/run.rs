@@ -26,9 +26,9 @@ use crate::app::App;
 use crate::audit::AuditEvent;
 use crate::runtime;
 use crate::session::access::{self, Access};
+use crate::session::hub_task::HubIdentity;
 use crate::session::launch::{LaunchRequest, spawn_spec};
 use crate::session::names::{self, SessionRef};
-use crate::session::hub_task::HubIdentity;
 use crate::session::{HubStatus, Role, SessionEntry};
 use crate::store::{Grant, User};
 
@@ -295,7 +295,9 @@ pub(super) async fn attach_session(
                 .detail(format!("{role_name} over ssh from {}", caller.peer)),
         )
         .await;
-    let end = attach::run(app, &caller.user.name, entry, role, io).await;
+    // `attach` without write access: a writer as soon as it is granted.
+    let upgradable = !watch && role == Role::Observer;
+    let end = attach::run(app, &caller.user.name, entry, role, upgradable, io).await;
     app.audit
         .record(
             AuditEvent::new(who, "detach")

@@ -212,7 +212,11 @@ pub fn session_hosts_of(dir: &Path) -> Vec<u32> {
         return found;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
@@ -222,8 +226,7 @@ pub fn session_hosts_of(dir: &Path) -> Vec<u32> {
             .split(|b| *b == 0)
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
-        if args.iter().any(|a| a == "session-host") && args.iter().any(|a| a.starts_with(&needle))
-        {
+        if args.iter().any(|a| a == "session-host") && args.iter().any(|a| a.starts_with(&needle)) {
             found.push(pid);
         }
     }

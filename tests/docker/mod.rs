@@ -114,18 +114,26 @@ impl Drop for TestUser {
 /// A server running users' sessions in Docker, with `extra` appended to
 /// its `[runtime.docker]` section.
 pub fn docker_server(extra: &str) -> Server {
+    docker_server_with(extra, &[])
+}
+
+/// [`docker_server`] with extra arguments to `serve`.
+pub fn docker_server_with(extra: &str, serve_args: &[&str]) -> Server {
     engine();
     let image = if extra.contains("image =") {
         String::new()
     } else {
         format!("image = \"{IMAGE}\"\n")
     };
-    Server::start_with_config(&format!(
-        "[runtime]\nkind = \"docker\"\n\n[runtime.docker]\n\
-         {image}home_volume = \"foyer-test-home-{{user}}\"\n\
-         uid_base = {UID_BASE}\nmemory = \"256m\"\ncpus = 0.5\npids = 128\n\
-         tmpfs_size = \"16m\"\n{extra}\n"
-    ))
+    Server::start_with(
+        &format!(
+            "[runtime]\nkind = \"docker\"\n\n[runtime.docker]\n\
+             {image}home_volume = \"foyer-test-home-{{user}}\"\n\
+             uid_base = {UID_BASE}\nmemory = \"256m\"\ncpus = 0.5\npids = 128\n\
+             tmpfs_size = \"16m\"\n{extra}\n"
+        ),
+        serve_args,
+    )
 }
 
 /// Starts `script` (no single quotes) in a detached session `name`, waits

@@ -6,6 +6,11 @@ the same workloads through the real `ssh` client against each, and prints a
 Markdown table with medians and foyer/OpenSSH and foyer/tmux ratios.
 
     python3 tools/bench/run.py [--quick] [--foyer target/release/foyer]
+                               [--foyer-before OTHER_BUILD]
+
+With --foyer-before, a second foyer (an earlier build) runs beside the
+first in the same run, and the table gains its column and the ratio
+foyer/before.
 
 Needs: openssh-server (sshd), openssh-client, tmux, a release build of foyer.
 Everything listens on 127.0.0.1 only and every loop is bounded.
@@ -58,6 +63,10 @@ class Target:
             return f"tmux -L bench -f /dev/null new-session -x 80 -y 24 'bash -c \"{command}\"'"
         return f"new {label} -- bash -c '{quoted}'"
 
+    @property
+    def is_foyer(self):
+        return self.name.startswith("foyer")
+
 
 def start_sshd(work, key_pub):
     host_key = os.path.join(work, "sshd_host_key")
@@ -89,15 +98,20 @@ MaxSessions 100
     return proc, port
 
 
-def start_foyer(binary, work, key_pub):
-    home = os.path.join(work, "foyer-home")
+def start_foyer(binary, work, key_pub, name="foyer"):
+    home = os.path.join(work, name + "-home")
     os.makedirs(os.path.join(home, ".ssh"), exist_ok=True)
     env = dict(os.environ, HOME=home, RUST_LOG="warn")
-    fdir = os.path.join(work, "foyer")
+    fdir = os.path.join(work, name)
     os.makedirs(fdir)
     subprocess.run([binary, "user", "add", "bench", "--key-file", key_pub], cwd=fdir, env=env,
                    check=True, stdout=subprocess.DEVNULL)
-    proc = subprocess.Popen([binary, "serve", "--ssh-listen", "127.0.0.1:0"], cwd=fdir, env=env,
+    serve = [binary, "serve", "--ssh-listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"]
+    # Builds with session hosts leave sessions running at shutdown unless told.
+    help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
+    if "--stop-sessions" in help_text:
+        serve.append("--stop-sessions")
+    proc = subprocess.Popen(serve, cwd=fdir, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in proc.stdout:
         m = re.search(r"SSH listening on [\d.]+:(\d+)", line)
@@ -112,6 +126,27 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def hosts_rss_kib(pid):
+    """RSS of the session hosts a gateway started (not their programs)."""
+    total = 0
+    for child in children(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"session-host" in f.read():
+                    total += rss_kib(child)
+        except FileNotFoundError:
+            pass
+    return total
 
 
 def tree_rss_kib(pid):
@@ -286,7 +321,7 @@ def fanout(target, observers, text, size):
 
 
 def handshakes(target, count, parallel):
-    verb = "whoami" if target.name == "foyer" else "true"
+    verb = "whoami" if target.is_foyer else "true"
     start = time.perf_counter()
     running = []
     done = 0
@@ -304,6 +339,7 @@ def handshakes(target, count, parallel):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--foyer", default="target/release/foyer")
+    parser.add_argument("--foyer-before", help="an earlier build to measure beside --foyer")
     parser.add_argument("--quick", action="store_true", help="smaller payloads and counts")
     args = parser.parse_args()
     binary = os.path.abspath(args.foyer)
@@ -315,41 +351,33 @@ def main():
     key = os.path.join(work, "client_key")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
     sshd, sshd_port = start_sshd(work, key + ".pub")
-    foyer, foyer_port = start_foyer(binary, work, key + ".pub")
+    foyers = {"foyer": start_foyer(binary, work, key + ".pub")}
+    if args.foyer_before:
+        foyers["before"] = start_foyer(os.path.abspath(args.foyer_before), work, key + ".pub",
+                                       "foyer-before")
     user = os.environ.get("USER") or "root"
-    targets = [Target("openssh", sshd_port, user, key), Target("tmux", sshd_port, user, key),
-               Target("foyer", foyer_port, "bench", key)]
+    targets = [Target("openssh", sshd_port, user, key), Target("tmux", sshd_port, user, key)]
+    targets += [Target("foyer" if n == "foyer" else "foyer-before", port, "bench", key)
+                for n, (_, port) in foyers.items()]
     tui = os.path.join(work, "tui.bin")
     tui_size = make_tui_stream(tui, size)
     text = os.path.join(work, "text.txt")
     text_size = make_text(text, size)
     results = {}
     try:
-        # Memory first, on a fresh server: per idle session and attached client.
-        for _ in range(5):  # warm up connection handling before the baseline
-            subprocess.run(targets[2].ssh("whoami"), stdout=subprocess.DEVNULL)
-        base = rss_kib(foyer.pid)
-        sessions = 20 if args.quick else 100
-        for i in range(sessions):
-            subprocess.run(targets[2].ssh(f"new idle{i} -d -- sleep 3600"), stdout=subprocess.DEVNULL)
-        time.sleep(1)
-        per_session = (rss_kib(foyer.pid) - base) / sessions
-        base = rss_kib(foyer.pid)
-        clients = [subprocess.Popen(targets[2].ssh("attach idle0", tty=True), stdin=subprocess.PIPE,
-                                    stdout=subprocess.DEVNULL) for _ in range(20)]
-        time.sleep(3)
-        per_client = (rss_kib(foyer.pid) - base) / len(clients)
+        # Memory first, on fresh servers: per idle session and attached client.
+        memory = {}
+        for t in targets[2:]:
+            memory[t.name] = foyer_memory(t, foyers["foyer" if t.name == "foyer" else "before"][0],
+                                          args.quick)
         sshd_base = tree_rss_kib(sshd.pid)
         conns = [subprocess.Popen(targets[0].ssh("sleep 30", tty=True), stdin=subprocess.PIPE,
                                   stdout=subprocess.DEVNULL) for _ in range(10)]
         time.sleep(3)
         sshd_per_conn = (tree_rss_kib(sshd.pid) - sshd_base) / len(conns)
-        for p in clients + conns:
+        for p in conns:
             p.kill()
             p.wait()
-        memory = {"KiB per idle session": per_session}
-        memory["KiB per attached client"] = per_client
-        memory["sshd KiB per connection"] = sshd_per_conn
         text_cmd = f"cat {text}"
         tui_cmd = f"cat {tui}"
         for t in targets:
@@ -370,7 +398,7 @@ def main():
             if t.name == "tmux":
                 subprocess.run(t.ssh("tmux -L bench -f /dev/null new-session -d -s full -x 80 -y 24 "
                                      "\"bash -c 'seq 1 2000; echo SHOWN-DONE; sleep 600'\""))
-            elif t.name == "foyer":
+            elif t.is_foyer:
                 subprocess.run(t.ssh("new full -d -- bash -c 'seq 1 2000; echo SHOWN-DONE; exec sleep 600'"))
             time.sleep(1)
             results[t.name]["screen shown ms"] = statistics.median(show_time(t, "full") for _ in range(5))
@@ -383,34 +411,72 @@ def main():
                 print(f"{t.name} fan-out {n}: {program:.1f} / {per_client:.1f}", file=sys.stderr)
     finally:
         subprocess.run(targets[1].ssh("tmux -L bench kill-server"), stderr=subprocess.DEVNULL)
-        foyer.send_signal(signal.SIGTERM)
+        for proc, _ in foyers.values():
+            proc.send_signal(signal.SIGTERM)
         sshd.send_signal(signal.SIGTERM)
-        foyer.wait()
+        for proc, _ in foyers.values():
+            proc.wait()
         sshd.wait()
         shutil.rmtree(work, ignore_errors=True)
-    results["foyer"]["KiB per idle session"] = memory["KiB per idle session"]
-    results["foyer"]["KiB per attached client"] = memory["KiB per attached client"]
-    results["openssh"]["KiB per connection"] = memory["sshd KiB per connection"]
+    for name, m in memory.items():
+        results[name].update(m)
+    results["openssh"]["KiB per connection"] = sshd_per_conn
     report(results)
+
+
+def foyer_memory(target, proc, quick):
+    """The gateway's memory per idle session and per attached client, and
+    the session hosts' (a build without hosts has none)."""
+    for _ in range(5):  # warm up connection handling before the baseline
+        subprocess.run(target.ssh("whoami"), stdout=subprocess.DEVNULL)
+    base = rss_kib(proc.pid)
+    sessions = 20 if quick else 100
+    for i in range(sessions):
+        subprocess.run(target.ssh(f"new idle{i} -d -- sleep 3600"), stdout=subprocess.DEVNULL)
+    time.sleep(1)
+    gateway = (rss_kib(proc.pid) - base) / sessions
+    hosts = hosts_rss_kib(proc.pid) / sessions
+    base = rss_kib(proc.pid) + hosts_rss_kib(proc.pid)
+    clients = [subprocess.Popen(target.ssh("attach idle0", tty=True), stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL) for _ in range(20)]
+    time.sleep(3)
+    per_client = (rss_kib(proc.pid) + hosts_rss_kib(proc.pid) - base) / len(clients)
+    for p in clients:
+        p.kill()
+        p.wait()
+    for i in range(sessions):
+        subprocess.run(target.ssh(f"kill idle{i}"), stdout=subprocess.DEVNULL)
+    return {"gateway KiB per idle session": gateway, "host KiB per idle session": hosts,
+            "KiB per idle session": gateway + hosts, "KiB per attached client": per_client}
 
 
 def report(results):
     keys = ["text MiB/s", "TUI MiB/s", "echo p50 ms", "echo p90 ms", "echo p99 ms",
             "screen shown ms", "handshakes/s sequential", "handshakes/s 8 parallel"]
-    print("| measure | OpenSSH | OpenSSH + tmux | foyer | foyer/OpenSSH | foyer/tmux |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for k in keys:
-        o, t, f = (results[n].get(k) for n in ("openssh", "tmux", "foyer"))
-        ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
-        print(f"| {k} | {o:.1f} | {t:.1f} | {f:.1f} | {ratio(f, o)} | {ratio(f, t)} |")
-    for k in sorted(k for k in results["foyer"] if k.startswith("fan-out")):
-        t, f = results["tmux"].get(k), results["foyer"].get(k)
-        ratio = f"{f / t:.2f}" if f and t else "-"
-        print(f"| {k} | - | {t:.1f} | {f:.1f} | - | {ratio} |")
+    before = "foyer-before" in results
+    names = ["openssh", "tmux", "foyer"] + (["foyer-before"] if before else [])
+    ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
+    cell = lambda v: f"{v:.1f}" if v is not None else "-"
+    head = "| measure | OpenSSH | OpenSSH + tmux | foyer |" + (" foyer before |" if before else "")
+    head += " foyer/OpenSSH | foyer/tmux |" + (" foyer/before |" if before else "")
+    print(head)
+    print("|---" + "|---:" * (len(names) + 2 + int(before)) + "|")
+    for k in keys + sorted(k for k in results["foyer"] if k.startswith("fan-out")):
+        values = [results[n].get(k) for n in names]
+        o, t, f = values[:3]
+        row = f"| {k} | " + " | ".join(cell(v) for v in values)
+        row += f" | {ratio(f, o)} | {ratio(f, t)} |"
+        if before:
+            row += f" {ratio(f, values[3])} |"
+        print(row)
     print()
-    print(f"- foyer text bytes received (of the payload): {results['foyer']['text bytes received']:.0f}")
-    print(f"- foyer memory per idle session: {results['foyer']['KiB per idle session']:.0f} KiB")
-    print(f"- foyer memory per attached client: {results['foyer']['KiB per attached client']:.0f} KiB")
+    for n in names[2:]:
+        r = results[n]
+        print(f"- {n} text bytes received (of the payload): {r['text bytes received']:.0f}")
+        print(f"- {n} memory per idle session: {r['KiB per idle session']:.0f} KiB "
+              f"(gateway {r['gateway KiB per idle session']:.0f}, "
+              f"session host {r['host KiB per idle session']:.0f})")
+        print(f"- {n} memory per attached client: {r['KiB per attached client']:.0f} KiB")
     print(f"- sshd memory per connection: {results['openssh']['KiB per connection']:.0f} KiB")
 
 

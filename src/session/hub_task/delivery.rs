@@ -52,7 +52,7 @@ impl Hub {
         }
     }
 
-    pub(super) fn attach(&mut self, who: Participant, size: Size) -> Attachment {
+    pub(super) fn attach(&mut self, who: Participant, size: Size, upgradable: bool) -> Attachment {
         let role = who.role;
         let id = ClientId(self.next_client);
         self.next_client += 1;
@@ -65,6 +65,7 @@ impl Hub {
                 tx,
                 queued_bytes: queued_bytes.clone(),
                 who,
+                upgradable,
             },
         );
         self.with_deliveries(|table, out| table.attach(id, role, size, out));
@@ -115,16 +116,25 @@ impl Hub {
                     }
                     self.detach(id);
                 }
-                Some(Role::Observer) => {
-                    if let Some(outbox) = self.outboxes.get_mut(&id) {
-                        outbox.who.role = Role::Observer;
-                    }
-                    self.with_deliveries(|table, out| table.set_role(id, Role::Observer, out));
-                    self.changes.notify();
-                }
-                Some(Role::Writer) => {}
+                Some(role) => self.set_role(id, role),
             }
         }
+    }
+
+    /// Makes a client a writer or an observer after a change of access: a
+    /// writer made an observer may become a writer again; a client that
+    /// chose to watch never does.
+    fn set_role(&mut self, id: ClientId, role: Role) {
+        let Some(outbox) = self.outboxes.get_mut(&id) else {
+            return;
+        };
+        if outbox.who.role == role || (role == Role::Writer && !outbox.upgradable) {
+            return;
+        }
+        outbox.upgradable = role == Role::Observer;
+        outbox.who.role = role;
+        self.with_deliveries(|table, out| table.set_role(id, role, out));
+        self.changes.notify();
     }
 
     pub(super) fn detach(&mut self, id: ClientId) {
