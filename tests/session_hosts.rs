@@ -324,3 +324,61 @@ fn serve_with_stop_sessions_hangs_programs_up_at_shutdown() {
     alice.ok("restart kept");
     eventually("running again", || state_of(&alice, "kept") == "running");
 }
+
+/// The Claude Code CLI, where tools/install-test-deps installed it.
+fn claude_code() -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tools/claude-code/node_modules/.bin/claude");
+    path.exists().then_some(path)
+}
+
+#[test]
+fn claude_code_keeps_its_process_and_screen_across_a_server_crash() {
+    let Some(claude) = claude_code() else {
+        common::skipped(
+            "claude_code_keeps_its_process_and_screen_across_a_server_crash",
+            "Claude Code is not installed (tools/install-test-deps installs it)",
+        );
+        return;
+    };
+    let mut server = Server::start();
+    let alice = server.user("alice", false);
+    let home = server.dir.path().join("home");
+    // Onboarding done and the home directory trusted: it runs offline up
+    // to its prompt.
+    let settings = serde_json::json!({
+        "hasCompletedOnboarding": true,
+        "customApiKeyResponses": { "approved": ["test-key-not-used"], "rejected": [] },
+        "projects": { home.display().to_string(): { "hasTrustDialogAccepted": true } },
+    });
+    std::fs::write(home.join(".claude.json"), settings.to_string()).unwrap();
+    alice.ok(&format!(
+        "new claude -d -- env ANTHROPIC_API_KEY=test-key-not-used {}",
+        claude.display()
+    ));
+    let mut term = alice.term("attach claude", 30, 100);
+    term.wait_for_text("shortcuts");
+    term.send(b"typed before the crash");
+    term.wait_for_text("typed before the crash");
+    std::thread::sleep(Duration::from_secs(1));
+    let before = term.screen();
+    let pid = before_pid(&server);
+
+    server.crash_and_restart();
+    assert_ne!(term.wait_exit(), 0, "the attached client lost its connection");
+    let alice = on(&server, &alice);
+    assert_eq!(before_pid(&server), pid, "the same Claude Code process");
+    let term = alice.term("attach claude", 30, 100);
+    term.wait_for_text("typed before the crash");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_same_screen(&before, &term.screen());
+    term.send(b" and after");
+    term.wait_for_text("typed before the crash and after");
+}
+
+/// The pid of the one session host's program.
+fn before_pid(server: &Server) -> u32 {
+    let hosts = server.session_hosts();
+    assert_eq!(hosts.len(), 1, "one session host");
+    children_of(hosts[0])[0]
+}
