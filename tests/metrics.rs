@@ -105,3 +105,29 @@ fn counters_move_as_clients_connect_attach_and_type() {
         ) == 0.0
     });
 }
+
+#[test]
+fn a_restarted_server_counts_the_sessions_it_adopted() {
+    let mut server = Server::start_with_config("[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let alice = server.user("alice", false);
+    alice.ok("new one -d -- sleep 600");
+    alice.ok("new two -d -- sleep 600");
+    alice.ok("new brief -d -- true");
+    let address = metrics_address(&server);
+    eventually("two running, one exited", || {
+        let scrape = scrape(&address);
+        value(&scrape, "foyer_sessions", &[("state", "running")]) == 2.0
+            && value(&scrape, "foyer_sessions", &[("state", "exited")]) == 1.0
+    });
+    server.restart();
+    let address = metrics_address(&server);
+    let scrape = scrape(&address);
+    assert_eq!(
+        value(&scrape, "foyer_sessions", &[("state", "running")]),
+        2.0
+    );
+    assert_eq!(
+        value(&scrape, "foyer_sessions", &[("state", "exited")]),
+        1.0
+    );
+}

@@ -365,7 +365,11 @@ fn claude_code_keeps_its_process_and_screen_across_a_server_crash() {
     let pid = before_pid(&server);
 
     server.crash_and_restart();
-    assert_ne!(term.wait_exit(), 0, "the attached client lost its connection");
+    assert_ne!(
+        term.wait_exit(),
+        0,
+        "the attached client lost its connection"
+    );
     let alice = on(&server, &alice);
     assert_eq!(before_pid(&server), pid, "the same Claude Code process");
     let term = alice.term("attach claude", 30, 100);
@@ -381,4 +385,94 @@ fn before_pid(server: &Server) -> u32 {
     let hosts = server.session_hosts();
     assert_eq!(hosts.len(), 1, "one session host");
     children_of(hosts[0])[0]
+}
+
+#[test]
+fn recording_audit_and_attention_carry_on_across_a_restart() {
+    let mut server = Server::start_with_config("[sessions]\nrecord = true\n");
+    let admin = server.user("boss", true);
+    let alice = server.user("alice", false);
+    alice.ok(
+        "new rec -d -- bash -c 'echo before-restart; read; echo after-restart; \
+         printf \"\\a\"; read; exit 7'",
+    );
+    eventually("the first line", || {
+        alice.ok("capture rec").contains("before-restart")
+    });
+    server.restart();
+    let (admin, alice) = (on(&server, &admin), on(&server, &alice));
+    alice.ok("send rec '\\n'");
+    eventually("the second line", || {
+        alice.ok("capture rec").contains("after-restart")
+    });
+    eventually("the bell to mark the session", || {
+        alice.ok("ls").contains("!rec")
+    });
+    server.restart();
+    let (admin, alice) = (on(&server, &admin), on(&server, &alice));
+    assert!(alice.ok("ls").contains("!rec"), "attention survives");
+    alice.ok("send rec '\\n'");
+    eventually("the exit", || state_of(&alice, "rec") == "exited");
+
+    let recordings = server.dir.path().join("data/recordings/alice");
+    let files: Vec<_> = std::fs::read_dir(&recordings).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1, "one recording file");
+    let cast = std::fs::read_to_string(files[0].path()).unwrap();
+    assert_eq!(
+        cast.lines().filter(|l| l.starts_with('{')).count(),
+        1,
+        "one header: the same recording went on\n{cast}"
+    );
+    assert!(cast.contains("before-restart") && cast.contains("after-restart"));
+
+    let mut audit = Vec::new();
+    eventually("the exit to be audited", || {
+        audit = common::json_rows(&admin.ok("audit alice/rec --json"));
+        audit.iter().any(|r| r["action"] == "exit")
+    });
+    let exits: Vec<_> = audit.iter().filter(|r| r["action"] == "exit").collect();
+    assert_eq!(exits.len(), 1, "{audit:?}");
+    assert_eq!(exits[0]["detail"], "status 7");
+}
+
+/// Open descriptors of process `pid`.
+fn descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn two_hundred_sessions_created_and_killed_leave_nothing_behind() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok("new warm -d -- sleep 600");
+    alice.ok("kill warm");
+    eventually("the first host to go", || server.session_hosts().is_empty());
+    let before = descriptors(server.pid());
+    for i in 0..200 {
+        alice.ok(&format!("new s{i} -d -- sleep 600"));
+        alice.ok(&format!("kill s{i}"));
+    }
+    eventually("every host to exit", || server.session_hosts().is_empty());
+    let hosts_dir = server.dir.path().join("data/hosts");
+    let left: Vec<String> = std::fs::read_dir(&hosts_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "hosts.log")
+        .collect();
+    assert!(left.is_empty(), "left in data/hosts: {left:?}");
+    assert_eq!(alice.ok("ls --json").trim(), "[]");
+    eventually("the server's descriptors to come back", || {
+        descriptors(server.pid()) <= before + 4
+    });
+    let zombies = children_of(server.pid())
+        .into_iter()
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat"))
+                .is_ok_and(|stat| stat[stat.rfind(')').unwrap() + 2..].starts_with('Z'))
+        })
+        .count();
+    assert_eq!(zombies, 0, "every host reaped");
 }
