@@ -476,3 +476,82 @@ fn two_hundred_sessions_created_and_killed_leave_nothing_behind() {
         .count();
     assert_eq!(zombies, 0, "every host reaped");
 }
+
+/// A MessagePack string.
+fn msgpack_str(out: &mut Vec<u8>, s: &str) {
+    assert!(s.len() < 32);
+    out.push(0xa0 | s.len() as u8);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Stands in for a session host of a protocol this build does not speak
+/// (a fault no real host of this build can produce): it greets every
+/// connection with a `Hello` of protocol 99 and counts them.
+fn future_host(socket: &std::path::Path) -> std::sync::mpsc::Receiver<()> {
+    let mut hello = vec![0x85];
+    msgpack_str(&mut hello, "protocol");
+    hello.push(99);
+    msgpack_str(&mut hello, "foyer_version");
+    msgpack_str(&mut hello, "99.0.0");
+    msgpack_str(&mut hello, "session_id");
+    hello.push(1);
+    msgpack_str(&mut hello, "host_pid");
+    hello.push(1);
+    msgpack_str(&mut hello, "program_pid");
+    hello.push(0xc0);
+    let mut frame = (hello.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&hello);
+    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+    let (seen, greeted) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = std::io::Write::write_all(&mut stream, &frame);
+            let _ = seen.send(());
+            std::thread::spawn(move || {
+                let _ = std::io::Read::read_to_end(&mut stream, &mut Vec::new());
+            });
+        }
+    });
+    greeted
+}
+
+#[test]
+fn a_host_of_a_protocol_this_server_does_not_speak_is_left_alone_and_named() {
+    let mut server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok("new future -d -- sleep 600");
+    server.stop();
+    for host in server.session_hosts() {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(host as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+    }
+    eventually("the host to be gone", || server.session_hosts().is_empty());
+    let socket = server.dir.path().join("data/hosts/1.sock");
+    let _ = std::fs::remove_file(&socket);
+    let greeted = future_host(&socket);
+
+    server.start_again();
+    greeted
+        .recv_timeout(common::PATIENCE)
+        .expect("the server asked the host");
+    let alice = on(&server, &alice);
+    assert_eq!(
+        state_of(&alice, "future"),
+        "exited",
+        "shown as exited for now"
+    );
+    let log = server.log();
+    assert!(
+        log.contains("the session host speaks protocol 99, this gateway speaks 1"),
+        "{log}"
+    );
+    assert!(socket.exists(), "its socket is left alone");
+    // Its record still says running: a server that speaks protocol 99
+    // would adopt it.
+    server.restart();
+    let _ = greeted.recv_timeout(common::PATIENCE).expect("asked again");
+}

@@ -19,6 +19,7 @@ use super::unix_now;
 use crate::runtime::{Owner, SpawnError, SpawnSpec};
 use crate::session_host::connect::HostConnection;
 use crate::session_host::launch::{session_of_socket, socket_path};
+use crate::session_host::protocol::ProtocolError;
 use crate::store::{
     Grant, NewSession, SessionId, SessionRecord, SessionState, Store, StoreError, User, UserId,
 };
@@ -482,6 +483,12 @@ async fn adopt(context: &LinkContext, starter: &HostStarter, record: &SessionRec
                 last_active: record.last_active_at,
             }
         }
+        Err(error @ ProtocolError::Version { .. }) => {
+            // Never kill what we do not understand: a gateway that serves
+            // this host's protocol adopts it later.
+            tracing::warn!(session = %label, %error, "cannot serve this session's host; it keeps running, shown as exited");
+            exited(None)
+        }
         Err(error) => {
             tracing::info!(session = %label, %error, "session's host is gone; marked exited");
             let _ = std::fs::remove_file(&socket);
@@ -516,6 +523,7 @@ async fn kill_unrecorded_hosts(starter: &HostStarter, records: &[SessionRecord])
                 );
                 kill_host(connection).await;
             }
+            Err(ProtocolError::Version { .. }) => {}
             Err(_) => {
                 let _ = std::fs::remove_file(&path);
             }
