@@ -452,3 +452,34 @@ fn input_floods_resize_storms_and_huge_output_keep_memory_bounded() {
         "the server grew from {baseline_rss} KiB to {rss} KiB"
     );
 }
+
+#[test]
+fn a_client_attaching_inside_an_open_frame_waits_for_it_like_the_others() {
+    let server = Server::start_with_config("[sessions]\nsync_timeout = \"10s\"\n");
+    let alice = server.user("alice", false);
+    alice.ok(
+        r#"new held -d -- bash -c 'echo before-the-frame; printf "\e[?2026hHALF-A-FRAME"; exec sleep 600'"#,
+    );
+    eventually("the frame to open", || {
+        alice.ok("capture held").contains("HALF-A-FRAME")
+    });
+    let opened = std::time::Instant::now();
+    let term = alice.term("attach held", 24, 80);
+    eventually("the client to be attached", || {
+        common::json_rows(&alice.ok("ls --json"))
+            .iter()
+            .any(|r| r["clients"] == 1)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let early = term.contents();
+    // Checked only well inside sync_timeout (a very slow machine would
+    // reach the flush first, which is right too).
+    if opened.elapsed() < std::time::Duration::from_secs(8) {
+        assert!(
+            !early.contains("HALF-A-FRAME") && !early.contains("before-the-frame"),
+            "nothing of the open frame (nor a screen to draw it over) yet:\n{early}"
+        );
+    }
+    term.wait_for_text("HALF-A-FRAME");
+    assert!(term.contents().contains("before-the-frame"));
+}

@@ -53,6 +53,10 @@ enum Feed {
         /// synchronized frame (it attached after the rest was held).
         held_from: usize,
     },
+    /// Attached (or restarted) while a synchronized frame was open: gets
+    /// its first view, with `scrollback` lines, once the frame closes or is
+    /// given up on, so it never starts from half a frame.
+    Waiting { scrollback: usize },
     /// Gets paints; at most one unacknowledged at a time.
     Paint {
         painted: Option<Painted>,
@@ -220,6 +224,10 @@ impl ClientTable {
                     }
                 }
                 Feed::Paint { .. } => self.paint_if_ready(id, out),
+                Feed::Waiting { scrollback } => {
+                    let scrollback = *scrollback;
+                    self.start_client(id, scrollback, out);
+                }
             }
         }
     }
@@ -385,6 +393,12 @@ impl ClientTable {
         {
             *painted = None;
             *dirty = true;
+            return;
+        }
+        if self.terminal.sync_frame().is_some()
+            && self.terminal.sync_frame() != self.abandoned_frame
+        {
+            client.feed = Feed::Waiting { scrollback };
             return;
         }
         let size = client.size;
