@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 use super::clients::{ClientId, Role};
 use super::terminal::Size;
 use crate::config::SizePolicy;
-use crate::session_host::connect::HostConnection;
-use crate::session_host::protocol::{FinalScreen, FromClient};
+use crate::session_host::connect::{HostConnection, HostReader};
+use crate::session_host::connect;
+use crate::session_host::protocol::{self, FinalScreen, FromClient, ToClient};
 
 /// Settings a hub needs from the configuration. Plain data: the gateway
 /// sends them to the session host that runs the hub.
@@ -317,8 +318,77 @@ pub struct Attachment {
     pub id: ClientId,
     pub role: Role,
     /// Taken by the task that writes to the client.
-    pub messages: Option<mpsc::Receiver<ClientMessage>>,
+    pub messages: Option<Messages>,
     pub(super) link: ClientLink,
+}
+
+/// What an attached client is sent, in order: from its outbox in a hub in
+/// this process, or read straight off its connection to a session host
+/// (no task between the socket and the client's writer).
+pub struct Messages {
+    source: MessageSource,
+}
+
+enum MessageSource {
+    Outbox(mpsc::Receiver<ClientMessage>),
+    Host {
+        reader: HostReader,
+        /// The last message (an exit, a kill, a revoke) has been handed out.
+        ended: bool,
+    },
+}
+
+impl Messages {
+    pub(crate) fn from_outbox(outbox: mpsc::Receiver<ClientMessage>) -> Messages {
+        Messages {
+            source: MessageSource::Outbox(outbox),
+        }
+    }
+
+    fn from_host(reader: HostReader) -> Messages {
+        Messages {
+            source: MessageSource::Host {
+                reader,
+                ended: false,
+            },
+        }
+    }
+
+    /// The next message; `None` once there are no more. Cancel-safe (a
+    /// partly read frame stays buffered). A host that vanishes without a
+    /// word shows as the program having exited, status unknown.
+    pub async fn recv(&mut self) -> Option<ClientMessage> {
+        let (reader, ended) = match &mut self.source {
+            MessageSource::Outbox(outbox) => return outbox.recv().await,
+            MessageSource::Host { reader, ended } => (reader, ended),
+        };
+        while !*ended {
+            let message = match protocol::receive::<ToClient, _>(reader).await {
+                Ok(message) => message,
+                Err(_) => {
+                    *ended = true;
+                    return Some(ClientMessage::Exited { status: None });
+                }
+            };
+            if let Some(message) = connect::from_host(message) {
+                *ended = matches!(
+                    message,
+                    ClientMessage::Exited { .. } | ClientMessage::Closed | ClientMessage::Revoked
+                );
+                return Some(message);
+            }
+        }
+        None
+    }
+
+    /// A message already waiting, without waiting for one (from a hub in
+    /// this process only).
+    pub fn try_recv(&mut self) -> Option<ClientMessage> {
+        match &mut self.source {
+            MessageSource::Outbox(outbox) => outbox.try_recv().ok(),
+            MessageSource::Host { .. } => None,
+        }
+    }
 }
 
 /// Where an attached client's input and receipts go: a hub in this
@@ -340,13 +410,13 @@ impl Attachment {
     pub(crate) fn remote(
         id: ClientId,
         role: Role,
-        messages: mpsc::Receiver<ClientMessage>,
+        messages: HostReader,
         to_host: mpsc::Sender<FromClient>,
     ) -> Attachment {
         Attachment {
             id,
             role,
-            messages: Some(messages),
+            messages: Some(Messages::from_host(messages)),
             link: ClientLink::Remote { to_host },
         }
     }

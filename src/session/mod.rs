@@ -32,7 +32,7 @@ pub mod terminal;
 pub use changes::Changes;
 pub use clients::{ClientId, ClientTable, Delivery, Role};
 pub use hub::{
-    AttachError, Attachment, ClientMessage, HubGone, HubHandle, HubSettings, HubStatus,
+    AttachError, Attachment, ClientMessage, HubGone, HubHandle, HubSettings, HubStatus, Messages,
     Participant, Receipts, ScreenPreview,
 };
 pub use registry::{Registry, SessionEntry};

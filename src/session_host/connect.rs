@@ -100,11 +100,9 @@ pub async fn attach(
         Ok(ToClient::Full { limit }) => return Err(AttachError::Full { limit }),
         _ => return Err(AttachError::Gone),
     };
-    let (messages_tx, messages) = mpsc::channel(CLIENT_QUEUE);
     let (to_host, queue) = mpsc::channel(CLIENT_QUEUE);
-    tokio::spawn(read_messages(reader, messages_tx));
     tokio::spawn(write_client(writer, queue));
-    Ok(Attachment::remote(ClientId(id), role, messages, to_host))
+    Ok(Attachment::remote(ClientId(id), role, reader, to_host))
 }
 
 /// The program's output bytes as they come, from the host on `socket`.
@@ -152,7 +150,8 @@ async fn read_messages(mut reader: HostReader, messages: mpsc::Sender<ClientMess
     }
 }
 
-fn from_host(message: ToClient) -> Option<ClientMessage> {
+/// A host's message for a client as the front ends take it.
+pub(crate) fn from_host(message: ToClient) -> Option<ClientMessage> {
     Some(match message {
         ToClient::Output { bytes, ack } => ClientMessage::Output {
             bytes: Bytes::from(bytes),

@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use super::protocol::{
     self, FromClient, FromHost, Hello, Open, ProtocolError, Reader, ToClient, ToHost, Writer,
 };
+use crate::session::hub::Messages;
 use crate::session::{AttachError, Changes, ClientMessage, HubHandle, HubStatus};
 
 /// How long a new connection may take to say what it is for.
@@ -283,18 +284,15 @@ async fn serve_attach(
 
 /// A client's messages to the gateway, until its outbox closes; what is
 /// queued is written in one batch.
-async fn forward_messages(
-    mut messages: mpsc::Receiver<ClientMessage>,
-    mut writer: ConnectionWriter,
-) {
-    while let Some(message) = messages.recv().await {
+async fn forward_messages(mut messages: impl MessageQueue, mut writer: ConnectionWriter) {
+    while let Some(message) = messages.next().await {
         if protocol::feed(&mut writer, &to_client(message))
             .await
             .is_err()
         {
             return;
         }
-        while let Ok(message) = messages.try_recv() {
+        while let Some(message) = messages.ready() {
             if protocol::feed(&mut writer, &to_client(message))
                 .await
                 .is_err()
@@ -305,6 +303,32 @@ async fn forward_messages(
         if protocol::flush(&mut writer).await.is_err() {
             return;
         }
+    }
+}
+
+/// A client's queue of messages: an attachment's or a watcher's.
+trait MessageQueue {
+    async fn next(&mut self) -> Option<ClientMessage>;
+    fn ready(&mut self) -> Option<ClientMessage>;
+}
+
+impl MessageQueue for Messages {
+    async fn next(&mut self) -> Option<ClientMessage> {
+        self.recv().await
+    }
+
+    fn ready(&mut self) -> Option<ClientMessage> {
+        self.try_recv()
+    }
+}
+
+impl MessageQueue for mpsc::Receiver<ClientMessage> {
+    async fn next(&mut self) -> Option<ClientMessage> {
+        self.recv().await
+    }
+
+    fn ready(&mut self) -> Option<ClientMessage> {
+        self.try_recv().ok()
     }
 }
 

@@ -17,7 +17,7 @@ use super::run::Outcome;
 use crate::app::App;
 use crate::metrics as metric;
 use crate::session::input::{InputAction, PrefixReader, help_text};
-use crate::session::{AttachError, ClientMessage, Receipts, Role, SessionEntry};
+use crate::session::{AttachError, ClientMessage, Messages, Receipts, Role, SessionEntry};
 
 /// Extra bytes the input loop asks the writer to show (the keys help).
 const LOCAL_MESSAGES: usize = 4;
@@ -177,7 +177,7 @@ async fn act(
 async fn write_messages(
     handle: Handle,
     channel: ChannelId,
-    mut messages: mpsc::Receiver<ClientMessage>,
+    mut messages: Messages,
     mut local: mpsc::Receiver<Bytes>,
     receipts: Receipts,
     asked: std::time::Instant,

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::{Hub, OUTBOX_MESSAGES, Outbox};
 use crate::session::clients::{ClientId, ClientTable, Delivery, Role};
-use crate::session::hub::{Attachment, ClientLink, ClientMessage, Participant};
+use crate::session::hub::{Attachment, ClientLink, ClientMessage, Messages, Participant};
 use crate::session::terminal::Size;
 
 /// Clients switched to screen sync in this process (a session host runs
@@ -83,7 +83,7 @@ impl Hub {
         Attachment {
             id,
             role,
-            messages: Some(messages),
+            messages: Some(Messages::from_outbox(messages)),
             link: ClientLink::Local {
                 queued_bytes,
                 hub: self.handle.clone(),

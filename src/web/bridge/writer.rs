@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::super::protocol::{ServerText, close};
 use crate::metrics as metric;
-use crate::session::{ClientMessage, Receipts};
+use crate::session::{ClientMessage, Messages, Receipts};
 
 /// A browser that takes longer than this to take one message is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,7 +47,7 @@ pub(super) async fn send_close(sink: &mut Sink, code: u16, reason: &str) -> Resu
 /// to the browser, in order; reports each hub message once written.
 pub(super) async fn write_messages(
     mut sink: Sink,
-    mut messages: mpsc::Receiver<ClientMessage>,
+    mut messages: Messages,
     receipts: Receipts,
     mut people: watch::Receiver<Option<String>>,
     mut closing: mpsc::Receiver<(u16, String)>,
