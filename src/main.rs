@@ -72,8 +72,12 @@ enum Command {
     /// Run one session's host (started by the server, not by hand)
     #[command(hide = true)]
     SessionHost {
-        #[arg(long, value_name = "PATH")]
-        socket: PathBuf,
+        /// The hosts directory (data/hosts)
+        #[arg(long, value_name = "DIR")]
+        hosts: PathBuf,
+        /// The foyer user whose sessions it runs
+        #[arg(long, value_name = "ID")]
+        owner: i64,
         #[arg(long, value_name = "PATH")]
         log: PathBuf,
     },
@@ -81,10 +85,10 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Command::SessionHost { socket, log } = cli.command {
+    if let Command::SessionHost { hosts, owner, log } = cli.command {
         // Before anything else: a host reads no configuration and runs
         // its own single-threaded runtime.
-        return match foyer::session_host::host::main(socket, log) {
+        return match foyer::session_host::host::main(hosts, owner, log) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("foyer: {error:#}");

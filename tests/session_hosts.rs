@@ -220,34 +220,48 @@ fn a_host_whose_gateway_never_comes_back_keeps_its_program_and_is_adopted_later(
     });
 }
 
+/// The session sockets in the server's hosts directory.
+fn session_sockets(server: &Server) -> Vec<String> {
+    std::fs::read_dir(server.dir.path().join("data/hosts"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sock") && !n.starts_with("owner-"))
+        .collect()
+}
+
 #[test]
-fn kill_ends_the_host_and_the_next_server_forgets_nothing() {
+fn one_host_runs_a_users_sessions_and_kill_ends_only_the_killed_one() {
     let mut server = Server::start();
     let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
     alice.ok("new gone -d -- sleep 600");
     alice.ok("new stays -d -- sleep 600");
-    assert_eq!(server.session_hosts().len(), 2);
+    bob.ok("new his -d -- sleep 600");
+    assert_eq!(server.session_hosts().len(), 2, "one host per user");
+    assert_eq!(session_sockets(&server).len(), 3);
     alice.ok("kill gone");
-    eventually("the killed session's host to exit", || {
-        server.session_hosts().len() == 1
+    eventually("the killed session's socket to go", || {
+        session_sockets(&server).len() == 2
     });
-    let sockets = |server: &Server| -> Vec<String> {
-        std::fs::read_dir(server.dir.path().join("data/hosts"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".sock"))
-            .collect()
-    };
-    assert_eq!(sockets(&server).len(), 1, "{:?}", sockets(&server));
+    assert_eq!(server.session_hosts().len(), 2, "alice's host runs on");
     server.restart();
-    let alice = on(&server, &alice);
+    let (alice, bob) = (on(&server, &alice), on(&server, &bob));
     let table = alice.ok("ls");
     assert!(
         table.contains("stays") && !table.contains("gone"),
         "{table}"
     );
     assert_eq!(state_of(&alice, "stays"), "running", "{}", server.log());
+    // A session made after the restart joins its owner's running host.
+    alice.ok("new later -d -- sleep 600");
+    assert_eq!(server.session_hosts().len(), 2);
+    alice.ok("kill stays");
+    alice.ok("kill later");
+    eventually("a host without sessions to exit", || {
+        server.session_hosts().len() == 1
+    });
+    assert_eq!(state_of(&bob, "his"), "running");
 }
 
 #[test]

@@ -63,7 +63,7 @@ impl HostStarter {
             log_level: self.log_level.clone(),
             log_json: self.log_json,
         };
-        let mut connection = launch::start(&self.hosts, &launch)
+        let mut connection = launch::start(&self.hosts, owner.id, &launch)
             .await
             .map_err(|error| SpawnError::Host(error.to_string()))?;
         connection.lease = lease;

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use super::clients::{ClientId, Role};
 use super::terminal::Size;
 use crate::config::SizePolicy;
-use crate::session_host::connect::{HostConnection, HostReader};
 use crate::session_host::connect;
+use crate::session_host::connect::{HostConnection, HostReader};
 use crate::session_host::protocol::{self, FinalScreen, FromClient, ToClient};
 
 /// Settings a hub needs from the configuration. Plain data: the gateway

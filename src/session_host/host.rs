@@ -1,24 +1,30 @@
-//! The session host process (`foyer session-host`): reads its [`Launch`],
-//! listens on its socket, starts the program, runs the session's hub on a
-//! single-threaded runtime and serves the gateway until the session ends.
+//! The session host process (`foyer session-host`): runs the sessions of
+//! one owner, each with its program, its hub (on this process's single
+//! thread) and its own socket, and outlives the gateway that started it.
 //!
-//! It keeps reading the program's output whether or not a gateway is
-//! connected: the screen stays current and terminal queries are answered
-//! while the gateway is down. It exits when the session is killed, or once
-//! its program has exited and a gateway has carried the final screen off.
+//! It starts with one session's [`Launch`] on its standard input and
+//! listens on its owner socket for more (`Open::Start`), so one process
+//! carries all of a user's sessions: a process costs about a megabyte of
+//! its own, a session a hub's worth (docs/architecture.md has the
+//! numbers). It keeps reading every program's output whether or not a
+//! gateway is connected: screens stay current and terminal queries are
+//! answered while the gateway is down. It exits once its last session has
+//! ended (killed, or exited and its final screen carried off).
 //!
 //! Must not read the configuration file or the database: everything it
-//! needs is in the launch.
+//! needs is in the launches.
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
-use tokio::net::UnixListener;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
 
-use super::launch::{Launch, Program};
-use super::protocol::{Hello, PROTOCOL_VERSION};
+use super::launch::{Launch, Program, StartReply, owner_socket_path, socket_path};
+use super::protocol::{self, Hello, Open, PROTOCOL_VERSION};
 use super::server;
 use crate::runtime::{Process, SpawnError};
 use crate::session::Changes;
@@ -26,8 +32,12 @@ use crate::session::hub_task::{HubIdentity, HubStart, start_hub};
 use crate::session::unix_now;
 use crate::store::SessionId;
 
-/// Runs a session host: `socket` to listen on, `log` to append to.
-pub fn main(socket: PathBuf, log: PathBuf) -> anyhow::Result<()> {
+/// How long a new connection on the owner socket may take to ask.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs a session host for `owner`'s sessions, with sockets in `hosts`
+/// and its log appended to `log`.
+pub fn main(hosts: PathBuf, owner: i64, log: PathBuf) -> anyhow::Result<()> {
     let mut body = Vec::new();
     std::io::stdin()
         .read_to_end(&mut body)
@@ -46,37 +56,136 @@ pub fn main(socket: PathBuf, log: PathBuf) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the session host's runtime")?;
-    runtime.block_on(run(launch, socket));
+    runtime.block_on(run(launch, hosts, owner));
     Ok(())
 }
 
-async fn run(launch: Launch, socket: PathBuf) {
-    let label = launch.label.clone();
-    let listener = match listen(&socket) {
+/// A request to start a session, from the owner socket, with where to
+/// answer it.
+type StartRequest = (Launch, protocol::Writer<tokio::net::unix::OwnedWriteHalf>);
+
+async fn run(first: Launch, hosts: PathBuf, owner: i64) {
+    let owner_socket = owner_socket_path(&hosts, owner);
+    let listener = match listen(&owner_socket) {
         Ok(listener) => listener,
         Err(error) => {
             say(&format!(
                 "error: cannot listen on {}: {error}",
-                socket.display()
+                owner_socket.display()
             ));
             return;
         }
     };
+    let (ended_tx, mut ended) = mpsc::channel::<()>(16);
+    if let Err(error) = start_session(first, &hosts, ended_tx.clone()).await {
+        let _ = std::fs::remove_file(&owner_socket);
+        say(&format!("error: {error}"));
+        return;
+    }
+    say("ready");
+    detach_standard_streams();
+    tracing::info!(owner, pid = std::process::id(), "session host started");
+    let (requests_tx, mut requests) = mpsc::channel::<StartRequest>(16);
+    // Sessions running or being started: the host stops at zero.
+    let mut sessions = 1usize;
+    loop {
+        tokio::select! {
+            // A request already read counts before a session that ended.
+            biased;
+            Some((launch, writer)) = requests.recv() => {
+                sessions += 1;
+                tokio::spawn(start_requested(launch, hosts.clone(), ended_tx.clone(), writer));
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    tokio::spawn(read_start_request(stream, owner, requests_tx.clone()));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(()) = ended.recv() => {
+                sessions -= 1;
+                if sessions == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&owner_socket);
+    tracing::info!(owner, "session host stopped: no sessions left");
+}
+
+/// Greets a connection on the owner socket and passes on its request.
+async fn read_start_request(stream: UnixStream, owner: i64, requests: mpsc::Sender<StartRequest>) {
+    let (read, write) = stream.into_split();
+    let (mut reader, mut writer) = (protocol::reader(read), protocol::writer(write));
+    let hello = hello(0, None);
+    if protocol::send(&mut writer, &hello).await.is_err() {
+        return;
+    }
+    let open = tokio::time::timeout(OPEN_TIMEOUT, protocol::receive::<Open, _>(&mut reader)).await;
+    match open {
+        Ok(Ok(Open::Start(launch))) => {
+            let _ = requests.send((*launch, writer)).await;
+        }
+        Ok(Ok(_)) => tracing::debug!(owner, "an owner socket connection asked for something else"),
+        Ok(Err(error)) => tracing::debug!(owner, %error, "a start request could not be read"),
+        Err(_) => tracing::debug!(owner, "a start request did not come in time"),
+    }
+}
+
+/// Starts a requested session and answers whether it runs.
+async fn start_requested(
+    launch: Launch,
+    hosts: PathBuf,
+    ended: mpsc::Sender<()>,
+    mut writer: protocol::Writer<tokio::net::unix::OwnedWriteHalf>,
+) {
+    let reply = match start_session(launch, &hosts, ended.clone()).await {
+        Ok(()) => StartReply::Ready,
+        Err(error) => {
+            let _ = ended.send(()).await;
+            StartReply::Failed(error.to_string())
+        }
+    };
+    let _ = protocol::send(&mut writer, &reply).await;
+}
+
+/// Why a session could not start here.
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("cannot listen on {path}: {source}")]
+    Listen {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Program(#[from] SpawnError),
+}
+
+/// Listens on the session's socket, starts its program and its hub, and
+/// serves it in a task that reports on `ended` when the session is over.
+async fn start_session(
+    launch: Launch,
+    hosts: &Path,
+    ended: mpsc::Sender<()>,
+) -> Result<(), StartError> {
+    let socket = socket_path(hosts, launch.session_id);
+    let listener = listen(&socket).map_err(|source| StartError::Listen {
+        path: socket.clone(),
+        source,
+    })?;
     let process = match start_program(&launch.program).await {
         Ok(process) => process,
         Err(error) => {
             let _ = std::fs::remove_file(&socket);
-            say(&format!("error: {error}"));
-            return;
+            return Err(error.into());
         }
     };
-    let hello = Hello {
-        protocol: PROTOCOL_VERSION,
-        foyer_version: env!("CARGO_PKG_VERSION").to_string(),
-        session_id: launch.session_id,
-        host_pid: std::process::id(),
-        program_pid: process.pid,
-    };
+    let label = launch.label.clone();
+    let hello = hello(launch.session_id, process.pid);
     let changes = Changes::new();
     let identity = HubIdentity {
         id: SessionId(launch.session_id),
@@ -88,13 +197,25 @@ async fn run(launch: Launch, socket: PathBuf) {
         last_active: unix_now(),
         seed: launch.seed,
     };
+    tracing::info!(session = %label, pid = ?hello.program_pid, "session started");
     let hub = start_hub(identity, launch.settings, changes.clone(), start);
-    say("ready");
-    detach_standard_streams();
-    tracing::info!(session = %label, pid = ?hello.program_pid, "session host started");
-    server::serve(listener, hub, changes, hello).await;
-    let _ = std::fs::remove_file(&socket);
-    tracing::info!(session = %label, "session host stopped");
+    tokio::spawn(async move {
+        server::serve(listener, hub, changes, hello).await;
+        let _ = std::fs::remove_file(&socket);
+        tracing::info!(session = %label, "session ended");
+        let _ = ended.send(()).await;
+    });
+    Ok(())
+}
+
+fn hello(session_id: i64, program_pid: Option<u32>) -> Hello {
+    Hello {
+        protocol: PROTOCOL_VERSION,
+        foyer_version: env!("CARGO_PKG_VERSION").to_string(),
+        session_id,
+        host_pid: std::process::id(),
+        program_pid,
+    }
 }
 
 async fn start_program(program: &Program) -> Result<Process, SpawnError> {
@@ -116,7 +237,7 @@ fn listen(socket: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// The one line the gateway waits for.
+/// The one line the gateway that started us waits for.
 fn say(line: &str) {
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{line}");
@@ -138,7 +259,7 @@ fn detach_standard_streams() {
     let _ = nix::unistd::dup2_stderr(&null);
 }
 
-/// Logs go to the shared hosts log, each line naming the session.
+/// Logs go to the shared hosts log, each line naming its session.
 fn init_logging(log: &Path, launch: &Launch) {
     let Ok(file) = std::fs::OpenOptions::new()
         .create(true)

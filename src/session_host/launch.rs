@@ -1,16 +1,20 @@
-//! What a session host is started with ([`Launch`]) and how the gateway
-//! starts one: `foyer session-host --socket PATH --log PATH` run from this
-//! very binary (`/proc/self/exe`, so an upgraded binary on disk does not
-//! change what a running gateway starts), in its own session and process
-//! group (a signal to the gateway never reaches it), with the launch on its
-//! standard input. The host answers one line on its standard output,
-//! `ready` once its socket listens and the program runs, or `error: WHY`,
-//! then detaches its standard streams.
+//! What a session is started with ([`Launch`]) and how the gateway starts
+//! it: in the running session host of its owner (one process carries all
+//! of a user's sessions), asked on that host's owner socket; or, when
+//! there is none of this very build, in a new host: `foyer session-host
+//! --hosts DIR --owner ID --log PATH` run from this binary
+//! (`/proc/self/exe`, so an upgraded binary on disk does not change what a
+//! running gateway starts), in its own session and process group (a signal
+//! to the gateway never reaches it), with the launch on its standard
+//! input. A new host answers one line on its standard output, `ready` once
+//! its sockets listen and the program runs, or `error: WHY`, then detaches
+//! its standard streams.
 //!
-//! Sockets live in `data/hosts/` (mode 0700), one `ID.sock` (mode 0600)
-//! per running session; every host appends to `data/hosts/hosts.log`.
+//! Sockets live in `data/hosts/` (mode 0700): one `ID.sock` (mode 0600)
+//! per running session, one `owner-ID.sock` per host; every host appends
+//! to `data/hosts/hosts.log`.
 //!
-//! Must not talk to a running host (that is `connect`'s).
+//! Must not talk to a running session (that is `connect`'s).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -21,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::connect::HostConnection;
-use super::protocol::{FinalScreen, ProtocolError};
+use super::protocol::{self, FinalScreen, Hello, Open, PROTOCOL_VERSION, ProtocolError};
 use crate::runtime::docker::ExecStart;
 use crate::runtime::local::LocalProgram;
 use crate::session::HubSettings;
@@ -34,7 +38,15 @@ const MAX_SOCKET_PATH: usize = 107;
 /// The log every host appends to, in the hosts directory.
 pub const LOG_FILE: &str = "hosts.log";
 
-/// Everything a session host needs, sent on its standard input.
+/// A host's answer to `Open::Start`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum StartReply {
+    Ready,
+    /// Why the session could not start (the user sees it).
+    Failed(String),
+}
+
+/// Everything a session host needs to run a session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Launch {
     pub session_id: i64,
@@ -86,6 +98,11 @@ pub fn socket_path(dir: &Path, id: i64) -> PathBuf {
     dir.join(format!("{id}.sock"))
 }
 
+/// The socket on which `owner`'s session host takes new sessions.
+pub fn owner_socket_path(dir: &Path, owner: i64) -> PathBuf {
+    dir.join(format!("owner-{owner}.sock"))
+}
+
 /// The session id a socket in the hosts directory belongs to.
 pub fn session_of_socket(path: &Path) -> Option<i64> {
     let name = path.file_name()?.to_str()?;
@@ -102,18 +119,84 @@ pub fn prepare_directory(dir: &Path) -> Result<(), HostStartError> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(failed)
 }
 
-/// Starts a host for `launch` with its socket in `dir`, and connects to it.
-pub async fn start(dir: &Path, launch: &Launch) -> Result<HostConnection, HostStartError> {
+/// Starts `launch` for `owner` in its session host (a new one if none of
+/// this build runs), with sockets in `dir`, and connects to the session.
+pub async fn start(
+    dir: &Path,
+    owner: i64,
+    launch: &Launch,
+) -> Result<HostConnection, HostStartError> {
     prepare_directory(dir)?;
-    let socket =
-        std::path::absolute(socket_path(dir, launch.session_id)).map_err(HostStartError::Spawn)?;
-    if socket.as_os_str().len() > MAX_SOCKET_PATH {
-        return Err(HostStartError::PathTooLong { path: socket });
+    let socket = checked_path(socket_path(dir, launch.session_id))?;
+    let owner_socket = checked_path(owner_socket_path(dir, owner))?;
+    match ask_running_host(&owner_socket, launch).await? {
+        Some(StartReply::Ready) => return Ok(HostConnection::connect(&socket).await?),
+        Some(StartReply::Failed(why)) => return Err(HostStartError::Program(why)),
+        None => {}
     }
     let log = std::path::absolute(dir.join(LOG_FILE)).map_err(HostStartError::Spawn)?;
+    start_new_host(dir, owner, &log, launch).await?;
+    Ok(HostConnection::connect(&socket).await?)
+}
+
+/// An absolute socket path, checked to fit in a socket address.
+fn checked_path(path: PathBuf) -> Result<PathBuf, HostStartError> {
+    let path = std::path::absolute(path).map_err(HostStartError::Spawn)?;
+    if path.as_os_str().len() > MAX_SOCKET_PATH {
+        return Err(HostStartError::PathTooLong { path });
+    }
+    Ok(path)
+}
+
+/// Asks the owner's running host to start `launch`: `None` when there is
+/// no host of this very build to ask (none runs, or an older one does).
+async fn ask_running_host(
+    owner_socket: &Path,
+    launch: &Launch,
+) -> Result<Option<StartReply>, HostStartError> {
+    let greeting = async {
+        let stream = tokio::net::UnixStream::connect(owner_socket).await?;
+        let (read, write) = stream.into_split();
+        let (mut reader, writer) = (protocol::reader(read), protocol::writer(write));
+        let hello: Hello = protocol::receive(&mut reader).await?;
+        Ok::<_, ProtocolError>((hello, reader, writer))
+    };
+    let Ok(Ok((hello, mut reader, mut writer))) =
+        tokio::time::timeout(Duration::from_secs(2), greeting).await
+    else {
+        return Ok(None);
+    };
+    if hello.protocol != PROTOCOL_VERSION || hello.foyer_version != env!("CARGO_PKG_VERSION") {
+        return Ok(None);
+    }
+    // From here the host may start the session: no second try elsewhere
+    // unless it says nothing at all, or the program could run twice.
+    let asked = async {
+        protocol::send(&mut writer, &Open::Start(Box::new(launch.clone()))).await?;
+        protocol::receive::<StartReply, _>(&mut reader).await
+    };
+    match tokio::time::timeout(READY_TIMEOUT, asked).await {
+        Ok(Ok(reply)) => Ok(Some(reply)),
+        // Closed without a word: the host was exiting (its last session
+        // had just ended) and did not take the session; a program it had
+        // begun to start ends with it.
+        Ok(Err(ProtocolError::Closed)) => Ok(None),
+        Ok(Err(error)) => Err(not_ready(&error.to_string())),
+        Err(_) => Err(not_ready("it did not answer in time")),
+    }
+}
+
+/// Starts a new host for `owner` with `launch` as its first session.
+async fn start_new_host(
+    dir: &Path,
+    owner: i64,
+    log: &Path,
+    launch: &Launch,
+) -> Result<(), HostStartError> {
     let body = rmp_serde::to_vec_named(launch)
         .map_err(|e| HostStartError::Spawn(std::io::Error::other(e)))?;
-    let mut child = host_command(&socket, &log)
+    let dir = std::path::absolute(dir).map_err(HostStartError::Spawn)?;
+    let mut child = host_command(&dir, owner, log)
         .spawn()
         .map_err(HostStartError::Spawn)?;
     let ready = async {
@@ -136,20 +219,18 @@ pub async fn start(dir: &Path, launch: &Launch) -> Result<HostConnection, HostSt
     tokio::spawn(async move {
         let _ = child.wait().await;
     });
-    match outcome {
-        Err(_) => Err(not_ready("it did not answer in time")),
-        Ok(Err(error)) => Err(error),
-        Ok(Ok(())) => Ok(HostConnection::connect(&socket).await?),
-    }
+    outcome.unwrap_or_else(|_| Err(not_ready("it did not answer in time")))
 }
 
 /// `foyer session-host …` from this binary, in a session of its own.
-fn host_command(socket: &Path, log: &Path) -> tokio::process::Command {
+fn host_command(dir: &Path, owner: i64, log: &Path) -> tokio::process::Command {
     let mut command = tokio::process::Command::new("/proc/self/exe");
     command
         .arg("session-host")
-        .arg("--socket")
-        .arg(socket)
+        .arg("--hosts")
+        .arg(dir)
+        .arg("--owner")
+        .arg(owner.to_string())
         .arg("--log")
         .arg(log)
         .current_dir("/")
@@ -192,6 +273,7 @@ mod tests {
         let dir = Path::new("/data/hosts");
         assert_eq!(session_of_socket(&socket_path(dir, 42)), Some(42));
         assert_eq!(session_of_socket(Path::new("/data/hosts/hosts.log")), None);
+        assert_eq!(session_of_socket(&owner_socket_path(dir, 42)), None);
         assert_eq!(session_of_socket(Path::new("/data/hosts/x.sock")), None);
     }
 

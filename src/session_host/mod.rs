@@ -1,6 +1,7 @@
-//! Session hosts: one small process per running session that owns its
-//! program, its PTY, its terminal state and its recording, so that the
-//! program and its screen outlive the gateway (`foyer serve`). See
+//! Session hosts: one small process per user with running sessions that
+//! owns, per session, its program, its PTY, its terminal state and its
+//! recording, so that programs and screens outlive the gateway (`foyer
+//! serve`). See
 //! docs/architecture.md, "Processes: the gateway and the session hosts".
 //!
 //! `protocol` is the plain-data protocol between gateway and host;

@@ -56,6 +56,9 @@ pub enum Open {
     },
     /// The program's output bytes as they come (`watch` without a PTY).
     Watch { who: String },
+    /// On a host's owner socket: start another session in this host; the
+    /// host answers with a `StartReply`.
+    Start(Box<super::launch::Launch>),
 }
 
 /// Requests on the control connection.

@@ -97,6 +97,8 @@ async fn open(
             upgradable,
         } => serve_attach(reader, writer, hub, &who, (role, upgradable), size).await,
         Open::Watch { who } => serve_watch(reader, writer, hub, &who).await,
+        // Sessions are started on the owner socket, not a session's.
+        Open::Start(_) => Ok(()),
     }
 }
 

@@ -145,14 +145,26 @@ def children(pid):
     return found
 
 
-def hosts_rss_kib(pid):
-    """RSS of the session hosts a gateway started (not their programs)."""
+def private_kib(pid):
+    """Memory a process has to itself (USS: private clean + dirty pages);
+    RSS would count the binary's shared pages once per process."""
+    total = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1])
+    return total
+
+
+def hosts_kib(pid):
+    """Private memory of the session hosts a gateway started (not of
+    their programs)."""
     total = 0
     for child in children(pid):
         try:
             with open(f"/proc/{child}/cmdline", "rb") as f:
                 if b"session-host" in f.read():
-                    total += rss_kib(child)
+                    total += private_kib(child)
         except FileNotFoundError:
             pass
     return total
@@ -449,12 +461,12 @@ def foyer_memory(target, proc, quick):
         subprocess.run(target.ssh(f"new idle{i} -d -- sleep 3600"), stdout=subprocess.DEVNULL)
     time.sleep(1)
     gateway = (rss_kib(proc.pid) - base) / sessions
-    hosts = hosts_rss_kib(proc.pid) / sessions
-    base = rss_kib(proc.pid) + hosts_rss_kib(proc.pid)
+    hosts = hosts_kib(proc.pid) / sessions
+    base = rss_kib(proc.pid) + hosts_kib(proc.pid)
     clients = [subprocess.Popen(target.ssh("attach idle0", tty=True), stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL) for _ in range(20)]
     time.sleep(3)
-    per_client = (rss_kib(proc.pid) + hosts_rss_kib(proc.pid) - base) / len(clients)
+    per_client = (rss_kib(proc.pid) + hosts_kib(proc.pid) - base) / len(clients)
     for p in clients:
         p.kill()
         p.wait()
