@@ -11,7 +11,6 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -21,7 +20,7 @@ use super::hub::{
     AttachError, ClientMessage, Command, HubHandle, HubSettings, HubStatus, Participant,
     ScreenPreview,
 };
-use super::program::{Running, read_more_now};
+use super::program::{Running, read_into, read_more_now};
 use super::recording::{self, Recorder};
 use super::render;
 use super::terminal::Size;
@@ -167,7 +166,9 @@ pub fn start_hub(
 
 impl Hub {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        let mut buffer = vec![0u8; READ_BUFFER_BYTES];
+        // Filled only as output comes: an idle session's buffer stays
+        // mostly unbacked by memory (a zeroed one would be resident).
+        let mut buffer = Vec::with_capacity(READ_BUFFER_BYTES);
         loop {
             match self.next_event(&mut commands, &mut buffer).await {
                 Event::Output(n) => self.on_output(n, &buffer),
@@ -191,7 +192,7 @@ impl Hub {
     async fn next_event(
         &mut self,
         commands: &mut mpsc::Receiver<Command>,
-        buffer: &mut [u8],
+        buffer: &mut Vec<u8>,
     ) -> Event {
         let deadline = self.next_deadline();
         let Some(running) = self.running.as_mut() else {
@@ -202,9 +203,9 @@ impl Hub {
         let output = &mut running.output;
         let exit = &mut running.exit;
         tokio::select! {
-            read = output.read(buffer), if reading => match read {
+            read = read_into(output, buffer), if reading => match read {
                 Ok(0) | Err(_) => Event::OutputClosed,
-                Ok(n) => Event::Output(n + read_more_now(output, &mut buffer[n..])),
+                Ok(n) => Event::Output(n + read_more_now(output, buffer)),
             },
             status = exit, if waiting_exit => Event::Exit(status.unwrap_or(1)),
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => Event::Deadline,

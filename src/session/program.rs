@@ -3,7 +3,7 @@
 //!
 //! Must not know about clients or the screen.
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -54,26 +54,39 @@ impl Drop for Running {
     }
 }
 
-/// Reads whatever more output is ready right now, without waiting: a PTY
+/// Reads whatever more output is ready right now into the rest of
+/// `buffer`'s capacity, without waiting: a PTY
 /// hands out at most a page per read, and handling (and sending) bigger
 /// chunks costs fewer wake-ups per byte.
 pub(super) fn read_more_now(
     output: &mut Box<dyn tokio::io::AsyncRead + Send + Unpin>,
-    buffer: &mut [u8],
+    buffer: &mut Vec<u8>,
 ) -> usize {
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    let mut filled = 0;
-    while filled < buffer.len() {
-        let mut read_buf = tokio::io::ReadBuf::new(&mut buffer[filled..]);
-        match std::pin::Pin::new(&mut **output).poll_read(&mut context, &mut read_buf) {
-            std::task::Poll::Ready(Ok(())) if !read_buf.filled().is_empty() => {
-                filled += read_buf.filled().len()
-            }
+    let start = buffer.len();
+    while buffer.len() < buffer.capacity() {
+        let spare = buffer.capacity() - buffer.len();
+        let mut limited = (&mut *buffer).limit(spare);
+        let reader = std::pin::Pin::new(&mut **output);
+        match tokio_util::io::poll_read_buf(reader, &mut context, &mut limited) {
+            std::task::Poll::Ready(Ok(n)) if n > 0 => {}
             // Nothing ready, an error or the end: the next awaited read sees it.
             _ => break,
         }
     }
-    filled
+    buffer.len() - start
+}
+
+/// Reads what output is ready into `buffer` (emptied first), up to its
+/// capacity; 0 at the end of the output.
+pub(super) async fn read_into(
+    output: &mut Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    buffer.clear();
+    let spare = buffer.capacity();
+    let mut limited = (&mut *buffer).limit(spare);
+    tokio::io::AsyncReadExt::read_buf(&mut **output, &mut limited).await
 }
 
 /// Writes queued input to the program until the queue closes or the
