@@ -161,3 +161,23 @@ fn output_starting_with_control_bytes_passes_through() {
         ssh.ok("capture binary").contains("after-binary")
     });
 }
+
+#[test]
+fn kill_hangs_a_container_program_up_before_killing_it() {
+    let server = docker_server("");
+    let user = TestUser::new("dkhup");
+    let ssh = server.user(&user.name, false);
+    ssh.ok(
+        "new polite -d -- bash -c 'trap \"echo got-hup > $HOME/hup.txt; exit 0\" HUP; \
+         echo ready; while true; do sleep 0.1; done'",
+    );
+    eventually("the program to be ready", || {
+        ssh.ok("capture polite").contains("ready")
+    });
+    ssh.ok("kill polite");
+    let home = format!("/home/{}", user.name);
+    eventually("the program to see SIGHUP", || {
+        docker::docker(&["exec", &user.container(), "cat", &format!("{home}/hup.txt")])
+            .contains("got-hup")
+    });
+}
