@@ -267,7 +267,7 @@ async fn serve(mut config: Config, stop_sessions: bool) -> anyhow::Result<()> {
     let web_address = web_listener.local_addr()?;
     config.web.public_url = config.web.public_base(web_address);
     let web_scheme = if tls.is_some() { "https" } else { "http" };
-    let russh_config = Arc::new(ssh::russh_config(host_key));
+    let russh_config = Arc::new(ssh::russh_config(host_key, &config.ssh.kex));
     let app = Arc::new(App {
         config,
         store,
