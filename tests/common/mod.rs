@@ -372,6 +372,12 @@ pub struct Output {
 impl Ssh {
     /// `ssh` with this client's key and options, ready for a command.
     pub fn command(&self) -> Command {
+        self.command_logging("ERROR")
+    }
+
+    /// `ssh` as [`Ssh::command`], logging at `level` (`INFO` shows the
+    /// client's notices, such as refused forwards).
+    pub fn command_logging(&self, level: &str) -> Command {
         let mut command = Command::new("ssh");
         command
             .args([
@@ -384,7 +390,7 @@ impl Ssh {
             ])
             .args([
                 "-o",
-                "LogLevel=ERROR",
+                &format!("LogLevel={level}"),
                 "-o",
                 "IdentitiesOnly=yes",
                 "-o",
