@@ -60,6 +60,66 @@ pub struct SshConfig {
     /// A connection that has not signed in after this long is closed.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
+    /// The key exchange methods offered, most preferred first.
+    pub kex: Vec<KexAlgorithm>,
+}
+
+/// A key exchange method foyer can offer (russh implements these; it has
+/// no sntrup761x25519-sha512).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum KexAlgorithm {
+    /// Post-quantum hybrid (OpenSSH 9.9 and later).
+    Mlkem768x25519Sha256,
+    Curve25519Sha256,
+    /// The same as `curve25519-sha256`, under its pre-RFC 8731 name.
+    Curve25519Sha256Libssh,
+}
+
+impl KexAlgorithm {
+    /// Every method foyer can offer.
+    pub const ALL: [KexAlgorithm; 3] = [
+        KexAlgorithm::Mlkem768x25519Sha256,
+        KexAlgorithm::Curve25519Sha256,
+        KexAlgorithm::Curve25519Sha256Libssh,
+    ];
+    /// Today's offer: post-quantum first, curve25519 for older clients.
+    pub const DEFAULT: [KexAlgorithm; 3] = KexAlgorithm::ALL;
+
+    /// The method's SSH name.
+    pub fn name(self) -> &'static str {
+        match self {
+            KexAlgorithm::Mlkem768x25519Sha256 => "mlkem768x25519-sha256",
+            KexAlgorithm::Curve25519Sha256 => "curve25519-sha256",
+            KexAlgorithm::Curve25519Sha256Libssh => "curve25519-sha256@libssh.org",
+        }
+    }
+
+    /// The known names, for messages.
+    fn known() -> String {
+        KexAlgorithm::ALL.map(KexAlgorithm::name).join(", ")
+    }
+}
+
+impl TryFrom<String> for KexAlgorithm {
+    type Error = String;
+    fn try_from(name: String) -> Result<KexAlgorithm, String> {
+        KexAlgorithm::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown key exchange method `{name}` (known: {})",
+                    KexAlgorithm::known()
+                )
+            })
+    }
+}
+
+impl From<KexAlgorithm> for String {
+    fn from(algorithm: KexAlgorithm) -> String {
+        algorithm.name().to_string()
+    }
 }
 
 /// Who may sign in besides registered keys, and how failures are limited.
@@ -227,6 +287,7 @@ impl Default for SshConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 2222)),
             host_key: PathBuf::from("keys/ssh_host_ed25519_key"),
             idle_timeout: Duration::from_secs(60),
+            kex: KexAlgorithm::DEFAULT.to_vec(),
         }
     }
 }
@@ -586,6 +647,12 @@ impl Config {
                 "ssh.idle_timeout: more than 0 (unauthenticated connections must end)".into(),
             );
         }
+        if self.ssh.kex.is_empty() {
+            return fail(format!(
+                "ssh.kex: name at least one key exchange method (known: {})",
+                KexAlgorithm::known()
+            ));
+        }
         for (index, line) in self.auth.trusted_user_ca_keys.iter().enumerate() {
             if let Err(error) = russh::keys::PublicKey::from_openssh(line.trim()) {
                 return fail(format!(
@@ -744,6 +811,31 @@ mod tests {
     }
 
     #[test]
+    fn kex_defaults_to_mlkem_first_and_names_only_known_methods() {
+        assert_eq!(
+            Config::default().ssh.kex,
+            [
+                KexAlgorithm::Mlkem768x25519Sha256,
+                KexAlgorithm::Curve25519Sha256,
+                KexAlgorithm::Curve25519Sha256Libssh
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("foyer.toml");
+        std::fs::write(&path, "[ssh]\nkex = [\"mlkem768x25519-sha256\"]\n").unwrap();
+        let config = Config::load(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(config.ssh.kex, [KexAlgorithm::Mlkem768x25519Sha256]);
+        for bad in ["[\"sntrup761x25519-sha512\"]", "[]"] {
+            std::fs::write(&path, format!("[ssh]\nkex = {bad}\n")).unwrap();
+            let text = Config::load(Some(&path), Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(text.contains("ssh.kex"), "{text}");
+            assert!(text.contains("known: mlkem768x25519-sha256"), "{text}");
+        }
+    }
+
+    #[test]
     fn committed_default_file_parses_to_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
         let config = Config::load(Some(&path), Overrides::default()).unwrap();
@@ -757,6 +849,7 @@ mod tests {
         assert_eq!(config.runtime.kind, defaults.runtime.kind);
         assert_eq!(config.runtime.docker.image, defaults.runtime.docker.image);
         assert_eq!(config.ssh.idle_timeout, defaults.ssh.idle_timeout);
+        assert_eq!(config.ssh.kex, defaults.ssh.kex);
         assert_eq!(
             config.auth.max_failures_per_minute,
             defaults.auth.max_failures_per_minute

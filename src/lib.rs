@@ -4,9 +4,11 @@
 //! the JSON API; `session` keeps the programs
 //! and their screens; `session_host` is the process that runs one session
 //! and outlives the server; `runtime` starts programs; `store` is the database;
-//! `config` reads the settings; `admin` is the local command line.
+//! `config` reads the settings; `admin` is the local command line;
+//! `announce` is what `serve` tells its operator at start.
 
 pub mod admin;
+pub mod announce;
 pub mod app;
 pub mod audit;
 pub mod config;

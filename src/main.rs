@@ -12,6 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use foyer::admin::{self, KeyCommand, UserCommand};
+use foyer::announce::{Announcer, Reported};
 use foyer::app::App;
 use foyer::config::{Config, LogFormat, Overrides, RuntimeKind};
 use foyer::runtime::Runtime;
@@ -109,7 +110,9 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("foyer: {error:#}");
+            if !error.is::<Reported>() {
+                eprintln!("foyer: {error:#}");
+            }
             std::process::ExitCode::FAILURE
         }
     }
@@ -132,7 +135,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let config = Config::load(cli.config.as_deref(), overrides)?;
     match cli.command {
-        Command::Serve { stop_sessions, .. } => serve(config, stop_sessions).await,
+        Command::Serve { stop_sessions, .. } => {
+            let announcer = Announcer::new(config.log.format);
+            serve(config, stop_sessions, announcer)
+                .await
+                .map_err(|error| announcer.stopped(error))
+        }
         Command::User(command) => admin::run_user(&open_store(&config).await?, command).await,
         Command::Key(command) => admin::run_key(&open_store(&config).await?, command).await,
         Command::Migrate => {
@@ -171,16 +179,17 @@ fn init_logging(config: &Config) {
 
 /// First start with no users: the OS user becomes an admin with the keys
 /// from `~/.ssh`.
-async fn create_first_admin(store: &Store, account: &HostAccount) -> anyhow::Result<()> {
+async fn create_first_admin(
+    store: &Store,
+    account: &HostAccount,
+    announcer: Announcer,
+) -> anyhow::Result<()> {
     if store.user_count().await? > 0 {
         return Ok(());
     }
     let keys = admin::first_start_keys(&account.home);
     if keys.is_empty() {
-        println!(
-            "foyer: no users yet and no keys in {}/.ssh; add one with: foyer user add NAME --admin --key-file ~/.ssh/id_ed25519.pub",
-            account.home.display()
-        );
+        announcer.no_first_admin(&account.home);
         return Ok(());
     }
     let user = store
@@ -188,12 +197,7 @@ async fn create_first_admin(store: &Store, account: &HostAccount) -> anyhow::Res
         .await
         .with_context(|| format!("cannot create the first admin `{}`", account.user))?
         .0;
-    println!(
-        "foyer: created admin user {} with {} key(s) from {}/.ssh",
-        user.name,
-        keys.len(),
-        account.home.display()
-    );
+    announcer.first_admin(&user.name, keys.len(), &account.home);
     Ok(())
 }
 
@@ -216,8 +220,13 @@ fn raise_open_files_limit() {
     }
 }
 
-async fn serve(mut config: Config, stop_sessions: bool) -> anyhow::Result<()> {
+async fn serve(
+    mut config: Config,
+    stop_sessions: bool,
+    announcer: Announcer,
+) -> anyhow::Result<()> {
     init_logging(&config);
+    announcer.log_panics();
     raise_open_files_limit();
     std::fs::create_dir_all(&config.data.dir).with_context(|| {
         format!(
@@ -228,7 +237,7 @@ async fn serve(mut config: Config, stop_sessions: bool) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     tracing::info!(backend = %store.backend(), "database ready");
     let account = HostAccount::current();
-    create_first_admin(&store, &account).await?;
+    create_first_admin(&store, &account, announcer).await?;
     let host_key = ssh::hostkey::load_or_create(&config.ssh.host_key)?;
     let audit = foyer::audit::Auditor::start(store.clone());
     let settings = HubSettings {
@@ -271,7 +280,7 @@ async fn serve(mut config: Config, stop_sessions: bool) -> anyhow::Result<()> {
     let web_address = web_listener.local_addr()?;
     config.web.public_url = config.web.public_base(web_address);
     let web_scheme = if tls.is_some() { "https" } else { "http" };
-    let russh_config = Arc::new(ssh::russh_config(host_key));
+    let russh_config = Arc::new(ssh::russh_config(host_key, &config.ssh.kex));
     let app = Arc::new(App {
         config,
         store,
@@ -282,20 +291,16 @@ async fn serve(mut config: Config, stop_sessions: bool) -> anyhow::Result<()> {
         hosts,
         revocations: foyer::session::Changes::new(),
     });
-    println!("foyer: SSH listening on {address}");
-    println!("foyer: web listening on {web_scheme}://{web_address}");
-    println!(
-        "foyer: connect with: ssh -t -p {} {}",
-        address.port(),
-        address.ip()
-    );
+    announcer.ssh_listening(address);
+    announcer.web_listening(web_scheme, web_address);
+    announcer.connect_with(address);
     let metrics = foyer::metrics::Metrics::install()?;
     let metrics_listener = match app.config.metrics.listen {
         Some(address) => {
             let (bound, task) = foyer::metrics::serve(address, app.clone(), metrics.clone())
                 .await
                 .with_context(|| format!("cannot listen on {address} (metrics.listen)"))?;
-            println!("foyer: metrics listening on {bound}");
+            announcer.metrics_listening(bound);
             Some(task)
         }
         None => None,

@@ -2,6 +2,7 @@
 //! and session, in JSON with `log.format = "json"` (SPEC §9).
 
 mod common;
+mod web_support;
 
 use common::{BASH, Server, eventually};
 
@@ -60,4 +61,155 @@ fn connection_lines_carry_user_peer_and_session() {
             "{line}"
         );
     }
+}
+
+/// An event's own fields merged with its spans' (the span's win: they are
+/// what the line is about).
+fn all_fields(line: &serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    let mut fields = line["fields"].as_object().cloned().unwrap_or_default();
+    fields.extend(span_fields(line));
+    fields
+}
+
+/// SPEC §9: with `log.format = "json"` every line the server writes is a
+/// JSON object, the start-up announcements included (as events with the
+/// address), and lines about a signed-in connection name its user and
+/// peer.
+#[test]
+fn in_json_every_line_is_json_and_connection_lines_name_user_and_peer() {
+    let server = Server::start_with_config(
+        "[log]\nformat = \"json\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let alice = server.user("alice", false);
+    alice.ok("whoami");
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let mut term = alice.term("attach work", 24, 80);
+    term.wait_for_text("$ ");
+    term.detach();
+    term.wait_for_text("[detached from work]");
+    assert_eq!(term.wait_exit(), 0);
+    eventually("the detach to be logged", || {
+        server.log().contains("\"detached\"")
+    });
+
+    let log = server.log();
+    let lines = json_lines(&log);
+    let message = |line: &serde_json::Value| line["fields"]["message"].as_str().map(str::to_string);
+    for (listener, what) in [
+        ("ssh", "SSH listening"),
+        ("web", "web listening"),
+        ("metrics", "metrics listening"),
+    ] {
+        let event = lines
+            .iter()
+            .find(|l| l["fields"]["listener"] == listener)
+            .unwrap_or_else(|| panic!("no {listener} listening event in:\n{log}"));
+        assert_eq!(message(event).as_deref(), Some(what), "{event}");
+        let address = event["fields"]["address"].as_str().unwrap_or_default();
+        assert!(address.starts_with("127.0.0.1:"), "{event}");
+    }
+    assert!(
+        lines.iter().any(|l| l["fields"]["command"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("ssh -t -p "))),
+        "no connect-with event in:\n{log}"
+    );
+
+    assert_names(&lines, "signed in", None);
+    assert_names(&lines, "attached", Some("alice/work"));
+    assert_names(&lines, "detached", Some("alice/work"));
+}
+
+/// Every line of `log` as a JSON object; panics at one that is not.
+fn json_lines(log: &str) -> Vec<serde_json::Value> {
+    log.lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|_| panic!("not JSON: {line}\nlog:\n{log}"));
+            assert!(value.is_object(), "not an object: {line}");
+            value
+        })
+        .collect()
+}
+
+/// The first line whose message is `what` names user alice, her peer
+/// address and, when given, the session.
+fn assert_names(lines: &[serde_json::Value], what: &str, session: Option<&str>) {
+    let line = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == what)
+        .unwrap_or_else(|| panic!("no `{what}` line in {lines:#?}"));
+    let fields = all_fields(line);
+    assert_eq!(fields.get("user"), Some(&"alice".into()), "{line}");
+    assert!(
+        fields
+            .get("peer")
+            .and_then(|p| p.as_str())
+            .is_some_and(|p| p.starts_with("127.0.0.1:")),
+        "{line}"
+    );
+    if let Some(session) = session {
+        assert_eq!(fields.get("session"), Some(&session.into()), "{line}");
+    }
+}
+
+/// The same for a browser: its sign-in, attach and detach lines name the
+/// user, the browser's address and the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_json_websocket_lines_name_user_peer_and_session() {
+    let server = Server::start_with_config("[log]\nformat = \"json\"\n");
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let cookie = web_support::sign_in(&alice, "work").await;
+    let mut client = web_support::connect(&server, "alice/work", &cookie).await;
+    client.resize(80, 24).await;
+    client
+        .wait_for("hello", |c| c.text_of("hello").is_some())
+        .await;
+    drop(client);
+    eventually("the WebSocket's end to be logged", || {
+        server.log().contains("\"WebSocket detached\"")
+    });
+    let lines = json_lines(&server.log());
+    assert_names(&lines, "signed in by link", None);
+    assert_names(&lines, "attached by WebSocket", Some("alice/work"));
+    assert_names(&lines, "WebSocket detached", Some("alice/work"));
+}
+
+/// A server that cannot start says why as a JSON event too, and nothing
+/// in plain text.
+#[test]
+fn in_json_a_failed_start_is_a_json_event() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::write(
+        dir.path().join("config/foyer.toml"),
+        "[log]\nformat = \"json\"\n",
+    )
+    .unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let url = format!("sqlite://{}", dir.path().join("foyer.db").display());
+    let out = common::foyer_on(dir.path(), &url)
+        .args(["serve", "--ssh-listen", &address])
+        .args(["--web-listen", "127.0.0.1:0"])
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&log);
+    let stopped = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "foyer stopped")
+        .unwrap_or_else(|| panic!("no `foyer stopped` event in:\n{log}"));
+    let error = stopped["fields"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("ssh.listen") && error.contains(&address),
+        "{stopped}"
+    );
 }

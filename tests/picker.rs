@@ -262,3 +262,31 @@ fn s_shares_the_selected_session_with_a_user() {
     theirs.wait_for_text("alice/pair");
     theirs.wait_for_text("write");
 }
+
+/// SPEC §6: the list shows who is attached at every width from 80 up,
+/// also where the preview sits beside it (from 100 columns).
+#[test]
+fn who_is_attached_shows_at_every_width_from_80() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    alice.ok("share work bob");
+    let _watcher = bob.term("watch alice/work", 24, 80);
+    eventually("bob to be attached", || {
+        common::json_rows(&alice.ok("ls --json"))[0]["clients"] == 1
+    });
+    for cols in [80, 100, 104, 120] {
+        let term = alice.term("", 30, cols);
+        term.wait_for(&format!("WHO and bob(r) at {cols} columns"), |s| {
+            let text = s.contents();
+            let header = text
+                .lines()
+                .any(|l| l.contains("NAME") && l.contains("WHO"));
+            let row = text
+                .lines()
+                .any(|l| l.contains("work") && l.contains("bob(r)"));
+            header && row
+        });
+    }
+}

@@ -326,6 +326,59 @@ async fn host_and_expired_certificates_presented_alone_are_refused_and_audited()
     .unwrap();
 }
 
+/// SPEC §2: without `auth.auto_provision` (its default, or set false), a
+/// valid certificate from a trusted CA signs in only a principal that is
+/// already a user; one that is not is refused and nobody is created,
+/// whatever login name the client gives.
+#[test]
+fn without_auto_provision_a_valid_certificate_for_no_user_is_refused() {
+    let keys = Keys::new();
+    let ca = keys.key("ca");
+    let explicit = server_trusting(&keys, &ca, false);
+    let by_default = Server::start_with_config(&format!(
+        "[auth]\ntrusted_user_ca_keys = [\"{}\"]\nmax_failures_per_minute = 1000\n",
+        keys.public(&ca)
+    ));
+    for (index, server) in [&explicit, &by_default].into_iter().enumerate() {
+        let admin = server.user("boss", true);
+        let name = format!("newcomer-key-{index}");
+        let key = keys.certified(&name, &ca, "newcomer", "-5m:+1h", &[]);
+        let ssh = client(server, key.clone());
+        assert_refused(&ssh.run("whoami"), "a certificate for no user");
+        let out = ssh
+            .command()
+            .args(["-l", "newcomer"])
+            .arg("whoami")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(255), "login name newcomer");
+        assert!(out.stdout.is_empty());
+        wait_audit(
+            &admin,
+            "sign-in-refused",
+            "no principal of [newcomer] names a user",
+        );
+        let users = String::from_utf8_lossy(&server.admin(&["user", "list"]).stdout).into_owned();
+        assert!(!users.contains("newcomer"), "{users}");
+        assert!(
+            !rows(&admin.ok("audit --json"))
+                .iter()
+                .any(|r| r["action"] == "user-provisioned"
+                    || r["action"] == "sign-in" && r["user"] == "newcomer"),
+            "nobody was provisioned or signed in as newcomer"
+        );
+        // Once the user exists, the same certificate signs in.
+        let added = server.admin(&["user", "add", "newcomer"]);
+        assert!(
+            added.status.success(),
+            "{}",
+            String::from_utf8_lossy(&added.stderr)
+        );
+        assert!(ssh.ok("whoami").starts_with("newcomer\n"));
+    }
+}
+
 #[test]
 fn auto_provision_creates_the_user_on_first_certificate_sign_in() {
     let keys = Keys::new();

@@ -30,7 +30,11 @@ fn whoami_help_and_unknown_verbs() {
 
     let usage = alice.run("attach");
     assert_eq!(usage.status, 2);
-    assert!(usage.stderr.contains("Usage:"), "{}", usage.stderr);
+    assert!(
+        usage.stderr.contains("usage: ssh HOST attach NAME"),
+        "{}",
+        usage.stderr
+    );
 
     let no_tty = alice.run("attach x");
     assert_eq!(no_tty.status, 2);
@@ -38,6 +42,67 @@ fn whoami_help_and_unknown_verbs() {
 
     let bad_quotes = alice.run("ls 'open");
     assert_eq!(bad_quotes.status, 2);
+}
+
+/// SPEC §4: a usage error exits 2 with one error line, then the verb's
+/// usage line as `help` shows it, and nothing else.
+#[test]
+fn usage_errors_print_one_error_line_then_the_verbs_usage_line() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let help = alice.ok("help");
+    let cases = [
+        ("capture s --scrollback many", "capture"),
+        ("capture", "capture"),
+        ("capture s --frob", "capture"),
+        ("attach", "attach"),
+        ("a", "attach"),
+        ("watch a b", "watch"),
+        ("new", "new"),
+        ("new x -p claude -- vim", "new"),
+        ("ls --frob", "ls"),
+        ("ls 'open", "ls"),
+        ("send", "send"),
+        ("kill", "kill"),
+        ("restart", "restart"),
+        ("share work", "share"),
+        ("unshare work", "unshare"),
+        ("link work --ttl soon", "link"),
+        ("link", "link"),
+        ("token", "token"),
+        ("token revoke seven", "token"),
+        ("token create --ttl 0s", "token"),
+        ("audit --limit lots", "audit"),
+        ("replay", "replay"),
+        ("whoami now", "whoami"),
+        ("keys remove", "keys"),
+        ("keys frob", "keys"),
+        ("help me", "help"),
+    ];
+    for (command, verb) in cases {
+        let out = alice.run(command);
+        assert_eq!(out.status, 2, "`{command}`: {}", out.stderr);
+        assert_eq!(out.stdout, "", "`{command}`");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "`{command}`: {}", out.stderr);
+        assert!(
+            lines[0].starts_with("error: "),
+            "`{command}`: {}",
+            out.stderr
+        );
+        let usage = lines[1]
+            .strip_prefix("usage: ssh HOST ")
+            .unwrap_or_else(|| panic!("`{command}`: no usage line: {}", out.stderr));
+        assert!(
+            usage.starts_with(&format!("{verb} ")) || usage == verb,
+            "`{command}`: not {verb}'s usage: {}",
+            out.stderr
+        );
+        assert!(
+            help.contains(&format!("  {usage} ")),
+            "`{command}`: usage `{usage}` is not in help:\n{help}"
+        );
+    }
 }
 
 #[test]

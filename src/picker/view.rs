@@ -23,6 +23,13 @@ const SIDE_BY_SIDE_COLS: u16 = 100;
 /// From this height (and below [`SIDE_BY_SIDE_COLS`]) the preview sits
 /// below the list; under it there is no room for a preview.
 const STACKED_ROWS: u16 = 18;
+/// From this width the list shows ACCESS.
+const ACCESS_COLS: u16 = 46;
+/// From this width the list shows WHO (who is attached).
+const WHO_COLS: u16 = 54;
+/// The narrowest list beside a preview: WHO always fits, with room for a
+/// few names (SPEC §6 lists who is attached at every width from 80 up).
+const SIDE_LIST_COLS: u16 = 60;
 
 /// Everything a frame is drawn from, beside the picker itself.
 pub struct Scene<'a> {
@@ -110,9 +117,9 @@ fn draw_too_small(frame: &mut Frame, area: Rect) {
 /// The list's area and, when there is room, the preview's.
 fn split_body(body: Rect) -> (Rect, Option<Rect>) {
     if body.width >= SIDE_BY_SIDE_COLS {
+        let list_width = (body.width / 2).max(SIDE_LIST_COLS);
         let [list, preview] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-                .areas(body);
+            Layout::horizontal([Constraint::Length(list_width), Constraint::Fill(1)]).areas(body);
         (list, Some(preview))
     } else if body.height >= STACKED_ROWS {
         let [list, preview] =
@@ -159,8 +166,8 @@ fn draw_list(frame: &mut Frame, picker: &Picker, scene: &Scene, styles: &Styles,
         frame.render_widget(hint, area.inner(ratatui::layout::Margin::new(1, 1)));
         return;
     }
-    let wide = area.width >= 46;
-    let widest = area.width >= 54;
+    let wide = area.width >= ACCESS_COLS;
+    let widest = area.width >= WHO_COLS;
     let mut header = vec!["", "NAME", "STATE"];
     let mut widths = vec![
         Constraint::Length(1),

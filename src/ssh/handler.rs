@@ -2,6 +2,8 @@
 //! hands sign-in to `signin`, remembers each channel's PTY request, starts a task per
 //! channel when a shell or exec request arrives, and turns later callbacks
 //! (data, window changes, end of input) into events for that task.
+//! Port, X11 and agent forwarding are refused with an answer the client
+//! understands (SPEC §10), logged, and the connection goes on.
 //!
 //! Must not block: every callback returns quickly, except that input
 //! waits for room in the channel task's bounded queue (back-pressure on
@@ -14,7 +16,7 @@ use tracing::Instrument;
 
 use bytes::Bytes;
 use russh::server::{Auth, ChannelOpenHandle, Msg, Session};
-use russh::{Channel, ChannelId, MethodKind, MethodSet};
+use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet};
 use tokio::sync::{mpsc, oneshot};
 
 use super::channel::{ChannelEvent, ChannelIo, PtyInfo};
@@ -82,6 +84,13 @@ impl ConnectionHandler {
             let _ = signed_in.send(());
         }
         Auth::Accept
+    }
+
+    /// Logs a refused forwarding request in the connection's span (peer,
+    /// user).
+    fn refused(&self, what: &str) {
+        self.span
+            .in_scope(|| tracing::info!(what, "forwarding refused"));
     }
 
     /// Starts the task that carries out `command` (None: a shell request).
@@ -195,6 +204,81 @@ impl russh::server::Handler for ConnectionHandler {
         drop(channel);
         reply.accept().await;
         Ok(())
+    }
+
+    async fn channel_open_direct_tcpip(
+        &mut self,
+        _channel: Channel<Msg>,
+        _host_to_connect: &str,
+        _port_to_connect: u32,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.refused("local port forwarding (direct-tcpip)");
+        reply
+            .reject(ChannelOpenFailure::AdministrativelyProhibited)
+            .await;
+        Ok(())
+    }
+
+    async fn channel_open_direct_streamlocal(
+        &mut self,
+        _channel: Channel<Msg>,
+        _socket_path: &str,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.refused("local socket forwarding (direct-streamlocal)");
+        reply
+            .reject(ChannelOpenFailure::AdministrativelyProhibited)
+            .await;
+        Ok(())
+    }
+
+    async fn tcpip_forward(
+        &mut self,
+        _address: &str,
+        _port: &mut u32,
+        _session: &mut Session,
+    ) -> Result<bool, Self::Error> {
+        self.refused("remote port forwarding (tcpip-forward)");
+        Ok(false)
+    }
+
+    async fn streamlocal_forward(
+        &mut self,
+        _socket_path: &str,
+        _session: &mut Session,
+    ) -> Result<bool, Self::Error> {
+        self.refused("remote socket forwarding (streamlocal-forward)");
+        Ok(false)
+    }
+
+    /// Without an answer the client would take the next reply (its PTY's
+    /// or its command's) as this one's.
+    async fn x11_request(
+        &mut self,
+        channel: ChannelId,
+        _single_connection: bool,
+        _x11_auth_protocol: &str,
+        _x11_auth_cookie: &str,
+        _x11_screen_number: u32,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.refused("X11 forwarding");
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
+    async fn agent_request(
+        &mut self,
+        _channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<bool, Self::Error> {
+        self.refused("agent forwarding");
+        Ok(false)
     }
 
     async fn pty_request(

@@ -42,22 +42,38 @@ use tokio::time::Instant;
 
 use crate::app::App;
 use crate::audit::AuditEvent;
+use crate::config::KexAlgorithm;
 use certauth::TrustedCas;
 use closable::Closable;
 use limiter::{FailureLimiter, Verdict};
 use signin::Gate;
 
-/// Only modern algorithms: no SHA-1, no CBC, no plain ssh-rsa signatures.
-fn preferred() -> Preferred {
+/// russh's name for a key exchange method.
+fn kex_name(algorithm: KexAlgorithm) -> kex::Name {
+    match algorithm {
+        KexAlgorithm::Mlkem768x25519Sha256 => kex::MLKEM768X25519_SHA256,
+        KexAlgorithm::Curve25519Sha256 => kex::CURVE25519,
+        KexAlgorithm::Curve25519Sha256Libssh => kex::CURVE25519_PRE_RFC_8731,
+    }
+}
+
+/// The key exchange methods of `ssh.kex` in its order, then the
+/// extension markers (ext-info, strict kex), which are not methods.
+fn kex_offer(algorithms: &[KexAlgorithm]) -> Vec<kex::Name> {
+    let mut names: Vec<kex::Name> = algorithms.iter().copied().map(kex_name).collect();
+    names.extend([
+        kex::EXTENSION_SUPPORT_AS_SERVER,
+        kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER,
+    ]);
+    names
+}
+
+/// Only modern algorithms: no SHA-1, no CBC, no plain ssh-rsa signatures;
+/// the key exchanges of `ssh.kex`.
+fn preferred(kex: &[KexAlgorithm]) -> Preferred {
     use russh::keys::{Algorithm, EcdsaCurve, HashAlg};
     Preferred {
-        kex: std::borrow::Cow::Borrowed(&[
-            kex::MLKEM768X25519_SHA256,
-            kex::CURVE25519,
-            kex::CURVE25519_PRE_RFC_8731,
-            kex::EXTENSION_SUPPORT_AS_SERVER,
-            kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER,
-        ]),
+        kex: std::borrow::Cow::Owned(kex_offer(kex)),
         key: std::borrow::Cow::Owned(vec![
             Algorithm::Ed25519,
             Algorithm::Ecdsa {
@@ -86,13 +102,13 @@ fn preferred() -> Preferred {
     }
 }
 
-pub fn russh_config(host_key: PrivateKey) -> russh::server::Config {
+pub fn russh_config(host_key: PrivateKey, kex: &[KexAlgorithm]) -> russh::server::Config {
     russh::server::Config {
         methods: MethodSet::from(&[MethodKind::PublicKey][..]),
         auth_rejection_time: Duration::from_millis(300),
         auth_rejection_time_initial: Some(Duration::ZERO),
         keys: vec![host_key],
-        preferred: preferred(),
+        preferred: preferred(kex),
         inactivity_timeout: None,
         keepalive_interval: Some(Duration::from_secs(30)),
         keepalive_max: 4,

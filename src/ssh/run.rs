@@ -297,7 +297,9 @@ pub(super) async fn attach_session(
         .await;
     // `attach` without write access: a writer as soon as it is granted.
     let upgradable = !watch && role == Role::Observer;
+    tracing::info!(role = role_name, "attached");
     let end = attach::run(app, &caller.user.name, entry, role, upgradable, io).await;
+    tracing::info!(role = role_name, end = %end.describe(), "detached");
     app.audit
         .record(
             AuditEvent::new(who, "detach")

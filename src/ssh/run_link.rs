@@ -46,9 +46,10 @@ pub(super) async fn link(
     } else if let Some(name) = &request.name {
         make_link(app, caller, name, request.guest, request.ttl).await
     } else {
-        Err(Outcome::Usage(
-            "usage: link NAME [--guest] [--ttl DURATION] | link --list | link --revoke ID\n".into(),
-        ))
+        Err(Outcome::Usage(format!(
+            "error: name a session, --list or --revoke\n{}",
+            super::verbs::usage_line(Some("link"))
+        )))
     };
     print(result, io).await
 }

@@ -4,6 +4,7 @@
 //!
 //! Must not look anything up or act; it only parses.
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
 /// Longest command line accepted, in bytes.
@@ -184,7 +185,7 @@ fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
 pub enum ParseError {
     /// Exit 2 with `unknown command: X (try: help)`.
     Unknown(String),
-    /// Exit 2 with clap's message and usage line.
+    /// Exit 2 with one error line, then the verb's usage line.
     Usage(String),
 }
 
@@ -195,17 +196,25 @@ impl ParseError {
             ParseError::Usage(text) => text.clone(),
         }
     }
+
+    /// A usage error of `verb` (None: the verb is not known yet): the
+    /// error line, then the verb's usage line.
+    fn usage(verb: Option<&str>, error: &str) -> ParseError {
+        ParseError::Usage(format!("error: {error}\n{}", usage_line(verb)))
+    }
 }
 
 /// Parses a command line as the client sent it.
 pub fn parse(line: &str) -> Result<Verb, ParseError> {
+    let first = line.split_whitespace().next();
     if line.len() > MAX_COMMAND_LINE {
-        return Err(ParseError::Usage(format!(
-            "error: the command line is longer than {MAX_COMMAND_LINE} bytes\n"
-        )));
+        return Err(ParseError::usage(
+            None,
+            &format!("the command line is longer than {MAX_COMMAND_LINE} bytes"),
+        ));
     }
     let words = shell_words::split(line)
-        .map_err(|e| ParseError::Usage(format!("error: cannot split the command line: {e}\n")))?;
+        .map_err(|e| ParseError::usage(first, &format!("cannot split the command line: {e}")))?;
     let Some(first) = words.first() else {
         return Ok(Verb::Help);
     };
@@ -214,7 +223,140 @@ pub fn parse(line: &str) -> Result<Verb, ParseError> {
     }
     CommandLine::try_parse_from(&words)
         .map(|c| c.verb)
-        .map_err(|e| ParseError::Usage(e.render().to_string()))
+        .map_err(|e| clap_error(first, &e))
+}
+
+/// A clap error as a usage error of `verb`: `--help` keeps clap's text,
+/// anything else becomes one line (clap's first paragraph, without its
+/// tips and its own usage) followed by the verb's usage line.
+fn clap_error(verb: &str, error: &clap::Error) -> ParseError {
+    let rendered = error.render().to_string();
+    match error.kind() {
+        ErrorKind::DisplayHelp => return ParseError::Usage(rendered),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            return ParseError::usage(Some(verb), &format!("{verb} needs a subcommand"));
+        }
+        _ => {}
+    }
+    let first_paragraph = rendered.split("\n\n").next().unwrap_or_default();
+    let one_line = first_paragraph
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let error = one_line.strip_prefix("error: ").unwrap_or(&one_line);
+    ParseError::usage(Some(verb), error)
+}
+
+/// One row of `help`: a verb, its usage (also the line printed under a
+/// usage error of that verb) and what it does.
+struct VerbHelp {
+    verb: &'static str,
+    usage: &'static str,
+    what: &'static str,
+}
+
+const VERB_HELP: &[VerbHelp] = &[
+    VerbHelp {
+        verb: "ls",
+        usage: "ls [--json]",
+        what: "sessions you can see",
+    },
+    VerbHelp {
+        verb: "new",
+        usage: "new NAME [-d] [-A] [-C DIR] [-p PRESET | -- COMMAND...]",
+        what: "create (and attach, with ssh -t)",
+    },
+    VerbHelp {
+        verb: "attach",
+        usage: "attach NAME",
+        what: "attach with your access (needs ssh -t; alias: a)",
+    },
+    VerbHelp {
+        verb: "watch",
+        usage: "watch NAME",
+        what: "attach read-only; without a terminal, stream the output",
+    },
+    VerbHelp {
+        verb: "capture",
+        usage: "capture NAME [--ansi] [--scrollback N]",
+        what: "print the current screen",
+    },
+    VerbHelp {
+        verb: "send",
+        usage: "send NAME [--] TEXT...",
+        what: "type TEXT (\\n \\r \\t \\e \\xHH escapes)",
+    },
+    VerbHelp {
+        verb: "kill",
+        usage: "kill NAME",
+        what: "end the program and remove the session",
+    },
+    VerbHelp {
+        verb: "restart",
+        usage: "restart NAME",
+        what: "start an exited session again",
+    },
+    VerbHelp {
+        verb: "audit",
+        usage: "audit [NAME] [--json] [--limit N]",
+        what: "the audit log, newest first (admins)",
+    },
+    VerbHelp {
+        verb: "replay",
+        usage: "replay NAME",
+        what: "play the session's recording (Ctrl-\\ d leaves)",
+    },
+    VerbHelp {
+        verb: "share",
+        usage: "share NAME USER [--write]",
+        what: "grant read (or, with --write, write) access",
+    },
+    VerbHelp {
+        verb: "unshare",
+        usage: "unshare NAME USER",
+        what: "take a user's access away",
+    },
+    VerbHelp {
+        verb: "link",
+        usage: "link NAME [--guest] [--ttl DURATION] | --list | --revoke ID",
+        what: "browser URL: sign-in for you, or read-only for guests",
+    },
+    VerbHelp {
+        verb: "token",
+        usage: "token create [--ttl 30d] | token list | token revoke ID",
+        what: "bearer tokens for the JSON API",
+    },
+    VerbHelp {
+        verb: "whoami",
+        usage: "whoami",
+        what: "who you are signed in as",
+    },
+    VerbHelp {
+        verb: "keys",
+        usage: "keys | keys add KEY | keys remove FINGERPRINT",
+        what: "your SSH keys",
+    },
+    VerbHelp {
+        verb: "help",
+        usage: "help",
+        what: "this text",
+    },
+];
+
+/// The general usage line, first in `help`.
+const GENERAL_USAGE: &str = "usage: ssh HOST VERB [ARGS]\n";
+
+/// The usage line of `verb` (an alias is read as its verb), as `help`
+/// shows it; the general one for an unknown verb or none.
+pub fn usage_line(verb: Option<&str>) -> String {
+    let verb = match verb {
+        Some("a") => Some("attach"),
+        other => other,
+    };
+    match VERB_HELP.iter().find(|row| Some(row.verb) == verb) {
+        Some(row) => format!("usage: ssh HOST {}\n", row.usage),
+        None => GENERAL_USAGE.to_string(),
+    }
 }
 
 /// Decodes `send` escapes: `\n`, `\r`, `\t`, `\e`, `\\`, `\xHH`. An
@@ -260,61 +402,14 @@ pub fn decode_escapes(text: &str) -> Vec<u8> {
 
 /// The `help` text: every verb and what it does.
 pub fn help_text() -> String {
-    let mut text = String::from("usage: ssh HOST VERB [ARGS]\n\n");
-    let rows = [
-        ("ls [--json]", "sessions you can see"),
-        (
-            "new NAME [-d] [-A] [-C DIR] [-p PRESET | -- COMMAND...]",
-            "create (and attach, with ssh -t)",
-        ),
-        ("attach NAME  (a)", "attach with your access (needs ssh -t)"),
-        (
-            "watch NAME",
-            "attach read-only; without a terminal, stream the output",
-        ),
-        (
-            "capture NAME [--ansi] [--scrollback N]",
-            "print the current screen",
-        ),
-        (
-            "send NAME [--] TEXT...",
-            "type TEXT (\\n \\r \\t \\e \\xHH escapes)",
-        ),
-        ("kill NAME", "end the program and remove the session"),
-        ("restart NAME", "start an exited session again"),
-        (
-            "audit [NAME] [--json] [--limit N]",
-            "the audit log, newest first (admins)",
-        ),
-        (
-            "replay NAME",
-            "play the session's recording (Ctrl-\\ d leaves)",
-        ),
-        (
-            "share NAME USER [--write] / unshare NAME USER",
-            "grant read (or write) access; revoke it",
-        ),
-        (
-            "link NAME [--ttl 10m] | link NAME --guest [--ttl 1h]",
-            "browser URL: sign-in for you, or read-only for guests",
-        ),
-        (
-            "link --list | link --revoke ID",
-            "your links; end one early",
-        ),
-        (
-            "token create [--ttl 30d] | token list | token revoke ID",
-            "bearer tokens for the JSON API",
-        ),
-        ("whoami", "who you are signed in as"),
-        (
-            "keys | keys add KEY | keys remove FINGERPRINT",
-            "your SSH keys",
-        ),
-        ("help", "this text"),
-    ];
-    for (usage, what) in rows {
-        text.push_str(&format!("  {usage:<58} {what}\n"));
+    let width = VERB_HELP
+        .iter()
+        .map(|row| row.usage.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = format!("{GENERAL_USAGE}\n");
+    for row in VERB_HELP {
+        text.push_str(&format!("  {:<width$} {}\n", row.usage, row.what));
     }
     text.push_str("\nAttached: Ctrl-\\ d detach, Ctrl-\\ Ctrl-\\ send Ctrl-\\, Ctrl-\\ ? keys.\n");
     text
@@ -347,7 +442,11 @@ mod tests {
             Err(ParseError::Unknown("frobnicate".into()))
         );
         match parse("attach") {
-            Err(ParseError::Usage(text)) => assert!(text.contains("Usage:"), "{text}"),
+            Err(ParseError::Usage(text)) => assert_eq!(
+                text,
+                "error: the following required arguments were not provided: <NAME>\n\
+                 usage: ssh HOST attach NAME\n"
+            ),
             other => panic!("{other:?}"),
         }
         assert!(matches!(
@@ -358,6 +457,15 @@ mod tests {
             parse("ls 'unterminated"),
             Err(ParseError::Usage(_))
         ));
+    }
+
+    #[test]
+    fn a_missing_subcommand_is_named() {
+        assert_eq!(
+            parse("token").unwrap_err().message(),
+            "error: token needs a subcommand\n\
+             usage: ssh HOST token create [--ttl 30d] | token list | token revoke ID\n"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use writer::{CLOSE_WAIT, send, send_close, write_messages};
 
@@ -95,7 +96,9 @@ async fn attached(
         .session(label.clone())
         .detail(format!("{role_name} over web from {peer}"));
     audit.record(event).await;
-    run(app, entry, viewer, role, socket).await;
+    // Every line logged for this browser names its user, address and session.
+    let span = tracing::info_span!("websocket", user = %who, %peer, session = %label);
+    run(app, entry, viewer, role, socket).instrument(span).await;
     let event = AuditEvent::new(Some(&who), "detach")
         .session(label)
         .detail(format!("{role_name} over web from {peer}"));

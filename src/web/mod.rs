@@ -32,6 +32,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use tracing::Instrument;
 
 use crate::app::App;
 use crate::metrics::Metrics;
@@ -86,7 +87,9 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_connection(stream, peer, tls.clone(), router.clone()));
+        // Every line logged for this connection names its address.
+        let span = tracing::info_span!("http", %peer);
+        tokio::spawn(serve_connection(stream, peer, tls.clone(), router.clone()).instrument(span));
     }
     sweeper.abort();
 }

@@ -234,7 +234,7 @@ pub fn session_hosts_of(dir: &Path) -> Vec<u32> {
 }
 
 /// Starts `foyer serve` in `dir` and waits for the SSH and web ports it
-/// prints.
+/// announces, on either stream.
 fn spawn_server(
     dir: &Path,
     database: &TestDatabase,
@@ -249,33 +249,66 @@ fn spawn_server(
         .spawn()
         .expect("start foyer serve");
     let log = Arc::new(Mutex::new(String::new()));
-    let stderr = child.stderr.take().unwrap();
-    let stderr_log = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            stderr_log.lock().unwrap().push_str(&format!("{line}\n"));
-        }
-    });
-    let stdout = child.stdout.take().unwrap();
     let (port_tx, port_rx) = std::sync::mpsc::channel();
-    let stdout_log = log.clone();
+    let stderr = child.stderr.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    collect_lines(stderr, log.clone(), port_tx.clone());
+    collect_lines(stdout, log.clone(), port_tx);
+    let (mut ssh, mut web) = (None, None);
+    while ssh.is_none() || web.is_none() {
+        match port_rx.recv_timeout(PATIENCE) {
+            Ok((Listener::Ssh, port)) => ssh = Some(port),
+            Ok((Listener::Web, port)) => web = Some(port),
+            Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap()),
+        }
+    }
+    (child, (ssh.unwrap(), web.unwrap()), log)
+}
+
+/// The listeners a test needs the ports of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    Ssh,
+    Web,
+}
+
+/// Appends `reader`'s lines to `log` on a thread, sending the ports the
+/// server announces.
+fn collect_lines(
+    reader: impl Read + Send + 'static,
+    log: Arc<Mutex<String>>,
+    ports: std::sync::mpsc::Sender<(Listener, u16)>,
+) {
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            for prefix in ["foyer: SSH listening on ", "foyer: web listening on "] {
-                if let Some(addr) = line.strip_prefix(prefix) {
-                    let port = addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-                    let _ = port_tx.send(port);
-                }
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            if let Some(announced) = announced_port(&line) {
+                let _ = ports.send(announced);
             }
-            stdout_log.lock().unwrap().push_str(&format!("{line}\n"));
+            log.lock().unwrap().push_str(&format!("{line}\n"));
         }
     });
-    let port = || match port_rx.recv_timeout(PATIENCE) {
-        Ok(port) => port,
-        Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap()),
+}
+
+/// A listener's port from the line announcing it: `foyer: SSH listening
+/// on ADDR` (text logs), or a JSON event with `listener` and `address`
+/// fields (`log.format = "json"`).
+pub fn announced_port(line: &str) -> Option<(Listener, u16)> {
+    let (listener, address) = if let Some(address) = line.strip_prefix("foyer: SSH listening on ") {
+        (Listener::Ssh, address.to_string())
+    } else if let Some(address) = line.strip_prefix("foyer: web listening on ") {
+        (Listener::Web, address.to_string())
+    } else {
+        let event: serde_json::Value = serde_json::from_str(line).ok()?;
+        let fields = &event["fields"];
+        let listener = match fields["listener"].as_str()? {
+            "ssh" => Listener::Ssh,
+            "web" => Listener::Web,
+            _ => return None,
+        };
+        (listener, fields["address"].as_str()?.to_string())
     };
-    let ports = (port(), port());
-    (child, ports, log)
+    let port = address.rsplit(':').next()?.parse().ok()?;
+    Some((listener, port))
 }
 
 /// `foyer` (add the arguments) in `dir` on the database at `url`, isolated
@@ -339,6 +372,12 @@ pub struct Output {
 impl Ssh {
     /// `ssh` with this client's key and options, ready for a command.
     pub fn command(&self) -> Command {
+        self.command_logging("ERROR")
+    }
+
+    /// `ssh` as [`Ssh::command`], logging at `level` (`INFO` shows the
+    /// client's notices, such as refused forwards).
+    pub fn command_logging(&self, level: &str) -> Command {
         let mut command = Command::new("ssh");
         command
             .args([
@@ -351,7 +390,7 @@ impl Ssh {
             ])
             .args([
                 "-o",
-                "LogLevel=ERROR",
+                &format!("LogLevel={level}"),
                 "-o",
                 "IdentitiesOnly=yes",
                 "-o",
