@@ -63,7 +63,11 @@ async fn open(
     let greeting = async {
         let stream = UnixStream::connect(socket).await?;
         let (read, write) = stream.into_split();
-        let (mut reader, mut writer) = (protocol::reader(read), protocol::writer(write));
+        let writer = match purpose {
+            Open::Control => protocol::control_writer(write),
+            _ => protocol::writer(write),
+        };
+        let (mut reader, mut writer) = (protocol::reader(read), writer);
         let hello: Hello = protocol::receive(&mut reader).await?;
         check_version(&hello)?;
         protocol::send(&mut writer, purpose).await?;

@@ -201,12 +201,26 @@ fn codec() -> LengthDelimitedCodec {
         .new_codec()
 }
 
+/// Buffer a connection starts with for reading: it grows to the biggest
+/// frame seen. Small, because every running session keeps a control
+/// connection open on both sides and most of its messages are small.
+const READ_BUFFER: usize = 512;
+/// Buffer for writing on a control connection (messages go out one by one).
+const CONTROL_WRITE_BUFFER: usize = 512;
+
 pub fn reader<R: AsyncRead>(inner: R) -> Reader<R> {
-    FramedRead::new(inner, codec())
+    FramedRead::with_capacity(inner, codec(), READ_BUFFER)
 }
 
+/// A writer for a client's connection: output is batched up to 8 KiB
+/// before it is flushed.
 pub fn writer<W: AsyncWrite>(inner: W) -> Writer<W> {
     FramedWrite::new(inner, codec())
+}
+
+/// A writer for a control connection, where messages are few and small.
+pub fn control_writer<W: AsyncWrite>(inner: W) -> Writer<W> {
+    FramedWrite::with_capacity(inner, codec(), CONTROL_WRITE_BUFFER)
 }
 
 /// Reads the next message; `Closed` at the end of the stream.

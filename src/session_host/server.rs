@@ -80,7 +80,7 @@ async fn open(
     controls: mpsc::Sender<(ConnectionReader, ConnectionWriter)>,
 ) -> Result<(), ProtocolError> {
     let (read, write) = stream.into_split();
-    let (mut reader, mut writer) = (protocol::reader(read), protocol::writer(write));
+    let (mut reader, mut writer) = (protocol::reader(read), protocol::control_writer(write));
     protocol::send(&mut writer, &hello).await?;
     let open = tokio::time::timeout(OPEN_TIMEOUT, protocol::receive::<Open, _>(&mut reader))
         .await
@@ -95,8 +95,15 @@ async fn open(
             role,
             size,
             upgradable,
-        } => serve_attach(reader, writer, hub, &who, (role, upgradable), size).await,
-        Open::Watch { who } => serve_watch(reader, writer, hub, &who).await,
+        } => {
+            // A client's output is batched: a writer with a bigger buffer.
+            let writer = protocol::writer(writer.into_inner());
+            serve_attach(reader, writer, hub, &who, (role, upgradable), size).await
+        }
+        Open::Watch { who } => {
+            let writer = protocol::writer(writer.into_inner());
+            serve_watch(reader, writer, hub, &who).await
+        }
         // Sessions are started on the owner socket, not a session's.
         Open::Start(_) => Ok(()),
     }

@@ -361,6 +361,8 @@ def main():
     parser.add_argument("--foyer", default="target/release/foyer")
     parser.add_argument("--foyer-before", help="an earlier build to measure beside --foyer")
     parser.add_argument("--quick", action="store_true", help="smaller payloads and counts")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the memory per idle session and attached client")
     args = parser.parse_args()
     binary = os.path.abspath(args.foyer)
     size = (16 if args.quick else 64) << 20
@@ -390,6 +392,10 @@ def main():
         for t in targets[2:]:
             memory[t.name] = foyer_memory(t, foyers["foyer" if t.name == "foyer" else "before"][0],
                                           args.quick)
+        if args.memory_only:
+            for name, m in memory.items():
+                print(f"- {name}: " + ", ".join(f"{k} {v:.0f}" for k, v in m.items()))
+            return
         sshd_base = tree_rss_kib(sshd.pid)
         conns = [subprocess.Popen(targets[0].ssh("sleep 30", tty=True), stdin=subprocess.PIPE,
                                   stdout=subprocess.DEVNULL) for _ in range(10)]
