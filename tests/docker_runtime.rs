@@ -181,3 +181,70 @@ fn kill_hangs_a_container_program_up_before_killing_it() {
             .contains("got-hup")
     });
 }
+
+/// An image with a shell and a few tools, but no `chown` and no bash
+/// (tools/install-test-deps builds it).
+const MINIMAL_IMAGE: &str = "foyer-test-minimal:latest";
+
+#[test]
+fn a_minimal_image_without_chown_gets_the_whole_of_spec_8() {
+    docker::engine();
+    let missing = docker::docker(&[
+        "run",
+        "--rm",
+        MINIMAL_IMAGE,
+        "sh",
+        "-c",
+        "command -v chown || echo no-chown",
+    ]);
+    assert!(
+        missing.contains("no-chown"),
+        "the image has no chown: {missing}"
+    );
+    let server = docker_server(&format!("image = \"{MINIMAL_IMAGE}\"\nidle_stop = \"2s\""));
+    let user = TestUser::new("dkmini");
+    let ssh = server.user(&user.name, false);
+
+    let screen = run_script(
+        &ssh,
+        "probe",
+        "echo uid=$(id -u) gid=$(id -g); \
+         echo x > /etc/probe 2>/dev/null && echo root-writable || echo root-read-only; \
+         echo x > /tmp/probe && echo tmp-writable; \
+         echo nets=$(ls /sys/class/net); echo home=$HOME; \
+         echo kept > $HOME/note && echo note-written",
+    );
+    let uid = UID_BASE + 1;
+    assert!(screen.contains(&format!("uid={uid} gid={uid}")), "{screen}");
+    assert!(screen.contains("root-read-only"), "{screen}");
+    assert!(screen.contains("tmp-writable"), "{screen}");
+    assert!(screen.contains("nets=lo\n"), "network none: {screen}");
+    assert!(
+        screen.contains(&format!("home=/home/{}", user.name)),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("note-written"),
+        "the home is the user's: {screen}"
+    );
+    let host = &inspect(&user.container())["HostConfig"];
+    assert_eq!(host["Memory"], 256 << 20);
+    assert_eq!(host["PidsLimit"], 128);
+
+    // The home outlives the container.
+    docker::docker(&["rm", "-f", &user.container()]);
+    let again = run_script(&ssh, "read", "cat $HOME/note");
+    assert!(again.contains("kept"), "{again}");
+
+    let term = ssh.term("new shell -- sh", 24, 80);
+    term.wait_for_text("$ ");
+    term.type_line("stty size");
+    term.wait_for_text("24 80");
+    term.type_line("exit 7");
+    assert_eq!(wait_exited(&ssh, "shell"), 7);
+
+    // Nothing runs: the container goes idle and stops.
+    eventually("the idle container to stop", || {
+        !is_running(&user.container())
+    });
+}

@@ -5,6 +5,11 @@
 # shared libraries they load, imported with `docker import`.
 #
 #   deploy/user-image/build-test-image.sh [IMAGE]     (default foyer-test-user:latest)
+#   MINIMAL=1 deploy/user-image/build-test-image.sh foyer-test-minimal:latest
+#
+# MINIMAL=1 builds a minimal image instead: dash as /bin/sh and a handful
+# of tools, no bash and no chown (foyer must not depend on what a user's
+# image holds).
 #
 # Rebuilds only when the image is missing, unless FORCE=1. Needs a running
 # Docker engine and permission to use it.
@@ -18,6 +23,11 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 programs=(bash sh dash cat chown echo env grep head id kill ls mkdir printf ps
           rm sleep stty tail test touch tr true false uname wc whoami)
+shell=/bin/bash
+if [ "${MINIMAL:-0}" = 1 ]; then
+    programs=(sh dash cat echo id ls sleep stty)
+    shell=/bin/sh
+fi
 mkdir -p "$root"/{bin,etc,home,proc,sys,dev,tmp,root,usr/bin,usr/local/bin}
 chmod 1777 "$root/tmp"
 copy_with_libs() {
@@ -42,10 +52,10 @@ for program in "${programs[@]}"; do
     esac
 done
 [ -e "$root/bin/sh" ] || ln -s bash "$root/bin/sh"
-printf 'root:x:0:0:root:/root:/bin/bash\n' >"$root/etc/passwd"
+printf 'root:x:0:0:root:/root:%s\n' "$shell" >"$root/etc/passwd"
 printf 'root:x:0:\n' >"$root/etc/group"
 tar -C "$root" -c . | docker import \
-    --change 'CMD ["/bin/bash"]' \
+    --change "CMD [\"$shell\"]" \
     --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
     - "$image" >/dev/null
 echo "built $image"

@@ -16,9 +16,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptions, InspectContainerOptions, ListContainersOptions, RemoveContainerOptions,
-    StopContainerOptions,
+    StopContainerOptions, UploadToContainerOptions,
 };
-use futures_util::StreamExt;
 
 use super::{DockerSettings, UserContainer};
 
@@ -276,8 +275,11 @@ async fn ensure_volume(
 }
 
 /// A new volume's root belongs to root, and the user's container has no
-/// capability to change that: a one-off container with only `CAP_CHOWN`
-/// gives the home (its top directory only) to the user's uid.
+/// capability to change that. The home is given to the user's uid without
+/// running anything from the user's image (which may have no `chown`, or
+/// no shell): a container is created, never started, with the volume at the
+/// home, and Docker itself extracts into it a one-entry archive of the home
+/// directory with the user's uid, gid and mode 0700.
 async fn own_home(
     docker: &Docker,
     settings: &DockerSettings,
@@ -286,16 +288,13 @@ async fn own_home(
     let host = &settings.host;
     let name = format!("{}-chown", user.container);
     let mut host_config = hardened_host_config(settings, user);
-    host_config.cap_add = Some(vec!["CHOWN".into()]);
+    // The archive goes into the home's parent, on the root file system.
+    host_config.readonly_rootfs = Some(false);
     let body = ContainerCreateBody {
         image: Some(settings.image.clone()),
-        entrypoint: Some(vec![
-            "chown".into(),
-            format!("{0}:{0}", user.uid),
-            user.home.clone(),
-        ]),
+        // Never run: the container exists only for the upload.
+        entrypoint: Some(vec!["/foyer-never-runs".into()]),
         cmd: Some(Vec::new()),
-        user: Some("0:0".into()),
         labels: Some(labels(settings, user)),
         host_config: Some(host_config),
         ..Default::default()
@@ -309,18 +308,56 @@ async fn own_home(
         .create_container(Some(options), body)
         .await
         .map_err(|error| classify(host, "prepare the home volume", error))?;
-    let result = run_to_end(docker, &name).await;
+    let result = upload_home_entry(docker, host, &name, user).await;
     let _ = remove(docker, &name).await;
-    result.map_err(|error| classify(host, "give the home volume to the user", error))
+    result
 }
 
-async fn run_to_end(docker: &Docker, name: &str) -> Result<(), bollard::errors::Error> {
-    docker.start_container(name, None).await?;
-    let mut wait = docker.wait_container(name, None);
-    while let Some(status) = wait.next().await {
-        status?;
-    }
-    Ok(())
+/// Extracts the home directory's own entry (owner and mode) into `container`.
+async fn upload_home_entry(
+    docker: &Docker,
+    host: &str,
+    container: &str,
+    user: &UserContainer,
+) -> Result<(), DockerError> {
+    let failed = |detail: String| DockerError::Failed {
+        action: "give the home volume to the user".into(),
+        detail,
+    };
+    let home = std::path::Path::new(&user.home);
+    let (Some(parent), Some(entry)) = (home.parent(), home.file_name()) else {
+        return Err(failed(format!("{} is not a directory below /", user.home)));
+    };
+    let archive = home_archive(entry, user.uid).map_err(|e| failed(e.to_string()))?;
+    let options = UploadToContainerOptions {
+        path: parent.display().to_string(),
+        ..Default::default()
+    };
+    docker
+        .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
+        .await
+        .map_err(|error| classify(host, "give the home volume to the user", error))
+}
+
+/// A tar archive of one directory, `name`, owned by `uid`:`uid`, mode 0700.
+fn home_archive(name: &std::ffi::OsStr, uid: u32) -> std::io::Result<Vec<u8>> {
+    let mut header = tar::Header::new_ustar();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_path(name)?;
+    header.set_mode(0o700);
+    header.set_uid(u64::from(uid));
+    header.set_gid(u64::from(uid));
+    header.set_size(0);
+    header.set_mtime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    );
+    header.set_cksum();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append(&header, std::io::empty())?;
+    builder.into_inner()
 }
 
 async fn remove(docker: &Docker, name: &str) -> Result<(), bollard::errors::Error> {
