@@ -243,6 +243,19 @@ fn a_minimal_image_without_chown_gets_the_whole_of_spec_8() {
     term.type_line("exit 7");
     assert_eq!(wait_exited(&ssh, "shell"), 7);
 
+    // The program runs as it is (no `sh` of the image around it) and is
+    // hung up from outside the container.
+    ssh.ok("new sleeper -d -- sleep 4242");
+    let top = || docker::docker(&["top", &user.container()]);
+    eventually("the program to run", || top().contains("sleep 4242"));
+    assert!(
+        !top().contains("foyer-exec"),
+        "no pid-file wrapper: {}",
+        top()
+    );
+    ssh.ok("kill sleeper");
+    eventually("the program to be gone", || !top().contains("sleep 4242"));
+
     // Nothing runs: the container goes idle and stops.
     eventually("the idle container to stop", || {
         !is_running(&user.container())

@@ -16,6 +16,7 @@
 
 use bollard::Docker;
 use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions};
+use bollard::query_parameters::InspectContainerOptions;
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -48,8 +49,9 @@ struct ExecRef {
     host: String,
     container: String,
     id: String,
-    /// Where the program's pid is written inside the container.
-    pid_file: String,
+    /// Where the program's pid is written inside the container, when the
+    /// program is started through `sh` for it (see [`signals_from_here`]).
+    pid_file: Option<String>,
 }
 
 /// An exec the gateway created, for the session host to start and drive.
@@ -59,8 +61,10 @@ pub struct ExecStart {
     pub engine: String,
     pub container: String,
     pub exec_id: String,
-    /// Where the program's pid is written inside the container.
-    pub pid_file: String,
+    /// Where the program's pid is written inside the container; `None`
+    /// when the program runs as it is and is signalled from this machine.
+    #[serde(default)]
+    pub pid_file: Option<String>,
     pub size: Size,
 }
 
@@ -71,14 +75,19 @@ pub(super) async fn create(
     spec: SpawnSpec,
 ) -> Result<ExecStart, DockerError> {
     let docker = connect(&settings.host)?;
-    let pid_file = format!("/tmp/.foyer-exec-{:016x}", rand::random::<u64>());
+    let (cmd, pid_file) = if signals_from_here(&docker, &user.container).await {
+        (spec.command.clone(), None)
+    } else {
+        let pid_file = format!("/tmp/.foyer-exec-{:016x}", rand::random::<u64>());
+        (wrapped_command(&pid_file, &spec.command), Some(pid_file))
+    };
     let options = CreateExecOptions {
         attach_stdin: Some(true),
         attach_stdout: Some(true),
         attach_stderr: Some(true),
         tty: Some(true),
         env: Some(environment(&spec)),
-        cmd: Some(wrapped_command(&pid_file, &spec.command)),
+        cmd: Some(cmd),
         working_dir: Some(spec.cwd.display().to_string()),
         ..Default::default()
     };
@@ -290,16 +299,43 @@ async fn resize(exec: &ExecRef, size: Size) {
     }
 }
 
-/// Signals the program's process group from a second exec in the container.
+/// Whether this machine can signal the container's processes itself: as
+/// root, in the engine's pid namespace (the container's first process is
+/// seen here, in the container's cgroup). Then nothing but the user's
+/// command runs from the image; otherwise the program is started through
+/// the image's `sh`, which writes its pid, and signalled by a second exec.
+async fn signals_from_here(docker: &Docker, container: &str) -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        return false;
+    }
+    let Ok(found) = docker
+        .inspect_container(container, None::<InspectContainerOptions>)
+        .await
+    else {
+        return false;
+    };
+    let pid = found.state.and_then(|s| s.pid).unwrap_or(0);
+    found.id.is_some_and(|id| pid > 0 && in_container(pid, &id))
+}
+
+/// Whether process `pid` (as this machine sees it) runs in container `id`.
+fn in_container(pid: i64, id: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|cgroup| cgroup.contains(id))
+}
+
+/// Signals the program's process group: from here when the program's pid
+/// is known here, else from a second exec in the container.
 async fn send_signal(exec: &ExecRef, signal: Signal) {
     let name = match signal {
         Signal::Hangup => "HUP",
         Signal::Kill => "KILL",
     };
-    let script = format!(
-        "pid=$(cat {0} 2>/dev/null) && kill -s {name} -- -$pid 2>/dev/null",
-        exec.pid_file
-    );
+    let Some(pid_file) = &exec.pid_file else {
+        signal_from_here(exec, signal).await;
+        return;
+    };
+    let script =
+        format!("pid=$(cat {pid_file} 2>/dev/null) && kill -s {name} -- -$pid 2>/dev/null");
     let options = CreateExecOptions {
         cmd: Some(vec!["/bin/sh".to_string(), "-c".into(), script]),
         ..Default::default()
@@ -316,5 +352,37 @@ async fn send_signal(exec: &ExecRef, signal: Signal) {
     .await;
     if let Err(error) = result {
         tracing::debug!(container = %exec.container, %error, signal = name, "signalling the exec failed");
+    }
+}
+
+/// Signals the exec's program by the pid the engine reports for it (this
+/// machine's view), after checking it still runs in the container.
+async fn signal_from_here(exec: &ExecRef, signal: Signal) {
+    let pid = match exec.docker.inspect_exec(&exec.id).await {
+        Ok(found) => found.pid.unwrap_or(0),
+        Err(error) => {
+            tracing::debug!(container = %exec.container, %error, "cannot inspect the exec to signal it");
+            return;
+        }
+    };
+    let id = exec
+        .docker
+        .inspect_container(&exec.container, None::<InspectContainerOptions>)
+        .await
+        .ok()
+        .and_then(|found| found.id);
+    if !id.is_some_and(|id| pid > 0 && in_container(pid, &id)) {
+        return;
+    };
+    let which = match signal {
+        Signal::Hangup => nix::sys::signal::Signal::SIGHUP,
+        Signal::Kill => nix::sys::signal::Signal::SIGKILL,
+    };
+    let target = nix::unistd::Pid::from_raw(pid as i32);
+    // The program leads its own process group (a TTY exec gets a session
+    // of its own): the group, so its children go too; the process alone
+    // if it is not a leader.
+    if nix::sys::signal::killpg(target, which).is_err() {
+        let _ = nix::sys::signal::kill(target, which);
     }
 }
