@@ -581,3 +581,33 @@ fn a_host_of_a_protocol_this_server_does_not_speak_is_left_alone_and_named() {
     server.restart();
     greeted.recv_timeout(common::PATIENCE).expect("asked again");
 }
+
+#[test]
+fn a_host_that_does_not_answer_is_not_taken_for_gone() {
+    let mut server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok("new frozen -d -- sleep 600");
+    let host = server.session_hosts()[0];
+    let pid = nix::unistd::Pid::from_raw(host as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    server.restart();
+    let alice = on(&server, &alice);
+    assert_eq!(
+        state_of(&alice, "frozen"),
+        "exited",
+        "shown as exited for now"
+    );
+    assert!(
+        server.dir.path().join("data/hosts/1.sock").exists(),
+        "its socket is left alone"
+    );
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    server.restart();
+    let alice = on(&server, &alice);
+    assert_eq!(
+        state_of(&alice, "frozen"),
+        "running",
+        "adopted once it answers"
+    );
+    assert_eq!(server.session_hosts(), vec![host]);
+}

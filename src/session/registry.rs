@@ -470,7 +470,7 @@ async fn adopt(context: &LinkContext, starter: &HostStarter, record: &SessionRec
     }
     let label = format!("{}/{}", record.owner, record.name);
     let socket = socket_path(&starter.hosts, record.id.0);
-    match HostConnection::connect(&socket).await {
+    match connect_for_adoption(&socket).await {
         Ok(mut connection) => {
             tracing::info!(session = %label, pid = ?connection.hello.program_pid, "session adopted");
             let owner = Owner {
@@ -489,6 +489,13 @@ async fn adopt(context: &LinkContext, starter: &HostStarter, record: &SessionRec
             tracing::warn!(session = %label, %error, "cannot serve this session's host; it keeps running, shown as exited");
             exited(None)
         }
+        Err(error) if !host_is_gone(&error) => {
+            // Alive but not answering (a machine under heavy load, a
+            // stopped host): never take it for gone; the next start asks
+            // again.
+            tracing::warn!(session = %label, %error, "session's host does not answer; shown as exited until the next start");
+            exited(None)
+        }
         Err(error) => {
             tracing::info!(session = %label, %error, "session's host is gone; marked exited");
             let _ = std::fs::remove_file(&socket);
@@ -497,6 +504,26 @@ async fn adopt(context: &LinkContext, starter: &HostStarter, record: &SessionRec
             }
             exited(None)
         }
+    }
+}
+
+/// Connects to a host for adoption. One try: every session's is made at
+/// once, and a host that does not answer in time would otherwise hold up
+/// the whole start.
+async fn connect_for_adoption(socket: &std::path::Path) -> Result<HostConnection, ProtocolError> {
+    HostConnection::connect(socket).await
+}
+
+/// Whether a failed connection means nobody listens on the socket any
+/// more (the host died, or the machine restarted).
+fn host_is_gone(error: &ProtocolError) -> bool {
+    match error {
+        ProtocolError::Io(error) => matches!(
+            error.kind(),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+        ),
+        ProtocolError::Closed => true,
+        _ => false,
     }
 }
 
