@@ -214,7 +214,13 @@ fn a_host_whose_gateway_never_comes_back_keeps_its_program_and_is_adopted_later(
     let alice = on(&server, &alice);
     assert_eq!(state_of(&alice, "shell"), "running");
     assert_eq!(server.session_hosts(), hosts, "the same host, adopted");
-    alice.ok("send shell -- '\\x03echo adopted-$((6*7))\\r'");
+    // Ctrl-C alone: the terminal flushes what is typed after it in the
+    // same write.
+    alice.ok("send shell -- '\\x03'");
+    eventually("the loop to stop and the prompt to return", || {
+        alice.ok("capture shell").trim_end().ends_with('$')
+    });
+    alice.ok("send shell -- 'echo adopted-$((6*7))\\r'");
     eventually("the adopted session to take input", || {
         alice.ok("capture shell").contains("adopted-42")
     });

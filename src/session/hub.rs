@@ -112,6 +112,9 @@ pub(super) enum Command {
         /// Read-only only for want of write access: made a writer at once
         /// if the user is given it.
         upgradable: bool,
+        /// Times the session's link has passed this attach on again (a host
+        /// that had just carried its exited session off).
+        passed_on: u8,
         reply: oneshot::Sender<Result<Attachment, AttachError>>,
     },
     Watch {
@@ -211,6 +214,7 @@ impl HubHandle {
             role,
             size,
             upgradable,
+            passed_on: 0,
             reply,
         })
         .await

@@ -329,6 +329,7 @@ impl Hub {
                 size,
                 upgradable,
                 reply,
+                ..
             } => {
                 let limit = self.settings.max_clients;
                 let attachment = if limit > 0 && self.outboxes.len() >= limit {

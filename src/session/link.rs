@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::Changes;
-use super::hub::{Command, HubHandle, HubSettings, HubStatus, ScreenPreview};
+use super::hub::{AttachError, Command, HubHandle, HubSettings, HubStatus, ScreenPreview};
 use super::hub_task::{DEFAULT_SIZE, HubIdentity, HubStart, start_hub};
 use super::unix_now;
 use crate::audit::{AuditEvent, Auditor};
@@ -33,6 +33,10 @@ use crate::store::Store;
 const COMMAND_QUEUE: usize = 256;
 /// Control messages queued for a host, and events from it.
 const CONTROL_QUEUE: usize = 64;
+/// Times an attach the host could not take is passed on to the link again,
+/// and how long after each.
+const ATTACH_PASSES: u8 = 20;
+const ATTACH_PASS_DELAY: Duration = Duration::from_millis(50);
 /// How often the activity time is written to the database, at most.
 const ACTIVITY_PERSIST_INTERVAL: Duration = Duration::from_secs(15);
 
@@ -73,12 +77,13 @@ pub fn start_link(context: LinkContext, identity: HubIdentity, start: LinkStart)
         state: State::Starting,
         persisted_activity: None,
         counted: Counted::default(),
+        me: tx.downgrade(),
     };
     match start {
         LinkStart::Host {
             connection,
             last_active,
-        } => link.state = State::Host(Host::new(*connection, last_active)),
+        } => link.state = State::Host(Host::new(*connection, last_active, tx.downgrade())),
         LinkStart::Exited {
             status,
             last_active,
@@ -99,6 +104,9 @@ struct Link {
     persisted_activity: Option<Instant>,
     /// What the host's counters stood at when last added to the metrics.
     counted: Counted,
+    /// The link's own commands (weak: the link still ends when every
+    /// handle is gone).
+    me: mpsc::WeakSender<Command>,
 }
 
 #[derive(Default)]
@@ -128,6 +136,8 @@ struct Host {
     carrying_off: bool,
     /// The user's container lease, for Docker: held while the host runs.
     _lease: Option<Box<dyn Send + Sync>>,
+    /// The link's own commands, for an attach passed on again.
+    link: mpsc::WeakSender<Command>,
 }
 
 /// A request waiting for the host's reply.
@@ -146,7 +156,7 @@ enum Event {
 }
 
 impl Host {
-    fn new(connection: HostConnection, last_active: i64) -> Host {
+    fn new(connection: HostConnection, last_active: i64, link: mpsc::WeakSender<Command>) -> Host {
         let (to_host, queue) = mpsc::channel(CONTROL_QUEUE);
         let (events_tx, events) = mpsc::channel(CONTROL_QUEUE);
         tokio::spawn(write_control(connection.writer, queue));
@@ -172,6 +182,7 @@ impl Host {
             next_request: 0,
             carrying_off: false,
             _lease: connection.lease,
+            link,
         }
     }
 
@@ -409,7 +420,7 @@ impl Link {
 
     /// `restart`: the caller started a new host for this exited session.
     async fn restarted(&mut self, connection: HostConnection) {
-        self.state = State::Host(Host::new(connection, unix_now()));
+        self.state = State::Host(Host::new(connection, unix_now(), self.me.clone()));
         self.counted = Counted::default();
         self.context.changes.notify();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
@@ -433,12 +444,31 @@ fn serve_by_host(host: &mut Host, command: Command) -> bool {
             role,
             size,
             upgradable,
+            passed_on,
             reply,
         } => {
-            let socket = host.socket.clone();
+            let (socket, link) = (host.socket.clone(), host.link.clone());
             tokio::spawn(async move {
                 let attached = connect::attach(&socket, &who, (role, upgradable), size).await;
-                let _ = reply.send(attached);
+                // The host may have just carried its exited session off to
+                // this link: ask the link again, which shows it from here.
+                let link = link.upgrade().filter(|_| {
+                    matches!(attached, Err(AttachError::Gone)) && passed_on < ATTACH_PASSES
+                });
+                let Some(link) = link else {
+                    let _ = reply.send(attached);
+                    return;
+                };
+                tokio::time::sleep(ATTACH_PASS_DELAY).await;
+                let again = Command::Attach {
+                    who,
+                    role,
+                    size,
+                    upgradable,
+                    passed_on: passed_on + 1,
+                    reply,
+                };
+                let _ = link.send(again).await;
             });
         }
         Command::Watch { who, reply } => {
