@@ -30,6 +30,8 @@ const CONTROL_QUEUE: usize = 64;
 
 type ConnectionReader = Reader<OwnedReadHalf>;
 type ConnectionWriter = Writer<OwnedWriteHalf>;
+/// A control connection, handed to the accept loop.
+type Control = (ConnectionReader, ConnectionWriter);
 
 /// Serves connections until the hub stops (the session was killed, or
 /// its final screen was carried off).
@@ -39,7 +41,9 @@ pub(super) async fn serve(
     changes: Changes,
     hello: Hello,
 ) {
-    let (controls_tx, mut controls) = mpsc::channel(4);
+    // Boxed: a channel allocates room for 32 of its messages at once, and
+    // every session keeps one of these.
+    let (controls_tx, mut controls) = mpsc::channel::<Box<Control>>(4);
     let mut control: Option<JoinHandle<()>> = None;
     loop {
         tokio::select! {
@@ -59,7 +63,8 @@ pub(super) async fn serve(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
-            Some((reader, writer)) = controls.recv() => {
+            Some(connection) = controls.recv() => {
+                let (reader, writer) = *connection;
                 if let Some(older) = control.take() {
                     older.abort();
                 }
@@ -77,7 +82,7 @@ async fn open(
     stream: UnixStream,
     hub: HubHandle,
     hello: Hello,
-    controls: mpsc::Sender<(ConnectionReader, ConnectionWriter)>,
+    controls: mpsc::Sender<Box<Control>>,
 ) -> Result<(), ProtocolError> {
     let (read, write) = stream.into_split();
     let (mut reader, mut writer) = (protocol::reader(read), protocol::control_writer(write));
@@ -87,7 +92,7 @@ async fn open(
         .map_err(|_| ProtocolError::Closed)??;
     match open {
         Open::Control => {
-            let _ = controls.send((reader, writer)).await;
+            let _ = controls.send(Box::new((reader, writer))).await;
             Ok(())
         }
         Open::Attach {
