@@ -272,21 +272,6 @@ fn a_frame_left_open_is_flushed_after_the_timeout() {
     });
 }
 
-/// Open descriptors, not counting SQLite's files: its pool opens another
-/// connection (the database, its WAL) whenever queries overlap, up to its
-/// bound, which is no leak.
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|entry| {
-            std::fs::read_link(entry.path())
-                .map(|target| !target.to_string_lossy().contains("foyer.db"))
-                .unwrap_or(true)
-        })
-        .count()
-}
-
 /// File descriptors and memory return to their level after many
 /// connections and many attached clients killed with SIGKILL (the full
 /// counts run in the benchmark suite; these are reduced).
@@ -299,7 +284,7 @@ fn connection_and_attach_cycles_leak_nothing() {
     for _ in 0..5 {
         alice.ok("ls");
     }
-    let fds_before = open_fds(server.pid());
+    let fds_before = common::open_fds(server.pid());
     let rss_before = rss_kib(server.pid());
 
     for _ in 0..150 {
@@ -343,7 +328,7 @@ fn connection_and_attach_cycles_leak_nothing() {
         0
     };
     eventually("descriptors back to their level", || {
-        open_fds(server.pid()) <= fds_before + 2 + pool_growth
+        common::open_fds(server.pid()) <= fds_before + 2 + pool_growth
     });
     let rss_after = rss_kib(server.pid());
     assert!(

@@ -10,37 +10,11 @@ use std::time::Duration;
 
 use common::{BASH, Server, Ssh, eventually};
 
-/// Cells of two screens equal in text and attributes, and the cursor in
-/// the same place.
+/// Two screens of the same size equal cell by cell, the cursor included.
 fn assert_same_screen(a: &vt100::Screen, b: &vt100::Screen) {
     let (rows, cols) = a.size();
     assert_eq!((rows, cols), b.size());
-    for row in 0..rows.get() {
-        for col in 0..cols.get() {
-            let (x, y) = (a.cell(row, col).unwrap(), b.cell(row, col).unwrap());
-            assert_eq!(
-                (
-                    x.contents(),
-                    x.fgcolor(),
-                    x.bgcolor(),
-                    x.bold(),
-                    x.inverse(),
-                    x.underline()
-                ),
-                (
-                    y.contents(),
-                    y.fgcolor(),
-                    y.bgcolor(),
-                    y.bold(),
-                    y.inverse(),
-                    y.underline()
-                ),
-                "cell {row},{col} differs\nexpected:\n{}\nshown:\n{}",
-                a.contents(),
-                b.contents()
-            );
-        }
-    }
+    common::assert_same_cells(a, b, rows.get(), cols.get());
     assert_eq!(a.cursor_position(), b.cursor_position(), "cursor");
 }
 
@@ -455,23 +429,6 @@ fn recording_audit_and_attention_carry_on_across_a_restart() {
     assert_eq!(exits[0]["detail"], "status 7");
 }
 
-/// Open descriptors of process `pid`, not counting the database's: its
-/// pool opens another connection whenever queries overlap, up to its
-/// bound, which is no leak.
-fn descriptors(pid: u32) -> usize {
-    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|entry| {
-            std::fs::read_link(entry.path())
-                .map(|target| !target.to_string_lossy().contains("foyer.db"))
-                .unwrap_or(true)
-        })
-        .count()
-}
-
 #[test]
 fn two_hundred_sessions_created_and_killed_leave_nothing_behind() {
     let server = Server::start();
@@ -479,7 +436,7 @@ fn two_hundred_sessions_created_and_killed_leave_nothing_behind() {
     alice.ok("new warm -d -- sleep 600");
     alice.ok("kill warm");
     eventually("the first host to go", || server.session_hosts().is_empty());
-    let before = descriptors(server.pid());
+    let before = common::open_fds(server.pid());
     for i in 0..200 {
         alice.ok(&format!("new s{i} -d -- sleep 600"));
         alice.ok(&format!("kill s{i}"));
@@ -497,7 +454,7 @@ fn two_hundred_sessions_created_and_killed_leave_nothing_behind() {
     // Slack for the database pool's sockets on PostgreSQL (at most its
     // bound); one descriptor kept per session would be 200.
     eventually("the server's descriptors to come back", || {
-        descriptors(server.pid()) <= before + 16
+        common::open_fds(server.pid()) <= before + 16
     });
     let zombies = children_of(server.pid())
         .into_iter()

@@ -19,11 +19,7 @@ fn verbose_whoami(ssh: &Ssh, options: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run ssh");
-    Output {
-        status: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    out.into()
 }
 
 /// The key exchange names the server proposed, as the client logged them.

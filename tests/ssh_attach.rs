@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{BASH, Server, Ssh, Term, eventually};
+use common::{BASH, Server, Ssh, Term, assert_same_cells, eventually};
 
 fn clients(ssh: &Ssh) -> u64 {
     let json: serde_json::Value = serde_json::from_str(&ssh.ok("ls --json")).unwrap();
@@ -12,36 +12,6 @@ fn clients(ssh: &Ssh) -> u64 {
         .iter()
         .map(|s| s["clients"].as_u64().unwrap())
         .sum()
-}
-
-/// Cells of two screens equal in text and attributes over `rows`x`cols`.
-fn assert_same_cells(a: &vt100::Screen, b: &vt100::Screen, rows: u16, cols: u16) {
-    for row in 0..rows {
-        for col in 0..cols {
-            let (x, y) = (a.cell(row, col).unwrap(), b.cell(row, col).unwrap());
-            assert_eq!(
-                (
-                    x.contents(),
-                    x.fgcolor(),
-                    x.bgcolor(),
-                    x.bold(),
-                    x.inverse(),
-                    x.underline()
-                ),
-                (
-                    y.contents(),
-                    y.fgcolor(),
-                    y.bgcolor(),
-                    y.bold(),
-                    y.inverse(),
-                    y.underline()
-                ),
-                "cell {row},{col} differs\nfirst:\n{}\nsecond:\n{}",
-                a.contents(),
-                b.contents()
-            );
-        }
-    }
 }
 
 #[test]

@@ -20,11 +20,7 @@ fn run_with(ssh: &Ssh, options: &[&str], command: &str) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run ssh");
-    Output {
-        status: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    out.into()
 }
 
 /// `ssh -t OPTIONS… COMMAND` in a terminal, logging the client's notices.

@@ -25,7 +25,7 @@ use super::hub::{AttachError, Command, HubHandle, HubSettings, HubStatus, Screen
 use super::hub_task::{DEFAULT_SIZE, HubIdentity, HubStart, start_hub};
 use super::unix_now;
 use crate::audit::{AuditEvent, Auditor};
-use crate::session_host::connect::{self, HostConnection, HostReader, HostWriter};
+use crate::session_host::connect::{self, HostConnection, HostReader};
 use crate::session_host::protocol::{self, FinalScreen, FromHost, ToHost};
 use crate::store::Store;
 
@@ -159,7 +159,7 @@ impl Host {
     fn new(connection: HostConnection, last_active: i64, link: mpsc::WeakSender<Command>) -> Host {
         let (to_host, queue) = mpsc::channel(CONTROL_QUEUE);
         let (events_tx, events) = mpsc::channel(CONTROL_QUEUE);
-        tokio::spawn(write_control(connection.writer, queue));
+        tokio::spawn(protocol::write_queued(connection.writer, queue));
         tokio::spawn(read_control(connection.reader, events_tx));
         Host {
             socket: connection.socket,
@@ -538,14 +538,6 @@ fn serve_by_host(host: &mut Host, command: Command) -> bool {
 pub async fn kill_host(connection: HostConnection) {
     let mut writer = connection.writer;
     let _ = protocol::send(&mut writer, &ToHost::Kill).await;
-}
-
-async fn write_control(mut writer: HostWriter, mut queue: mpsc::Receiver<ToHost>) {
-    while let Some(message) = queue.recv().await {
-        if protocol::send(&mut writer, &message).await.is_err() {
-            return;
-        }
-    }
 }
 
 async fn read_control(mut reader: HostReader, events: mpsc::Sender<FromHost>) {

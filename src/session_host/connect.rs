@@ -12,14 +12,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 
-use super::protocol::{
-    self, FromClient, Hello, Open, ProtocolError, Reader, ToClient, Writer, check_version,
-};
+use super::protocol::{self, Hello, Open, ProtocolError, Reader, ToClient, Writer, check_version};
 use crate::session::{AttachError, Attachment, ClientId, ClientMessage, HubGone, Role, Size};
 
 /// How long connecting and the host's greeting may take: a host that does
@@ -105,7 +102,9 @@ pub async fn attach(
         _ => return Err(AttachError::Gone),
     };
     let (to_host, queue) = mpsc::channel(CLIENT_QUEUE);
-    tokio::spawn(write_client(writer, queue));
+    // Input, resizes and receipts, until the attachment (and every copy of
+    // its receipts) is gone; then the connection closes.
+    tokio::spawn(protocol::write_queued(writer, queue));
     Ok(Attachment::remote(ClientId(id), role, reader, to_host))
 }
 
@@ -157,32 +156,11 @@ async fn read_messages(mut reader: HostReader, messages: mpsc::Sender<ClientMess
 /// A host's message for a client as the front ends take it.
 pub(crate) fn from_host(message: ToClient) -> Option<ClientMessage> {
     Some(match message {
-        ToClient::Output { bytes, ack } => ClientMessage::Output {
-            bytes: Bytes::from(bytes),
-            ack,
-        },
+        ToClient::Output { bytes, ack } => ClientMessage::Output { bytes, ack },
         ToClient::Marker => ClientMessage::Marker,
         ToClient::Exited { status } => ClientMessage::Exited { status },
         ToClient::Closed => ClientMessage::Closed,
         ToClient::Revoked => ClientMessage::Revoked,
         ToClient::Attached { .. } | ToClient::Full { .. } => return None,
     })
-}
-
-/// Writes a client's input, resizes and receipts until its attachment
-/// (and every copy of its receipts) is gone; then the connection closes.
-async fn write_client(mut writer: HostWriter, mut queue: mpsc::Receiver<FromClient>) {
-    while let Some(message) = queue.recv().await {
-        if protocol::feed(&mut writer, &message).await.is_err() {
-            return;
-        }
-        while let Ok(message) = queue.try_recv() {
-            if protocol::feed(&mut writer, &message).await.is_err() {
-                return;
-            }
-        }
-        if protocol::flush(&mut writer).await.is_err() {
-            return;
-        }
-    }
 }

@@ -122,7 +122,7 @@ async fn serve_control(
     changes: Changes,
 ) {
     let (out, queue) = mpsc::channel(CONTROL_QUEUE);
-    let writing = tokio::spawn(write_all(writer, queue));
+    let writing = tokio::spawn(protocol::write_queued(writer, queue));
     let mut changed = changes.subscribe();
     let mut screen = hub.screen_changes();
     screen.borrow_and_update();
@@ -222,26 +222,6 @@ async fn handle_control(message: ToHost, hub: &HubHandle, out: &mpsc::Sender<Fro
     match reply {
         Some(reply) => out.send(reply).await.is_ok(),
         None => true,
-    }
-}
-
-/// Writes queued messages, flushing when the queue is momentarily empty.
-async fn write_all<T: serde::Serialize>(
-    mut writer: ConnectionWriter,
-    mut queue: mpsc::Receiver<T>,
-) {
-    while let Some(message) = queue.recv().await {
-        if protocol::feed(&mut writer, &message).await.is_err() {
-            return;
-        }
-        while let Ok(message) = queue.try_recv() {
-            if protocol::feed(&mut writer, &message).await.is_err() {
-                return;
-            }
-        }
-        if protocol::flush(&mut writer).await.is_err() {
-            return;
-        }
     }
 }
 
@@ -348,10 +328,7 @@ impl MessageQueue for mpsc::Receiver<ClientMessage> {
 
 fn to_client(message: ClientMessage) -> ToClient {
     match message {
-        ClientMessage::Output { bytes, ack } => ToClient::Output {
-            bytes: bytes.to_vec(),
-            ack,
-        },
+        ClientMessage::Output { bytes, ack } => ToClient::Output { bytes, ack },
         ClientMessage::Marker => ToClient::Marker,
         ClientMessage::Exited { status } => ToClient::Exited { status },
         ClientMessage::Closed => ToClient::Closed,

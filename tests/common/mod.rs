@@ -369,6 +369,16 @@ pub struct Output {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Output {
+    fn from(out: std::process::Output) -> Output {
+        Output {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Ssh {
     /// `ssh` with this client's key and options, ready for a command.
     pub fn command(&self) -> Command {
@@ -405,17 +415,12 @@ impl Ssh {
     /// Runs a verb without a PTY. `command` is sent as one string, as ssh
     /// does, and split by the server.
     pub fn run(&self, command: &str) -> Output {
-        let out = self
-            .command()
+        self.command()
             .arg(command)
             .stdin(Stdio::null())
             .output()
-            .expect("run ssh");
-        Output {
-            status: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .expect("run ssh")
+            .into()
     }
 
     /// Runs a verb and asserts it succeeded; returns stdout.
@@ -612,4 +617,49 @@ pub fn http_get(address: &str, path: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
+}
+
+/// Cells of two screens equal in text and attributes over `rows`x`cols`.
+pub fn assert_same_cells(a: &vt100::Screen, b: &vt100::Screen, rows: u16, cols: u16) {
+    for row in 0..rows {
+        for col in 0..cols {
+            let (x, y) = (a.cell(row, col).unwrap(), b.cell(row, col).unwrap());
+            assert_eq!(
+                (
+                    x.contents(),
+                    x.fgcolor(),
+                    x.bgcolor(),
+                    x.bold(),
+                    x.inverse(),
+                    x.underline()
+                ),
+                (
+                    y.contents(),
+                    y.fgcolor(),
+                    y.bgcolor(),
+                    y.bold(),
+                    y.inverse(),
+                    y.underline()
+                ),
+                "cell {row},{col} differs\nfirst:\n{}\nsecond:\n{}",
+                a.contents(),
+                b.contents()
+            );
+        }
+    }
+}
+
+/// Open descriptors, not counting SQLite's files: its pool opens another
+/// connection (the database, its WAL) whenever queries overlap, up to its
+/// bound, which is no leak.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            std::fs::read_link(entry.path())
+                .map(|target| !target.to_string_lossy().contains("foyer.db"))
+                .unwrap_or(true)
+        })
+        .count()
 }
