@@ -159,9 +159,10 @@ pub enum ToClient {
     Full {
         limit: usize,
     },
+    /// Shared with the hub's other clients, never copied to be sent
+    /// (`Bytes` is serialized as MessagePack bytes).
     Output {
-        #[serde(with = "serde_bytes")]
-        bytes: Vec<u8>,
+        bytes: bytes::Bytes,
         ack: bool,
     },
     Marker,
@@ -261,6 +262,28 @@ pub async fn send<T: Serialize, W: AsyncWrite + Unpin>(
     flush(writer).await
 }
 
+/// Writes queued messages until the queue closes (or the connection
+/// fails), flushing whenever the queue is momentarily empty: what is queued
+/// together goes out in one write.
+pub async fn write_queued<T: Serialize, W: AsyncWrite + Unpin>(
+    mut writer: Writer<W>,
+    mut queue: tokio::sync::mpsc::Receiver<T>,
+) {
+    while let Some(message) = queue.recv().await {
+        if feed(&mut writer, &message).await.is_err() {
+            return;
+        }
+        while let Ok(message) = queue.try_recv() {
+            if feed(&mut writer, &message).await.is_err() {
+                return;
+            }
+        }
+        if flush(&mut writer).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Checks a host's `Hello` against what this gateway serves.
 pub fn check_version(hello: &Hello) -> Result<(), ProtocolError> {
     if SUPPORTED_HOST_PROTOCOLS.contains(&hello.protocol) {
@@ -281,7 +304,7 @@ mod tests {
         let (a, b) = tokio::net::UnixStream::pair().unwrap();
         let mut out = writer(a);
         let mut input = reader(b);
-        let bytes = vec![0u8, 1, 2, 0x1b, 255];
+        let bytes = bytes::Bytes::from_static(&[0u8, 1, 2, 0x1b, 255]);
         feed(
             &mut out,
             &ToClient::Output {
