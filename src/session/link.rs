@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use super::Changes;
 use super::hub::{AttachError, Command, HubHandle, HubSettings, HubStatus, ScreenPreview};
-use super::hub_task::{DEFAULT_SIZE, HubIdentity, HubStart, start_hub};
+use super::hub_task::{HubIdentity, HubStart, start_hub};
 use super::unix_now;
 use crate::audit::{AuditEvent, Auditor};
 use crate::session_host::connect::{self, HostConnection, HostReader};
@@ -53,11 +53,8 @@ pub struct LinkContext {
 
 /// How a link starts.
 pub enum LinkStart {
-    /// A host runs the session; `last_active` as last recorded.
-    Host {
-        connection: Box<HostConnection>,
-        last_active: i64,
-    },
+    /// A host runs the session.
+    Host { connection: Box<HostConnection> },
     /// The session has exited; `seed` is its last screen when known.
     Exited {
         status: Option<i32>,
@@ -78,12 +75,13 @@ pub fn start_link(context: LinkContext, identity: HubIdentity, start: LinkStart)
         persisted_activity: None,
         counted: Counted::default(),
         me: tx.downgrade(),
+        first_status: None,
     };
     match start {
-        LinkStart::Host {
-            connection,
-            last_active,
-        } => link.state = State::Host(Host::new(*connection, last_active, tx.downgrade())),
+        LinkStart::Host { connection } => {
+            link.first_status = Some(connection.status.clone());
+            link.state = State::Host(Host::new(*connection, tx.downgrade()));
+        }
         LinkStart::Exited {
             status,
             last_active,
@@ -107,6 +105,9 @@ struct Link {
     /// The link's own commands (weak: the link still ends when every
     /// handle is gone).
     me: mpsc::WeakSender<Command>,
+    /// A host's first status, read when it was connected: handled like
+    /// every later one (an exit during the gateway's absence included).
+    first_status: Option<HubStatus>,
 }
 
 #[derive(Default)]
@@ -156,7 +157,7 @@ enum Event {
 }
 
 impl Host {
-    fn new(connection: HostConnection, last_active: i64, link: mpsc::WeakSender<Command>) -> Host {
+    fn new(connection: HostConnection, link: mpsc::WeakSender<Command>) -> Host {
         let (to_host, queue) = mpsc::channel(CONTROL_QUEUE);
         let (events_tx, events) = mpsc::channel(CONTROL_QUEUE);
         tokio::spawn(protocol::write_queued(connection.writer, queue));
@@ -165,19 +166,9 @@ impl Host {
             socket: connection.socket,
             to_host,
             events,
-            status: HubStatus {
-                running: true,
-                exit_status: None,
-                writers: 0,
-                observers: 0,
-                attention: false,
-                last_active,
-                size: DEFAULT_SIZE,
-                participants: Vec::new(),
-                program_pid: connection.hello.program_pid,
-                screen_sync_switches: 0,
-                recording_failures: 0,
-            },
+            // Until the first status is handled (`Link::run`), what the
+            // link shows is the host's word, not a guess.
+            status: connection.status.clone(),
             pending: HashMap::new(),
             next_request: 0,
             carrying_off: false,
@@ -212,6 +203,9 @@ impl Host {
 impl Link {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         loop {
+            if let Some(status) = self.first_status.take() {
+                self.on_status(status).await;
+            }
             let event = match &mut self.state {
                 State::Host(host) => tokio::select! {
                     command = commands.recv() => Event::Command(command),
@@ -420,7 +414,8 @@ impl Link {
 
     /// `restart`: the caller started a new host for this exited session.
     async fn restarted(&mut self, connection: HostConnection) {
-        self.state = State::Host(Host::new(connection, unix_now(), self.me.clone()));
+        self.first_status = Some(connection.status.clone());
+        self.state = State::Host(Host::new(connection, self.me.clone()));
         self.counted = Counted::default();
         self.context.changes.notify();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));

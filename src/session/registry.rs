@@ -432,10 +432,7 @@ impl RegistryTask {
                 return Err(error.into());
             }
         };
-        let start = LinkStart::Host {
-            connection,
-            last_active: record.last_active_at,
-        };
+        let start = LinkStart::Host { connection };
         let hub = start_link(self.context.clone(), identity_of(&record), start);
         let entry = SessionEntry {
             record,
@@ -480,7 +477,6 @@ async fn adopt(context: &LinkContext, starter: &HostStarter, record: &SessionRec
             connection.lease = starter.runtime.adopt(&owner).await;
             LinkStart::Host {
                 connection: Box::new(connection),
-                last_active: record.last_active_at,
             }
         }
         Err(error @ ProtocolError::Version { .. }) => {

@@ -16,8 +16,12 @@ use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 
-use super::protocol::{self, Hello, Open, ProtocolError, Reader, ToClient, Writer, check_version};
-use crate::session::{AttachError, Attachment, ClientId, ClientMessage, HubGone, Role, Size};
+use super::protocol::{
+    self, FromHost, Hello, Open, ProtocolError, Reader, ToClient, Writer, check_version,
+};
+use crate::session::{
+    AttachError, Attachment, ClientId, ClientMessage, HubGone, HubStatus, Role, Size,
+};
 
 /// How long connecting and the host's greeting may take: a host that does
 /// not answer in this time is treated as gone.
@@ -34,19 +38,30 @@ pub struct HostConnection {
     pub socket: PathBuf,
     pub reader: HostReader,
     pub writer: HostWriter,
+    /// The session's status as the host first reported it (it does so as
+    /// soon as the control connection opens).
+    pub status: HubStatus,
     /// Held while the host runs: the user's container lease, for Docker.
     pub lease: Option<Box<dyn Send + Sync>>,
 }
 
 impl HostConnection {
-    /// Connects to the host listening on `socket`.
+    /// Connects to the host listening on `socket`, and reads its first
+    /// status, so that nobody is shown a guess.
     pub async fn connect(socket: &Path) -> Result<HostConnection, ProtocolError> {
-        let (hello, reader, writer) = open(socket, &Open::Control).await?;
+        let (hello, mut reader, writer) = open(socket, &Open::Control).await?;
+        let first = tokio::time::timeout(GREETING_TIMEOUT, protocol::receive(&mut reader))
+            .await
+            .map_err(|_| not_answering())??;
+        let FromHost::Status(status) = first else {
+            return Err(ProtocolError::Closed);
+        };
         Ok(HostConnection {
             hello,
             socket: socket.to_path_buf(),
             reader,
             writer,
+            status,
             lease: None,
         })
     }
@@ -72,12 +87,14 @@ async fn open(
     };
     tokio::time::timeout(GREETING_TIMEOUT, greeting)
         .await
-        .map_err(|_| {
-            ProtocolError::Io(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the session host did not answer",
-            ))
-        })?
+        .map_err(|_| not_answering())?
+}
+
+fn not_answering() -> ProtocolError {
+    ProtocolError::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "the session host did not answer",
+    ))
 }
 
 /// Attaches a client to the hub in the host on `socket`.
