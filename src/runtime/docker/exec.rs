@@ -39,6 +39,8 @@ const EXIT_POLLS: usize = 40;
 /// signal is asked again.
 const CONTAINER_POLLS: usize = 10;
 const EXIT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+/// Tries of the exec's first resize, [`EXIT_POLL_INTERVAL`] apart.
+const FIRST_RESIZE_TRIES: usize = 40;
 /// `PATH` inside users' containers (Debian's default for users).
 const CONTAINER_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
@@ -114,7 +116,7 @@ pub async fn start(start: &ExecStart) -> Result<Process, DockerError> {
         pid_file: start.pid_file.clone(),
     };
     let (output, input) = attach::start_attached(&exec.host, &exec.id).await?;
-    resize(&exec, start.size).await;
+    first_resize(&exec, start.size).await;
     let (chunks_tx, chunks_rx) = mpsc::channel(OUTPUT_QUEUE);
     let (exit_tx, exit_rx) = oneshot::channel();
     tokio::spawn(pump(output, chunks_tx, exec.clone(), exit_tx));
@@ -287,6 +289,23 @@ async fn control_task(
             },
         }
     }
+}
+
+/// The exec's first size. The engine refuses a resize until the exec's
+/// process runs, which may be a moment after its stream is attached (the
+/// program would see a 0x0 terminal): asked again until it takes.
+async fn first_resize(exec: &ExecRef, size: Size) {
+    for _ in 0..FIRST_RESIZE_TRIES {
+        let options = ResizeExecOptions {
+            height: size.rows,
+            width: size.cols,
+        };
+        if exec.docker.resize_exec(&exec.id, options).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(EXIT_POLL_INTERVAL).await;
+    }
+    tracing::debug!(container = %exec.container, "the exec's first resize did not take");
 }
 
 async fn resize(exec: &ExecRef, size: Size) {
