@@ -5,7 +5,7 @@
 //! each (speaking to its session host, started by `hosting`); `hub` (its
 //! handle), `hub_task` (its loop, with `delivery` to clients) and
 //! `program` run one, in the host; `clients`,
-//! `terminal`, `render` and `queries` are the pure parts the hub drives;
+//! `terminal` (with `scrollback`), `render` and `queries` are the pure parts the hub drives;
 //! `create` starts a new one for any front end; `changes` signals what
 //! live views show; `input` watches a client's keystrokes for the prefix key; `names` checks
 //! session names. Nothing here knows SSH or HTTP.
@@ -26,6 +26,7 @@ pub mod queries;
 pub mod recording;
 pub mod registry;
 pub mod render;
+mod scrollback;
 pub mod summary;
 pub mod terminal;
 

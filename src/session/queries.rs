@@ -52,6 +52,8 @@ pub enum Marker {
     SaveCursor,
     /// `ESC c`: full reset.
     Reset,
+    /// `CSI 3 J`: the scrollback is erased.
+    EraseScrollback,
     /// `CSI ? 2026 h` / `l`: a synchronized-output frame begins or ends.
     SyncFrame { open: bool },
 }
@@ -290,6 +292,9 @@ impl vte::Perform for Tracker {
             self.marker = Some(Marker::ScrollRegion { top, bottom });
         }
         let has_mode = |mode: u16| params.iter().any(|p| p.first() == Some(&mode));
+        if matches!(intermediates, b"" | b"?") && c == 'J' && first == Some(3) {
+            self.marker = Some(Marker::EraseScrollback);
+        }
         if intermediates == b"?" && c == 'h' && has_mode(1049) {
             self.marker = Some(Marker::EnterAlternate);
         }

@@ -9,6 +9,11 @@
 use std::num::NonZeroU16;
 
 use super::queries::{Marker, Piece, Query, QueryFilter};
+use super::scrollback::CompactScrollback;
+
+/// Scrollback lines vt100 keeps as cells (the newest); older ones are kept
+/// compact. vt100 pulls these back onto the screen when it grows taller.
+const CELL_SCROLLBACK_LINES: usize = 100;
 
 /// Rows and columns of a terminal, both at least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -35,14 +40,22 @@ impl Size {
     }
 }
 
-/// Events vt100 reports through callbacks.
-#[derive(Default)]
+/// Events vt100 reports through callbacks, and the lines that scroll past
+/// its scrollback.
 pub struct Events {
     title: String,
     attention: bool,
+    older: CompactScrollback,
 }
 
 impl vt100::Callbacks for Events {
+    fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate_screen: bool) {
+        // The alternate screen has no scrollback, as in vt100 and xterm.
+        if !alternate_screen {
+            self.older.push(row);
+        }
+    }
+
     fn audible_bell(&mut self, _: &mut vt100::Screen) {
         self.attention = true;
     }
@@ -96,13 +109,14 @@ pub struct Terminal {
 impl Terminal {
     pub fn new(size: Size, scrollback_lines: usize) -> Terminal {
         let (rows, cols) = size.nonzero();
+        let cell_lines = scrollback_lines.min(CELL_SCROLLBACK_LINES);
+        let events = Events {
+            title: String::new(),
+            attention: false,
+            older: CompactScrollback::new(scrollback_lines - cell_lines),
+        };
         Terminal {
-            parser: vt100::Parser::new_with_callbacks(
-                rows,
-                cols,
-                scrollback_lines,
-                Events::default(),
-            ),
+            parser: vt100::Parser::new_with_callbacks(rows, cols, cell_lines, events),
             filter: QueryFilter::new(),
             pieces: Vec::new(),
             regions: [None, None],
@@ -185,7 +199,13 @@ impl Terminal {
                 }
             }
             Marker::SyncFrame { open: false } => self.sync_frame = None,
+            Marker::EraseScrollback => {
+                if alternate == 0 {
+                    self.parser.callbacks_mut().older.clear();
+                }
+            }
             Marker::Reset => {
+                self.parser.callbacks_mut().older.clear();
                 self.sync_frame = None;
                 self.regions = [None, None];
                 self.saved = [(0, 0); 2];
@@ -265,14 +285,26 @@ impl Terminal {
         self.collect_scrollback(count, width, true)
     }
 
-    /// Reads scrollback by scrolling vt100's view back, a screenful at a
-    /// time, and always leaves the view at the live screen.
+    /// Lines in the scrollback, compact and vt100's.
+    pub fn scrollback_len(&self) -> usize {
+        self.parser.callbacks().older.len() + self.parser.screen().scrollback_len()
+    }
+
+    /// The newest `count` scrollback lines: the compact ones first, then
+    /// vt100's, read by scrolling its view back a screenful at a time (the
+    /// view is always left at the live screen).
     fn collect_scrollback(&mut self, count: usize, width: u16, formatted: bool) -> Vec<String> {
-        let screen = self.parser.screen_mut();
-        let count = count.min(screen.scrollback_len());
+        let (screen, events) = self.parser.screen_and_callbacks_mut();
+        let recent = count.min(screen.scrollback_len());
+        let older = count - recent;
+        let mut lines = Vec::with_capacity(recent + older.min(events.older.len()));
+        if formatted {
+            lines.extend(events.older.newest(older, width));
+        } else {
+            lines.extend(events.older.newest_plain(older, width));
+        }
         let rows = screen.size().0.get() as usize;
-        let mut lines = Vec::with_capacity(count);
-        let mut offset = count;
+        let mut offset = recent;
         while offset > 0 {
             screen.set_scrollback(offset);
             let take = offset.min(rows);
@@ -386,6 +418,54 @@ mod tests {
             .collect();
         assert_eq!(plain, vec!["line3", "line4", "line5", "line6"]);
         assert_eq!(term.screen().scrollback(), 0);
+    }
+
+    fn plain_scrollback(term: &mut Terminal, count: usize) -> Vec<String> {
+        term.scrollback_rows(count, 10)
+            .iter()
+            .map(|l| String::from_utf8(strip(l.as_bytes())).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn scrollback_past_the_cell_lines_is_kept_compact_and_in_order() {
+        let mut term = Terminal::new(Size::new(3, 10), 1000);
+        let text: String = (1..=600)
+            .map(|i| format!("\x1b[3{}ml{i}\r\n", i % 8))
+            .collect();
+        run(&mut term, text.as_bytes());
+        // 598 lines left the 3-row screen (the last line and the cursor's
+        // empty row stay).
+        assert_eq!(term.scrollback_len(), 598);
+        let lines = plain_scrollback(&mut term, 1000);
+        let expected: Vec<String> = (1..=598).map(|i| format!("l{i}")).collect();
+        assert_eq!(lines, expected);
+        let colored = term.scrollback_rows(598, 10);
+        assert!(colored[0].contains("\x1b[31m"), "{:?}", colored[0]);
+        assert_eq!(plain_scrollback(&mut term, 2), vec!["l597", "l598"]);
+    }
+
+    #[test]
+    fn erasing_the_scrollback_erases_the_compact_lines_too() {
+        for erase in [&b"\x1b[H\x1b[2J\x1b[3J"[..], b"\x1bc"] {
+            let mut term = Terminal::new(Size::new(3, 10), 1000);
+            let text: String = (1..=300).map(|i| format!("l{i}\r\n")).collect();
+            run(&mut term, text.as_bytes());
+            run(&mut term, erase);
+            assert_eq!(term.scrollback_len(), 0);
+            run(&mut term, b"a\r\nb\r\nc\r\nd\r\ne");
+            assert_eq!(plain_scrollback(&mut term, 10), vec!["a", "b"]);
+        }
+    }
+
+    #[test]
+    fn the_alternate_screen_keeps_no_scrollback() {
+        let mut term = Terminal::new(Size::new(3, 10), 1000);
+        let text: String = (1..=300).map(|i| format!("l{i}\r\n")).collect();
+        run(&mut term, b"\x1b[?1049h");
+        run(&mut term, text.as_bytes());
+        run(&mut term, b"\x1b[?1049l");
+        assert_eq!(term.scrollback_len(), 0);
     }
 
     fn strip(bytes: &[u8]) -> Vec<u8> {
