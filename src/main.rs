@@ -88,7 +88,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     if let Command::SessionHost { hosts, owner, log } = cli.command {
         // Before anything else: a host reads no configuration and runs
-        // its own single-threaded runtime.
+        // its own runtime.
         return match foyer::session_host::host::main(hosts, owner, log) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(error) => {
@@ -328,13 +328,16 @@ async fn serve(
     Ok(())
 }
 
-/// `serve --stop-sessions`: hangs up every running program, and waits
-/// (at most the kill grace and a little) until each has exited and been
-/// recorded so.
+/// `serve --stop-sessions`: hangs up every running program, tells each
+/// session host to end with it (not to wait for a gateway to carry its
+/// final screen off: a big one may not be across before this process
+/// ends), and waits (at most the kill grace and a little) until each
+/// program has exited.
 async fn stop_all_sessions(app: &App) {
     let sessions = app.registry.list().await;
     for entry in &sessions {
         let _ = entry.hub.hang_up().await;
+        let _ = entry.hub.shut_down().await;
     }
     let deadline = tokio::time::Instant::now()
         + app.config.sessions.kill_grace
@@ -349,6 +352,9 @@ async fn stop_all_sessions(app: &App) {
             }
         }
     }
+    // The last messages to the hosts are written by the links' writer
+    // tasks, which end with this runtime.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     tracing::info!(sessions = sessions.len(), "sessions stopped");
 }
 

@@ -306,14 +306,32 @@ fn children_of(pid: u32) -> Vec<u32> {
 
 #[test]
 fn serve_with_stop_sessions_hangs_programs_up_at_shutdown() {
-    let mut server = Server::start_with("", &["--stop-sessions"]);
+    let config = "[sessions]\nkill_grace = \"1s\"\n";
+    let mut server = Server::start_with(config, &["--stop-sessions"]);
     let alice = server.user("alice", false);
     alice.ok("new kept -d -- sleep 600");
+    // Full scrollbacks: their final screens take a while to carry off.
+    for i in 0..6 {
+        alice.ok(&format!(
+            "new full{i} -d -- bash -c 'seq -f %0200.0f 1 20000; sleep 600'"
+        ));
+    }
+    alice.ok("new second -d -- bash -c 'seq 1 200000; sleep 600'");
+    eventually("the output printed", || {
+        alice.ok("capture second").contains("200000")
+    });
+    alice.ok("new third -d -- bash -c 'trap \"\" HUP; sleep 600'");
     assert_eq!(server.session_hosts().len(), 1);
-    server.restart();
-    assert!(server.session_hosts().is_empty(), "no host outlives it");
+    server.stop();
+    // Checked before a new gateway could adopt (and end) a host left behind.
+    eventually("no host outlives the server", || {
+        server.session_hosts().is_empty()
+    });
+    server.start_again();
     let alice = on(&server, &alice);
-    assert_eq!(state_of(&alice, "kept"), "exited");
+    for name in ["kept", "second", "third"] {
+        assert_eq!(state_of(&alice, name), "exited", "{name}");
+    }
     alice.ok("restart kept");
     eventually("running again", || state_of(&alice, "kept") == "running");
 }

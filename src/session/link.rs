@@ -516,7 +516,11 @@ fn serve_by_host(host: &mut Host, command: Command) -> bool {
         Command::Hangup => {
             host.send(ToHost::Hangup);
         }
-        Command::Shutdown => {}
+        // `serve --stop-sessions`: the host ends once the program has,
+        // without waiting for a gateway to carry its screen off.
+        Command::Shutdown => {
+            host.send(ToHost::Shutdown);
+        }
         Command::Restart {
             host: started,
             reply,
