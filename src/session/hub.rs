@@ -457,9 +457,19 @@ impl Attachment {
         Receipts {
             id: self.id,
             link: self.link.clone(),
+            unreported: 0,
         }
     }
 }
+
+/// Below this many bytes written, receipts to a session host wait: a
+/// keystroke's echo then goes to the client without a receipt written
+/// (and the host woken) before it. Far below `sessions.client_buffer`'s
+/// default, so a client is not taken for slow for want of them.
+const RECEIPT_BATCH: usize = 16 * 1024;
+/// How long a waiting receipt waits for more output before it is sent
+/// anyway (the writer's [`Receipts::unreported`] branch).
+pub const RECEIPT_DELAY: Duration = Duration::from_millis(2);
 
 /// Reports a client's messages as written: frees their bytes from the
 /// outbox budget, and acknowledges those that asked for it.
@@ -467,10 +477,12 @@ impl Attachment {
 pub struct Receipts {
     id: ClientId,
     link: ClientLink,
+    /// Bytes written to a remote client and not yet reported to its host.
+    unreported: usize,
 }
 
 impl Receipts {
-    pub async fn written(&self, message: &ClientMessage) -> Result<(), HubGone> {
+    pub async fn written(&mut self, message: &ClientMessage) -> Result<(), HubGone> {
         let (len, ack) = match message {
             ClientMessage::Output { bytes, ack } => (bytes.len(), *ack),
             ClientMessage::Marker => (0, true),
@@ -479,8 +491,11 @@ impl Receipts {
         self.written_bytes(len, ack).await
     }
 
-    /// Reports `len` bytes written, acknowledged if `ack`.
-    pub async fn written_bytes(&self, len: usize, ack: bool) -> Result<(), HubGone> {
+    /// Reports `len` bytes written, acknowledged if `ack`. To a session
+    /// host, a small unacknowledged amount waits for more (see
+    /// [`RECEIPT_BATCH`]); the writer sends it after [`RECEIPT_DELAY`]
+    /// with [`Receipts::report_unreported`].
+    pub async fn written_bytes(&mut self, len: usize, ack: bool) -> Result<(), HubGone> {
         match &self.link {
             ClientLink::Local { queued_bytes, hub } => {
                 queued_bytes.fetch_sub(len, Ordering::AcqRel);
@@ -492,14 +507,39 @@ impl Receipts {
                 }
                 Ok(())
             }
-            ClientLink::Remote { to_host, .. } => to_host
-                .send(FromClient::Written {
-                    bytes: len as u64,
-                    ack,
-                })
-                .await
-                .map_err(|_| HubGone),
+            ClientLink::Remote { .. } => {
+                self.unreported = self.unreported.saturating_add(len);
+                if ack || self.unreported >= RECEIPT_BATCH {
+                    self.report(ack).await
+                } else {
+                    Ok(())
+                }
+            }
         }
+    }
+
+    /// Whether bytes written wait to be reported.
+    pub fn unreported(&self) -> bool {
+        self.unreported > 0
+    }
+
+    /// Reports the bytes written that wait to be.
+    pub async fn report_unreported(&mut self) -> Result<(), HubGone> {
+        if self.unreported == 0 {
+            return Ok(());
+        }
+        self.report(false).await
+    }
+
+    async fn report(&mut self, ack: bool) -> Result<(), HubGone> {
+        let ClientLink::Remote { to_host } = &self.link else {
+            return Ok(());
+        };
+        let bytes = std::mem::take(&mut self.unreported) as u64;
+        to_host
+            .send(FromClient::Written { bytes, ack })
+            .await
+            .map_err(|_| HubGone)
     }
 }
 

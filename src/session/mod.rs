@@ -34,7 +34,7 @@ pub use changes::Changes;
 pub use clients::{ClientId, ClientTable, Delivery, Role};
 pub use hub::{
     AttachError, Attachment, ClientMessage, HubGone, HubHandle, HubSettings, HubStatus, Messages,
-    Participant, Receipts, ScreenPreview,
+    Participant, RECEIPT_DELAY, Receipts, ScreenPreview,
 };
 pub use registry::{Registry, SessionEntry};
 pub use terminal::{Size, Terminal};

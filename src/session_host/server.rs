@@ -253,7 +253,7 @@ async fn serve_attach(
         return Ok(());
     };
     let writing = tokio::spawn(forward_messages(messages, writer));
-    let receipts = attachment.receipts();
+    let mut receipts = attachment.receipts();
     loop {
         let sent = match protocol::receive::<FromClient, _>(&mut reader).await {
             Ok(FromClient::Input(bytes)) => attachment.input(Bytes::from(bytes)).await,

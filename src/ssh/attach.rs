@@ -17,7 +17,9 @@ use super::run::Outcome;
 use crate::app::App;
 use crate::metrics as metric;
 use crate::session::input::{InputAction, PrefixReader, help_text};
-use crate::session::{AttachError, ClientMessage, Messages, Receipts, Role, SessionEntry};
+use crate::session::{
+    AttachError, ClientMessage, Messages, RECEIPT_DELAY, Receipts, Role, SessionEntry,
+};
 
 /// Extra bytes the input loop asks the writer to show (the keys help).
 const LOCAL_MESSAGES: usize = 4;
@@ -179,7 +181,7 @@ async fn write_messages(
     channel: ChannelId,
     mut messages: Messages,
     mut local: mpsc::Receiver<Bytes>,
-    receipts: Receipts,
+    mut receipts: Receipts,
     asked: std::time::Instant,
 ) -> AttachEnd {
     let bytes_out = metrics::counter!(metric::BYTES_OUT, "transport" => "ssh");
@@ -191,6 +193,12 @@ async fn write_messages(
             Some(bytes) = local.recv() => {
                 if handle.data(channel, bytes).await.is_err() {
                     return AttachEnd::ClientGone;
+                }
+                continue;
+            }
+            () = tokio::time::sleep(RECEIPT_DELAY), if receipts.unreported() => {
+                if receipts.report_unreported().await.is_err() {
+                    return AttachEnd::Killed;
                 }
                 continue;
             }

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::super::protocol::{ServerText, close};
 use crate::metrics as metric;
-use crate::session::{ClientMessage, Messages, Receipts};
+use crate::session::{ClientMessage, Messages, RECEIPT_DELAY, Receipts};
 
 /// A browser that takes longer than this to take one message is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,7 +48,7 @@ pub(super) async fn send_close(sink: &mut Sink, code: u16, reason: &str) -> Resu
 pub(super) async fn write_messages(
     mut sink: Sink,
     mut messages: Messages,
-    receipts: Receipts,
+    mut receipts: Receipts,
     mut people: watch::Receiver<Option<String>>,
     mut closing: mpsc::Receiver<(u16, String)>,
     label: String,
@@ -91,6 +91,11 @@ pub(super) async fn write_messages(
                     }
                 }
                 if receipts.written(&message).await.is_err() {
+                    return;
+                }
+            }
+            () = tokio::time::sleep(RECEIPT_DELAY), if receipts.unreported() => {
+                if receipts.report_unreported().await.is_err() {
                     return;
                 }
             }
