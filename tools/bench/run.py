@@ -363,6 +363,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smaller payloads and counts")
     parser.add_argument("--memory-only", action="store_true",
                         help="only the memory per idle session and attached client")
+    parser.add_argument("--echo-only", action="store_true",
+                        help="only the echo latency (2000 keys), each target twice, interleaved")
     args = parser.parse_args()
     binary = os.path.abspath(args.foyer)
     size = (16 if args.quick else 64) << 20
@@ -387,6 +389,13 @@ def main():
     text_size = make_text(text, size)
     results = {}
     try:
+        if args.echo_only:
+            for round_ in (1, 2):
+                for t in targets:
+                    p50, p90, p99 = echo_latency(t, f"echo{round_}", 2000)
+                    print(f"- {t.name} round {round_}: echo p50 {p50:.3f} ms, "
+                          f"p90 {p90:.3f} ms, p99 {p99:.3f} ms")
+            return
         # Memory first, on fresh servers: per idle session and attached client.
         memory = {}
         for t in targets[2:]:
@@ -449,11 +458,34 @@ def main():
         for proc, _ in foyers.values():
             proc.wait()
         sshd.wait()
+        # `serve --stop-sessions` ends every session host; one left over
+        # is a bug to report, and must not outlive the run.
+        for pid in leftover_hosts(work):
+            print(f"warning: session host {pid} outlived `foyer serve --stop-sessions`",
+                  file=sys.stderr)
+            os.kill(pid, signal.SIGKILL)
         shutil.rmtree(work, ignore_errors=True)
     for name, m in memory.items():
         results[name].update(m)
     results["openssh"]["KiB per connection"] = sshd_per_conn
     report(results)
+
+
+def leftover_hosts(work):
+    """Session hosts still running with their sockets under `work`."""
+    time.sleep(0.5)
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"session-host" in args and any(a.startswith(work.encode()) for a in args):
+            found.append(int(entry))
+    return found
 
 
 def foyer_memory(target, proc, quick):
