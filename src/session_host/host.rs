@@ -52,7 +52,9 @@ pub fn main(hosts: PathBuf, owner: i64, log: PathBuf) -> anyhow::Result<()> {
         }
     };
     init_logging(&log, &launch);
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // One worker per core: several busy sessions of one user must not
+    // take turns on one thread.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the session host's runtime")?;
