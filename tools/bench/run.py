@@ -365,6 +365,8 @@ def main():
                         help="only the memory per idle session and attached client")
     parser.add_argument("--echo-only", action="store_true",
                         help="only the echo latency (2000 keys), each target twice, interleaved")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="only text and TUI throughput, three rounds, targets interleaved")
     args = parser.parse_args()
     binary = os.path.abspath(args.foyer)
     size = (16 if args.quick else 64) << 20
@@ -395,6 +397,14 @@ def main():
                     p50, p90, p99 = echo_latency(t, f"echo{round_}", 2000)
                     print(f"- {t.name} round {round_}: echo p50 {p50:.3f} ms, "
                           f"p90 {p90:.3f} ms, p99 {p99:.3f} ms")
+            return
+        if args.throughput_only:
+            for round_ in (1, 2, 3):
+                for t in targets:
+                    text_rate, _ = throughput(t, f"cat {text}", f"text{round_}", text_size)
+                    tui_rate, _ = throughput(t, f"cat {tui}", f"tui{round_}", tui_size)
+                    print(f"- {t.name} round {round_}: text {text_rate:.1f} MiB/s, "
+                          f"TUI {tui_rate:.1f} MiB/s")
             return
         # Memory first, on fresh servers: per idle session and attached client.
         memory = {}
