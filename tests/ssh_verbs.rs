@@ -455,6 +455,34 @@ fn programs_keep_the_open_files_limit_the_server_started_with() {
 }
 
 #[test]
+fn programs_start_with_no_signal_ignored_even_when_the_server_was_started_under_nohup() {
+    // As under `nohup`: SIGHUP ignored here, so in the server (and its
+    // session hosts) started from here. Process-wide, which is harmless to
+    // the other tests in this file: their servers then run the same way.
+    // Safety: setting a disposition to SIG_IGN installs no handler.
+    unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGHUP,
+            nix::sys::signal::SigHandler::SigIgn,
+        )
+        .unwrap();
+    }
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let home = server.dir.path().join("home");
+    alice.ok("new probe -d -- bash -c 'exec grep SigIgn /proc/self/status > ignored.txt'");
+    eventually("the program to start", || {
+        std::fs::read_to_string(home.join("ignored.txt")).is_ok_and(|t| t.ends_with('\n'))
+    });
+    let line = std::fs::read_to_string(home.join("ignored.txt")).unwrap();
+    let mask = u64::from_str_radix(line.trim().trim_start_matches("SigIgn:").trim(), 16)
+        .unwrap_or_else(|_| panic!("a SigIgn line: {line:?}"));
+    // Signals 1 to 31 (glibc keeps 32 and 33 to itself). Otherwise `kill`
+    // could not hang the program up, nor a shell trap SIGHUP.
+    assert_eq!(mask & 0x7fff_ffff, 0, "signals ignored: {line}");
+}
+
+#[test]
 fn kill_hangs_the_program_up_first_and_kills_it_only_after_the_grace() {
     let server = Server::start_with_config("[sessions]\nkill_grace = \"2s\"\n");
     let alice = server.user("alice", false);

@@ -225,10 +225,12 @@ fn prepare_child(
         )
     });
     // Safety: the closure runs in the forked child before exec and calls
-    // only async-signal-safe functions (setrlimit, fchown, setgroups,
-    // setgid, setuid), with everything it uses allocated before the fork.
+    // only async-signal-safe functions (sigaction, sigprocmask, setrlimit,
+    // fchown, setgroups, setgid, setuid), with everything it uses
+    // allocated before the fork.
     unsafe {
         command.pre_exec(move || {
+            default_signals();
             if soft != 0 {
                 nix::sys::resource::setrlimit(
                     nix::sys::resource::Resource::RLIMIT_NOFILE,
@@ -247,6 +249,26 @@ fn prepare_child(
             Ok(())
         })
     }
+}
+
+/// Every signal back to its default action and none blocked, as a login
+/// gives them: a server started under `nohup` (SIGHUP ignored, which
+/// exec keeps) must not start programs that `kill` cannot hang up and
+/// whose shells cannot trap SIGHUP.
+///
+/// # Safety
+///
+/// Only for a forked child before exec: it changes the process's signal
+/// dispositions.
+unsafe fn default_signals() {
+    use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
+    for which in Signal::iterator() {
+        if which != Signal::SIGKILL && which != Signal::SIGSTOP {
+            // Safety: SIG_DFL installs no handler.
+            let _ = unsafe { signal(which, SigHandler::SigDfl) };
+        }
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
 
 fn pty_size(size: Size) -> pty_process::Size {
