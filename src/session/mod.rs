@@ -26,6 +26,7 @@ pub mod queries;
 pub mod recording;
 pub mod registry;
 pub mod render;
+mod cells;
 mod scrollback;
 pub mod summary;
 pub mod terminal;

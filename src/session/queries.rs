@@ -38,8 +38,8 @@ pub enum Query {
     KittyKeyboard { query: bool },
 }
 
-/// A sequence that passes through but changes state vt100 does not
-/// expose, which a reattaching client needs (the scroll region).
+/// A sequence that passes through but changes state the screen model does
+/// not expose, which a reattaching client needs (the scroll region).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Marker {
     /// `CSI top ; bottom r` as written (1-based, 0 for "default").
@@ -56,6 +56,9 @@ pub enum Marker {
     EraseScrollback,
     /// `CSI ? 2026 h` / `l`: a synchronized-output frame begins or ends.
     SyncFrame { open: bool },
+    /// `OSC 9` (iTerm2/ConEmu) or `OSC 777` (notify): the program asks for
+    /// the user's attention.
+    Notification,
 }
 
 impl Marker {
@@ -256,6 +259,9 @@ impl vte::Perform for Tracker {
 
     fn osc_dispatch(&mut self, params: &[&[u8]], _bell_terminated: bool) {
         self.finished = true;
+        if matches!(params.first(), Some(&b"9") | Some(&b"777")) {
+            self.marker = Some(Marker::Notification);
+        }
         if let [which, b"?"] = params {
             self.found = match *which {
                 b"10" => Some(Query::Color(10)),
