@@ -155,19 +155,21 @@ fn used_columns(row: &Row<Cell>, width: usize) -> usize {
 /// character cut by the edge left out. Leaves the pen as it was last set.
 pub fn write_row(row: &Row<Cell>, width: usize, out: &mut Vec<u8>) {
     let used = used_columns(row, width);
+    out.reserve(used);
     let mut pen = Pen::default();
     for col in 0..used {
         let cell = &row[Column(col)];
         if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
             continue;
         }
-        let cut = cell.flags.contains(Flags::WIDE_CHAR) && col + 1 >= width;
-        let next = Pen::of(cell);
-        if next != pen {
-            next.write(out);
-            pen = next;
+        if cell.fg != pen.fg || cell.bg != pen.bg || cell.flags & STYLE != pen.flags {
+            pen = Pen::of(cell);
+            pen.write(out);
         }
-        if cut {
+        // Most cells: one ASCII character, nothing combined.
+        if cell.c.is_ascii_graphic() && cell.extra.is_none() {
+            out.push(cell.c as u8);
+        } else if cell.flags.contains(Flags::WIDE_CHAR) && col + 1 >= width {
             out.push(b' ');
         } else {
             write_text(cell, out);
