@@ -83,6 +83,7 @@ pub fn exact_snapshot(term: &mut Terminal, scrollback: usize) -> Vec<u8> {
 /// next itself.
 fn write_screen_cells(term: &Terminal, out: &mut Vec<u8>) {
     let size = term.size();
+    let (cursor_row, cursor_col) = term.cursor_position();
     let mut pen = CellWriter::default();
     let mut continued = false;
     for row in 0..size.rows {
@@ -92,7 +93,11 @@ fn write_screen_cells(term: &Terminal, out: &mut Vec<u8>) {
             if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
                 continue;
             }
-            let print = wrapped || (continued && col == 0);
+            // Blanks before the cursor on its row are printed: the model
+            // cannot tell a typed space (a prompt's "$ ") from an erased
+            // cell, and a client's copy of the line should keep it.
+            let before_cursor = row == cursor_row && col < cursor_col;
+            let print = wrapped || (continued && col == 0) || before_cursor;
             if !print && cells::is_blank(cell) {
                 continue;
             }
