@@ -99,10 +99,15 @@ fn write_color(out: &mut Vec<u8>, color: Color, base: u8, bright: u8, extended: 
             index @ 0..8 => write!(out, ";{}", base as usize + index),
             index @ 8..16 => write!(out, ";{}", bright as usize + index - 8),
             // The dim variants come after the specials, in the same order.
-            index if (NamedColor::DimBlack as usize..=NamedColor::DimWhite as usize)
-                .contains(&index) =>
+            index
+                if (NamedColor::DimBlack as usize..=NamedColor::DimWhite as usize)
+                    .contains(&index) =>
             {
-                write!(out, ";{}", base as usize + index - NamedColor::DimBlack as usize)
+                write!(
+                    out,
+                    ";{}",
+                    base as usize + index - NamedColor::DimBlack as usize
+                )
             }
             _ => Ok(()),
         },
@@ -114,11 +119,11 @@ fn write_color(out: &mut Vec<u8>, color: Color, base: u8, bright: u8, extended: 
 /// Whether a cell holds text to show (a space counts as none: the screen
 /// model cannot tell a printed space from an erased cell).
 pub fn has_text(cell: &Cell) -> bool {
-    !(cell.c == ' ' || cell.c == '\t' || cell.c == '\0')
-        && !cell
-            .flags
-            .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
-        || cell.zerowidth().is_some_and(|z| !z.is_empty())
+    let spacer = cell
+        .flags
+        .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER);
+    let blank = matches!(cell.c, ' ' | '\t' | '\0');
+    (!blank && !spacer) || cell.zerowidth().is_some_and(|z| !z.is_empty())
 }
 
 /// A cell that shows nothing: no text, no background, no inverse or

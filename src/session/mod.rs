@@ -11,6 +11,7 @@
 //! session names. Nothing here knows SSH or HTTP.
 
 pub mod access;
+mod cells;
 pub mod changes;
 pub mod clients;
 pub mod create;
@@ -26,7 +27,6 @@ pub mod queries;
 pub mod recording;
 pub mod registry;
 pub mod render;
-mod cells;
 mod scrollback;
 pub mod summary;
 pub mod terminal;

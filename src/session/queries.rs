@@ -47,6 +47,11 @@ pub enum Marker {
     /// `CSI ? 1049 h`: the cursor is saved, then the alternate screen is
     /// cleared and entered. Placed before the sequence.
     EnterAlternate,
+    /// Follows `CSI ? 1049 h` (after `EnterAlternate`), once the alternate
+    /// screen is entered.
+    EnteredAlternate,
+    /// `CSI ? 1049 l`: the program leaves the alternate screen.
+    LeaveAlternate,
     /// `ESC 7`: the cursor (position and attributes) is saved. Placed
     /// before the sequence.
     SaveCursor,
@@ -181,6 +186,12 @@ impl QueryFilter {
                 }
                 pieces.push(Piece::Marker(marker));
                 emitted = split;
+                if marker == Marker::EnterAlternate {
+                    // And once the sequence has taken effect.
+                    pieces.push(Piece::Output(emitted..index + 1));
+                    pieces.push(Piece::Marker(Marker::EnteredAlternate));
+                    emitted = index + 1;
+                }
             }
             if std::mem::take(&mut self.tracker.finished) {
                 self.tracker.sequence_start = None;
@@ -304,6 +315,9 @@ impl vte::Perform for Tracker {
         if intermediates == b"?" && c == 'h' && has_mode(1049) {
             self.marker = Some(Marker::EnterAlternate);
         }
+        if intermediates == b"?" && c == 'l' && has_mode(1049) {
+            self.marker = Some(Marker::LeaveAlternate);
+        }
         if intermediates == b"?" && (c == 'h' || c == 'l') && has_mode(2026) {
             self.marker = Some(Marker::SyncFrame { open: c == 'h' });
         }
@@ -409,7 +423,8 @@ mod tests {
                 Piece::Marker(Marker::SaveCursor),
                 Piece::Output(2..5),
                 Piece::Marker(Marker::EnterAlternate),
-                Piece::Output(5..13)
+                Piece::Output(5..13),
+                Piece::Marker(Marker::EnteredAlternate)
             ]
         );
     }

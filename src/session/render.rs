@@ -88,20 +88,22 @@ fn write_screen_cells(term: &Terminal, out: &mut Vec<u8>) {
     let mut continued = false;
     for row in 0..size.rows {
         let wrapped = row + 1 < size.rows && term.row_wrapped(row);
+        let used = used_columns(term, row, size.cols);
         for col in 0..size.cols {
             let cell = term.cell(row, col);
             if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
                 continue;
             }
-            // Blanks before the cursor on its row are printed: the model
-            // cannot tell a typed space (a prompt's "$ ") from an erased
-            // cell, and a client's copy of the line should keep it.
+            // Blanks between text, and before the cursor on its row, are
+            // printed: the model cannot tell a typed space (a prompt's
+            // "$ ", vim's indent) from an erased cell, and a client's copy
+            // of the line should keep it.
             let before_cursor = row == cursor_row && col < cursor_col;
-            let print = wrapped || (continued && col == 0) || before_cursor;
+            let print = wrapped || (continued && col == 0) || before_cursor || col < used;
             if !print && cells::is_blank(cell) {
                 continue;
             }
-            pen.write_cell(out, row, col, cell, true, print);
+            pen.write_cell(out, row, col, cell, !orphan_wide(term, row, col), print);
         }
         if wrapped {
             // The client's cursor waits to wrap at the end of this row.
@@ -110,6 +112,27 @@ fn write_screen_cells(term: &Terminal, out: &mut Vec<u8>) {
         continued = wrapped;
     }
     out.extend_from_slice(b"\x1b[m");
+}
+
+/// A wide character whose right half was erased or overwritten: the model
+/// keeps it, a terminal would not (it clears both halves), so it is shown
+/// as a blank.
+fn orphan_wide(term: &Terminal, row: u16, col: u16) -> bool {
+    term.cell(row, col).flags.contains(Flags::WIDE_CHAR)
+        && (col + 1 >= term.size().cols
+            || !term
+                .cell(row, col + 1)
+                .flags
+                .contains(Flags::WIDE_CHAR_SPACER))
+}
+
+/// Columns of a screen row up to its last cell that shows anything,
+/// within `width`.
+fn used_columns(term: &Terminal, row: u16, width: u16) -> u16 {
+    (0..width)
+        .rev()
+        .find(|&col| !cells::is_blank(term.cell(row, col)))
+        .map_or(0, |col| col + 1)
 }
 
 /// Every mode a program sets that a terminal keeps, set or reset
@@ -234,15 +257,21 @@ pub fn paint(
     }
     let mut cells = Vec::with_capacity(area.rows as usize * area.cols as usize);
     let mut pen = CellWriter::default();
+    let (cursor_row, cursor_col) = term.cursor_position();
     for row in 0..area.rows {
+        let used = used_columns(term, row, area.cols);
         for col in 0..area.cols {
             let cell = term.cell(row, col);
             let index = cells.len();
             let changed = previous.is_none_or(|p| &p.cells[index] != cell);
-            let blank_first_paint = previous.is_none() && cells::is_blank(cell);
+            // As in the snapshot: blanks between text and before the
+            // cursor are printed, so typed spaces are kept.
+            let print_blank = col < used || (row == cursor_row && col < cursor_col);
+            let blank_first_paint = previous.is_none() && !print_blank && cells::is_blank(cell);
             if changed && !blank_first_paint && !cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
-                let fits = !cell.flags.contains(Flags::WIDE_CHAR) || col + 1 < area.cols;
-                pen.write_cell(out, row, col, cell, fits, false);
+                let fits = !cell.flags.contains(Flags::WIDE_CHAR)
+                    || (col + 1 < area.cols && !orphan_wide(term, row, col));
+                pen.write_cell(out, row, col, cell, fits, print_blank);
             }
             cells.push(cell.clone());
         }

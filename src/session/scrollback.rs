@@ -125,7 +125,10 @@ mod tests {
         }
         assert_eq!(store.len(), 2);
         let lines: Vec<String> = store.newest(5, 10, true).collect();
-        assert_eq!(lines, vec!["\x1b[0;31mtwo".to_string(), "three".to_string()]);
+        assert_eq!(
+            lines,
+            vec!["\x1b[0;31mtwo".to_string(), "three".to_string()]
+        );
         let plain: Vec<String> = store.newest(1, 10, false).collect();
         assert_eq!(plain, vec!["three".to_string()]);
     }

@@ -152,6 +152,11 @@ pub struct Terminal {
     /// The open synchronized-output frame, numbered from 1, if any.
     sync_frame: Option<u64>,
     sync_frames_begun: u64,
+    /// Times the program left the alternate screen.
+    alternate_exits: u64,
+    /// Between the two markers of a `CSI ? 1049 h` that enters (not one
+    /// sent while already there).
+    entering_alternate: bool,
 }
 
 impl Terminal {
@@ -181,7 +186,16 @@ impl Terminal {
             saved_attributes: String::new(),
             sync_frame: None,
             sync_frames_begun: 0,
+            alternate_exits: 0,
+            entering_alternate: false,
         }
+    }
+
+    /// Times the program left the alternate screen so far: a client that
+    /// never saw the main screen needs it painted, even if the program
+    /// went back to the alternate screen in the same output.
+    pub fn alternate_exits(&self) -> u64 {
+        self.alternate_exits
     }
 
     pub fn size(&self) -> Size {
@@ -289,7 +303,10 @@ impl Terminal {
                 let whole = top == 0 && bottom == rows - 1;
                 self.regions[alternate] = (top < bottom && !whole).then_some((top, bottom));
             }
+            // Already on the alternate screen, the model ignores it.
+            Marker::EnterAlternate if alternate == 1 => self.entering_alternate = false,
             Marker::EnterAlternate => {
+                self.entering_alternate = true;
                 self.save_cursor(alternate);
                 self.regions[1] = None;
                 self.saved[1] = (0, 0);
@@ -315,6 +332,32 @@ impl Terminal {
                 self.saved_attributes.clear();
             }
             Marker::Notification => self.listener.reports().attention = true,
+            Marker::LeaveAlternate => self.alternate_exits += 1,
+            Marker::EnteredAlternate => {
+                if std::mem::take(&mut self.entering_alternate) {
+                    self.clear_alternate_screen();
+                }
+            }
+        }
+    }
+
+    /// Entering the alternate screen clears it, all of it: the model clears
+    /// only the written part of a row whose last cell looks cleared, which
+    /// misses a row cleared with a background and then widened.
+    fn clear_alternate_screen(&mut self) {
+        if !self.alternate_screen() {
+            return;
+        }
+        let grid = self.model.grid_mut();
+        let blank = Cell {
+            bg: grid.cursor.template.bg,
+            ..Cell::default()
+        };
+        let (rows, cols) = (grid.screen_lines(), grid.columns());
+        for line in 0..rows as i32 {
+            for col in 0..cols {
+                grid[Line(line)][Column(col)] = blank.clone();
+            }
         }
     }
 
@@ -332,9 +375,17 @@ impl Terminal {
         // The model's reflow can leave the cursor waiting to wrap short of
         // the last column, which no terminal can be told: it waits only at
         // the last column.
-        let cursor = &mut self.model.grid_mut().cursor;
-        if cursor.point.column.0 + 1 < usize::from(size.cols) {
-            cursor.input_needs_wrap = false;
+        let grid = self.model.grid_mut();
+        if grid.cursor.point.column.0 + 1 < usize::from(size.cols) {
+            grid.cursor.input_needs_wrap = false;
+        }
+        // A row cleared with a background and then widened ends in default
+        // cells, and the model would then clear only its written part
+        // (entering the alternate screen, say): mark every row as written
+        // to its end so a clear clears all of it.
+        let last = Column(usize::from(size.cols) - 1);
+        for line in 0..i32::from(size.rows) {
+            let _ = &mut grid[Line(line)][last];
         }
         // Resizing resets scroll regions, in the model as in xterm. Saved
         // cursors move by the rows the cursor moved (lines pulled from or
@@ -395,7 +446,11 @@ impl Terminal {
         let width = self.model.grid().columns();
         for depth in (self.cell_lines + 1..=history).rev() {
             self.line.clear();
-            cells::write_row(&self.model.grid()[Line(-(depth as i32))], width, &mut self.line);
+            cells::write_row(
+                &self.model.grid()[Line(-(depth as i32))],
+                width,
+                &mut self.line,
+            );
             self.older.push(&self.line);
         }
         let grid = self.model.grid_mut();
