@@ -1,4 +1,5 @@
-//! Measures how fast the hub's pure core digests program output (no I/O):
+//! Measures how fast the hub's pure core digests program output (no I/O),
+//! scrolling text and TUI redraws:
 //! `cargo run --release --example hub_throughput`.
 use foyer::config::SizePolicy;
 use foyer::session::{ClientTable, Size};
@@ -6,9 +7,15 @@ use std::time::Instant;
 
 fn main() {
     let line = format!("{}\r\n", "x".repeat(79));
-    let chunk: Vec<u8> = line.as_bytes().iter().copied().cycle().take(4095).collect();
+    let text: Vec<u8> = line.as_bytes().iter().copied().cycle().take(4095).collect();
+    let tui: Vec<u8> = tui_frame().iter().copied().cycle().take(4095).collect();
     let total = 32 * 1024 * 1024;
-    for (name, scrollback) in [("scrollback 10000", 10_000), ("scrollback 0", 0)] {
+    let payloads = [
+        ("text, scrollback 10000", &text, 10_000),
+        ("text, scrollback 0", &text, 0),
+        ("TUI redraws, scrollback 10000", &tui, 10_000),
+    ];
+    for (name, chunk, scrollback) in payloads {
         let mut table = ClientTable::new(
             Size { rows: 24, cols: 80 },
             scrollback,
@@ -20,18 +27,19 @@ fn main() {
         let mut done = 0;
         while done < total {
             out.clear();
-            table.output(&chunk, &mut out, &mut replies);
+            table.output(chunk, &mut out, &mut replies);
             done += chunk.len();
         }
         let secs = start.elapsed().as_secs_f64();
         println!("{name}: {:.1} MiB/s", total as f64 / secs / 1048576.0);
     }
+    let chunk = &text;
     let mut filter = foyer::session::queries::QueryFilter::new();
     let mut pieces = Vec::new();
     let start = Instant::now();
     let mut done = 0;
     while done < total {
-        filter.feed(&chunk, &mut pieces);
+        filter.feed(chunk, &mut pieces);
         done += chunk.len();
     }
     println!(
@@ -46,11 +54,30 @@ fn main() {
     let start = Instant::now();
     let mut done = 0;
     while done < total {
-        parser.process(&chunk);
+        parser.process(chunk);
         done += chunk.len();
     }
     println!(
         "vt100 alone: {:.1} MiB/s",
         total as f64 / start.elapsed().as_secs_f64() / 1048576.0
     );
+}
+
+/// A colored, cursor-moving frame like a TUI redrawing (as tools/bench/run.py
+/// builds it).
+fn tui_frame() -> Vec<u8> {
+    let mut frame = String::new();
+    for row in 1..24 {
+        frame.push_str(&format!("\x1b[{row};1H"));
+        for col in (0..78).step_by(6) {
+            frame.push_str(&format!(
+                "\x1b[38;5;{}m\x1b[48;5;{}mcell{}:",
+                (row * 7 + col) % 256,
+                (row + col) % 16,
+                col % 10
+            ));
+        }
+        frame.push_str("\x1b[0m\x1b[K");
+    }
+    frame.into_bytes()
 }

@@ -172,16 +172,16 @@ impl ClientTable {
 
     fn raw_start(&self) -> RawStart {
         RawStart {
-            alternate: self.terminal.screen().alternate_screen(),
+            alternate: self.terminal.alternate_screen(),
             held_len: self.held.len(),
         }
     }
 
     /// Processes program output; `replies` gets answers to its queries.
     pub fn output(&mut self, chunk: &[u8], out: &mut Vec<Delivery>, replies: &mut Vec<u8>) {
-        let was_alternate = self.terminal.screen().alternate_screen();
+        let exits = self.terminal.alternate_exits();
         self.terminal.process(chunk, &mut self.held, replies);
-        if was_alternate && !self.terminal.screen().alternate_screen() {
+        if self.terminal.alternate_exits() != exits {
             self.repaint_unseen_main_screens();
         }
         if self.holding() && self.held.len() > MAX_HELD_BYTES {

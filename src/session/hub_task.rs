@@ -477,10 +477,10 @@ impl Hub {
     }
 
     fn preview(&mut self) -> ScreenPreview {
-        let terminal = self.table.terminal_mut();
+        let terminal = self.table.terminal();
         ScreenPreview {
             size: terminal.size(),
-            contents: terminal.screen().contents_formatted().into_bytes(),
+            contents: render::preview(terminal),
         }
     }
 

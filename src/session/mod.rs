@@ -11,6 +11,7 @@
 //! session names. Nothing here knows SSH or HTTP.
 
 pub mod access;
+mod cells;
 pub mod changes;
 pub mod clients;
 pub mod create;

@@ -38,8 +38,8 @@ pub enum Query {
     KittyKeyboard { query: bool },
 }
 
-/// A sequence that passes through but changes state vt100 does not
-/// expose, which a reattaching client needs (the scroll region).
+/// A sequence that passes through but changes state the screen model does
+/// not expose, which a reattaching client needs (the scroll region).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Marker {
     /// `CSI top ; bottom r` as written (1-based, 0 for "default").
@@ -47,6 +47,11 @@ pub enum Marker {
     /// `CSI ? 1049 h`: the cursor is saved, then the alternate screen is
     /// cleared and entered. Placed before the sequence.
     EnterAlternate,
+    /// Follows `CSI ? 1049 h` (after `EnterAlternate`), once the alternate
+    /// screen is entered.
+    EnteredAlternate,
+    /// `CSI ? 1049 l`: the program leaves the alternate screen.
+    LeaveAlternate,
     /// `ESC 7`: the cursor (position and attributes) is saved. Placed
     /// before the sequence.
     SaveCursor,
@@ -56,6 +61,9 @@ pub enum Marker {
     EraseScrollback,
     /// `CSI ? 2026 h` / `l`: a synchronized-output frame begins or ends.
     SyncFrame { open: bool },
+    /// `OSC 9` (iTerm2/ConEmu) or `OSC 777` (notify): the program asks for
+    /// the user's attention.
+    Notification,
 }
 
 impl Marker {
@@ -178,6 +186,12 @@ impl QueryFilter {
                 }
                 pieces.push(Piece::Marker(marker));
                 emitted = split;
+                if marker == Marker::EnterAlternate {
+                    // And once the sequence has taken effect.
+                    pieces.push(Piece::Output(emitted..index + 1));
+                    pieces.push(Piece::Marker(Marker::EnteredAlternate));
+                    emitted = index + 1;
+                }
             }
             if std::mem::take(&mut self.tracker.finished) {
                 self.tracker.sequence_start = None;
@@ -256,6 +270,9 @@ impl vte::Perform for Tracker {
 
     fn osc_dispatch(&mut self, params: &[&[u8]], _bell_terminated: bool) {
         self.finished = true;
+        if matches!(params.first(), Some(&b"9") | Some(&b"777")) {
+            self.marker = Some(Marker::Notification);
+        }
         if let [which, b"?"] = params {
             self.found = match *which {
                 b"10" => Some(Query::Color(10)),
@@ -297,6 +314,9 @@ impl vte::Perform for Tracker {
         }
         if intermediates == b"?" && c == 'h' && has_mode(1049) {
             self.marker = Some(Marker::EnterAlternate);
+        }
+        if intermediates == b"?" && c == 'l' && has_mode(1049) {
+            self.marker = Some(Marker::LeaveAlternate);
         }
         if intermediates == b"?" && (c == 'h' || c == 'l') && has_mode(2026) {
             self.marker = Some(Marker::SyncFrame { open: c == 'h' });
@@ -403,7 +423,8 @@ mod tests {
                 Piece::Marker(Marker::SaveCursor),
                 Piece::Output(2..5),
                 Piece::Marker(Marker::EnterAlternate),
-                Piece::Output(5..13)
+                Piece::Output(5..13),
+                Piece::Marker(Marker::EnteredAlternate)
             ]
         );
     }

@@ -6,14 +6,42 @@
 //! or the PTY; it turns output bytes into state, pass-through bytes and
 //! replies.
 
-use std::num::NonZeroU16;
+//! The session's terminal state: an `alacritty_terminal` screen model with
+//! a short history of cells and a compact scrollback beyond it, plus what
+//! the model does not expose (title, scroll region, saved cursors,
+//! attention) and the answers to terminal queries, which must come from
+//! here exactly once.
+//!
+//! Owns the truth about the screen. It must not know about clients, channels
+//! or the PTY; it turns output bytes into state, pass-through bytes and
+//! replies.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
+use alacritty_terminal::event::{Event, EventListener};
+use alacritty_terminal::grid::{Dimensions, Row};
+use alacritty_terminal::index::{Column, Line};
+use alacritty_terminal::term::cell::Cell;
+use alacritty_terminal::term::test::TermSize;
+use alacritty_terminal::term::{Config, Term, TermMode};
+use alacritty_terminal::vte::ansi::{Processor, Timeout};
+
+use super::cells::{self, Pen};
 use super::queries::{Marker, Piece, Query, QueryFilter};
 use super::scrollback::CompactScrollback;
 
-/// Scrollback lines vt100 keeps as cells (the newest); older ones are kept
-/// compact. vt100 pulls these back onto the screen when it grows taller.
+/// Scrollback lines the model keeps as cells (the newest); older ones are
+/// kept compact. The model pulls these back onto the screen when it grows
+/// taller.
 const CELL_SCROLLBACK_LINES: usize = 100;
+
+/// The model is fed at most this many bytes at a time, and its history
+/// holds this many lines beyond [`CELL_SCROLLBACK_LINES`]: a line feed is
+/// at least a byte, so no line leaves the history before it is moved to the
+/// compact scrollback. (Only `CSI n S` scrolls more lines than bytes; lines
+/// it pushes past this margin are lost from the scrollback.)
+const FEED_BYTES: usize = 512;
+const HISTORY_MARGIN: usize = FEED_BYTES + 64;
 
 /// Rows and columns of a terminal, both at least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -34,46 +62,60 @@ impl Size {
         }
     }
 
-    fn nonzero(self) -> (NonZeroU16, NonZeroU16) {
-        let nz = |v: u16| NonZeroU16::new(v.max(1)).unwrap_or(NonZeroU16::MIN);
-        (nz(self.rows), nz(self.cols))
+    fn dimensions(self) -> TermSize {
+        TermSize::new(usize::from(self.cols.max(1)), usize::from(self.rows.max(1)))
     }
 }
 
-/// Events vt100 reports through callbacks, and the lines that scroll past
-/// its scrollback.
-pub struct Events {
+/// What the model reports through its listener.
+#[derive(Default)]
+struct Reports {
     title: String,
     attention: bool,
-    older: CompactScrollback,
 }
 
-impl vt100::Callbacks for Events {
-    fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate_screen: bool) {
-        // The alternate screen has no scrollback, as in vt100 and xterm.
-        if !alternate_screen {
-            self.older.push(row);
+/// The model calls its listener through `&self`; only this terminal holds
+/// the other end, and never across an await.
+#[derive(Clone, Default)]
+struct Listener(Arc<Mutex<Reports>>);
+
+impl Listener {
+    fn reports(&self) -> std::sync::MutexGuard<'_, Reports> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl EventListener for Listener {
+    fn send_event(&self, event: Event) {
+        match event {
+            Event::Title(title) => {
+                // Control characters in a title could inject sequences on
+                // reattach.
+                self.reports().title = title
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(512)
+                    .collect();
+            }
+            Event::ResetTitle => self.reports().title.clear(),
+            Event::Bell => self.reports().attention = true,
+            // Queries never reach the model (the filter answers them).
+            _ => {}
         }
     }
+}
 
-    fn audible_bell(&mut self, _: &mut vt100::Screen) {
-        self.attention = true;
-    }
+/// Synchronized output (DECSET 2026) is the hub's to hold, per client: the
+/// model applies every byte at once, so the screen and the cursor a query
+/// reads are always current.
+#[derive(Default)]
+struct NoSyncBuffering;
 
-    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
-        // Control characters in a title could inject sequences on reattach.
-        self.title = String::from_utf8_lossy(title)
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(512)
-            .collect();
-    }
-
-    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
-        // OSC 9 (iTerm2/ConEmu notification) and OSC 777 (notify).
-        if matches!(params.first(), Some(&b"9") | Some(&b"777")) {
-            self.attention = true;
-        }
+impl Timeout for NoSyncBuffering {
+    fn set_timeout(&mut self, _: std::time::Duration) {}
+    fn clear_timeout(&mut self) {}
+    fn pending_timeout(&self) -> bool {
+        false
     }
 }
 
@@ -81,8 +123,8 @@ impl vt100::Callbacks for Events {
 pub type ScrollRegion = Option<(u16, u16)>;
 
 /// A cursor saved by `ESC 7` (or `CSI ? 1049 h`): its position, and the
-/// SGR of the attributes saved with it. As in vt100, positions are saved
-/// per screen and attributes once for both.
+/// SGR of the attributes saved with it. Positions are saved per screen and
+/// attributes once for both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedCursor {
     pub row: u16,
@@ -91,11 +133,17 @@ pub struct SavedCursor {
 }
 
 pub struct Terminal {
-    parser: vt100::Parser<Events>,
+    model: Term<Listener>,
+    parser: Processor<NoSyncBuffering>,
+    listener: Listener,
+    older: CompactScrollback,
+    /// Lines the model may keep as cells in its history.
+    cell_lines: usize,
+    /// Reused for writing lines to the compact scrollback.
+    line: Vec<u8>,
     filter: QueryFilter,
     pieces: Vec<Piece>,
-    /// Scroll regions of the main and alternate screens, kept as vt100
-    /// keeps them (it does not expose them).
+    /// Scroll regions of the main and alternate screens.
     regions: [ScrollRegion; 2],
     /// Cursor positions saved on the main and alternate screens, and the
     /// attributes saved last, likewise.
@@ -104,19 +152,33 @@ pub struct Terminal {
     /// The open synchronized-output frame, numbered from 1, if any.
     sync_frame: Option<u64>,
     sync_frames_begun: u64,
+    /// Times the program left the alternate screen.
+    alternate_exits: u64,
+    /// Between the two markers of a `CSI ? 1049 h` that enters (not one
+    /// sent while already there).
+    entering_alternate: bool,
 }
 
 impl Terminal {
     pub fn new(size: Size, scrollback_lines: usize) -> Terminal {
-        let (rows, cols) = size.nonzero();
         let cell_lines = scrollback_lines.min(CELL_SCROLLBACK_LINES);
-        let events = Events {
-            title: String::new(),
-            attention: false,
-            older: CompactScrollback::new(scrollback_lines - cell_lines),
+        let history = if cell_lines == 0 {
+            0
+        } else {
+            cell_lines + HISTORY_MARGIN
         };
+        let config = Config {
+            scrolling_history: history,
+            ..Config::default()
+        };
+        let listener = Listener::default();
         Terminal {
-            parser: vt100::Parser::new_with_callbacks(rows, cols, cell_lines, events),
+            model: Term::new(config, &size.dimensions(), listener.clone()),
+            parser: Processor::new(),
+            listener,
+            older: CompactScrollback::new(scrollback_lines - cell_lines),
+            cell_lines,
+            line: Vec::new(),
             filter: QueryFilter::new(),
             pieces: Vec::new(),
             regions: [None, None],
@@ -124,28 +186,85 @@ impl Terminal {
             saved_attributes: String::new(),
             sync_frame: None,
             sync_frames_begun: 0,
+            alternate_exits: 0,
+            entering_alternate: false,
         }
     }
 
-    pub fn screen(&self) -> &vt100::Screen {
-        self.parser.screen()
+    /// Times the program left the alternate screen so far: a client that
+    /// never saw the main screen needs it painted, even if the program
+    /// went back to the alternate screen in the same output.
+    pub fn alternate_exits(&self) -> u64 {
+        self.alternate_exits
     }
 
     pub fn size(&self) -> Size {
-        let (rows, cols) = self.parser.screen().size();
+        let grid = self.model.grid();
         Size {
-            rows: rows.get(),
-            cols: cols.get(),
+            rows: grid.screen_lines() as u16,
+            cols: grid.columns() as u16,
         }
     }
 
-    pub fn title(&self) -> &str {
-        &self.parser.callbacks().title
+    pub fn title(&self) -> String {
+        self.listener.reports().title.clone()
+    }
+
+    pub fn alternate_screen(&self) -> bool {
+        self.model.mode().contains(TermMode::ALT_SCREEN)
+    }
+
+    pub fn modes(&self) -> TermMode {
+        *self.model.mode()
+    }
+
+    pub fn hide_cursor(&self) -> bool {
+        !self.model.mode().contains(TermMode::SHOW_CURSOR)
+    }
+
+    /// The cursor's row and column; the column is one past the last when
+    /// the next character wraps first (pending wrap).
+    pub fn cursor_position(&self) -> (u16, u16) {
+        let cursor = &self.model.grid().cursor;
+        let col = cursor.point.column.0 + usize::from(cursor.input_needs_wrap);
+        (cursor.point.line.0.max(0) as u16, col as u16)
+    }
+
+    /// The pen new text is written with.
+    pub fn pen(&self) -> Pen {
+        Pen::of(&self.model.grid().cursor.template)
+    }
+
+    /// A row of the screen (0 is the top).
+    pub fn row(&self, row: u16) -> &Row<Cell> {
+        &self.model.grid()[Line(i32::from(row))]
+    }
+
+    /// A cell of the screen.
+    pub fn cell(&self, row: u16, col: u16) -> &Cell {
+        &self.row(row)[Column(usize::from(col))]
+    }
+
+    /// Whether the screen's row continues on the next (a soft wrap).
+    pub fn row_wrapped(&self, row: u16) -> bool {
+        let cols = self.size().cols;
+        self.cell(row, cols - 1)
+            .flags
+            .contains(alacritty_terminal::term::cell::Flags::WRAPLINE)
+    }
+
+    /// The screen as plain text, a line a row, trailing blanks left out.
+    pub fn contents(&self) -> String {
+        let size = self.size();
+        let rows: Vec<String> = (0..size.rows)
+            .map(|r| cells::row_text(self.row(r), usize::from(size.cols)))
+            .collect();
+        rows.join("\n").trim_end().to_string()
     }
 
     /// The active screen's scroll region, 0-based inclusive.
     pub fn scroll_region(&self) -> ScrollRegion {
-        self.regions[self.parser.screen().alternate_screen() as usize]
+        self.regions[self.alternate_screen() as usize]
     }
 
     /// The synchronized-output frame the program has open, if any: a number
@@ -155,7 +274,7 @@ impl Terminal {
     }
 
     /// The cursor saved on the main (`alternate` false) or alternate screen.
-    /// Never saved means the top-left corner, as in vt100.
+    /// Never saved means the top-left corner.
     pub fn saved_cursor(&self, alternate: bool) -> SavedCursor {
         let (row, col) = self.saved[alternate as usize];
         SavedCursor {
@@ -167,26 +286,27 @@ impl Terminal {
 
     /// Saves the cursor as `ESC 7` does, on the active screen.
     fn save_cursor(&mut self, alternate: usize) {
-        let screen = self.parser.screen();
-        let (row, col) = screen.cursor_position();
-        // Kept as vt100 keeps it: past the last column in pending wrap.
-        self.saved[alternate] = (row, col);
-        self.saved_attributes = screen.attributes_formatted();
+        // Kept past the last column in pending wrap.
+        self.saved[alternate] = self.cursor_position();
+        self.saved_attributes = self.pen().sgr();
     }
 
     fn apply_marker(&mut self, marker: Marker) {
-        let alternate = self.parser.screen().alternate_screen() as usize;
+        let alternate = self.alternate_screen() as usize;
         match marker {
             Marker::ScrollRegion { top, bottom } => {
-                // As vt100 (and xterm) read DECSTBM: defaults, clamping, and
-                // an empty region meaning the whole screen.
+                // As xterm reads DECSTBM: defaults, clamping, and an empty
+                // region meaning the whole screen.
                 let rows = self.size().rows;
                 let top = top.max(1) - 1;
                 let bottom = if bottom == 0 { rows } else { bottom }.min(rows) - 1;
                 let whole = top == 0 && bottom == rows - 1;
                 self.regions[alternate] = (top < bottom && !whole).then_some((top, bottom));
             }
+            // Already on the alternate screen, the model ignores it.
+            Marker::EnterAlternate if alternate == 1 => self.entering_alternate = false,
             Marker::EnterAlternate => {
+                self.entering_alternate = true;
                 self.save_cursor(alternate);
                 self.regions[1] = None;
                 self.saved[1] = (0, 0);
@@ -201,15 +321,42 @@ impl Terminal {
             Marker::SyncFrame { open: false } => self.sync_frame = None,
             Marker::EraseScrollback => {
                 if alternate == 0 {
-                    self.parser.callbacks_mut().older.clear();
+                    self.older.clear();
                 }
             }
             Marker::Reset => {
-                self.parser.callbacks_mut().older.clear();
+                self.older.clear();
                 self.sync_frame = None;
                 self.regions = [None, None];
                 self.saved = [(0, 0); 2];
                 self.saved_attributes.clear();
+            }
+            Marker::Notification => self.listener.reports().attention = true,
+            Marker::LeaveAlternate => self.alternate_exits += 1,
+            Marker::EnteredAlternate => {
+                if std::mem::take(&mut self.entering_alternate) {
+                    self.clear_alternate_screen();
+                }
+            }
+        }
+    }
+
+    /// Entering the alternate screen clears it, all of it: the model clears
+    /// only the written part of a row whose last cell looks cleared, which
+    /// misses a row cleared with a background and then widened.
+    fn clear_alternate_screen(&mut self) {
+        if !self.alternate_screen() {
+            return;
+        }
+        let grid = self.model.grid_mut();
+        let blank = Cell {
+            bg: grid.cursor.template.bg,
+            ..Cell::default()
+        };
+        let (rows, cols) = (grid.screen_lines(), grid.columns());
+        for line in 0..rows as i32 {
+            for col in 0..cols {
+                grid[Line(line)][Column(col)] = blank.clone();
             }
         }
     }
@@ -217,23 +364,39 @@ impl Terminal {
     /// True once since the last call if the program rang the bell or sent a
     /// notification.
     pub fn take_attention(&mut self) -> bool {
-        std::mem::take(&mut self.parser.callbacks_mut().attention)
+        std::mem::take(&mut self.listener.reports().attention)
     }
 
     pub fn resize(&mut self, size: Size) {
-        let (rows, cols) = size.nonzero();
-        let alternate = self.parser.screen().alternate_screen() as usize;
-        let row_before = self.parser.screen().cursor_position().0;
-        self.parser.set_size(rows, cols);
-        // Resizing resets scroll regions, in vt100 as in xterm. vt100 moves
-        // a saved cursor by the rows it moved the cursor (lines pulled from
-        // or pushed to scrollback), and keeps it on the screen.
+        let size = Size::new(size.rows.into(), size.cols.into());
+        let alternate = self.alternate_screen() as usize;
+        let row_before = self.cursor_position().0;
+        self.model.resize(size.dimensions());
+        // The model's reflow can leave the cursor waiting to wrap short of
+        // the last column, which no terminal can be told: it waits only at
+        // the last column.
+        let grid = self.model.grid_mut();
+        if grid.cursor.point.column.0 + 1 < usize::from(size.cols) {
+            grid.cursor.input_needs_wrap = false;
+        }
+        // A row cleared with a background and then widened ends in default
+        // cells, and the model would then clear only its written part
+        // (entering the alternate screen, say): mark every row as written
+        // to its end so a clear clears all of it.
+        let last = Column(usize::from(size.cols) - 1);
+        for line in 0..i32::from(size.rows) {
+            let _ = &mut grid[Line(line)][last];
+        }
+        // Resizing resets scroll regions, in the model as in xterm. Saved
+        // cursors move by the rows the cursor moved (lines pulled from or
+        // pushed to the history), and stay on the screen.
         self.regions = [None, None];
-        let shift = i32::from(self.parser.screen().cursor_position().0) - i32::from(row_before);
+        self.move_history_to_compact();
+        let shift = i32::from(self.cursor_position().0) - i32::from(row_before);
         for (grid, (row, col)) in self.saved.iter_mut().enumerate() {
             let moved = i32::from(*row) + if grid == alternate { shift } else { 0 };
-            *row = moved.clamp(0, i32::from(rows.get()) - 1) as u16;
-            *col = (*col).min(cols.get() - 1);
+            *row = moved.clamp(0, i32::from(size.rows) - 1) as u16;
+            *col = (*col).min(size.cols - 1);
         }
     }
 
@@ -246,16 +409,10 @@ impl Terminal {
         for piece in &pieces {
             match piece {
                 Piece::Output(range) => {
-                    let bytes = &self.filter.buffer()[range.clone()];
-                    self.parser.process(bytes);
-                    pass_through.extend_from_slice(bytes);
+                    pass_through.extend_from_slice(&self.filter.buffer()[range.clone()]);
+                    self.feed_model(range.clone());
                 }
-                Piece::Query(query) => answer(
-                    *query,
-                    self.parser.screen(),
-                    self.sync_frame.is_some(),
-                    replies,
-                ),
+                Piece::Query(query) => answer(*query, self, replies),
                 Piece::Marker(marker) => pending_marker = Some(*marker),
             }
             if let Some(marker) = pending_marker.take() {
@@ -265,16 +422,49 @@ impl Terminal {
         self.pieces = pieces;
     }
 
+    /// Feeds the model part of the filter's buffer, a slice at a time, and
+    /// moves lines that left its cells' share of history to the compact
+    /// scrollback.
+    fn feed_model(&mut self, range: std::ops::Range<usize>) {
+        let mut start = range.start;
+        while start < range.end {
+            let end = (start + FEED_BYTES).min(range.end);
+            self.parser
+                .advance(&mut self.model, &self.filter.buffer()[start..end]);
+            self.move_history_to_compact();
+            start = end;
+        }
+    }
+
+    /// Lines in the model's history beyond its cells' share go to the
+    /// compact scrollback, oldest first. The alternate screen has none.
+    fn move_history_to_compact(&mut self) {
+        let history = self.model.grid().history_size();
+        if history <= self.cell_lines {
+            return;
+        }
+        let width = self.model.grid().columns();
+        for depth in (self.cell_lines + 1..=history).rev() {
+            self.line.clear();
+            cells::write_row(
+                &self.model.grid()[Line(-(depth as i32))],
+                width,
+                &mut self.line,
+            );
+            self.older.push(&self.line);
+        }
+        let grid = self.model.grid_mut();
+        grid.update_history(self.cell_lines);
+        grid.update_history(self.cell_lines + HISTORY_MARGIN);
+    }
+
     /// The screen's rows after the last `scrollback` scrollback lines, as
-    /// plain text or with colors (`ansi`), trailing blanks not trimmed.
+    /// plain text or with colors (`ansi`), trailing blanks left out.
     pub fn capture_rows(&mut self, scrollback: usize, ansi: bool) -> Vec<String> {
         let width = self.size().cols;
         let mut lines = self.collect_scrollback(scrollback, width, ansi);
-        let screen = self.parser.screen();
-        if ansi {
-            lines.extend(screen.rows_formatted(0, width));
-        } else {
-            lines.extend(screen.rows(0, width));
+        for row in 0..self.size().rows {
+            lines.push(self.format_row(self.row(row), width, ansi));
         }
         lines
     }
@@ -285,47 +475,50 @@ impl Terminal {
         self.collect_scrollback(count, width, true)
     }
 
-    /// Lines in the scrollback, compact and vt100's.
+    /// Lines in the scrollback, compact and the model's.
     pub fn scrollback_len(&self) -> usize {
-        self.parser.callbacks().older.len() + self.parser.screen().scrollback_len()
+        if self.alternate_screen() {
+            return self.older.len();
+        }
+        self.older.len() + self.model.grid().history_size()
+    }
+
+    fn format_row(&self, row: &Row<Cell>, width: u16, formatted: bool) -> String {
+        if formatted {
+            let mut out = Vec::new();
+            cells::write_row(row, usize::from(width), &mut out);
+            String::from_utf8(out).unwrap_or_default()
+        } else {
+            cells::row_text(row, usize::from(width))
+        }
     }
 
     /// The newest `count` scrollback lines: the compact ones first, then
-    /// vt100's, read by scrolling its view back a screenful at a time (the
-    /// view is always left at the live screen).
+    /// the model's history.
     fn collect_scrollback(&mut self, count: usize, width: u16, formatted: bool) -> Vec<String> {
-        let (screen, events) = self.parser.screen_and_callbacks_mut();
-        let recent = count.min(screen.scrollback_len());
-        let older = count - recent;
-        let mut lines = Vec::with_capacity(recent + older.min(events.older.len()));
-        if formatted {
-            lines.extend(events.older.newest(older, width));
+        let history = if self.alternate_screen() {
+            0
         } else {
-            lines.extend(events.older.newest_plain(older, width));
+            self.model.grid().history_size()
+        };
+        let recent = count.min(history);
+        let older = count - recent;
+        let mut lines = Vec::with_capacity(recent + older.min(self.older.len()));
+        lines.extend(self.older.newest(older, width, formatted));
+        for depth in (1..=recent).rev() {
+            let row = &self.model.grid()[Line(-(depth as i32))];
+            lines.push(self.format_row(row, width, formatted));
         }
-        let rows = screen.size().0.get() as usize;
-        let mut offset = recent;
-        while offset > 0 {
-            screen.set_scrollback(offset);
-            let take = offset.min(rows);
-            if formatted {
-                lines.extend(screen.rows_formatted(0, width).take(take));
-            } else {
-                lines.extend(screen.rows(0, width).take(take));
-            }
-            offset -= take;
-        }
-        screen.set_scrollback(0);
         lines
     }
 }
 
 /// Writes the answer a real terminal would give, using the session's state.
-fn answer(query: Query, screen: &vt100::Screen, in_sync_frame: bool, replies: &mut Vec<u8>) {
+fn answer(query: Query, term: &Terminal, replies: &mut Vec<u8>) {
     use std::io::Write;
-    let (rows, cols) = screen.size();
-    let (row, col) = screen.cursor_position();
-    let col = col.min(cols.get() - 1);
+    let Size { rows, cols } = term.size();
+    let (row, col) = term.cursor_position();
+    let col = col.min(cols - 1);
     let _ = match query {
         Query::Status => write!(replies, "\x1b[0n"),
         Query::CursorPosition { private: false } => {
@@ -340,13 +533,13 @@ fn answer(query: Query, screen: &vt100::Screen, in_sync_frame: bool, replies: &m
         Query::Version => write!(replies, "\x1bP>|foyer {}\x1b\\", env!("CARGO_PKG_VERSION")),
         Query::PrivateMode(mode) => {
             let state = match mode {
-                2026 if in_sync_frame => 1,
+                2026 if term.sync_frame().is_some() => 1,
                 2026 => 2,
-                _ => private_mode_state(screen, mode),
+                _ => private_mode_state(term.modes(), mode),
             };
             write!(replies, "\x1b[?{mode};{state}$y")
         }
-        Query::TextAreaSize => write!(replies, "\x1b[8;{};{}t", rows.get(), cols.get()),
+        Query::TextAreaSize => write!(replies, "\x1b[8;{rows};{cols}t"),
         Query::Color(which) => {
             // Clients' real colors are unknown and may differ: answer as a
             // dark terminal, the common case, so programs pick a theme once.
@@ -362,18 +555,21 @@ fn answer(query: Query, screen: &vt100::Screen, in_sync_frame: bool, replies: &m
 }
 
 /// DECRQM answer: 1 set, 2 reset, 0 not recognised.
-fn private_mode_state(screen: &vt100::Screen, mode: u16) -> u8 {
-    use vt100::MouseProtocolMode as Mouse;
-    let flag = |on: bool| if on { 1 } else { 2 };
+fn private_mode_state(modes: TermMode, mode: u16) -> u8 {
+    let flag = |on: TermMode| if modes.contains(on) { 1 } else { 2 };
     match mode {
-        1 => flag(screen.application_cursor()),
-        25 => flag(!screen.hide_cursor()),
-        47 | 1047 | 1049 => flag(screen.alternate_screen()),
-        1000 => flag(screen.mouse_protocol_mode() == Mouse::PressRelease),
-        1002 => flag(screen.mouse_protocol_mode() == Mouse::ButtonMotion),
-        1003 => flag(screen.mouse_protocol_mode() == Mouse::AnyMotion),
-        1006 => flag(screen.mouse_protocol_encoding() == vt100::MouseProtocolEncoding::Sgr),
-        2004 => flag(screen.bracketed_paste()),
+        1 => flag(TermMode::APP_CURSOR),
+        6 => flag(TermMode::ORIGIN),
+        7 => flag(TermMode::LINE_WRAP),
+        25 => flag(TermMode::SHOW_CURSOR),
+        1049 => flag(TermMode::ALT_SCREEN),
+        1000 => flag(TermMode::MOUSE_REPORT_CLICK),
+        1002 => flag(TermMode::MOUSE_DRAG),
+        1003 => flag(TermMode::MOUSE_MOTION),
+        1004 => flag(TermMode::FOCUS_IN_OUT),
+        1005 => flag(TermMode::UTF8_MOUSE),
+        1006 => flag(TermMode::SGR_MOUSE),
+        2004 => flag(TermMode::BRACKETED_PASTE),
         _ => 0,
     }
 }
@@ -381,6 +577,7 @@ fn private_mode_state(screen: &vt100::Screen, mode: u16) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::num::NonZeroU16;
 
     fn run(term: &mut Terminal, bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let (mut out, mut replies) = (Vec::new(), Vec::new());
@@ -394,14 +591,14 @@ mod tests {
         let (out, replies) = run(&mut term, b"abc\x1b[6ndef");
         assert_eq!(replies, b"\x1b[1;4R");
         assert_eq!(out, b"abcdef");
-        assert_eq!(term.screen().contents(), "abcdef");
+        assert_eq!(term.contents(), "abcdef");
     }
 
     #[test]
     fn title_and_bell_are_tracked() {
         let mut term = Terminal::new(Size::new(24, 80), 100);
         run(&mut term, b"\x1b]2;my \x1btitle\x07\x07");
-        assert_eq!(term.title(), "my ");
+        assert_eq!(term.title().trim_end(), "my");
         assert!(term.take_attention());
         assert!(!term.take_attention());
     }
@@ -417,7 +614,6 @@ mod tests {
             .map(|l| String::from_utf8(strip(l.as_bytes())).unwrap())
             .collect();
         assert_eq!(plain, vec!["line3", "line4", "line5", "line6"]);
-        assert_eq!(term.screen().scrollback(), 0);
     }
 
     fn plain_scrollback(term: &mut Terminal, count: usize) -> Vec<String> {
@@ -441,7 +637,7 @@ mod tests {
         let expected: Vec<String> = (1..=598).map(|i| format!("l{i}")).collect();
         assert_eq!(lines, expected);
         let colored = term.scrollback_rows(598, 10);
-        assert!(colored[0].contains("\x1b[31m"), "{:?}", colored[0]);
+        assert!(colored[0].contains(";31m"), "{:?}", colored[0]);
         assert_eq!(plain_scrollback(&mut term, 2), vec!["l597", "l598"]);
     }
 

@@ -619,6 +619,15 @@ pub fn http_get(address: &str, path: &str) -> String {
     response
 }
 
+/// A cell's text, a printed space counting as an erased cell (the server's
+/// screen model, like tmux's, does not tell them apart).
+fn shown_text(cell: &vt100::Cell) -> &str {
+    match cell.contents() {
+        " " => "",
+        text => text,
+    }
+}
+
 /// Cells of two screens equal in text and attributes over `rows`x`cols`.
 pub fn assert_same_cells(a: &vt100::Screen, b: &vt100::Screen, rows: u16, cols: u16) {
     for row in 0..rows {
@@ -626,7 +635,7 @@ pub fn assert_same_cells(a: &vt100::Screen, b: &vt100::Screen, rows: u16, cols: 
             let (x, y) = (a.cell(row, col).unwrap(), b.cell(row, col).unwrap());
             assert_eq!(
                 (
-                    x.contents(),
+                    shown_text(x),
                     x.fgcolor(),
                     x.bgcolor(),
                     x.bold(),
@@ -634,7 +643,7 @@ pub fn assert_same_cells(a: &vt100::Screen, b: &vt100::Screen, rows: u16, cols: 
                     x.underline()
                 ),
                 (
-                    y.contents(),
+                    shown_text(y),
                     y.fgcolor(),
                     y.bgcolor(),
                     y.bold(),
