@@ -1,5 +1,5 @@
-//! Compares two terminal emulator cores, `vt100` (what foyer's session hub
-//! uses) and `alacritty_terminal`, at 80x24 unless told otherwise:
+//! Compares two terminal emulator cores, `vt100` (foyer's session model until
+//! issue 12) and `alacritty_terminal` (its model since), at 80x24 unless told otherwise:
 //!
 //! 1. throughput in MiB/s of feeding 64 MiB in 4095-byte chunks (a typical
 //!    PTY read) of the two payloads that `tools/bench/run.py` builds (a
