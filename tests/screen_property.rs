@@ -17,7 +17,8 @@ use alacritty_terminal::index::{Column, Line};
 use alacritty_terminal::term::cell::{Cell, Flags};
 use alacritty_terminal::term::test::TermSize;
 use alacritty_terminal::term::{Config, Term};
-use alacritty_terminal::vte::ansi::{Color, NamedColor, Processor, Timeout};
+use alacritty_terminal::vte::ansi::{Color, NamedColor, Processor};
+use foyer::session::terminal::NoSyncBuffering;
 use std::collections::{BTreeMap, VecDeque};
 
 use foyer::config::SizePolicy;
@@ -116,18 +117,7 @@ struct Client {
 /// bytes as they come, as the hub's model does).
 struct ClientTerminal {
     term: Term<VoidListener>,
-    parser: Processor<NoSync>,
-}
-
-#[derive(Default)]
-struct NoSync;
-
-impl Timeout for NoSync {
-    fn set_timeout(&mut self, _: std::time::Duration) {}
-    fn clear_timeout(&mut self) {}
-    fn pending_timeout(&self) -> bool {
-        false
-    }
+    parser: Processor<NoSyncBuffering>,
 }
 
 impl ClientTerminal {

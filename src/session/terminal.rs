@@ -107,9 +107,10 @@ impl EventListener for Listener {
 
 /// Synchronized output (DECSET 2026) is the hub's to hold, per client: the
 /// model applies every byte at once, so the screen and the cursor a query
-/// reads are always current.
+/// reads are always current. (Public for tests that model a client
+/// terminal without synchronized-output support.)
 #[derive(Default)]
-struct NoSyncBuffering;
+pub struct NoSyncBuffering;
 
 impl Timeout for NoSyncBuffering {
     fn set_timeout(&mut self, _: std::time::Duration) {}
