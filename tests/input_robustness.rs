@@ -70,4 +70,88 @@ proptest! {
             prop_assert!(total - passed <= 4096 + 64);
         }
     }
+
+    /// Fed whole, the filter skips plain sequences without parsing them;
+    /// fed one byte at a time it never can (a sequence is never complete
+    /// within one feed), so the two must agree on every byte and query.
+    #[test]
+    fn query_filter_skipping_plain_sequences_changes_nothing(
+        tokens in proptest::collection::vec(output_token(), 0..60),
+        cut in 1usize..40,
+    ) {
+        let stream: Vec<u8> = tokens.concat();
+        let whole = filtered(&[stream.as_slice()]);
+        let bytewise: Vec<&[u8]> = stream.chunks(1).collect();
+        prop_assert_eq!(&whole, &filtered(&bytewise));
+        let cut_up: Vec<&[u8]> = stream.chunks(cut).collect();
+        prop_assert_eq!(&whole, &filtered(&cut_up));
+    }
+}
+
+/// Pieces of a TUI's output: text, plain colour and cursor sequences,
+/// and the queries and markers the filter looks for.
+fn output_token() -> impl Strategy<Value = Vec<u8>> {
+    let plain = (
+        proptest::collection::vec(
+            prop_oneof![Just(b'1'), Just(b'3'), Just(b'8'), Just(b';'), Just(b':')],
+            0..8,
+        ),
+        prop_oneof![
+            Just(b'm'),
+            Just(b'H'),
+            Just(b'K'),
+            Just(b'A'),
+            Just(b'S'),
+            Just(b'r'),
+            Just(b'n'),
+            Just(b'c'),
+            Just(b'J')
+        ],
+    )
+        .prop_map(|(params, last)| [b"\x1b[".as_slice(), &params, &[last]].concat());
+    let watched = prop_oneof![
+        Just(b"\x1b[6n".to_vec()),
+        Just(b"\x1b[5n".to_vec()),
+        Just(b"\x1b[c".to_vec()),
+        Just(b"\x1b[>c".to_vec()),
+        Just(b"\x1b[?1049h".to_vec()),
+        Just(b"\x1b[?1049l".to_vec()),
+        Just(b"\x1b[?2026h".to_vec()),
+        Just(b"\x1b[2;20r".to_vec()),
+        Just(b"\x1b[3J".to_vec()),
+        Just(b"\x1b]11;?\x1b\\".to_vec()),
+        Just(b"\x1b7".to_vec()),
+    ];
+    prop_oneof![
+        "[a-z \\n]{1,12}".prop_map(String::into_bytes),
+        plain,
+        watched,
+        proptest::collection::vec(any::<u8>(), 1..4),
+    ]
+}
+
+/// What the filter makes of `chunks`: the bytes it passes, with each query
+/// and marker in place.
+fn filtered(chunks: &[&[u8]]) -> Vec<String> {
+    let mut filter = QueryFilter::new();
+    let mut pieces = Vec::new();
+    let mut passed = Vec::new();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        filter.feed(chunk, &mut pieces);
+        for piece in &pieces {
+            match piece {
+                Piece::Output(range) => passed.extend_from_slice(&filter.buffer()[range.clone()]),
+                other => {
+                    out.push(format!(
+                        "{:?}",
+                        String::from_utf8_lossy(&std::mem::take(&mut passed))
+                    ));
+                    out.push(format!("{other:?}"));
+                }
+            }
+        }
+    }
+    out.push(format!("{:?}", String::from_utf8_lossy(&passed)));
+    out
 }

@@ -149,6 +149,12 @@ impl QueryFilter {
                     Some(offset) => index += offset,
                     None => break,
                 }
+                // Most of a TUI's output is colors and cursor moves: those
+                // are neither queries nor markers, so skip them whole.
+                if let Some(length) = plain_csi_length(&self.buffer[index..]) {
+                    index += length;
+                    continue;
+                }
             }
             let byte = self.buffer[index];
             index += 1;
@@ -244,6 +250,26 @@ impl QueryFilter {
         }
         self.last_was_esc = false;
     }
+}
+
+/// The length of the complete control sequence `bytes` starts with, when
+/// it is one nothing here looks for: `ESC [`, numeric parameters only (no
+/// private marker, no intermediates) and a final byte that no query or
+/// marker ends with. `None` for anything else, which the parser then reads.
+fn plain_csi_length(bytes: &[u8]) -> Option<usize> {
+    /// Final bytes of the sequences `csi_dispatch` looks at.
+    const WATCHED_FINALS: &[u8] = b"ncqptuJrhl";
+    if bytes.get(1) != Some(&b'[') {
+        return None;
+    }
+    let parameters = bytes[2..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit() || **b == b';' || **b == b':')
+        .count();
+    let end = 2 + parameters;
+    let last = *bytes.get(end)?;
+    let plain = (0x40..=0x7e).contains(&last) && !WATCHED_FINALS.contains(&last);
+    plain.then_some(end + 1)
 }
 
 fn first_param(params: &vte::Params) -> Option<u16> {
@@ -380,6 +406,24 @@ mod tests {
         assert_eq!(q, vec![Query::CursorPosition { private: false }]);
         let (out, _) = split(&mut f, b"1mred");
         assert_eq!(out, b"\x1b[31mred");
+    }
+
+    #[test]
+    fn plain_sequences_pass_whole_and_queries_behind_them_are_found() {
+        let mut f = QueryFilter::new();
+        let chunk = b"\x1b[38;5;123m\x1b[12;40Ha\x1b[K\x1b[6n\x1b[0mb\x1b[?25lc\x1b[2;20r";
+        let mut pieces = Vec::new();
+        f.feed(chunk, &mut pieces);
+        assert!(pieces.contains(&Piece::Query(Query::CursorPosition { private: false })));
+        assert!(pieces.contains(&Piece::Marker(Marker::ScrollRegion { top: 2, bottom: 20 })));
+        let (out, q) = split(&mut f, b"\x1b[1;31mx\x1b[5n\x1b[38:2:1:2:3m");
+        assert_eq!(out, b"\x1b[1;31mx\x1b[38:2:1:2:3m");
+        assert_eq!(q, vec![Query::Status]);
+        // Cut short at the chunk's end: held until it is complete.
+        let (out, q) = split(&mut f, b"y\x1b[38;5");
+        assert_eq!((out.as_slice(), q.len()), (&b"y"[..], 0));
+        let (out, _) = split(&mut f, b";9mz");
+        assert_eq!(out, b"\x1b[38;5;9mz");
     }
 
     #[test]
