@@ -20,7 +20,7 @@ use super::hub::{
     AttachError, ClientMessage, Command, HubHandle, HubSettings, HubStatus, Participant,
     ScreenPreview,
 };
-use super::program::{Running, read_into, read_more_now};
+use super::program::{Running, take_queued};
 use super::recording::{self, Recorder};
 use super::render;
 use super::terminal::Size;
@@ -34,8 +34,6 @@ const COMMAND_QUEUE: usize = 256;
 /// Messages a client's outbox holds; bytes are bounded separately by
 /// `sessions.client_buffer`.
 const OUTBOX_MESSAGES: usize = 64;
-/// Size of one read from the PTY.
-const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// After the program exits, output still in the PTY is read for this long.
 const EXIT_DRAIN: Duration = Duration::from_millis(300);
 /// The size of a session nobody has attached to yet.
@@ -44,7 +42,7 @@ pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
 mod delivery;
 
 enum Event {
-    Output(usize),
+    Output(Bytes),
     OutputClosed,
     Exit(i32),
     Deadline,
@@ -166,12 +164,9 @@ pub fn start_hub(
 
 impl Hub {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        // Filled only as output comes: an idle session's buffer stays
-        // mostly unbacked by memory (a zeroed one would be resident).
-        let mut buffer = Vec::with_capacity(READ_BUFFER_BYTES);
         loop {
-            match self.next_event(&mut commands, &mut buffer).await {
-                Event::Output(n) => self.on_output(n, &buffer),
+            match self.next_event(&mut commands).await {
+                Event::Output(chunk) => self.on_output(chunk),
                 Event::OutputClosed => self.on_output_closed(),
                 Event::Exit(status) => self.on_exit_status(status),
                 Event::Deadline => self.on_deadline(),
@@ -189,11 +184,7 @@ impl Hub {
     }
 
     /// Waits for the next thing to do: output, exit, a deadline or a command.
-    async fn next_event(
-        &mut self,
-        commands: &mut mpsc::Receiver<Command>,
-        buffer: &mut Vec<u8>,
-    ) -> Event {
+    async fn next_event(&mut self, commands: &mut mpsc::Receiver<Command>) -> Event {
         let deadline = self.next_deadline();
         let Some(running) = self.running.as_mut() else {
             return Event::Command(commands.recv().await);
@@ -203,9 +194,9 @@ impl Hub {
         let output = &mut running.output;
         let exit = &mut running.exit;
         tokio::select! {
-            read = read_into(output, buffer), if reading => match read {
-                Ok(0) | Err(_) => Event::OutputClosed,
-                Ok(n) => Event::Output(n + read_more_now(output, buffer)),
+            chunk = output.recv(), if reading => match chunk {
+                Some(chunk) => Event::Output(take_queued(output, chunk)),
+                None => Event::OutputClosed,
             },
             status = exit, if waiting_exit => Event::Exit(status.unwrap_or(1)),
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => Event::Deadline,
@@ -248,21 +239,21 @@ impl Hub {
             .is_some_and(|r| !r.output_open && r.exit_status.is_some())
     }
 
-    fn on_output(&mut self, n: usize, buffer: &[u8]) {
+    fn on_output(&mut self, chunk: Bytes) {
         self.replies.clear();
         let mut deliveries = std::mem::take(&mut self.deliveries);
         self.table
-            .output(&buffer[..n], &mut deliveries, &mut self.replies);
+            .output(&chunk, &mut deliveries, &mut self.replies);
         if !self.replies.is_empty() {
             self.write_to_program(Bytes::copy_from_slice(&self.replies));
         }
         self.deliver_all(&mut deliveries);
         self.deliveries = deliveries;
         self.update_sync_deadline();
-        self.deliver_to_watchers(&buffer[..n]);
         if let Some(recorder) = &mut self.recorder {
-            recorder.output(&buffer[..n]);
+            recorder.output(&chunk);
         }
+        self.deliver_to_watchers(chunk);
         if self.table.terminal_mut().take_attention() && self.table.is_empty() && !self.attention {
             self.attention = true;
             self.changes.notify();

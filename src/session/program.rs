@@ -1,10 +1,16 @@
-//! A running program as the hub holds it: its output, its control, its
-//! exit, and the task that writes its input from a bounded queue.
+//! A running program as the hub holds it: its output, read by a task of its
+//! own into a bounded queue; its control; its exit; and the task that
+//! writes its input from a bounded queue.
+//!
+//! The output has its own reader so the program is never held up while
+//! the hub parses what it already printed: the PTY is drained into the
+//! queue as fast as the program writes, up to `OUTPUT_QUEUE` chunks ahead
+//! of the hub, and only a full queue makes the program wait.
 //!
 //! Must not know about clients or the screen.
 
 use bytes::{BufMut, Bytes};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -12,9 +18,15 @@ use crate::runtime::{Control, Process, Signal};
 
 /// Input chunks waiting to be written to the program.
 const INPUT_QUEUE: usize = 256;
+/// Output chunks read from the program and not yet taken by the hub: at
+/// most this many reads of up to `READ_BYTES` (1 MiB) ahead of it.
+const OUTPUT_QUEUE: usize = 16;
+/// Most bytes one read from the program hands the hub.
+pub(super) const READ_BYTES: usize = 64 * 1024;
 
 pub(super) struct Running {
-    pub(super) output: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    /// The program's output in the order it printed it; closed at its end.
+    pub(super) output: mpsc::Receiver<Bytes>,
     pub(super) control: Box<dyn Control>,
     pub(super) exit: oneshot::Receiver<i32>,
     pub(super) input: mpsc::Sender<Bytes>,
@@ -30,8 +42,10 @@ impl Running {
     pub(super) fn start(process: Process) -> Running {
         let (input, queue) = mpsc::channel(INPUT_QUEUE);
         tokio::spawn(write_input(process.input, queue));
+        let (chunks, output) = mpsc::channel(OUTPUT_QUEUE);
+        tokio::spawn(read_output(process.output, chunks));
         Running {
-            output: process.output,
+            output,
             control: process.control,
             exit: process.exit,
             input,
@@ -54,16 +68,33 @@ impl Drop for Running {
     }
 }
 
+/// Reads the program's output into `chunks` until it ends, fails, or
+/// the hub lets go of the queue (which also lets go of the PTY).
+async fn read_output(mut output: Box<dyn AsyncRead + Send + Unpin>, chunks: mpsc::Sender<Bytes>) {
+    // Filled only as output comes: an idle session's buffer stays
+    // mostly unbacked by memory (a zeroed one would be resident).
+    let mut buffer = Vec::with_capacity(READ_BYTES);
+    loop {
+        let read = tokio::select! {
+            read = read_into(&mut output, &mut buffer) => read,
+            () = chunks.closed() => return,
+        };
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(_) => read_more_now(&mut output, &mut buffer),
+        }
+        if chunks.send(Bytes::copy_from_slice(&buffer)).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Reads whatever more output is ready right now into the rest of
-/// `buffer`'s capacity, without waiting: a PTY
-/// hands out at most a page per read, and handling (and sending) bigger
-/// chunks costs fewer wake-ups per byte.
-pub(super) fn read_more_now(
-    output: &mut Box<dyn tokio::io::AsyncRead + Send + Unpin>,
-    buffer: &mut Vec<u8>,
-) -> usize {
+/// `buffer`'s capacity, without waiting: a PTY hands out at most a page
+/// per read, and handling (and sending) bigger chunks costs fewer
+/// wake-ups per byte.
+fn read_more_now(output: &mut Box<dyn AsyncRead + Send + Unpin>, buffer: &mut Vec<u8>) {
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    let start = buffer.len();
     while buffer.len() < buffer.capacity() {
         let spare = buffer.capacity() - buffer.len();
         let mut limited = (&mut *buffer).limit(spare);
@@ -74,19 +105,39 @@ pub(super) fn read_more_now(
             _ => break,
         }
     }
-    buffer.len() - start
 }
 
 /// Reads what output is ready into `buffer` (emptied first), up to its
 /// capacity; 0 at the end of the output.
-pub(super) async fn read_into(
-    output: &mut Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+async fn read_into(
+    output: &mut Box<dyn AsyncRead + Send + Unpin>,
     buffer: &mut Vec<u8>,
 ) -> std::io::Result<usize> {
     buffer.clear();
     let spare = buffer.capacity();
     let mut limited = (&mut *buffer).limit(spare);
     tokio::io::AsyncReadExt::read_buf(&mut **output, &mut limited).await
+}
+
+/// Takes the chunks already queued behind `first`, up to `READ_BYTES` in
+/// all, so a backlog is handled in few large steps.
+pub(super) fn take_queued(output: &mut mpsc::Receiver<Bytes>, first: Bytes) -> Bytes {
+    if first.len() >= READ_BYTES {
+        return first;
+    }
+    let Ok(second) = output.try_recv() else {
+        return first;
+    };
+    let mut joined = Vec::with_capacity(READ_BYTES.max(first.len() + second.len()));
+    joined.extend_from_slice(&first);
+    joined.extend_from_slice(&second);
+    while joined.len() < READ_BYTES {
+        match output.try_recv() {
+            Ok(more) => joined.extend_from_slice(&more),
+            Err(_) => break,
+        }
+    }
+    joined.into()
 }
 
 /// Writes queued input to the program until the queue closes or the

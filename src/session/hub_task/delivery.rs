@@ -183,11 +183,10 @@ impl Hub {
         }
     }
 
-    pub(super) fn deliver_to_watchers(&mut self, bytes: &[u8]) {
+    pub(super) fn deliver_to_watchers(&mut self, bytes: Bytes) {
         if self.watchers.is_empty() {
             return;
         }
-        let bytes = Bytes::copy_from_slice(bytes);
         // A byte stream cannot be coalesced: a watcher that falls behind
         // is closed rather than allowed to hold memory.
         self.watchers.retain(|(_, watcher)| {
