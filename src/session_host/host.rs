@@ -88,19 +88,20 @@ async fn run(first: Launch, hosts: PathBuf, owner: i64) {
     detach_standard_streams();
     tracing::info!(owner, pid = std::process::id(), "session host started");
     let (requests_tx, mut requests) = mpsc::channel::<StartRequest>(16);
-    // Sessions running or being started: the host stops at zero.
+    // Sessions running or being started, and owner-socket connections not
+    // yet read: the host stops at zero, so a gateway it has greeted is
+    // never left without an answer by a host that exits.
     let mut sessions = 1usize;
     loop {
         tokio::select! {
-            // A request already read counts before a session that ended.
-            biased;
             Some((launch, writer)) = requests.recv() => {
-                sessions += 1;
                 tokio::spawn(start_requested(launch, hosts.clone(), ended_tx.clone(), writer));
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(read_start_request(stream, owner, requests_tx.clone()));
+                    sessions += 1;
+                    let (requests, ended) = (requests_tx.clone(), ended_tx.clone());
+                    tokio::spawn(read_start_request(stream, owner, requests, ended));
                 }
                 Err(error) => {
                     tracing::warn!(%error, "cannot accept a connection");
@@ -119,23 +120,32 @@ async fn run(first: Launch, hosts: PathBuf, owner: i64) {
     tracing::info!(owner, "session host stopped: no sessions left");
 }
 
-/// Greets a connection on the owner socket and passes on its request.
-async fn read_start_request(stream: UnixStream, owner: i64, requests: mpsc::Sender<StartRequest>) {
+/// Greets a connection on the owner socket and passes on its request; a
+/// connection that asks for none counts as `ended` (it was counted as a
+/// session when accepted).
+async fn read_start_request(
+    stream: UnixStream,
+    owner: i64,
+    requests: mpsc::Sender<StartRequest>,
+    ended: mpsc::Sender<()>,
+) {
     let (read, write) = stream.into_split();
     let (mut reader, mut writer) = (protocol::reader(read), protocol::writer(write));
-    let hello = hello(0, None);
-    if protocol::send(&mut writer, &hello).await.is_err() {
-        return;
-    }
-    let open = tokio::time::timeout(OPEN_TIMEOUT, protocol::receive::<Open, _>(&mut reader)).await;
-    match open {
+    let asked = async {
+        protocol::send(&mut writer, &hello(0, None)).await?;
+        protocol::receive::<Open, _>(&mut reader).await
+    };
+    match tokio::time::timeout(OPEN_TIMEOUT, asked).await {
         Ok(Ok(Open::Start(launch))) => {
-            let _ = requests.send((*launch, writer)).await;
+            if requests.send((*launch, writer)).await.is_ok() {
+                return;
+            }
         }
         Ok(Ok(_)) => tracing::debug!(owner, "an owner socket connection asked for something else"),
         Ok(Err(error)) => tracing::debug!(owner, %error, "a start request could not be read"),
         Err(_) => tracing::debug!(owner, "a start request did not come in time"),
     }
+    let _ = ended.send(()).await;
 }
 
 /// Starts a requested session and answers whether it runs.

@@ -169,20 +169,35 @@ async fn ask_running_host(
     if hello.protocol != PROTOCOL_VERSION || hello.foyer_version != env!("CARGO_PKG_VERSION") {
         return Ok(None);
     }
+    // A host that closes before it has the whole request cannot start it:
+    // it was exiting (its last session had just ended), and a new host
+    // is started instead.
+    if protocol::send(&mut writer, &Open::Start(Box::new(launch.clone())))
+        .await
+        .is_err()
+    {
+        return Ok(None);
+    }
     // From here the host may start the session: no second try elsewhere
     // unless it says nothing at all, or the program could run twice.
-    let asked = async {
-        protocol::send(&mut writer, &Open::Start(Box::new(launch.clone()))).await?;
-        protocol::receive::<StartReply, _>(&mut reader).await
-    };
-    match tokio::time::timeout(READY_TIMEOUT, asked).await {
+    let reply = protocol::receive::<StartReply, _>(&mut reader);
+    match tokio::time::timeout(READY_TIMEOUT, reply).await {
         Ok(Ok(reply)) => Ok(Some(reply)),
-        // Closed without a word: the host was exiting (its last session
-        // had just ended) and did not take the session; a program it had
-        // begun to start ends with it.
-        Ok(Err(ProtocolError::Closed)) => Ok(None),
+        Ok(Err(error)) if host_dropped_the_request(&error) => Ok(None),
         Ok(Err(error)) => Err(not_ready(&error.to_string())),
         Err(_) => Err(not_ready("it did not answer in time")),
+    }
+}
+
+/// Whether a host that closed the connection instead of answering had
+/// not taken the request: closed without a word (it was exiting; a
+/// program it had begun to start ends with it), or reset, which a Unix
+/// socket does only when it closes with the request still unread.
+fn host_dropped_the_request(error: &ProtocolError) -> bool {
+    match error {
+        ProtocolError::Closed => true,
+        ProtocolError::Io(io) => io.kind() == std::io::ErrorKind::ConnectionReset,
+        _ => false,
     }
 }
 
