@@ -363,8 +363,11 @@ fn claude_code_keeps_its_process_and_screen_across_a_server_crash() {
         "projects": { home.display().to_string(): { "hasTrustDialogAccepted": true } },
     });
     std::fs::write(home.join(".claude.json"), settings.to_string()).unwrap();
+    // No auto-update (there is no network here): its "Auto-updating…"
+    // notice would change the screen between the two looks at it.
     alice.ok(&format!(
-        "new claude -d -- env ANTHROPIC_API_KEY=test-key-not-used {}",
+        "new claude -d -- env ANTHROPIC_API_KEY=test-key-not-used DISABLE_AUTOUPDATER=1 \
+         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 {}",
         claude.display()
     ));
     let mut term = alice.term("attach claude", 30, 100);
