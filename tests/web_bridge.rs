@@ -122,23 +122,34 @@ async fn watch_is_read_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn share_downgrade_and_unshare_reach_open_websockets() {
+async fn share_upgrade_downgrade_and_unshare_reach_open_websockets() {
     let server = Server::start();
     let alice = server.user("alice", false);
     let bob = server.user("bob", false);
     alice.ok(&format!("new work -d -- {BASH}"));
-    alice.ok("share work bob --write");
+    alice.ok("share work bob");
     let cookie = sign_in(&bob, "alice/work").await;
     let mut client = connect(&server, "alice/work", &cookie).await;
     client
         .wait_for("hello", |c| c.text_of("hello").is_some())
         .await;
-    assert_eq!(client.text_of("hello").unwrap()["access"], "write");
+    assert_eq!(client.text_of("hello").unwrap()["access"], "read");
+    client.send_bytes(b"echo not-while-reading\r").await;
+
+    // Upgraded while attached: told so, and typing reaches the program.
+    alice.ok("share work bob --write");
+    client
+        .wait_for("access write", |c| last_access(c) == Some("write"))
+        .await;
     client.send_bytes(b"echo bob-$((20+1))\r").await;
     client.wait_for_text("bob-21").await;
+    assert!(!alice.ok("capture work").contains("not-while-reading"));
 
-    // Downgraded: still watching, no longer typing.
+    // Downgraded: told so, still watching, no longer typing.
     alice.ok("share work bob");
+    client
+        .wait_for("access read", |c| last_access(c) == Some("read"))
+        .await;
     client.send_bytes(b"echo never-reaches\r").await;
     alice.ok("send work 'echo still-watching\\n'");
     client.wait_for_text("still-watching").await;
@@ -428,4 +439,14 @@ async fn web_sign_ins_links_and_attachments_are_audited() {
         ),
         "{all:?}"
     );
+}
+
+/// The access the last `access` message gave, if any came.
+fn last_access(client: &web_support::Client) -> Option<&str> {
+    client
+        .texts
+        .iter()
+        .rev()
+        .find(|t| t["type"] == "access")
+        .and_then(|t| t["access"].as_str())
 }

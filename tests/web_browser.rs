@@ -275,6 +275,51 @@ async fn watch_in_chromium_shows_output_but_cannot_type() {
     client.close().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_given_write_access_types_without_reloading() {
+    let (server, alice, _driver, client) = server_and_browser().await;
+    let bob = server.user("bob", false);
+    alice.ok("share work bob");
+    let (url, _) = link(&bob, "alice/work");
+    client.goto(&url).await.unwrap();
+    assert_eq!(wait_connected(&client).await, "read");
+
+    alice.ok("share work bob --write");
+    wait_access(&client, "write").await;
+    type_line(&client, "echo bob-typed-$((6*7))").await;
+    wait_for_screen(&client, "bob-typed-42").await;
+
+    alice.ok("share work bob");
+    wait_access(&client, "read").await;
+    type_line(&client, "echo bob-again").await;
+    alice.ok("send work 'echo marker-$((5*5))\\n'");
+    wait_for_screen(&client, "marker-25").await;
+    assert!(!capture(&alice).contains("bob-again"));
+    client.close().await.unwrap();
+}
+
+/// Waits until the page says this browser's access is `access`.
+async fn wait_access(client: &Client, access: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let shown = client
+            .execute(
+                "return [document.body.dataset.access || '', \
+                 document.getElementById('status').textContent];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if shown[0] == access {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("the page's access and status stayed {shown}, not {access}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A TCP forwarder to the web port whose connections can all be cut at
 /// once, as a network drop would; new connections still go through.
 async fn cuttable_proxy(target: u16) -> (u16, tokio::sync::watch::Sender<u64>) {

@@ -58,6 +58,16 @@
     }
   }
 
+  // Whether this browser may type: from "hello", and again from "access"
+  // when the owner's `share` changes it while attached.
+  let label = session;
+  function setAccess(access) {
+    writable = access === "write";
+    term.options.disableStdin = !writable;
+    body.dataset.access = access;
+    show("connected", label + (writable ? "" : " (read-only)"));
+  }
+
   function onText(text) {
     let message;
     try {
@@ -66,11 +76,11 @@
       return;
     }
     if (message.type === "hello") {
-      writable = message.access === "write";
-      term.options.disableStdin = !writable;
-      body.dataset.access = message.access;
       delay = FIRST_DELAY_MS;
-      show("connected", message.session + (writable ? "" : " (read-only)"));
+      label = message.session;
+      setAccess(message.access);
+    } else if (message.type === "access") {
+      setAccess(message.access);
     } else if (message.type === "participants") {
       const names = (message.participants || []).map(
         (p) => p.name + (p.access === "read" ? " (r)" : ""));

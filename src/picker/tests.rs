@@ -389,10 +389,12 @@ fn the_list_shows_owner_state_access_who_idle_and_attention() {
         Participant {
             name: "alice".into(),
             role: Role::Writer,
+            client: None,
         },
         Participant {
             name: "carol".into(),
             role: Role::Observer,
+            client: None,
         },
     ];
     let mut theirs = row(2, "bob/logs", NOW - 7200);

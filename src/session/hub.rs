@@ -92,6 +92,11 @@ pub struct Participant {
     /// The user's name.
     pub name: String,
     pub role: Role,
+    /// The attached client's id in its hub, so a client can find its own
+    /// role (it changes in place with `share`); `None` from a host of a
+    /// build before it was sent.
+    #[serde(default)]
+    pub client: Option<u64>,
 }
 
 /// The current screen of a session, for a preview.

@@ -327,7 +327,12 @@ impl Hub {
                     Err(AttachError::Full { limit })
                 } else {
                     let upgradable = upgradable && role == Role::Observer;
-                    Ok(self.attach(Participant { name: who, role }, size, upgradable))
+                    let who = Participant {
+                        name: who,
+                        role,
+                        client: None,
+                    };
+                    Ok(self.attach(who, size, upgradable))
                 };
                 let _ = reply.send(attachment);
             }

@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use writer::{CLOSE_WAIT, send, send_close, write_messages};
+use writer::{CLOSE_WAIT, Notices, send, send_close, write_messages};
 
 use super::auth::{self, Viewer};
 use super::error::ApiError;
@@ -68,14 +68,18 @@ pub async fn upgrade(
         Ok(found) => found,
         Err(refusal) => return ApiError::from(refusal).into_response(),
     };
-    let role = if viewer.can_write() && !flag_set(query.watch.as_deref()) {
+    let watching = flag_set(query.watch.as_deref());
+    let role = if viewer.can_write() && !watching {
         Role::Writer
     } else {
         Role::Observer
     };
+    // A user reading for want of access (not by choice, not a guest)
+    // becomes a writer in place when `share --write` gives it.
+    let upgradable = role == Role::Observer && !watching && matches!(viewer, Viewer::User { .. });
     ws.max_message_size(protocol::MAX_MESSAGE_BYTES)
         .max_frame_size(protocol::MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| attached(app, entry, viewer, role, peer, socket))
+        .on_upgrade(move |socket| attached(app, entry, viewer, (role, upgradable), peer, socket))
 }
 
 /// Records the attachment in the audit log around [`run`].
@@ -83,7 +87,7 @@ async fn attached(
     app: Arc<App>,
     entry: SessionEntry,
     viewer: Viewer,
-    role: Role,
+    (role, upgradable): (Role, bool),
     peer: SocketAddr,
     socket: WebSocket,
 ) {
@@ -98,7 +102,9 @@ async fn attached(
     audit.record(event).await;
     // Every line logged for this browser names its user, address and session.
     let span = tracing::info_span!("websocket", user = %who, %peer, session = %label);
-    run(app, entry, viewer, role, socket).instrument(span).await;
+    run(app, entry, viewer, (role, upgradable), socket)
+        .instrument(span)
+        .await;
     let event = AuditEvent::new(Some(&who), "detach")
         .session(label)
         .detail(format!("{role_name} over web from {peer}"));
@@ -115,7 +121,13 @@ enum Flow {
 }
 
 /// One browser attached to one session, until either side ends it.
-async fn run(app: Arc<App>, entry: SessionEntry, viewer: Viewer, role: Role, socket: WebSocket) {
+async fn run(
+    app: Arc<App>,
+    entry: SessionEntry,
+    viewer: Viewer,
+    (role, upgradable): (Role, bool),
+    socket: WebSocket,
+) {
     let label = entry.label();
     let (mut sink, mut stream) = socket.split();
     let Some((size, early)) = first_size(&mut stream).await else {
@@ -133,7 +145,11 @@ async fn run(app: Arc<App>, entry: SessionEntry, viewer: Viewer, role: Role, soc
     }
     let asked = std::time::Instant::now();
     let _counted = AttachedClient::new(role);
-    let mut attachment = match entry.hub.attach(viewer.name(), role, size).await {
+    let attached = entry
+        .hub
+        .attach_with(viewer.name(), role, size, upgradable)
+        .await;
+    let mut attachment = match attached {
         Ok(attachment) => attachment,
         Err(AttachError::Full { limit }) => {
             let reason = format!("{limit} clients attached, the most allowed");
@@ -150,23 +166,28 @@ async fn run(app: Arc<App>, entry: SessionEntry, viewer: Viewer, role: Role, soc
     };
     tracing::info!(user = %viewer.name(), session = %label, role = ?role, "attached by WebSocket");
     let (people_tx, people_rx) = watch::channel(None);
+    let (access_tx, access_rx) = watch::channel(role);
     let (close_tx, close_rx) = mpsc::channel(1);
     let writer = tokio::spawn(write_messages(
         sink,
         messages,
         attachment.receipts(),
-        people_rx,
+        Notices {
+            people: people_rx,
+            access: access_rx,
+        },
         close_rx,
         label.clone(),
         asked,
     ));
-    let bridge = Bridge {
+    let mut bridge = Bridge {
         app,
         entry,
         viewer,
         role,
         attachment,
         people: people_tx,
+        access: access_tx,
     };
     if let Some(frame) = early
         && let Flow::Close(code, reason) = bridge.frame(frame).await
@@ -202,6 +223,9 @@ struct Bridge {
     role: Role,
     attachment: Attachment,
     people: watch::Sender<Option<String>>,
+    /// This browser's role as the hub has it, for the writer to tell the
+    /// browser when `share` changes it.
+    access: watch::Sender<Role>,
 }
 
 impl Bridge {
@@ -209,7 +233,7 @@ impl Bridge {
     /// token that admitted the viewer ends (revoked, signed out, or a
     /// guest link's expiry).
     async fn read(
-        self,
+        mut self,
         mut stream: Stream,
         mut writer: JoinHandle<()>,
         close_tx: mpsc::Sender<(u16, String)>,
@@ -259,7 +283,7 @@ impl Bridge {
     }
 
     /// Handles one frame from the browser.
-    async fn frame(&self, frame: Message) -> Flow {
+    async fn frame(&mut self, frame: Message) -> Flow {
         match frame {
             Message::Binary(bytes) => {
                 metrics::counter!(metric::BYTES_IN, "transport" => "websocket")
@@ -286,11 +310,19 @@ impl Bridge {
         }
     }
 
-    /// Sends the participants to the browser if they changed.
-    async fn publish_participants(&self) {
+    /// Sends the participants to the browser if they changed, and this
+    /// browser's role if `share` changed it.
+    async fn publish_participants(&mut self) {
         let Ok(status) = self.entry.hub.status().await else {
             return;
         };
+        let me = Some(self.attachment.id.0);
+        if let Some(mine) = status.participants.iter().find(|p| p.client == me)
+            && mine.role != self.role
+        {
+            self.role = mine.role;
+            self.access.send_replace(mine.role);
+        }
         let text = ServerText::participants(&status.participants).to_json();
         self.people.send_if_modified(|shown| {
             if shown.as_deref() == Some(text.as_str()) {

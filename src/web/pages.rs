@@ -93,7 +93,10 @@ pub async fn terminal(
 ) -> Response {
     match auth::viewer_of(&app, &headers, &owner, &name).await {
         Ok((entry, viewer)) => {
-            let watch = flag_set(query.watch.as_deref()) || !viewer.can_write();
+            // A chosen `?watch=1` and a guest watch for good; a user reading
+            // for want of access may be given write access while attached.
+            let guest = matches!(viewer, auth::Viewer::Guest(_));
+            let watch = flag_set(query.watch.as_deref()) || guest;
             page(StatusCode::OK, html::terminal(&entry.label(), watch))
         }
         Err(Refusal::Unauthenticated) => sign_in_page(),

@@ -72,6 +72,9 @@ pub enum ServerText {
     },
     /// Who is attached, in the order they attached; sent when it changes.
     Participants { participants: Vec<ParticipantJson> },
+    /// This client's access changed while attached (`share`): `write` or
+    /// `read`, as in `Hello`.
+    Access { access: &'static str },
     /// The program exited; the connection closes with [`close::EXITED`].
     Exit { status: Option<i32> },
 }
@@ -146,12 +149,17 @@ mod tests {
             r#"{"type":"hello","session":"alice/work","access":"write"}"#
         );
         assert_eq!(
+            ServerText::Access { access: "write" }.to_json(),
+            r#"{"type":"access","access":"write"}"#
+        );
+        assert_eq!(
             ServerText::Exit { status: Some(3) }.to_json(),
             r#"{"type":"exit","status":3}"#
         );
         let people = ServerText::participants(&[Participant {
             name: "bob".into(),
             role: Role::Observer,
+            client: None,
         }]);
         assert_eq!(
             people.to_json(),

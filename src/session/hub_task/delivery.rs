@@ -52,10 +52,16 @@ impl Hub {
         }
     }
 
-    pub(super) fn attach(&mut self, who: Participant, size: Size, upgradable: bool) -> Attachment {
+    pub(super) fn attach(
+        &mut self,
+        mut who: Participant,
+        size: Size,
+        upgradable: bool,
+    ) -> Attachment {
         let role = who.role;
         let id = ClientId(self.next_client);
         self.next_client += 1;
+        who.client = Some(id.0);
         let (tx, messages) = mpsc::channel(OUTBOX_MESSAGES);
         let queued_bytes = Arc::new(AtomicUsize::new(0));
         self.attention = false;

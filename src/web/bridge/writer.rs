@@ -1,7 +1,7 @@
 //! The bridge's writer: the only task that writes to a browser's socket.
 //! It writes the hub's messages in order and reports each one written
-//! (the hub's back-pressure), sends participant updates (latest value
-//! only) and the final close frame.
+//! (the hub's back-pressure), sends participant updates and changes of
+//! this browser's access (latest value only) and the final close frame.
 //!
 //! Must not wait on anything but the socket and its own inputs, and must
 //! not let one write hang for ever: a browser that takes longer than
@@ -14,9 +14,9 @@ use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
 use tokio::sync::{mpsc, watch};
 
-use super::super::protocol::{ServerText, close};
+use super::super::protocol::{ServerText, access_word, close};
 use crate::metrics as metric;
-use crate::session::{ClientMessage, Messages, RECEIPT_DELAY, Receipts};
+use crate::session::{ClientMessage, Messages, RECEIPT_DELAY, Receipts, Role};
 
 /// A browser that takes longer than this to take one message is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,17 +43,31 @@ pub(super) async fn send_close(sink: &mut Sink, code: u16, reason: &str) -> Resu
     matches!(result, Ok(Ok(()))).then_some(()).ok_or(())
 }
 
-/// Writes the hub's messages, participant updates and the final close
-/// to the browser, in order; reports each hub message once written.
+/// What the bridge's reader tells the browser besides the hub's output,
+/// latest value only.
+pub(super) struct Notices {
+    /// The participants message, once there is one.
+    pub(super) people: watch::Receiver<Option<String>>,
+    /// This browser's role: a change is told as an `access` message.
+    pub(super) access: watch::Receiver<Role>,
+}
+
+/// Writes the hub's messages, participant and access updates and the
+/// final close to the browser, in order; reports each hub message once
+/// written.
 pub(super) async fn write_messages(
     mut sink: Sink,
     mut messages: Messages,
     mut receipts: Receipts,
-    mut people: watch::Receiver<Option<String>>,
+    notices: Notices,
     mut closing: mpsc::Receiver<(u16, String)>,
     label: String,
     asked: std::time::Instant,
 ) {
+    let Notices {
+        mut people,
+        mut access,
+    } = notices;
     let bytes_out = metrics::counter!(metric::BYTES_OUT, "transport" => "websocket");
     // The first output is the restored screen: its arrival ends the attach.
     let mut restored = false;
@@ -71,6 +85,14 @@ pub(super) async fn write_messages(
                 if let Some(text) = text
                     && send(&mut sink, Message::Text(text.into())).await.is_err()
                 {
+                    return;
+                }
+            }
+            Ok(()) = access.changed() => {
+                let access = ServerText::Access {
+                    access: access_word(*access.borrow_and_update()),
+                };
+                if send(&mut sink, Message::Text(access.to_json().into())).await.is_err() {
                     return;
                 }
             }
