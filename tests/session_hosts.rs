@@ -584,6 +584,17 @@ fn a_host_that_does_not_answer_is_not_taken_for_gone() {
         server.dir.path().join("data/hosts/1.sock").exists(),
         "its socket is left alone"
     );
+    // Its program still runs there: a restart must not start a second.
+    let refused = alice.run("restart frozen");
+    assert_ne!(refused.status, 0, "restart refused: {}", refused.stdout);
+    assert!(
+        refused.stderr.contains(&format!(
+            "its earlier session host (pid {host}) still runs it and was not adopted"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(server.session_hosts(), vec![host], "no second host");
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
     server.restart();
     let alice = on(&server, &alice);

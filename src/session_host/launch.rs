@@ -33,6 +33,9 @@ use crate::session::HubSettings;
 /// How long a host may take to start its program and listen. A Docker
 /// exec is created before the host starts, so this is seconds at most.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a restart waits for the session's old host to let go of its
+/// socket.
+const RELEASE_WAIT: Duration = Duration::from_secs(3);
 /// Longest path a Unix socket address holds (`sun_path`, less its NUL).
 const MAX_SOCKET_PATH: usize = 107;
 /// The log every host appends to, in the hosts directory.
@@ -91,6 +94,15 @@ pub enum HostStartError {
     NotReady(String),
     #[error("cannot reach the session host: {0}")]
     Connect(#[from] ProtocolError),
+    /// A host this server did not adopt (stopped, or of a protocol it
+    /// does not serve) still runs the session: a second program must not
+    /// start beside it.
+    #[error(
+        "its earlier session host{} still runs it and was not adopted (it did not answer, or \
+         speaks another protocol): resume or end that process, then restart the server",
+        pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+    )]
+    StillHeld { pid: Option<u32> },
 }
 
 /// The socket of session `id`'s host in `dir`.
@@ -129,6 +141,7 @@ pub async fn start(
     prepare_directory(dir)?;
     let socket = checked_path(socket_path(dir, launch.session_id))?;
     let owner_socket = checked_path(owner_socket_path(dir, owner))?;
+    wait_until_released(&socket).await?;
     match ask_running_host(&owner_socket, launch).await? {
         Some(StartReply::Ready) => return Ok(HostConnection::connect(&socket).await?),
         Some(StartReply::Failed(why)) => return Err(HostStartError::Program(why)),
@@ -137,6 +150,32 @@ pub async fn start(
     let log = std::path::absolute(dir.join(LOG_FILE)).map_err(HostStartError::Spawn)?;
     start_new_host(dir, owner, &log, launch).await?;
     Ok(HostConnection::connect(&socket).await?)
+}
+
+/// Waits (briefly) for a session's socket to be let go: the host of a
+/// session that just exited lets go of it as it ends, a host this server
+/// did not adopt never does.
+async fn wait_until_released(socket: &Path) -> Result<(), HostStartError> {
+    let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
+    loop {
+        let Some(pid) = holder_of(socket).await else {
+            return Ok(());
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(HostStartError::StillHeld { pid });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether a process still listens on a session's socket (a restarted
+/// session whose old host this server did not adopt), and its pid when the
+/// kernel tells it. A socket file nobody listens on is a dead host's
+/// leftover, replaced by the new host.
+async fn holder_of(socket: &Path) -> Option<Option<u32>> {
+    let stream = tokio::net::UnixStream::connect(socket).await.ok()?;
+    let pid = stream.peer_cred().ok().and_then(|cred| cred.pid());
+    Some(pid.and_then(|pid| u32::try_from(pid).ok()))
 }
 
 /// An absolute socket path, checked to fit in a socket address.
