@@ -25,7 +25,7 @@ use super::terminal::Size;
 use crate::config::SizePolicy;
 use crate::session_host::connect;
 use crate::session_host::connect::{HostConnection, HostReader};
-use crate::session_host::protocol::{self, FinalScreen, FromClient, ToClient};
+use crate::session_host::protocol::{self, FinalScreen, FromClient};
 
 /// Settings a hub needs from the configuration. Plain data: the gateway
 /// sends them to the session host that runs the hub.
@@ -372,7 +372,7 @@ impl Messages {
             MessageSource::Host { reader, ended } => (reader, ended),
         };
         while !*ended {
-            let message = match protocol::receive::<ToClient, _>(reader).await {
+            let message = match protocol::receive_to_client(reader).await {
                 Ok(message) => message,
                 Err(_) => {
                     *ended = true;

@@ -147,7 +147,7 @@ pub async fn watch(socket: &Path, who: &str) -> Result<mpsc::Receiver<ClientMess
 async fn read_messages(mut reader: HostReader, messages: mpsc::Sender<ClientMessage>) {
     loop {
         let message = tokio::select! {
-            message = protocol::receive::<ToClient, _>(&mut reader) => message,
+            message = protocol::receive_to_client(&mut reader) => message,
             () = messages.closed() => return,
         };
         let message = match message {

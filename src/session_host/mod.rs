@@ -15,5 +15,6 @@
 pub mod connect;
 pub mod host;
 pub mod launch;
+pub(crate) mod output_frame;
 pub mod protocol;
 mod server;

@@ -159,8 +159,9 @@ pub enum ToClient {
     Full {
         limit: usize,
     },
-    /// Shared with the hub's other clients, never copied to be sent
-    /// (`Bytes` is serialized as MessagePack bytes).
+    /// Shared with the hub's other clients: the host writes them without a
+    /// copy and the gateway reads them out of the frame without one
+    /// (`output_frame`; on the wire, MessagePack bytes as serde makes them).
     Output {
         bytes: bytes::Bytes,
         ack: bool,
@@ -231,6 +232,22 @@ pub async fn receive<T: DeserializeOwned, R: AsyncRead + Unpin>(
     use futures_util::StreamExt;
     match reader.next().await {
         Some(Ok(frame)) => Ok(rmp_serde::from_slice(&frame)?),
+        Some(Err(error)) => Err(error.into()),
+        None => Err(ProtocolError::Closed),
+    }
+}
+
+/// The next message for a client; output bytes are taken out of the frame
+/// read, not copied (see `output_frame`).
+pub async fn receive_to_client<R: AsyncRead + Unpin>(
+    reader: &mut Reader<R>,
+) -> Result<ToClient, ProtocolError> {
+    use futures_util::StreamExt;
+    match reader.next().await {
+        Some(Ok(mut frame)) => match super::output_frame::decode(&mut frame) {
+            Some((bytes, ack)) => Ok(ToClient::Output { bytes, ack }),
+            None => Ok(rmp_serde::from_slice(&frame)?),
+        },
         Some(Err(error)) => Err(error.into()),
         None => Err(ProtocolError::Closed),
     }

@@ -17,6 +17,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::output_frame::ClientWriter;
 use super::protocol::{
     self, FromClient, FromHost, Hello, Open, ProtocolError, Reader, ToClient, ToHost, Writer,
 };
@@ -30,6 +31,8 @@ const CONTROL_QUEUE: usize = 64;
 
 type ConnectionReader = Reader<OwnedReadHalf>;
 type ConnectionWriter = Writer<OwnedWriteHalf>;
+/// A client's connection: its output goes out without being copied.
+type OutputWriter = ClientWriter<OwnedWriteHalf>;
 /// A control connection, handed to the accept loop.
 type Control = (ConnectionReader, ConnectionWriter);
 
@@ -101,12 +104,12 @@ async fn open(
             size,
             upgradable,
         } => {
-            // A client's output is batched: a writer with a bigger buffer.
-            let writer = protocol::writer(writer.into_inner());
+            // A client's output is written without copying its bytes.
+            let writer = ClientWriter::new(writer.into_inner());
             serve_attach(reader, writer, hub, &who, (role, upgradable), size).await
         }
         Open::Watch { who } => {
-            let writer = protocol::writer(writer.into_inner());
+            let writer = ClientWriter::new(writer.into_inner());
             serve_watch(reader, writer, hub, &who).await
         }
         // Sessions are started on the owner socket, not a session's.
@@ -229,7 +232,7 @@ async fn handle_control(message: ToHost, hub: &HubHandle, out: &mpsc::Sender<Fro
 /// out, from the hub's bounded outbox for it.
 async fn serve_attach(
     mut reader: ConnectionReader,
-    mut writer: ConnectionWriter,
+    mut writer: OutputWriter,
     hub: HubHandle,
     who: &str,
     (role, upgradable): (crate::session::Role, bool),
@@ -238,17 +241,17 @@ async fn serve_attach(
     let mut attachment = match hub.attach_with(who, role, size, upgradable).await {
         Ok(attachment) => attachment,
         Err(AttachError::Full { limit }) => {
-            return protocol::send(&mut writer, &ToClient::Full { limit }).await;
+            return send(&mut writer, ToClient::Full { limit }).await;
         }
         Err(AttachError::Gone) => {
-            return protocol::send(&mut writer, &ToClient::Exited { status: None }).await;
+            return send(&mut writer, ToClient::Exited { status: None }).await;
         }
     };
     let attached = ToClient::Attached {
         id: attachment.id.0,
         role: attachment.role,
     };
-    protocol::send(&mut writer, &attached).await?;
+    send(&mut writer, attached).await?;
     let Some(messages) = attachment.messages.take() else {
         return Ok(());
     };
@@ -276,25 +279,25 @@ async fn serve_attach(
     Ok(())
 }
 
+/// Writes one message to a client's connection.
+async fn send(writer: &mut OutputWriter, message: ToClient) -> Result<(), ProtocolError> {
+    writer.feed(message)?;
+    writer.flush().await
+}
+
 /// A client's messages to the gateway, until its outbox closes; what is
 /// queued is written in one batch.
-async fn forward_messages(mut messages: impl MessageQueue, mut writer: ConnectionWriter) {
+async fn forward_messages(mut messages: impl MessageQueue, mut writer: OutputWriter) {
     while let Some(message) = messages.next().await {
-        if protocol::feed(&mut writer, &to_client(message))
-            .await
-            .is_err()
-        {
+        if writer.feed(to_client(message)).is_err() {
             return;
         }
         while let Some(message) = messages.ready() {
-            if protocol::feed(&mut writer, &to_client(message))
-                .await
-                .is_err()
-            {
+            if writer.feed(to_client(message)).is_err() {
                 return;
             }
         }
-        if protocol::flush(&mut writer).await.is_err() {
+        if writer.flush().await.is_err() {
             return;
         }
     }
@@ -340,7 +343,7 @@ fn to_client(message: ClientMessage) -> ToClient {
 /// the gateway closes the connection.
 async fn serve_watch(
     mut reader: ConnectionReader,
-    writer: ConnectionWriter,
+    writer: OutputWriter,
     hub: HubHandle,
     who: &str,
 ) -> Result<(), ProtocolError> {
