@@ -9,6 +9,7 @@
 mod common;
 mod web_support;
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,10 +30,13 @@ impl Driver {
             .local_addr()
             .unwrap()
             .port();
+        // In a process group of its own, with the browsers it starts, so
+        // that a test that fails before closing its browser leaves none.
         let child = Command::new(chromedriver())
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("start chromedriver (install it with tools/install-test-deps)");
         let deadline = Instant::now() + PATIENCE;
@@ -46,7 +50,8 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.wait();
     }
 }
