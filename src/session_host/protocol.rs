@@ -229,9 +229,17 @@ pub fn control_writer<W: AsyncWrite>(inner: W) -> Writer<W> {
 pub async fn receive<T: DeserializeOwned, R: AsyncRead + Unpin>(
     reader: &mut Reader<R>,
 ) -> Result<T, ProtocolError> {
+    let frame = next_frame(reader).await?;
+    Ok(rmp_serde::from_slice(&frame)?)
+}
+
+/// The next frame's body; `Closed` at the end of the stream.
+async fn next_frame<R: AsyncRead + Unpin>(
+    reader: &mut Reader<R>,
+) -> Result<bytes::BytesMut, ProtocolError> {
     use futures_util::StreamExt;
     match reader.next().await {
-        Some(Ok(frame)) => Ok(rmp_serde::from_slice(&frame)?),
+        Some(Ok(frame)) => Ok(frame),
         Some(Err(error)) => Err(error.into()),
         None => Err(ProtocolError::Closed),
     }
@@ -242,14 +250,10 @@ pub async fn receive<T: DeserializeOwned, R: AsyncRead + Unpin>(
 pub async fn receive_to_client<R: AsyncRead + Unpin>(
     reader: &mut Reader<R>,
 ) -> Result<ToClient, ProtocolError> {
-    use futures_util::StreamExt;
-    match reader.next().await {
-        Some(Ok(mut frame)) => match super::output_frame::decode(&mut frame) {
-            Some((bytes, ack)) => Ok(ToClient::Output { bytes, ack }),
-            None => Ok(rmp_serde::from_slice(&frame)?),
-        },
-        Some(Err(error)) => Err(error.into()),
-        None => Err(ProtocolError::Closed),
+    let mut frame = next_frame(reader).await?;
+    match super::output_frame::decode(&mut frame) {
+        Some((bytes, ack)) => Ok(ToClient::Output { bytes, ack }),
+        None => Ok(rmp_serde::from_slice(&frame)?),
     }
 }
 

@@ -184,7 +184,6 @@ async fn run(
         app,
         entry,
         viewer,
-        role,
         attachment,
         people: people_tx,
         access: access_tx,
@@ -220,11 +219,11 @@ struct Bridge {
     app: Arc<App>,
     entry: SessionEntry,
     viewer: Viewer,
-    role: Role,
     attachment: Attachment,
     people: watch::Sender<Option<String>>,
-    /// This browser's role as the hub has it, for the writer to tell the
-    /// browser when `share` changes it.
+    /// This browser's role as the hub has it: its input is passed on only
+    /// while a writer, and the writer tells the browser when `share`
+    /// changes it.
     access: watch::Sender<Role>,
 }
 
@@ -288,7 +287,8 @@ impl Bridge {
             Message::Binary(bytes) => {
                 metrics::counter!(metric::BYTES_IN, "transport" => "websocket")
                     .increment(bytes.len() as u64);
-                if self.role == Role::Writer && self.attachment.input(bytes).await.is_err() {
+                let writing = *self.access.borrow() == Role::Writer;
+                if writing && self.attachment.input(bytes).await.is_err() {
                     return Flow::End;
                 }
                 Flow::Continue
@@ -317,11 +317,12 @@ impl Bridge {
             return;
         };
         let me = Some(self.attachment.id.0);
-        if let Some(mine) = status.participants.iter().find(|p| p.client == me)
-            && mine.role != self.role
-        {
-            self.role = mine.role;
-            self.access.send_replace(mine.role);
+        if let Some(mine) = status.participants.iter().find(|p| p.client == me) {
+            self.access.send_if_modified(|role| {
+                let changed = *role != mine.role;
+                *role = mine.role;
+                changed
+            });
         }
         let text = ServerText::participants(&status.participants).to_json();
         self.people.send_if_modified(|shown| {
