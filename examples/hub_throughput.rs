@@ -1,8 +1,9 @@
 //! Measures how fast the hub's pure core digests program output (no I/O),
 //! scrolling text and TUI redraws:
 //! `cargo run --release --example hub_throughput`.
-use foyer::config::SizePolicy;
-use foyer::session::{ClientTable, Size};
+use foyer::engine::ClientTable;
+use foyer::wire::Size;
+use foyer::wire::SizePolicy;
 use std::time::Instant;
 
 fn main() {
@@ -34,7 +35,7 @@ fn main() {
         println!("{name}: {:.1} MiB/s", total as f64 / secs / 1048576.0);
     }
     for (name, chunk) in [("text", &text), ("TUI redraws", &tui)] {
-        let mut filter = foyer::session::queries::QueryFilter::new();
+        let mut filter = foyer::engine::queries::QueryFilter::new();
         let mut pieces = Vec::new();
         let start = Instant::now();
         let mut done = 0;

@@ -9,7 +9,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use foyer::session::{Size, Terminal};
+use foyer::wire::Size;
+
+use foyer::engine::Terminal;
 
 struct Counting;
 

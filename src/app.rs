@@ -8,10 +8,11 @@
 
 use crate::audit::Auditor;
 use crate::config::Config;
+use crate::engine::Changes;
+use crate::gateway::Registry;
+use crate::gateway::hosting::HostStarter;
 use crate::runtime::Runtime;
-use crate::session::hosting::HostStarter;
-use crate::session::launch::HostAccount;
-use crate::session::{Changes, Registry};
+use crate::runtime::account::HostAccount;
 use crate::store::Store;
 
 pub struct App {

@@ -64,13 +64,13 @@ impl Auditor {
 
     /// Records an event, waiting for room in the queue.
     pub async fn record(&self, event: AuditEvent) {
-        let _ = self.tx.send((crate::session::unix_now(), event)).await;
+        let _ = self.tx.send((crate::clock::unix_now(), event)).await;
     }
 
     /// Records an event without waiting; a full queue drops it, loudly.
     pub fn record_now(&self, event: AuditEvent) {
         if let Err(mpsc::error::TrySendError::Full((_, event))) =
-            self.tx.try_send((crate::session::unix_now(), event))
+            self.tx.try_send((crate::clock::unix_now(), event))
         {
             tracing::warn!(
                 action = event.action,

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::wire::SizePolicy;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -164,14 +165,6 @@ pub struct DataConfig {
 pub struct DatabaseConfig {
     /// Empty: SQLite at `<data.dir>/foyer.db`.
     pub url: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SizePolicy {
-    Smallest,
-    Largest,
-    Latest,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

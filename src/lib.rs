@@ -1,22 +1,27 @@
 //! foyer: an SSH front door for shared, persistent terminal sessions.
 //!
-//! `ssh` accepts connections and runs verbs; `web` serves browsers and
-//! the JSON API; `session` keeps the programs
-//! and their screens; `session_host` is the process that runs one session
-//! and outlives the server; `runtime` starts programs; `store` is the database;
-//! `config` reads the settings; `admin` is the local command line;
-//! `announce` is what `serve` tells its operator at start.
+//! The modules follow the two processes and the wire between them, and
+//! every import runs one way (docs/architecture.md, "The house"; checked
+//! by tests/layering.rs): `clock` and `wire` (the gateway-host protocol)
+//! at the bottom; the leaves `config`, `store`, `metrics`; `audit`;
+//! `engine` (what runs one session, in a host); `runtime` (where programs
+//! run); `host` (the session-host process) and `gateway` (the server's
+//! view of sessions and each lifecycle step); `app` and `picker`; the
+//! transports `ssh` and `web`; `admin` and `announce` for the binary.
 
 pub mod admin;
 pub mod announce;
 pub mod app;
 pub mod audit;
+pub mod clock;
 pub mod config;
+pub mod engine;
+pub mod gateway;
+pub mod host;
 pub mod metrics;
 pub mod picker;
 pub mod runtime;
-pub mod session;
-pub mod session_host;
 pub mod ssh;
 pub mod store;
 pub mod web;
+pub mod wire;

@@ -15,16 +15,17 @@ use foyer::admin::{self, KeyCommand, UserCommand};
 use foyer::announce::{Announcer, Reported};
 use foyer::app::App;
 use foyer::config::{Config, LogFormat, Overrides, RuntimeKind};
+use foyer::gateway::Registry;
+use foyer::gateway::hosting::HostStarter;
+use foyer::gateway::link::LinkContext;
 use foyer::runtime::Runtime;
+use foyer::runtime::account::HostAccount;
 use foyer::runtime::docker::DockerRuntime;
 use foyer::runtime::local::LocalRuntime;
-use foyer::session::hosting::HostStarter;
-use foyer::session::launch::HostAccount;
-use foyer::session::link::LinkContext;
-use foyer::session::{HubSettings, Registry};
 use foyer::ssh;
 use foyer::store::Store;
 use foyer::web;
+use foyer::wire::HubSettings;
 use tokio::sync::watch;
 
 #[derive(Parser)]
@@ -89,7 +90,7 @@ fn main() -> std::process::ExitCode {
     if let Command::SessionHost { hosts, owner, log } = cli.command {
         // Before anything else: a host reads no configuration and runs
         // its own runtime.
-        return match foyer::session_host::host::main(hosts, owner, log) {
+        return match foyer::host::process::main(hosts, owner, log) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("foyer: {error:#}");
@@ -262,12 +263,12 @@ async fn serve(
         log_level: config.log.level.clone(),
         log_json: matches!(config.log.format, LogFormat::Json),
     };
-    foyer::session_host::launch::prepare_directory(&hosts.hosts)
+    foyer::gateway::host_start::prepare_directory(&hosts.hosts)
         .context("cannot prepare the session hosts' directory")?;
     let context = LinkContext {
         store: store.clone(),
         audit: audit.clone(),
-        changes: foyer::session::Changes::new(),
+        changes: foyer::engine::Changes::new(),
         settings,
     };
     let registry =
@@ -289,7 +290,7 @@ async fn serve(
         audit,
         runtime: runtime.clone(),
         hosts,
-        revocations: foyer::session::Changes::new(),
+        revocations: foyer::engine::Changes::new(),
     });
     announcer.ssh_listening(address);
     announcer.web_listening(web_scheme, web_address);
@@ -336,15 +337,15 @@ async fn serve(
 async fn stop_all_sessions(app: &App) {
     let sessions = app.registry.list().await;
     for entry in &sessions {
-        let _ = entry.hub.hang_up().await;
-        let _ = entry.hub.shut_down().await;
+        let _ = entry.link.hang_up().await;
+        let _ = entry.link.shut_down().await;
     }
     let deadline = tokio::time::Instant::now()
         + app.config.sessions.kill_grace
         + std::time::Duration::from_secs(2);
     for entry in &sessions {
         while tokio::time::Instant::now() < deadline {
-            match entry.hub.status().await {
+            match entry.link.status().await {
                 Ok(status) if status.running => {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await
                 }

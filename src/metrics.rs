@@ -18,7 +18,7 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::app::App;
-use crate::session::Role;
+use crate::wire::Role;
 
 /// TCP connections accepted by the SSH listener.
 pub const SSH_CONNECTIONS: &str = "foyer_ssh_connections_total";
@@ -118,7 +118,7 @@ async fn scrape(State((app, metrics)): State<(Arc<App>, Metrics)>) -> impl IntoR
 async fn count_sessions(app: &App) {
     let (mut running, mut exited) = (0.0, 0.0);
     for entry in app.registry.list().await {
-        match entry.hub.status().await {
+        match entry.link.status().await {
             Ok(status) if status.running => running += 1.0,
             Ok(_) => exited += 1.0,
             Err(_) => {}

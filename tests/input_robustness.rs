@@ -3,8 +3,8 @@
 //! each keeps its invariants (a stand-in until the cargo fuzz targets of
 //! issue 3; these run on every CI run).
 
-use foyer::session::input::{InputAction, PrefixReader};
-use foyer::session::queries::{Piece, QueryFilter};
+use foyer::engine::queries::{Piece, QueryFilter};
+use foyer::ssh::prefix::{InputAction, PrefixReader};
 use foyer::ssh::verbs;
 use proptest::prelude::*;
 

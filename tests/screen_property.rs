@@ -18,11 +18,15 @@ use alacritty_terminal::term::cell::{Cell, Flags};
 use alacritty_terminal::term::test::TermSize;
 use alacritty_terminal::term::{Config, Term};
 use alacritty_terminal::vte::ansi::{Color, NamedColor, Processor};
-use foyer::session::terminal::NoSyncBuffering;
+use foyer::engine::terminal::NoSyncBuffering;
 use std::collections::{BTreeMap, VecDeque};
 
-use foyer::config::SizePolicy;
-use foyer::session::{ClientId, ClientTable, Delivery, Role, Size};
+use foyer::engine::ClientTable;
+use foyer::engine::Delivery;
+use foyer::wire::ClientId;
+use foyer::wire::Role;
+use foyer::wire::Size;
+use foyer::wire::SizePolicy;
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]

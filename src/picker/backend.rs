@@ -12,7 +12,7 @@ use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size as Area};
 
-use crate::session::Size;
+use crate::wire::Size;
 
 pub struct ChannelBackend {
     inner: CrosstermBackend<Vec<u8>>,

@@ -112,8 +112,8 @@ fn nearest_ansi((r, g, b): (u8, u8, u8)) -> Color {
 
 /// A screen of `size` showing `contents` (a hub's [`ScreenPreview`]).
 ///
-/// [`ScreenPreview`]: crate::session::ScreenPreview
-pub fn screen_of(size: crate::session::Size, contents: &[u8]) -> vt100::Parser {
+/// [`ScreenPreview`]: crate::wire::ScreenPreview
+pub fn screen_of(size: crate::wire::Size, contents: &[u8]) -> vt100::Parser {
     let nonzero = |v: u16| std::num::NonZeroU16::new(v.max(1)).unwrap_or(std::num::NonZeroU16::MIN);
     let mut parser = vt100::Parser::new(nonzero(size.rows), nonzero(size.cols), 0);
     parser.process(contents);
@@ -227,7 +227,7 @@ mod tests {
     #[test]
     fn a_tall_screen_is_cropped_around_the_cursor_and_wide_characters_stay_whole() {
         let parser = screen_of(
-            crate::session::Size::new(10, 20),
+            crate::wire::Size::new(10, 20),
             b"top\r\n\r\n\r\n\r\n\r\n\r\n\r\nnear\r\n\xe4\xb8\xadok$ ",
         );
         let area = Rect::new(0, 0, 5, 3);

@@ -7,10 +7,10 @@
 
 use terminput::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::session::Participant;
-use crate::session::access::Access;
-use crate::session::names;
-use crate::store::SessionId;
+use crate::gateway::access::Access;
+use crate::gateway::names;
+use crate::wire::Participant;
+use crate::wire::SessionId;
 
 /// Longest text a dialog field takes.
 const MAX_FIELD: usize = 256;

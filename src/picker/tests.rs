@@ -7,9 +7,10 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use super::*;
-use crate::session::access::Access;
-use crate::session::{Participant, Role};
-use crate::store::SessionId;
+use crate::gateway::access::Access;
+use crate::wire::Participant;
+use crate::wire::Role;
+use crate::wire::SessionId;
 
 const NOW: i64 = 1_000_000;
 
@@ -418,7 +419,7 @@ fn the_list_shows_owner_state_access_who_idle_and_attention() {
 #[test]
 fn the_preview_shows_the_selected_screen() {
     let parser = super::preview::screen_of(
-        crate::session::Size::new(24, 80),
+        crate::wire::Size::new(24, 80),
         b"\x1b[31mhello from the program\x1b[m\r\n$ ",
     );
     let mut picker = three();
@@ -451,7 +452,7 @@ fn long_names_and_wide_characters_never_break_the_layout() {
     let long = "a".repeat(63);
     let mut picker = picker_with(vec![row(1, &long, NOW), row(2, "short", NOW - 1)]);
     let parser = super::preview::screen_of(
-        crate::session::Size::new(24, 80),
+        crate::wire::Size::new(24, 80),
         "日本語のテキスト ".repeat(20).as_bytes(),
     );
     press(&mut picker, b"n");

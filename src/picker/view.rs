@@ -14,7 +14,7 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Table
 
 use super::preview::{Palette, ScreenView};
 use super::state::{Dialog, Picker, SessionRow, idle_text};
-use crate::session::Role;
+use crate::wire::Role;
 
 pub const MIN_COLS: u16 = 40;
 pub const MIN_ROWS: u16 = 10;

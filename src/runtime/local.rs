@@ -16,8 +16,9 @@ use nix::unistd::Pid;
 use tokio::sync::oneshot;
 
 use super::{Control, Owner, Process, Signal, SpawnError, SpawnSpec};
-use crate::session::Size;
-use crate::session::launch::HostAccount;
+use crate::runtime::account::HostAccount;
+use crate::wire::Size;
+use crate::wire::launch::{Credentials, LocalProgram};
 
 /// `PATH` for programs run as an OS account: the server's own `PATH` may
 /// hold root's directories.
@@ -29,26 +30,6 @@ pub struct LocalRuntime {
     /// Programs run as the server's own account unless `os_users`.
     pub host: HostAccount,
     pub os_users: bool,
-}
-
-/// An OS account to switch to before the program starts.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Credentials {
-    uid: u32,
-    gid: u32,
-    groups: Vec<u32>,
-}
-
-/// A program to start on this host, as the session host receives it:
-/// everything the gateway resolved (account, environment, limits).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct LocalProgram {
-    pub spec: SpawnSpec,
-    /// The account to switch to (`runtime.local.os_users`).
-    pub credentials: Option<Credentials>,
-    /// The open-files limit (soft, hard) the program gets: the server's
-    /// own before it lifted it.
-    pub open_files: Option<(u64, u64)>,
 }
 
 impl LocalRuntime {

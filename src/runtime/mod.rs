@@ -10,28 +10,16 @@
 //!
 //! Must not know about clients, screens or the database.
 
+pub mod account;
 pub mod docker;
 pub mod local;
 
 use std::path::PathBuf;
 
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::oneshot;
-
-use crate::session::Size;
-use crate::session::launch::HostAccount;
-use crate::session_host::launch::Program;
-
-/// What to start.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct SpawnSpec {
-    /// Program and arguments; never empty.
-    pub command: Vec<String>,
-    pub cwd: PathBuf,
-    /// The complete environment of the program.
-    pub env: Vec<(String, String)>,
-    pub size: Size,
-}
+pub use crate::engine::program::{Control, Process, Signal};
+use crate::runtime::account::HostAccount;
+use crate::wire::launch::Program;
+pub use crate::wire::launch::SpawnSpec;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
@@ -140,30 +128,4 @@ impl Runtime {
             },
         }
     }
-}
-
-/// Signals the hub sends to a program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Hangup,
-    Kill,
-}
-
-/// Controls a running program: implemented by each runtime.
-pub trait Control: Send {
-    fn resize(&mut self, size: Size) -> std::io::Result<()>;
-    fn signal(&mut self, signal: Signal) -> std::io::Result<()>;
-}
-
-/// A started program.
-pub struct Process {
-    pub output: Box<dyn AsyncRead + Send + Unpin>,
-    pub input: Box<dyn AsyncWrite + Send + Unpin>,
-    pub control: Box<dyn Control>,
-    /// Resolves with the exit status once the program ended (128 + signal
-    /// number when a signal ended it, as shells report it).
-    pub exit: oneshot::Receiver<i32>,
-    /// The program's process id (the leader of its process group), when
-    /// it runs on this host.
-    pub pid: Option<u32>,
 }

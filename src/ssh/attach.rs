@@ -15,11 +15,15 @@ use tokio::sync::mpsc;
 use super::channel::{ChannelEvent, ChannelIo};
 use super::run::Outcome;
 use crate::app::App;
+use crate::engine::AttachError;
+use crate::engine::ClientMessage;
+use crate::gateway::Messages;
+use crate::gateway::RECEIPT_DELAY;
+use crate::gateway::Receipts;
+use crate::gateway::SessionEntry;
 use crate::metrics as metric;
-use crate::session::input::{InputAction, PrefixReader, help_text};
-use crate::session::{
-    AttachError, ClientMessage, Messages, RECEIPT_DELAY, Receipts, Role, SessionEntry,
-};
+use crate::ssh::prefix::{InputAction, PrefixReader, help_text};
+use crate::wire::Role;
 
 /// Extra bytes the input loop asks the writer to show (the keys help).
 const LOCAL_MESSAGES: usize = 4;
@@ -79,7 +83,7 @@ pub async fn run(
     };
     let asked = std::time::Instant::now();
     let _counted = AttachedClient::new(role);
-    let mut attachment = match entry.hub.attach_with(who, role, size, upgradable).await {
+    let mut attachment = match entry.link.attach_with(who, role, size, upgradable).await {
         Ok(attachment) => attachment,
         Err(AttachError::Full { limit }) => return AttachEnd::Full(limit),
         Err(AttachError::Gone) => return AttachEnd::Killed,
@@ -150,7 +154,7 @@ impl Drop for AttachedClient {
 
 /// Carries out the client's input; returns how the attachment ends, if it does.
 async fn act(
-    attachment: &crate::session::Attachment,
+    attachment: &crate::gateway::Attachment,
     actions: &[InputAction],
     local: &mpsc::Sender<Bytes>,
     prefix_name: &str,
@@ -232,7 +236,7 @@ async fn write_messages(
 /// `watch` without a terminal: the program's output bytes as they come,
 /// until the program ends or the client leaves.
 pub async fn stream_output(who: &str, entry: &SessionEntry, io: &mut ChannelIo) -> Outcome {
-    let Ok(mut messages) = entry.hub.watch(who).await else {
+    let Ok(mut messages) = entry.link.watch(who).await else {
         return Outcome::Refused(format!("no session named {}", entry.label()));
     };
     loop {

@@ -10,7 +10,7 @@ use russh::ChannelId;
 use russh::server::Handle;
 use tokio::sync::mpsc;
 
-use crate::session::Size;
+use crate::wire::Size;
 
 /// What the client's side of a channel did.
 #[derive(Debug)]

@@ -23,7 +23,7 @@ use super::channel::{ChannelEvent, ChannelIo, PtyInfo};
 use super::run::{self, Caller};
 use super::signin::{Gate, SignIn};
 use crate::app::App;
-use crate::session::Size;
+use crate::wire::Size;
 
 /// Events queued for one channel's task before input waits.
 const CHANNEL_EVENTS: usize = 64;

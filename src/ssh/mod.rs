@@ -17,6 +17,7 @@ mod closable;
 mod handler;
 pub mod hostkey;
 mod limiter;
+pub mod prefix;
 mod replay;
 mod run;
 mod run_account;

@@ -14,8 +14,8 @@ use tokio::time::Instant;
 use super::channel::{ChannelEvent, ChannelIo};
 use super::run::{Caller, Outcome, find};
 use crate::app::App;
-use crate::session::input::{InputAction, PrefixReader};
-use crate::session::recording;
+use crate::engine::recording;
+use crate::ssh::prefix::{InputAction, PrefixReader};
 
 /// Longest pause played as recorded.
 const MAX_PAUSE: Duration = Duration::from_secs(2);

@@ -24,13 +24,15 @@ use super::run_share;
 use super::verbs::{self, Verb};
 use crate::app::App;
 use crate::audit::AuditEvent;
+use crate::engine::hub_task::HubIdentity;
+use crate::gateway::SessionEntry;
+use crate::gateway::access::{self, Access};
+use crate::gateway::names::{self, SessionRef};
 use crate::runtime;
-use crate::session::access::{self, Access};
-use crate::session::hub_task::HubIdentity;
-use crate::session::launch::{LaunchRequest, spawn_spec};
-use crate::session::names::{self, SessionRef};
-use crate::session::{HubStatus, Role, SessionEntry};
+use crate::runtime::account::{LaunchRequest, spawn_spec};
 use crate::store::{Grant, User};
+use crate::wire::HubStatus;
+use crate::wire::Role;
 
 /// Who is asking.
 #[derive(Debug, Clone)]
@@ -201,7 +203,7 @@ async fn list(app: &App, caller: &Caller, json: bool, io: &ChannelIo) -> Outcome
         let Some(access) = access_of(caller, &entry) else {
             continue;
         };
-        let Ok(status) = entry.hub.status().await else {
+        let Ok(status) = entry.link.status().await else {
             continue;
         };
         rows.push(super::run_account::ListRow {
@@ -337,7 +339,7 @@ async fn capture(
         Ok(found) => found,
         Err(outcome) => return outcome,
     };
-    match entry.hub.capture(scrollback, ansi).await {
+    match entry.link.capture(scrollback, ansi).await {
         Ok(text) => {
             let _ = io.out(&text).await;
             Outcome::Done
@@ -358,14 +360,18 @@ async fn send(app: &App, caller: &Caller, name: &str, text: &[String]) -> Outcom
         return Outcome::refused(format!("session {} has exited", entry.label()));
     }
     let bytes = verbs::decode_escapes(&text.join(" "));
-    match entry.hub.send_input(Bytes::from(bytes)).await {
+    match entry.link.send_input(Bytes::from(bytes)).await {
         Ok(()) => Outcome::Done,
         Err(_) => Outcome::refused(format!("no session named {}", names::printable(name))),
     }
 }
 
 async fn running(entry: &SessionEntry) -> bool {
-    entry.hub.status().await.is_ok_and(|s: HubStatus| s.running)
+    entry
+        .link
+        .status()
+        .await
+        .is_ok_and(|s: HubStatus| s.running)
 }
 
 /// Finds a session the caller may kill or restart: its owner, or an admin.
@@ -398,7 +404,7 @@ async fn kill(app: &App, caller: &Caller, name: &str) -> Outcome {
 pub(super) async fn kill_entry(app: &App, caller: &Caller, entry: &SessionEntry) {
     let event = AuditEvent::new(Some(&caller.user.name), "kill").session(entry.label());
     app.audit.record(event).await;
-    let _ = entry.hub.kill().await;
+    let _ = entry.link.kill().await;
     app.registry.remove(entry.record.id).await;
     tracing::info!(user = %caller.user.name, session = %entry.label(), "session killed");
 }
@@ -449,13 +455,13 @@ async fn restart(app: &App, caller: &Caller, name: &str) -> Outcome {
         extra_env: env,
     });
     // The new program starts from the screen the old one left.
-    let seed = entry.hub.final_screen().await.ok();
+    let seed = entry.link.final_screen().await.ok();
     let identity = identity_of(&entry);
     let host = match app.hosts.start(&owner, &identity, spec, seed).await {
         Ok(host) => host,
         Err(error) => return cannot(error),
     };
-    match entry.hub.restart(host).await {
+    match entry.link.restart(host).await {
         Ok(()) => {
             let event = AuditEvent::new(Some(&caller.user.name), "restart").session(entry.label());
             app.audit.record(event).await;

@@ -7,10 +7,11 @@ use super::channel::ChannelIo;
 use super::run::{Caller, Outcome};
 use super::verbs::KeysAction;
 use crate::app::App;
-use crate::session::access::Access;
-use crate::session::summary::{idle_seconds, session_json};
-use crate::session::{HubStatus, SessionEntry};
+use crate::gateway::SessionEntry;
+use crate::gateway::access::Access;
+use crate::gateway::summary::{idle_seconds, session_json};
 use crate::store::{StoreError, parse_public_key};
+use crate::wire::HubStatus;
 
 pub async fn whoami(caller: &Caller, io: &ChannelIo) -> Outcome {
     let admin = if caller.user.is_admin { " (admin)" } else { "" };

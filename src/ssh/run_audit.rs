@@ -6,7 +6,7 @@
 use super::channel::ChannelIo;
 use super::run::{Caller, Outcome};
 use crate::app::App;
-use crate::session::names::SessionRef;
+use crate::gateway::names::SessionRef;
 use crate::store::AuditRecord;
 
 pub(super) async fn audit(

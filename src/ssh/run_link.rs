@@ -14,8 +14,9 @@ use super::run::{Caller, Outcome, find, find_to_manage};
 use super::verbs::TokenAction;
 use crate::app::App;
 use crate::audit::AuditEvent;
-use crate::session::summary::rfc3339;
-use crate::store::{NewToken, TokenId, TokenKind, TokenRecord, now};
+use crate::clock::unix_now as now;
+use crate::gateway::summary::rfc3339;
+use crate::store::{NewToken, TokenId, TokenKind, TokenRecord};
 
 /// A sign-in link works this long unless `--ttl` says otherwise.
 const LOGIN_TTL: Duration = Duration::from_secs(10 * 60);
@@ -195,7 +196,7 @@ async fn revoke(
 /// for links.
 fn token_table(
     tokens: &[TokenRecord],
-    labels: Option<&HashMap<crate::store::SessionId, String>>,
+    labels: Option<&HashMap<crate::wire::SessionId, String>>,
 ) -> String {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut header = vec!["ID".to_string()];

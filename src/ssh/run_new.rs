@@ -7,10 +7,10 @@
 use super::channel::ChannelIo;
 use super::run::{Caller, Outcome, attach_entry};
 use crate::app::App;
-use crate::session::SessionEntry;
-use crate::session::access::Access;
-use crate::session::create::{self, StartRequest};
-use crate::session::names;
+use crate::gateway::SessionEntry;
+use crate::gateway::access::Access;
+use crate::gateway::create::{self, StartRequest};
+use crate::gateway::names;
 
 pub(super) struct NewRequest {
     pub(super) name: String,

@@ -25,14 +25,16 @@ use super::run::{Caller, Outcome, access_of, attach_session, kill_entry};
 use super::run_new::{self, NewRequest};
 use super::run_share::change_grant;
 use crate::app::App;
+use crate::clock::unix_now;
+use crate::gateway::SessionEntry;
+use crate::gateway::access::{self, Access};
 use crate::picker::preview::screen_of;
 use crate::picker::state::idle_text_changes_in;
 use crate::picker::{
     Action, ChannelBackend, Choice, KeyDecoder, Palette, Picker, Scene, SessionRow, Start, draw,
 };
-use crate::session::access::{self, Access};
-use crate::session::{SessionEntry, Size, unix_now};
 use crate::store::{Grant, SessionId};
+use crate::wire::Size;
 
 /// Least time between two redraws caused by changes (not by keys).
 const MIN_REDRAW: Duration = Duration::from_millis(50);
@@ -370,7 +372,7 @@ impl<'a> PickerScreen<'a> {
             let Some(access) = access_of(self.caller, &entry) else {
                 continue;
             };
-            let Ok(status) = entry.hub.status().await else {
+            let Ok(status) = entry.link.status().await else {
                 continue;
             };
             rows.push(SessionRow {
@@ -400,7 +402,7 @@ impl<'a> PickerScreen<'a> {
         let Some(entry) = selected.and_then(|id| self.entries.get(&id)) else {
             return;
         };
-        let mut changes = entry.hub.screen_changes();
+        let mut changes = entry.link.screen_changes();
         changes.borrow_and_update();
         self.preview_changes = Some(changes);
         self.preview = Some((entry.record.id, screen_of(Size::new(1, 1), b"")));
@@ -414,7 +416,7 @@ impl<'a> PickerScreen<'a> {
         let Some(entry) = self.entries.get(&id) else {
             return;
         };
-        if let Ok(preview) = entry.hub.preview().await {
+        if let Ok(preview) = entry.link.preview().await {
             self.preview = Some((id, screen_of(preview.size, &preview.contents)));
         }
     }

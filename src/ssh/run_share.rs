@@ -10,10 +10,10 @@ use super::channel::ChannelIo;
 use super::run::{Caller, Outcome, find_to_manage};
 use crate::app::App;
 use crate::audit::AuditEvent;
-use crate::session::Role;
-use crate::session::access::access_of;
-use crate::session::names;
+use crate::gateway::access::access_of;
+use crate::gateway::names;
 use crate::store::Grant;
+use crate::wire::Role;
 
 /// The `share`/`unshare` verb: prints what changed.
 pub(super) async fn share(
@@ -87,7 +87,7 @@ pub(super) async fn change_grant(
             Role::Observer
         }
     });
-    let _ = updated.hub.access_changed(&user.name, allowed).await;
+    let _ = updated.link.access_changed(&user.name, allowed).await;
     tracing::info!(user = %caller.user.name, session = %label, grantee = %user.name, grant = ?grant.map(Grant::as_str), "grant changed");
     let event = match grant {
         Some(grant) => AuditEvent::new(Some(&caller.user.name), "share").detail(format!(

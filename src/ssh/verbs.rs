@@ -219,7 +219,7 @@ pub fn parse(line: &str) -> Result<Verb, ParseError> {
         return Ok(Verb::Help);
     };
     if !KNOWN_VERBS.contains(&first.as_str()) {
-        return Err(ParseError::Unknown(crate::session::names::printable(first)));
+        return Err(ParseError::Unknown(crate::gateway::names::printable(first)));
     }
     CommandLine::try_parse_from(&words)
         .map(|c| c.verb)

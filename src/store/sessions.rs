@@ -12,7 +12,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::error::db;
-use super::{Result, SessionId, Store, StoreError, UserId, now};
+use super::{Result, SessionId, Store, StoreError, UserId};
 
 /// Whether a session's program runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,7 +126,7 @@ impl Store {
             context: CONTEXT,
             detail: e.to_string(),
         })?;
-        let at = now();
+        let at = crate::clock::unix_now();
         let row = sqlx::query(
             "INSERT INTO sessions (owner_id, name, command, cwd, runtime, state, exit_status, \
              created_at, last_active_at) \

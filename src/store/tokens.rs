@@ -167,7 +167,7 @@ impl Store {
         .bind(hash_secret(&secret))
         .bind(new.user.0)
         .bind(new.session.map(|s| s.0))
-        .bind(super::now())
+        .bind(crate::clock::unix_now())
         .bind(new.expires_at)
         .fetch_one(&self.pool)
         .await
@@ -357,7 +357,7 @@ mod tests {
     #[tokio::test]
     async fn a_one_time_token_is_used_once_even_when_raced() {
         let (_dir, store, alice) = store_with_user().await;
-        let now = super::super::now();
+        let now = crate::clock::unix_now();
         let minted = store
             .create_token(token(TokenKind::Login, &alice, now + 60))
             .await
@@ -401,7 +401,7 @@ mod tests {
     async fn revoked_tokens_stop_working_and_leave_the_list() {
         let (_dir, store, alice) = store_with_user().await;
         let bob = store.create_user("bob", false).await.unwrap();
-        let now = super::super::now();
+        let now = crate::clock::unix_now();
         let minted = store
             .create_token(token(TokenKind::Api, &alice, now + 60))
             .await

@@ -11,7 +11,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::error::db;
-use super::{ParsedKey, Result, Store, StoreError, UserId, normalize_fingerprint, now};
+use super::{ParsedKey, Result, Store, StoreError, UserId, normalize_fingerprint};
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +102,7 @@ impl Store {
         )
         .bind(name)
         .bind(is_admin as i32)
-        .bind(now())
+        .bind(crate::clock::unix_now())
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
@@ -329,7 +329,7 @@ async fn insert_key(
     user_id: UserId,
     key: &ParsedKey,
 ) -> Result<UserKey> {
-    let created_at = now();
+    let created_at = crate::clock::unix_now();
     let row = sqlx::query(
         "INSERT INTO user_keys (user_id, fingerprint, public_key, comment, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",

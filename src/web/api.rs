@@ -22,10 +22,10 @@ use super::error::ApiError;
 use super::security;
 use crate::app::App;
 use crate::audit::AuditEvent;
-use crate::session::SessionEntry;
-use crate::session::access::{access_of, may_manage};
-use crate::session::create::{self, StartRequest};
-use crate::session::summary::session_json;
+use crate::gateway::SessionEntry;
+use crate::gateway::access::{access_of, may_manage};
+use crate::gateway::create::{self, StartRequest};
+use crate::gateway::summary::session_json;
 use crate::store::User;
 
 /// Largest request body accepted.
@@ -63,9 +63,9 @@ async fn visible(
     user: &User,
     owner: &str,
     name: &str,
-) -> Result<(SessionEntry, crate::session::access::Access), ApiError> {
+) -> Result<(SessionEntry, crate::gateway::access::Access), ApiError> {
     let not_found = || {
-        ApiError::from(Refusal::NotFound(crate::session::names::printable(
+        ApiError::from(Refusal::NotFound(crate::gateway::names::printable(
             &format!("{owner}/{name}"),
         )))
     };
@@ -82,7 +82,7 @@ async fn list(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Respons
         let Some(access) = access_of(&user, &entry) else {
             continue;
         };
-        if let Ok(status) = entry.hub.status().await {
+        if let Ok(status) = entry.link.status().await {
             items.push(session_json(&entry, access, &status));
         }
     }
@@ -141,8 +141,8 @@ async fn create(
         term: None,
     };
     let entry = create::start(&app, &user, request).await?;
-    let status = entry.hub.status().await.map_err(ApiError::internal)?;
-    let json = session_json(&entry, crate::session::access::Access::Owner, &status);
+    let status = entry.link.status().await.map_err(ApiError::internal)?;
+    let json = session_json(&entry, crate::gateway::access::Access::Owner, &status);
     let location = format!("/api/sessions/{}", entry.label());
     Ok((
         StatusCode::CREATED,
@@ -161,7 +161,7 @@ async fn show(
     let user = user(&app, &headers, false).await?;
     let (entry, access) = visible(&app, &user, &owner, &name).await?;
     let status = entry
-        .hub
+        .link
         .status()
         .await
         .map_err(|_| ApiError::from(Refusal::NotFound(entry.label())))?;
@@ -196,7 +196,7 @@ async fn kill(
     }
     let event = AuditEvent::new(Some(&user.name), "kill").session(entry.label());
     app.audit.record(event).await;
-    let _ = entry.hub.kill().await;
+    let _ = entry.link.kill().await;
     app.registry.remove(entry.record.id).await;
     tracing::info!(user = %user.name, session = %entry.label(), "session killed by API");
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -223,11 +223,11 @@ async fn screen(
     let ansi = super::pages::flag_set(query.ansi.as_deref());
     let scrollback = query.scrollback.unwrap_or(0).min(MAX_SCROLLBACK);
     let text = entry
-        .hub
+        .link
         .capture(scrollback, ansi)
         .await
         .map_err(|_| ApiError::from(Refusal::NotFound(entry.label())))?;
-    let status = entry.hub.status().await.map_err(ApiError::internal)?;
+    let status = entry.link.status().await.map_err(ApiError::internal)?;
     Ok(Json(serde_json::json!({
         "session": entry.label(),
         "rows": status.size.rows,

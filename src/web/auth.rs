@@ -10,10 +10,11 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 
 use crate::app::App;
-use crate::session::SessionEntry;
-use crate::session::access::{Access, access_of};
-use crate::session::names::SessionRef;
-use crate::store::{SessionId, StoreError, TokenId, TokenKind, User, now};
+use crate::clock::unix_now as now;
+use crate::gateway::SessionEntry;
+use crate::gateway::access::{Access, access_of};
+use crate::gateway::names::SessionRef;
+use crate::store::{SessionId, StoreError, TokenId, TokenKind, User};
 
 /// The cookie a signed-in browser holds.
 pub const USER_COOKIE: &str = "foyer_session";
@@ -160,7 +161,7 @@ pub async fn viewer_of(
     name: &str,
 ) -> Result<(SessionEntry, Viewer), Refusal> {
     let label = format!("{owner}/{name}");
-    let not_found = || Refusal::NotFound(crate::session::names::printable(&label));
+    let not_found = || Refusal::NotFound(crate::gateway::names::printable(&label));
     let user = signed_in(app, headers).await?;
     let guest = guest(app, headers).await?;
     if user.is_none() && guest.is_none() {

@@ -34,10 +34,13 @@ use super::protocol::{self, ClientText, ServerText, close};
 use super::security;
 use crate::app::App;
 use crate::audit::AuditEvent;
+use crate::clock::unix_now as now;
+use crate::engine::hub::AttachError;
+use crate::gateway::Attachment;
+use crate::gateway::SessionEntry;
 use crate::metrics as metric;
-use crate::session::hub::AttachError;
-use crate::session::{Attachment, Role, SessionEntry, Size};
-use crate::store::now;
+use crate::wire::Role;
+use crate::wire::Size;
 
 /// How long the server waits for the browser's first resize before
 /// attaching at the default size.
@@ -146,7 +149,7 @@ async fn run(
     let asked = std::time::Instant::now();
     let _counted = AttachedClient::new(role);
     let attached = entry
-        .hub
+        .link
         .attach_with(viewer.name(), role, size, upgradable)
         .await;
     let mut attachment = match attached {
@@ -313,7 +316,7 @@ impl Bridge {
     /// Sends the participants to the browser if they changed, and this
     /// browser's role if `share` changed it.
     async fn publish_participants(&mut self) {
-        let Ok(status) = self.entry.hub.status().await else {
+        let Ok(status) = self.entry.link.status().await else {
             return;
         };
         let me = Some(self.attachment.id.0);

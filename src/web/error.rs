@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Refusal;
-use crate::session::create::StartError;
+use crate::gateway::create::StartError;
 
 /// An API error: the status and the message the client sees.
 #[derive(Debug)]

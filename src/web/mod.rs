@@ -141,7 +141,11 @@ async fn sweep_tokens(app: Arc<App>) {
     let mut every = tokio::time::interval(TOKEN_SWEEP);
     loop {
         every.tick().await;
-        if let Err(error) = app.store.delete_expired_tokens(crate::store::now()).await {
+        if let Err(error) = app
+            .store
+            .delete_expired_tokens(crate::clock::unix_now())
+            .await
+        {
             tracing::warn!(%error, "cannot delete expired tokens");
         }
     }

@@ -20,8 +20,9 @@ use super::html;
 use super::security;
 use crate::app::App;
 use crate::audit::AuditEvent;
-use crate::session::access::access_of;
-use crate::store::{NewToken, SessionId, TokenKind, now};
+use crate::clock::unix_now as now;
+use crate::gateway::access::access_of;
+use crate::store::{NewToken, SessionId, TokenKind};
 
 #[derive(Debug, Deserialize)]
 pub struct WatchQuery {
@@ -70,7 +71,7 @@ pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap) -> Response 
         let Some(access) = access_of(&signed.user, &entry) else {
             continue;
         };
-        let Ok(status) = entry.hub.status().await else {
+        let Ok(status) = entry.link.status().await else {
             continue;
         };
         rows.push(html::SessionRow {

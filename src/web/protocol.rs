@@ -6,7 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::session::{Participant, Role, Size};
+use crate::wire::Participant;
+
+use crate::wire::Role;
+
+use crate::wire::Size;
 
 /// Largest frame or message accepted from a browser (bytes). Typing and
 /// pasting fit easily; anything larger closes the connection with 1009.

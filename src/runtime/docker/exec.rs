@@ -25,7 +25,8 @@ use super::attach;
 use super::engine::{DockerError, classify, connect, is_running};
 use super::{DockerSettings, UserContainer};
 use crate::runtime::{Control, Process, Signal, SpawnSpec};
-use crate::session::Size;
+use crate::wire::Size;
+use crate::wire::launch::ExecStart;
 
 /// Output chunks buffered between the exec's stream and the hub.
 const OUTPUT_QUEUE: usize = 32;
@@ -54,20 +55,6 @@ struct ExecRef {
     /// Where the program's pid is written inside the container, when the
     /// program is started through `sh` for it (see [`signals_from_here`]).
     pid_file: Option<String>,
-}
-
-/// An exec the gateway created, for the session host to start and drive.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ExecStart {
-    /// The engine's address.
-    pub engine: String,
-    pub container: String,
-    pub exec_id: String,
-    /// Where the program's pid is written inside the container; `None`
-    /// when the program runs as it is and is signalled from this machine.
-    #[serde(default)]
-    pub pid_file: Option<String>,
-    pub size: Size,
 }
 
 /// Creates the exec for `spec` (the session host starts it).

@@ -18,14 +18,15 @@ mod exec;
 
 use std::time::Duration;
 
+pub use crate::wire::launch::ExecStart;
 pub use engine::DockerError;
-pub use exec::{ExecStart, start as start_exec};
+pub use exec::start as start_exec;
 
 pub use containers::Lease;
 
 use super::{Owner, SpawnSpec};
 use crate::config::DockerRuntimeConfig;
-use crate::session::launch::HostAccount;
+use crate::runtime::account::HostAccount;
 
 /// The shell sessions start when no command is given.
 const LOGIN_SHELL: &str = "/bin/bash";

@@ -15,8 +15,12 @@ use futures_util::stream::SplitSink;
 use tokio::sync::{mpsc, watch};
 
 use super::super::protocol::{ServerText, access_word, close};
+use crate::engine::ClientMessage;
+use crate::gateway::Messages;
+use crate::gateway::RECEIPT_DELAY;
+use crate::gateway::Receipts;
 use crate::metrics as metric;
-use crate::session::{ClientMessage, Messages, RECEIPT_DELAY, Receipts, Role};
+use crate::wire::Role;
 
 /// A browser that takes longer than this to take one message is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);

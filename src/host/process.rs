@@ -23,14 +23,14 @@ use anyhow::Context;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
-use super::launch::{Launch, Program, StartReply, owner_socket_path, socket_path};
-use super::protocol::{self, Hello, Open, PROTOCOL_VERSION};
 use super::server;
+use crate::clock::unix_now;
+use crate::engine::Changes;
+use crate::engine::hub_task::{HubIdentity, HubStart, start_hub};
 use crate::runtime::{Process, SpawnError};
-use crate::session::Changes;
-use crate::session::hub_task::{HubIdentity, HubStart, start_hub};
-use crate::session::unix_now;
-use crate::store::SessionId;
+use crate::wire::SessionId;
+use crate::wire::launch::{Launch, Program, StartReply, owner_socket_path, socket_path};
+use crate::wire::protocol::{self, Hello, Open, PROTOCOL_VERSION};
 
 /// How long a new connection on the owner socket may take to ask.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);

@@ -10,9 +10,11 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::{Hub, OUTBOX_MESSAGES, Outbox};
-use crate::session::clients::{ClientId, ClientTable, Delivery, Role};
-use crate::session::hub::{Attachment, ClientLink, ClientMessage, Messages, Participant};
-use crate::session::terminal::Size;
+use crate::engine::clients::{ClientTable, Delivery};
+use crate::engine::hub::{Attachment, ClientLink, ClientMessage, Messages};
+use crate::wire::Participant;
+use crate::wire::Size;
+use crate::wire::{ClientId, Role};
 
 /// Clients switched to screen sync in this process (a session host runs
 /// one hub: its count is the session's, which the gateway's metrics sum).
@@ -90,7 +92,7 @@ impl Hub {
             id,
             role,
             messages: Some(Messages::from_outbox(messages)),
-            link: ClientLink::Local {
+            link: ClientLink {
                 queued_bytes,
                 hub: self.handle.clone(),
             },

@@ -10,12 +10,12 @@
 use std::path::PathBuf;
 
 use super::SessionEntry;
-use super::launch::{HostAccount, LaunchRequest, spawn_spec};
 use super::names;
 use super::registry::{CreateError, CreateRequest};
 use crate::app::App;
 use crate::audit::AuditEvent;
 use crate::runtime::Owner;
+use crate::runtime::account::{HostAccount, LaunchRequest, spawn_spec};
 use crate::store::User;
 
 /// What to start.

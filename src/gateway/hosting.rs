@@ -7,13 +7,14 @@
 
 use std::path::PathBuf;
 
-use super::hub::HubSettings;
-use super::hub_task::HubIdentity;
-use super::recording;
+use super::host_start;
+use crate::engine::hub_task::HubIdentity;
+use crate::engine::recording;
+use crate::gateway::host_connection::HostConnection;
 use crate::runtime::{Owner, Runtime, SpawnError, SpawnSpec};
-use crate::session_host::connect::HostConnection;
-use crate::session_host::launch::{self, Launch};
-use crate::session_host::protocol::FinalScreen;
+use crate::wire::HubSettings;
+use crate::wire::launch::Launch;
+use crate::wire::protocol::FinalScreen;
 
 /// Starts session hosts. Cheap to clone.
 #[derive(Clone)]
@@ -63,7 +64,7 @@ impl HostStarter {
             log_level: self.log_level.clone(),
             log_json: self.log_json,
         };
-        let mut connection = launch::start(&self.hosts, owner.id, &launch)
+        let mut connection = host_start::start(&self.hosts, owner.id, &launch)
             .await
             .map_err(|error| SpawnError::Host(error.to_string()))?;
         connection.lease = lease;

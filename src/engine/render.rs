@@ -12,7 +12,8 @@ use alacritty_terminal::term::TermMode;
 use alacritty_terminal::term::cell::{Cell, Flags};
 
 use super::cells::{self, Pen};
-use super::terminal::{SavedCursor, Size, Terminal};
+use super::terminal::{SavedCursor, Terminal};
+use crate::wire::Size;
 
 /// Puts any client terminal into a known state before a snapshot: main
 /// screen, soft reset, no scroll region, default modes, cleared.

@@ -1,39 +1,39 @@
-//! The registry: which sessions exist, by owner and name, and the hub of
+//! The registry: which sessions exist, by owner and name, and the link of
 //! each. One task owns the table; front ends ask it through [`Registry`].
 //!
 //! It creates sessions (database row, then program, then hub) and removes
 //! them. Starting the program can take seconds (a Docker container), so it
 //! runs in a task of its own that reports back: the registry keeps
 //! answering everyone else meanwhile, and the row reserves the name. It must not track a session's live state (clients, exit status):
-//! that is its hub's, asked directly through the [`HubHandle`].
+//! that is its hub's, asked directly through its [`LinkHandle`].
 
 use std::collections::HashMap;
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::hosting::HostStarter;
-use super::hub::HubHandle;
-use super::hub_task::HubIdentity;
+use super::link::LinkHandle;
 use super::link::{LinkContext, LinkStart, kill_host, start_link};
-use super::unix_now;
+use crate::clock::unix_now;
+use crate::engine::hub_task::HubIdentity;
+use crate::gateway::host_connection::HostConnection;
 use crate::runtime::{Owner, SpawnError, SpawnSpec};
-use crate::session_host::connect::HostConnection;
-use crate::session_host::launch::{session_of_socket, socket_path};
-use crate::session_host::protocol::ProtocolError;
 use crate::store::{
     Grant, NewSession, SessionId, SessionRecord, SessionState, Store, StoreError, User, UserId,
 };
+use crate::wire::launch::{session_of_socket, socket_path};
+use crate::wire::protocol::ProtocolError;
 
 const COMMAND_QUEUE: usize = 64;
 /// How often exited sessions are checked against `sessions.exited_retention`,
 /// at most: a quarter of the retention, but not more often than every second.
 const RETENTION_SWEEP: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A session and its hub.
+/// A session and its link.
 #[derive(Clone)]
 pub struct SessionEntry {
     pub record: SessionRecord,
-    pub hub: HubHandle,
+    pub link: LinkHandle,
     /// Who beside the owner may read or write it.
     pub grants: Vec<(UserId, Grant)>,
 }
@@ -107,7 +107,7 @@ enum Command {
 #[derive(Clone)]
 pub struct Registry {
     tx: mpsc::Sender<Command>,
-    changes: super::Changes,
+    changes: crate::engine::Changes,
 }
 
 impl Registry {
@@ -136,13 +136,13 @@ impl Registry {
         let starts = futures_util::future::join_all(starts).await;
         let mut sessions = HashMap::new();
         for (record, start) in records.into_iter().zip(starts) {
-            let hub = start_link(context.clone(), identity_of(&record), start);
+            let link = start_link(context.clone(), identity_of(&record), start);
             let grants = grants.remove(&record.id).unwrap_or_default();
             sessions.insert(
                 record.id,
                 SessionEntry {
                     record,
-                    hub,
+                    link,
                     grants,
                 },
             );
@@ -333,7 +333,7 @@ impl RegistryTask {
         let oldest = unix_now() - self.exited_retention.as_secs() as i64;
         let mut expired = Vec::new();
         for (id, entry) in &self.sessions {
-            if let Ok(status) = entry.hub.status().await
+            if let Ok(status) = entry.link.status().await
                 && !status.running
                 && status.last_active < oldest
             {
@@ -344,7 +344,7 @@ impl RegistryTask {
             if let Some(entry) = self.sessions.remove(&id) {
                 self.context.changes.notify();
                 tracing::info!(session = %entry.label(), "exited session past its retention removed");
-                let _ = entry.hub.kill().await;
+                let _ = entry.link.kill().await;
                 if let Err(error) = self.store.delete_session(id).await {
                     tracing::error!(%error, "cannot delete session record");
                 }
@@ -433,10 +433,10 @@ impl RegistryTask {
             }
         };
         let start = LinkStart::Host { connection };
-        let hub = start_link(self.context.clone(), identity_of(&record), start);
+        let link = start_link(self.context.clone(), identity_of(&record), start);
         let entry = SessionEntry {
             record,
-            hub,
+            link,
             grants: Vec::new(),
         };
         self.sessions.insert(entry.record.id, entry.clone());

@@ -16,11 +16,16 @@ use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 
-use super::protocol::{
+use super::attachment::Attachment;
+use crate::engine::AttachError;
+use crate::engine::ClientMessage;
+use crate::engine::HubGone;
+use crate::wire::ClientId;
+use crate::wire::HubStatus;
+use crate::wire::Role;
+use crate::wire::Size;
+use crate::wire::protocol::{
     self, FromHost, Hello, Open, ProtocolError, Reader, ToClient, Writer, check_version,
-};
-use crate::session::{
-    AttachError, Attachment, ClientId, ClientMessage, HubGone, HubStatus, Role, Size,
 };
 
 /// How long connecting and the host's greeting may take: a host that does
@@ -122,7 +127,7 @@ pub async fn attach(
     // Input, resizes and receipts, until the attachment (and every copy of
     // its receipts) is gone; then the connection closes.
     tokio::spawn(protocol::write_queued(writer, queue));
-    Ok(Attachment::remote(ClientId(id), role, reader, to_host))
+    Ok(Attachment::host(ClientId(id), role, reader, to_host))
 }
 
 /// The program's output bytes as they come, from the host on `socket`.

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
-use crate::session::{HubStatus, Role, ScreenPreview, Size};
+use super::session::{HubStatus, Role, ScreenPreview, Size};
 
 /// The protocol this build speaks. Bump it when a message changes in a
 /// way an older peer cannot read (adding an optional field does not).

@@ -10,11 +10,37 @@
 //! Must not know about clients or the screen.
 
 use bytes::{BufMut, Bytes};
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::runtime::{Control, Process, Signal};
+use crate::wire::Size;
+
+/// Signals the hub sends to a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Hangup,
+    Kill,
+}
+
+/// Controls a running program: implemented by each runtime.
+pub trait Control: Send {
+    fn resize(&mut self, size: Size) -> std::io::Result<()>;
+    fn signal(&mut self, signal: Signal) -> std::io::Result<()>;
+}
+
+/// A started program.
+pub struct Process {
+    pub output: Box<dyn AsyncRead + Send + Unpin>,
+    pub input: Box<dyn AsyncWrite + Send + Unpin>,
+    pub control: Box<dyn Control>,
+    /// Resolves with the exit status once the program ended (128 + signal
+    /// number when a signal ended it, as shells report it).
+    pub exit: oneshot::Receiver<i32>,
+    /// The program's process id (the leader of its process group), when
+    /// it runs on this host.
+    pub pid: Option<u32>,
+}
 
 /// Input chunks waiting to be written to the program.
 const INPUT_QUEUE: usize = 256;

@@ -269,9 +269,9 @@ mod tests {
             writer.feed(message).unwrap();
         }
         let writing = tokio::spawn(async move { writer.flush().await.unwrap() });
-        let mut reader = super::super::protocol::reader(client);
+        let mut reader = crate::wire::protocol::reader(client);
         for expected in sent {
-            let got: ToClient = super::super::protocol::receive(&mut reader).await.unwrap();
+            let got: ToClient = crate::wire::protocol::receive(&mut reader).await.unwrap();
             assert_eq!(format!("{got:?}"), format!("{expected:?}"));
         }
         writing.await.unwrap();

@@ -5,12 +5,13 @@
 //! Must not look anything up: callers pass the session, the viewer's
 //! access and the hub's status.
 
+use super::SessionEntry;
 use super::access::Access;
-use super::{HubStatus, SessionEntry};
+use crate::wire::HubStatus;
 
 /// Seconds since the session's last activity.
 pub fn idle_seconds(status: &HubStatus) -> i64 {
-    (crate::store::now() - status.last_active).max(0)
+    (crate::clock::unix_now() - status.last_active).max(0)
 }
 
 /// Unix seconds as RFC 3339 (UTC, whole seconds).

@@ -29,6 +29,7 @@ use alacritty_terminal::vte::ansi::{Processor, Timeout};
 use super::cells::{self, Pen};
 use super::queries::{Marker, Piece, Query, QueryFilter};
 use super::scrollback::CompactScrollback;
+use crate::wire::Size;
 
 /// Scrollback lines the model keeps as cells (the newest); older ones are
 /// kept compact. The model pulls these back onto the screen when it grows
@@ -43,28 +44,9 @@ const CELL_SCROLLBACK_LINES: usize = 100;
 const FEED_BYTES: usize = 512;
 const HISTORY_MARGIN: usize = FEED_BYTES + 64;
 
-/// Rows and columns of a terminal, both at least 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct Size {
-    pub rows: u16,
-    pub cols: u16,
-}
-
-impl Size {
-    /// Largest size accepted from a client; anything bigger is clamped.
-    pub const MAX: u16 = 1000;
-
-    pub fn new(rows: u32, cols: u32) -> Size {
-        let clamp = |v: u32| v.clamp(1, Size::MAX as u32) as u16;
-        Size {
-            rows: clamp(rows),
-            cols: clamp(cols),
-        }
-    }
-
-    fn dimensions(self) -> TermSize {
-        TermSize::new(usize::from(self.cols.max(1)), usize::from(self.rows.max(1)))
-    }
+/// The model's dimensions for a [`Size`].
+fn dimensions(size: Size) -> TermSize {
+    TermSize::new(usize::from(size.cols.max(1)), usize::from(size.rows.max(1)))
 }
 
 /// What the model reports through its listener.
@@ -174,7 +156,7 @@ impl Terminal {
         };
         let listener = Listener::default();
         Terminal {
-            model: Term::new(config, &size.dimensions(), listener.clone()),
+            model: Term::new(config, &dimensions(size), listener.clone()),
             parser: Processor::new(),
             listener,
             older: CompactScrollback::new(scrollback_lines - cell_lines),
@@ -372,7 +354,7 @@ impl Terminal {
         let size = Size::new(size.rows.into(), size.cols.into());
         let alternate = self.alternate_screen() as usize;
         let row_before = self.cursor_position().0;
-        self.model.resize(size.dimensions());
+        self.model.resize(dimensions(size));
         // The model's reflow can leave the cursor waiting to wrap short of
         // the last column, which no terminal can be told: it waits only at
         // the last column.

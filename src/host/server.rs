@@ -17,12 +17,16 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::output_frame::ClientWriter;
-use super::protocol::{
+use crate::engine::AttachError;
+use crate::engine::Changes;
+use crate::engine::ClientMessage;
+use crate::engine::HubHandle;
+use crate::engine::hub::Messages;
+use crate::wire::HubStatus;
+use crate::wire::output_frame::ClientWriter;
+use crate::wire::protocol::{
     self, FromClient, FromHost, Hello, Open, ProtocolError, Reader, ToClient, ToHost, Writer,
 };
-use crate::session::hub::Messages;
-use crate::session::{AttachError, Changes, ClientMessage, HubHandle, HubStatus};
 
 /// How long a new connection may take to say what it is for.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -235,8 +239,8 @@ async fn serve_attach(
     mut writer: OutputWriter,
     hub: HubHandle,
     who: &str,
-    (role, upgradable): (crate::session::Role, bool),
-    size: crate::session::Size,
+    (role, upgradable): (crate::wire::Role, bool),
+    size: crate::wire::Size,
 ) -> Result<(), ProtocolError> {
     let mut attachment = match hub.attach_with(who, role, size, upgradable).await {
         Ok(attachment) => attachment,

@@ -1,8 +1,9 @@
 //! The session link: the gateway's one task per session, behind the
-//! session's [`HubHandle`]. While the program runs, the hub lives in the
+//! session's [`LinkHandle`]. While the program runs, the hub lives in the
 //! session host and the link speaks to it over the host's control
 //! connection; once the program has exited, the link carries the final
-//! screen off into a hub of its own (no program) and shows that one.
+//! screen off into an engine hub of its own (no program) and asks that
+//! one, through its `HubHandle`, as any other caller would.
 //!
 //! It owns what the gateway keeps about a session beyond the host: the
 //! last status the host reported (so `ls` never waits on a host), the
@@ -17,17 +18,21 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::Changes;
-use super::hub::{AttachError, Command, HubHandle, HubSettings, HubStatus, ScreenPreview};
-use super::hub_task::{HubIdentity, HubStart, start_hub};
-use super::unix_now;
+use super::attachment::Attachment;
+
 use crate::audit::{AuditEvent, Auditor};
-use crate::session_host::connect::{self, HostConnection, HostReader};
-use crate::session_host::protocol::{self, FinalScreen, FromHost, ToHost};
+use crate::clock::unix_now;
+use crate::engine::Changes;
+use crate::engine::hub::{AttachError, ClientMessage, HubGone, HubHandle};
+use crate::engine::hub_task::{HubIdentity, HubStart, start_hub};
+use crate::gateway::host_connection::{self, HostConnection, HostReader};
 use crate::store::Store;
+use crate::wire::protocol::{self, FinalScreen, FromHost, ToHost};
+use crate::wire::{HubSettings, HubStatus, Role, ScreenPreview, Size};
 
 /// Commands waiting for the link.
 const COMMAND_QUEUE: usize = 256;
@@ -64,7 +69,7 @@ pub enum LinkStart {
 }
 
 /// Starts the link of one session.
-pub fn start_link(context: LinkContext, identity: HubIdentity, start: LinkStart) -> HubHandle {
+pub fn start_link(context: LinkContext, identity: HubIdentity, start: LinkStart) -> LinkHandle {
     let (tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let (screen, screen_changes) = watch::channel(0);
     let mut link = Link {
@@ -89,7 +94,192 @@ pub fn start_link(context: LinkContext, identity: HubIdentity, start: LinkStart)
         } => link.show_exited(status, last_active, seed),
     }
     tokio::spawn(link.run(commands));
-    HubHandle::new(tx, screen_changes)
+    LinkHandle {
+        tx,
+        screen: screen_changes,
+    }
+}
+
+/// What a link is asked: the questions a transport has about a session,
+/// and the restart only the gateway does.
+enum Command {
+    Attach {
+        who: String,
+        role: Role,
+        size: Size,
+        /// Read-only only for want of write access: made a writer at once
+        /// if the user is given it.
+        upgradable: bool,
+        /// Times this attach has been passed on again (a host that had
+        /// just carried its exited session off).
+        passed_on: u8,
+        reply: oneshot::Sender<Result<Attachment, AttachError>>,
+    },
+    Watch {
+        who: String,
+        reply: oneshot::Sender<mpsc::Receiver<ClientMessage>>,
+    },
+    Send(Bytes),
+    Capture {
+        scrollback: usize,
+        ansi: bool,
+        reply: oneshot::Sender<String>,
+    },
+    Status(oneshot::Sender<HubStatus>),
+    AccessChanged {
+        user: String,
+        allowed: Option<Role>,
+        reply: oneshot::Sender<()>,
+    },
+    Preview(oneshot::Sender<ScreenPreview>),
+    FinalScreen(oneshot::Sender<FinalScreen>),
+    Kill,
+    Hangup,
+    Shutdown,
+    /// A session host started by the caller (runtimes may take seconds,
+    /// which the link must not wait for) to run the exited session again.
+    /// Killed if a program already runs.
+    Restart {
+        host: Box<HostConnection>,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// Talks to one session's link. Cheap to clone.
+#[derive(Clone)]
+pub struct LinkHandle {
+    tx: mpsc::Sender<Command>,
+    screen: watch::Receiver<u64>,
+}
+
+impl LinkHandle {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, HubGone> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| HubGone)?;
+        answer.await.map_err(|_| HubGone)
+    }
+
+    async fn tell(&self, command: Command) -> Result<(), HubGone> {
+        self.tx.send(command).await.map_err(|_| HubGone)
+    }
+
+    /// Attaches `who` (a user name, shown to others) with `role`.
+    pub async fn attach(
+        &self,
+        who: &str,
+        role: Role,
+        size: Size,
+    ) -> Result<Attachment, AttachError> {
+        self.attach_with(who, role, size, false).await
+    }
+
+    /// [`LinkHandle::attach`]; an `upgradable` observer (one that asked to
+    /// write but may not yet) becomes a writer when `who` is given write
+    /// access while attached.
+    pub async fn attach_with(
+        &self,
+        who: &str,
+        role: Role,
+        size: Size,
+        upgradable: bool,
+    ) -> Result<Attachment, AttachError> {
+        let who = who.to_string();
+        self.ask(|reply| Command::Attach {
+            who,
+            role,
+            size,
+            upgradable,
+            passed_on: 0,
+            reply,
+        })
+        .await
+        .map_err(|_| AttachError::Gone)?
+    }
+
+    /// Applies a change of `user`'s access to their attached clients at
+    /// once: `None` detaches them (they are told why), `Some(Observer)`
+    /// stops their input reaching the program, `Some(Writer)` makes the
+    /// clients that asked to write (not those that chose to watch) writers.
+    pub async fn access_changed(&self, user: &str, allowed: Option<Role>) -> Result<(), HubGone> {
+        let user = user.to_string();
+        self.ask(|reply| Command::AccessChanged {
+            user,
+            allowed,
+            reply,
+        })
+        .await
+    }
+
+    /// The current screen, for a preview.
+    pub async fn preview(&self) -> Result<ScreenPreview, HubGone> {
+        self.ask(Command::Preview).await
+    }
+
+    /// A receiver whose `changed()` resolves when the screen may have
+    /// changed since it was last marked seen.
+    pub fn screen_changes(&self) -> watch::Receiver<u64> {
+        self.screen.clone()
+    }
+
+    /// The program's output bytes as they come, for `watch` without a PTY.
+    pub async fn watch(&self, who: &str) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
+        let who = who.to_string();
+        self.ask(|reply| Command::Watch { who, reply }).await
+    }
+
+    pub async fn capture(&self, scrollback: usize, ansi: bool) -> Result<String, HubGone> {
+        self.ask(|reply| Command::Capture {
+            scrollback,
+            ansi,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn status(&self) -> Result<HubStatus, HubGone> {
+        self.ask(Command::Status).await
+    }
+
+    /// Types bytes into the program, as `send` does.
+    pub async fn send_input(&self, bytes: Bytes) -> Result<(), HubGone> {
+        self.tell(Command::Send(bytes)).await
+    }
+
+    /// Ends the program (hangup, then kill after the grace period) and
+    /// removes the session.
+    pub async fn kill(&self) -> Result<(), HubGone> {
+        self.tell(Command::Kill).await
+    }
+
+    /// Runs the exited session again in `host` (started with the screen
+    /// [`LinkHandle::final_screen`] gave). If a program already runs, the
+    /// new host is killed.
+    pub async fn restart(&self, host: HostConnection) -> Result<(), HubGone> {
+        let host = Box::new(host);
+        self.ask(|reply| Command::Restart { host, reply }).await
+    }
+
+    /// The screen with its whole scrollback, as escape sequences for a
+    /// blank terminal of its size.
+    pub async fn final_screen(&self) -> Result<FinalScreen, HubGone> {
+        self.ask(Command::FinalScreen).await
+    }
+
+    /// Ends the program, keeping the session (it shows as exited).
+    pub async fn hang_up(&self) -> Result<(), HubGone> {
+        self.tell(Command::Hangup).await
+    }
+
+    /// The host ends once the program has, without waiting for a gateway
+    /// to carry its screen off (`serve --stop-sessions`).
+    pub async fn shut_down(&self) -> Result<(), HubGone> {
+        self.tell(Command::Shutdown).await
+    }
+
+    /// Resolves once the link has stopped.
+    pub async fn closed(&self) {
+        self.tx.closed().await
+    }
 }
 
 struct Link {
@@ -250,10 +440,13 @@ impl Link {
                     true
                 }
                 Command::Kill => {
-                    let _ = hub.tx.send(Command::Kill).await;
+                    let _ = hub.kill().await;
                     false
                 }
-                other => hub.tx.send(other).await.is_ok(),
+                other => {
+                    ask_exited_hub(hub.clone(), other);
+                    true
+                }
             },
             State::Starting => false,
         }
@@ -444,7 +637,8 @@ fn serve_by_host(host: &mut Host, command: Command) -> bool {
         } => {
             let (socket, link) = (host.socket.clone(), host.link.clone());
             tokio::spawn(async move {
-                let attached = connect::attach(&socket, &who, (role, upgradable), size).await;
+                let attached =
+                    host_connection::attach(&socket, &who, (role, upgradable), size).await;
                 // The host may have just carried its exited session off to
                 // this link: ask the link again, which shows it from here.
                 let link = link.upgrade().filter(|_| {
@@ -469,14 +663,11 @@ fn serve_by_host(host: &mut Host, command: Command) -> bool {
         Command::Watch { who, reply } => {
             let socket = host.socket.clone();
             tokio::spawn(async move {
-                if let Ok(messages) = connect::watch(&socket, &who).await {
+                if let Ok(messages) = host_connection::watch(&socket, &who).await {
                     let _ = reply.send(messages);
                 }
             });
         }
-        // A remote client's input, resizes and receipts go over its own
-        // connection, never through here.
-        Command::Detach(_) | Command::Input(..) | Command::Resize(..) | Command::Written(_) => {}
         Command::Send(bytes) => {
             host.send(ToHost::Send {
                 bytes: bytes.to_vec(),
@@ -531,6 +722,75 @@ fn serve_by_host(host: &mut Host, command: Command) -> bool {
         }
     }
     true
+}
+
+/// Serves a command from the engine hub that shows an exited session: in
+/// a task of its own, so the link never waits on the hub.
+fn ask_exited_hub(hub: HubHandle, command: Command) {
+    tokio::spawn(async move {
+        match command {
+            Command::Attach {
+                who,
+                role,
+                size,
+                upgradable,
+                reply,
+                ..
+            } => {
+                let attached = hub.attach_with(&who, role, size, upgradable).await;
+                let _ = reply.send(attached.map(Attachment::exited));
+            }
+            Command::Watch { who, reply } => {
+                if let Ok(messages) = hub.watch(&who).await {
+                    let _ = reply.send(messages);
+                }
+            }
+            Command::Send(bytes) => {
+                let _ = hub.send_input(bytes).await;
+            }
+            Command::Capture {
+                scrollback,
+                ansi,
+                reply,
+            } => {
+                if let Ok(text) = hub.capture(scrollback, ansi).await {
+                    let _ = reply.send(text);
+                }
+            }
+            Command::Status(reply) => {
+                if let Ok(status) = hub.status().await {
+                    let _ = reply.send(status);
+                }
+            }
+            Command::AccessChanged {
+                user,
+                allowed,
+                reply,
+            } => {
+                if hub.access_changed(&user, allowed).await.is_ok() {
+                    let _ = reply.send(());
+                }
+            }
+            Command::Preview(reply) => {
+                if let Ok(preview) = hub.preview().await {
+                    let _ = reply.send(preview);
+                }
+            }
+            Command::FinalScreen(reply) => {
+                if let Ok(screen) = hub.final_screen().await {
+                    let _ = reply.send(screen);
+                }
+            }
+            Command::Hangup => {
+                let _ = hub.hang_up().await;
+            }
+            Command::Shutdown => {
+                let _ = hub.shut_down().await;
+            }
+            // Served by the link itself.
+            Command::Kill | Command::Restart { .. } => {}
+        }
+    });
 }
 
 /// Tells a host to end its program and itself.

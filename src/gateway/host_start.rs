@@ -21,14 +21,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use super::connect::HostConnection;
-use super::protocol::{self, FinalScreen, Hello, Open, PROTOCOL_VERSION, ProtocolError};
-use crate::runtime::docker::ExecStart;
-use crate::runtime::local::LocalProgram;
-use crate::session::HubSettings;
+use super::host_connection::HostConnection;
+use crate::wire::launch::{LOG_FILE, Launch, StartReply, owner_socket_path, socket_path};
+use crate::wire::protocol::{self, Hello, Open, PROTOCOL_VERSION, ProtocolError};
 
 /// How long a host may take to start its program and listen. A Docker
 /// exec is created before the host starts, so this is seconds at most.
@@ -38,40 +35,6 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const RELEASE_WAIT: Duration = Duration::from_secs(3);
 /// Longest path a Unix socket address holds (`sun_path`, less its NUL).
 const MAX_SOCKET_PATH: usize = 107;
-/// The log every host appends to, in the hosts directory.
-pub const LOG_FILE: &str = "hosts.log";
-
-/// A host's answer to `Open::Start`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum StartReply {
-    Ready,
-    /// Why the session could not start (the user sees it).
-    Failed(String),
-}
-
-/// Everything a session host needs to run a session.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Launch {
-    pub session_id: i64,
-    /// `OWNER/NAME`, for logs.
-    pub label: String,
-    pub settings: HubSettings,
-    pub program: Program,
-    /// The screen to start from: a restarted session's last one.
-    pub seed: Option<FinalScreen>,
-    /// `log.level` and `log.format = "json"`, for the host's log.
-    pub log_level: String,
-    pub log_json: bool,
-}
-
-/// The program a host runs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Program {
-    /// On a PTY on this machine.
-    Local(LocalProgram),
-    /// As a TTY exec the gateway created in the user's container.
-    DockerExec(ExecStart),
-}
 
 /// Why a session host did not start.
 #[derive(Debug, thiserror::Error)]
@@ -103,22 +66,6 @@ pub enum HostStartError {
         pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
     )]
     StillHeld { pid: Option<u32> },
-}
-
-/// The socket of session `id`'s host in `dir`.
-pub fn socket_path(dir: &Path, id: i64) -> PathBuf {
-    dir.join(format!("{id}.sock"))
-}
-
-/// The socket on which `owner`'s session host takes new sessions.
-pub fn owner_socket_path(dir: &Path, owner: i64) -> PathBuf {
-    dir.join(format!("owner-{owner}.sock"))
-}
-
-/// The session id a socket in the hosts directory belongs to.
-pub fn session_of_socket(path: &Path) -> Option<i64> {
-    let name = path.file_name()?.to_str()?;
-    name.strip_suffix(".sock")?.parse().ok()
 }
 
 /// Makes the hosts directory, only the server's user may enter it.
@@ -321,15 +268,6 @@ fn not_ready(why: &str) -> HostStartError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_socket_name_gives_back_its_session() {
-        let dir = Path::new("/data/hosts");
-        assert_eq!(session_of_socket(&socket_path(dir, 42)), Some(42));
-        assert_eq!(session_of_socket(Path::new("/data/hosts/hosts.log")), None);
-        assert_eq!(session_of_socket(&owner_socket_path(dir, 42)), None);
-        assert_eq!(session_of_socket(Path::new("/data/hosts/x.sock")), None);
-    }
 
     #[test]
     fn the_hosts_answer_is_read_as_ready_or_its_reason() {

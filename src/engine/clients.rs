@@ -14,25 +14,10 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 
 use super::render::{self, Painted};
-use super::terminal::{Size, Terminal};
-use crate::config::SizePolicy;
-
-/// Identifies one attached client within its session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ClientId(pub u64);
-
-/// What an attached client may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Types into the program and takes part in sizing it.
-    Writer,
-    /// Only watches.
-    Observer,
-}
+use super::terminal::Terminal;
+use crate::wire::{ClientId, Role, Size, SizePolicy};
 
 /// Bytes for one client. When `ack` is set the client's writer reports back
 /// once they are written, which lets the next paint go out.

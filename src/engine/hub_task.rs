@@ -15,19 +15,18 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::changes::Changes;
-use super::clients::{ClientId, ClientTable, Delivery, Role};
-use super::hub::{
-    AttachError, ClientMessage, Command, HubHandle, HubSettings, HubStatus, Participant,
-    ScreenPreview,
-};
+use super::clients::{ClientTable, Delivery};
+use super::hub::{AttachError, ClientMessage, Command, HubHandle};
 use super::program::{Running, take_queued};
 use super::recording::{self, Recorder};
 use super::render;
-use super::terminal::Size;
-use super::unix_now;
-use crate::runtime::{Process, Signal};
-use crate::session_host::protocol::FinalScreen;
-use crate::store::SessionId;
+use crate::clock::unix_now;
+use crate::engine::program::{Process, Signal};
+use crate::wire::SessionId;
+use crate::wire::Size;
+use crate::wire::protocol::FinalScreen;
+use crate::wire::{ClientId, Role};
+use crate::wire::{HubSettings, HubStatus, Participant, ScreenPreview};
 
 /// Commands waiting for the hub; senders wait when it is full.
 const COMMAND_QUEUE: usize = 256;
@@ -389,11 +388,6 @@ impl Hub {
             Command::Kill => self.kill(),
             Command::Hangup => self.hang_up(),
             Command::Shutdown => self.shutting_down = true,
-            Command::Restart { reply, .. } => {
-                // Only the gateway's link restarts sessions (with a new
-                // host); the hub of an exited session has nothing to run.
-                drop(reply);
-            }
         }
     }
 

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::runtime::SpawnSpec;
-use crate::session::Size;
+use crate::wire::Size;
 
 /// The account programs run as: the server's OS user.
 #[derive(Debug, Clone)]

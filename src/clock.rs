@@ -1,0 +1,14 @@
+//! The one clock records use: whole seconds since the Unix epoch, as the
+//! database stores times and the wire carries them.
+//!
+//! Must not import anything of foyer.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch (0 if the system clock is before it).
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,24 @@
+//! The gateway's view of sessions: which exist (`registry`, an actor),
+//! one link per session (`link`, an actor speaking to the session's host
+//! or showing its exited screen), the client object a transport pumps
+//! (`attachment`), starting and adopting hosts (`hosting`, `host_start`,
+//! `host_connection`), and the steps every transport shares (`create`,
+//! `access`, `names`, `summary`).
+//!
+//! Must not know SSH or HTTP: transports call in here and never
+//! re-implement a lifecycle step.
+
+pub mod access;
+pub mod attachment;
+pub mod create;
+pub mod host_connection;
+pub mod host_start;
+pub mod hosting;
+pub mod link;
+pub mod names;
+pub mod registry;
+pub mod summary;
+
+pub use attachment::{Attachment, Messages, RECEIPT_DELAY, Receipts};
+pub use link::LinkHandle;
+pub use registry::{Registry, SessionEntry};

@@ -1,0 +1,16 @@
+//! The wire between the gateway and a session host: plain data, the same
+//! on both ends. `session` is what both ends say about a session (ids,
+//! sizes, roles, settings, status); `protocol` the messages and their
+//! framing; `output_frame` a client's output frames without copies;
+//! `launch` what a host is started with and where its sockets live.
+//!
+//! Must not import anything of foyer: both processes build on it.
+
+pub mod launch;
+pub mod output_frame;
+pub mod protocol;
+pub mod session;
+
+pub use session::{
+    ClientId, HubSettings, HubStatus, Participant, Role, ScreenPreview, SessionId, Size, SizePolicy,
+};
