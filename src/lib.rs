@@ -6,12 +6,12 @@
 //! at the bottom; the leaves `config`, `store`, `metrics`; `audit`;
 //! `engine` (what runs one session, in a host); `runtime` (where programs
 //! run); `host` (the session-host process) and `gateway` (the server's
-//! view of sessions and each lifecycle step); `app` and `picker`; the
+//! view of sessions, each lifecycle step and `App`, what every transport
+//! shares); `picker`; the
 //! transports `ssh` and `web`; `admin` and `announce` for the binary.
 
 pub mod admin;
 pub mod announce;
-pub mod app;
 pub mod audit;
 pub mod clock;
 pub mod config;

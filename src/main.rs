@@ -13,8 +13,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use foyer::admin::{self, KeyCommand, UserCommand};
 use foyer::announce::{Announcer, Reported};
-use foyer::app::App;
 use foyer::config::{Config, LogFormat, Overrides, RuntimeKind};
+use foyer::gateway::App;
 use foyer::gateway::Registry;
 use foyer::gateway::hosting::HostStarter;
 use foyer::gateway::link::LinkContext;
@@ -298,9 +298,10 @@ async fn serve(
     let metrics = foyer::metrics::Metrics::install()?;
     let metrics_listener = match app.config.metrics.listen {
         Some(address) => {
-            let (bound, task) = foyer::metrics::serve(address, app.clone(), metrics.clone())
-                .await
-                .with_context(|| format!("cannot listen on {address} (metrics.listen)"))?;
+            let (bound, task) =
+                foyer::web::metrics_route::serve(address, app.clone(), metrics.clone())
+                    .await
+                    .with_context(|| format!("cannot listen on {address} (metrics.listen)"))?;
             announcer.metrics_listening(bound);
             Some(task)
         }

@@ -1,23 +1,15 @@
-//! Metric names in one place, the Prometheus recorder, and the `/metrics`
-//! route (on its own listener with `metrics.listen`, and on the web
-//! listener). Code that counts something uses the `metrics` macros with a
-//! name from here; `docs/metrics.md` lists them with their labels.
+//! Metric names in one place and the Prometheus recorder. Code that
+//! counts something uses the `metrics` macros with a name from here;
+//! `docs/metrics.md` lists them with their labels. The `/metrics` route
+//! is the web front end's (`web::metrics_route`).
 //!
-//! Must not keep state of its own beyond the recorder: gauges that
-//! describe sessions are read from the registry when scraped.
+//! Must not keep state of its own beyond the recorder, or import a layer
+//! above the leaves.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::app::App;
 use crate::wire::Role;
 
 /// TCP connections accepted by the SSH listener.
@@ -86,7 +78,7 @@ impl Metrics {
         Ok(Metrics { handle })
     }
 
-    fn render(&self) -> String {
+    pub fn render(&self) -> String {
         self.handle.render()
     }
 }
@@ -97,49 +89,4 @@ pub fn role_label(role: Role) -> &'static str {
         Role::Writer => "writer",
         Role::Observer => "observer",
     }
-}
-
-/// The `/metrics` route, for the web listener or a listener of its own.
-pub fn router(app: Arc<App>, metrics: Metrics) -> Router {
-    Router::new()
-        .route("/metrics", get(scrape))
-        .with_state((app, metrics))
-}
-
-async fn scrape(State((app, metrics)): State<(Arc<App>, Metrics)>) -> impl IntoResponse {
-    count_sessions(&app).await;
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics.render(),
-    )
-}
-
-/// Sets the sessions-by-state gauge from the registry.
-async fn count_sessions(app: &App) {
-    let (mut running, mut exited) = (0.0, 0.0);
-    for entry in app.registry.list().await {
-        match entry.link.status().await {
-            Ok(status) if status.running => running += 1.0,
-            Ok(_) => exited += 1.0,
-            Err(_) => {}
-        }
-    }
-    metrics::gauge!(SESSIONS, "state" => "running").set(running);
-    metrics::gauge!(SESSIONS, "state" => "exited").set(exited);
-}
-
-/// Serves `/metrics` on `address` until the server stops.
-pub async fn serve(
-    address: SocketAddr,
-    app: Arc<App>,
-    metrics: Metrics,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(address).await?;
-    let bound = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router(app, metrics)).await {
-            tracing::error!(%error, "the metrics listener stopped");
-        }
-    });
-    Ok((bound, task))
 }

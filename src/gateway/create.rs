@@ -9,10 +9,10 @@
 
 use std::path::PathBuf;
 
+use super::App;
 use super::SessionEntry;
 use super::names;
 use super::registry::{CreateError, CreateRequest};
-use crate::app::App;
 use crate::audit::AuditEvent;
 use crate::runtime::Owner;
 use crate::runtime::account::{HostAccount, LaunchRequest, spawn_spec};

@@ -9,6 +9,7 @@
 //! re-implement a lifecycle step.
 
 pub mod access;
+pub mod app;
 pub mod attachment;
 pub mod create;
 pub mod host_connection;
@@ -19,6 +20,7 @@ pub mod names;
 pub mod registry;
 pub mod summary;
 
+pub use app::App;
 pub use attachment::{Attachment, Messages, RECEIPT_DELAY, Receipts};
 pub use link::LinkHandle;
 pub use registry::{Registry, SessionEntry};

@@ -14,9 +14,9 @@ use tokio::sync::mpsc;
 
 use super::channel::{ChannelEvent, ChannelIo};
 use super::run::Outcome;
-use crate::app::App;
 use crate::engine::AttachError;
 use crate::engine::ClientMessage;
+use crate::gateway::App;
 use crate::gateway::Messages;
 use crate::gateway::RECEIPT_DELAY;
 use crate::gateway::Receipts;

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::channel::{ChannelEvent, ChannelIo, PtyInfo};
 use super::run::{self, Caller};
 use super::signin::{Gate, SignIn};
-use crate::app::App;
+use crate::gateway::App;
 use crate::wire::Size;
 
 /// Events queued for one channel's task before input waits.

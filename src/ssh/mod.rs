@@ -41,9 +41,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::app::App;
 use crate::audit::AuditEvent;
 use crate::config::KexAlgorithm;
+use crate::gateway::App;
 use certauth::TrustedCas;
 use closable::Closable;
 use limiter::{FailureLimiter, Verdict};

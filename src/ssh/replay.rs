@@ -13,8 +13,8 @@ use tokio::time::Instant;
 
 use super::channel::{ChannelEvent, ChannelIo};
 use super::run::{Caller, Outcome, find};
-use crate::app::App;
 use crate::engine::recording;
+use crate::gateway::App;
 use crate::ssh::prefix::{InputAction, PrefixReader};
 
 /// Longest pause played as recorded.

@@ -6,7 +6,7 @@
 use super::channel::ChannelIo;
 use super::run::{Caller, Outcome};
 use super::verbs::KeysAction;
-use crate::app::App;
+use crate::gateway::App;
 use crate::gateway::SessionEntry;
 use crate::gateway::access::Access;
 use crate::gateway::summary::{idle_seconds, session_json};

@@ -5,7 +5,7 @@
 
 use super::channel::ChannelIo;
 use super::run::{Caller, Outcome};
-use crate::app::App;
+use crate::gateway::App;
 use crate::gateway::names::SessionRef;
 use crate::store::AuditRecord;
 

@@ -12,9 +12,9 @@ use std::time::Duration;
 use super::channel::ChannelIo;
 use super::run::{Caller, Outcome, find, find_to_manage};
 use super::verbs::TokenAction;
-use crate::app::App;
 use crate::audit::AuditEvent;
 use crate::clock::unix_now as now;
+use crate::gateway::App;
 use crate::gateway::summary::rfc3339;
 use crate::store::{NewToken, TokenId, TokenKind, TokenRecord};
 

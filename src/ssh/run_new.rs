@@ -6,7 +6,7 @@
 
 use super::channel::ChannelIo;
 use super::run::{Caller, Outcome, attach_entry};
-use crate::app::App;
+use crate::gateway::App;
 use crate::gateway::SessionEntry;
 use crate::gateway::access::Access;
 use crate::gateway::create::{self, StartRequest};

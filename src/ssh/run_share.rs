@@ -8,8 +8,8 @@
 
 use super::channel::ChannelIo;
 use super::run::{Caller, Outcome, find_to_manage};
-use crate::app::App;
 use crate::audit::AuditEvent;
+use crate::gateway::App;
 use crate::gateway::access::access_of;
 use crate::gateway::names;
 use crate::store::Grant;

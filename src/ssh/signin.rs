@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 
 use super::certauth::{self, CertRefusal, TrustedCas};
 use super::run::Caller;
-use crate::app::App;
 use crate::audit::AuditEvent;
+use crate::gateway::App;
 use crate::metrics as metric;
 use crate::store::{StoreError, User, valid_user_name};
 

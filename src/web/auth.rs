@@ -9,8 +9,8 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
-use crate::app::App;
 use crate::clock::unix_now as now;
+use crate::gateway::App;
 use crate::gateway::SessionEntry;
 use crate::gateway::access::{Access, access_of};
 use crate::gateway::names::SessionRef;

@@ -16,6 +16,7 @@ mod auth;
 mod bridge;
 mod error;
 mod html;
+pub mod metrics_route;
 mod pages;
 mod protocol;
 mod security;
@@ -34,7 +35,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
-use crate::app::App;
+use crate::gateway::App;
 use crate::metrics::Metrics;
 
 pub use tls::{TlsError, load_tls};
@@ -58,7 +59,7 @@ pub fn router(app: Arc<App>, metrics: Metrics) -> Router {
         .nest("/api", api::routes())
         .fallback(pages::not_found)
         .with_state(app.clone())
-        .merge(crate::metrics::router(app.clone(), metrics))
+        .merge(metrics_route::router(app.clone(), metrics))
         .layer(axum::middleware::from_fn_with_state(app, security::headers))
 }
 

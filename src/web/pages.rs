@@ -18,9 +18,9 @@ use serde::Deserialize;
 use super::auth::{self, GUEST_COOKIE, Refusal, USER_COOKIE};
 use super::html;
 use super::security;
-use crate::app::App;
 use crate::audit::AuditEvent;
 use crate::clock::unix_now as now;
+use crate::gateway::App;
 use crate::gateway::access::access_of;
 use crate::store::{NewToken, SessionId, TokenKind};
 

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::app::App;
+use crate::gateway::App;
 
 /// Scripts and connections only from this origin; no inline or eval'd
 /// script, no plugins, no framing. Inline styles are allowed because
