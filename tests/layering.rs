@@ -249,10 +249,10 @@ fn targets_in(code: &str, module: &[String]) -> Vec<String> {
             chain = next;
         }
         rest = chain;
-        if supers == module.len() {
-            if let Some(name) = first_segment(chain) {
-                targets.push(name);
-            }
+        if supers == module.len()
+            && let Some(name) = first_segment(chain)
+        {
+            targets.push(name);
         }
     }
     targets
