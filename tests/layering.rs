@@ -29,6 +29,15 @@ const RANKS: &[(&str, u8)] = &[
     ("announce", 7),
 ];
 
+/// Modules held to less than their rank allows: what they may import.
+/// The engine runs in the session host and must not reach the gateway's
+/// leaves (metrics, configuration, database).
+const ONLY: &[(&str, &[&str])] = &[
+    ("clock", &[]),
+    ("wire", &[]),
+    ("engine", &["wire", "clock"]),
+];
+
 /// Files that are not modules of the library.
 const NOT_LIBRARY: &[&str] = &["main.rs", "lib.rs"];
 
@@ -62,7 +71,14 @@ fn no_module_imports_its_own_rank_or_above() {
             ));
             continue;
         };
-        if to >= from {
+        if let Some((_, allowed)) = ONLY.iter().find(|(name, _)| *name == import.from)
+            && !allowed.contains(&import.to.as_str())
+        {
+            wrong.push(format!(
+                "{}:{}: `{}` may import only {allowed:?}, not `{}`",
+                import.file, import.line, import.from, import.to
+            ));
+        } else if to >= from {
             wrong.push(format!(
                 "{}:{}: `{}` (rank {from}) imports `{}` (rank {to})",
                 import.file, import.line, import.from, import.to

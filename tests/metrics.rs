@@ -131,3 +131,85 @@ fn a_restarted_server_counts_the_sessions_it_adopted() {
         1.0
     );
 }
+
+/// Counters that belong to a session are counted per session: two
+/// sessions in one user's host, each with a client that stops reading
+/// through a burst and is switched to screen sync, add to the family
+/// exactly what each session counted (a count kept per host process was
+/// reported in every session's status, and each link added it again: the
+/// second session's link added the first's switches too, and the first's
+/// link added the second's at its next status). How many switches one
+/// burst makes depends on timing, so the test measures each session's
+/// share as it happens and checks that nothing is added later.
+#[test]
+fn screen_sync_switches_are_counted_once_per_session() {
+    let server = Server::start_with_config(
+        "[metrics]\nlisten = \"127.0.0.1:0\"\n[sessions]\nclient_buffer = 65536\n",
+    );
+    let address = metrics_address(&server);
+    let alice = server.user("alice", false);
+    let switches = || value(&scrape(&address), "foyer_clients_screen_sync_total", &[]);
+    for name in ["one", "two"] {
+        alice.ok(&format!(
+            "new {name} -d -- bash -c 'read go; seq 1 1500000; echo burst-done; exec cat >/dev/null'"
+        ));
+    }
+    assert_eq!(server.session_hosts().len(), 1, "both sessions in one host");
+    let before = switches();
+    let mut shares = Vec::new();
+    for name in ["one", "two"] {
+        let counted = switches();
+        stall_a_client_through_a_burst(&alice, name);
+        // The detach's status carries the session's last count.
+        let share = switches() - counted;
+        assert!(share >= 1.0, "{name}: a stalled client was never switched");
+        shares.push(share);
+    }
+    // Statuses keep coming (activity): nothing is added twice.
+    for round in 0..3 {
+        alice.ok(&format!("send one 'x{round}\\n'"));
+        alice.ok(&format!("send two 'x{round}\\n'"));
+        std::thread::sleep(std::time::Duration::from_millis(700));
+    }
+    assert_eq!(
+        switches(),
+        before + shares[0] + shares[1],
+        "each session's switches counted once (shares {shares:?})"
+    );
+}
+
+/// Attaches a client that reads nothing (ssh blocks on its full stdout
+/// pipe, the server's writes back up to the host), starts the session's
+/// burst, waits for its end, and kills the client.
+fn stall_a_client_through_a_burst(alice: &common::Ssh, name: &str) {
+    let mut stalled = alice
+        .command()
+        .args(["-tt", &format!("attach {name}")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually("the stalled client to attach", || {
+        session_field(alice, name, "clients") == 1
+    });
+    alice.ok(&format!("send {name} 'go\\n'"));
+    // How long the burst takes depends on the machine: only a session
+    // that printed nothing for a while fails.
+    while !alice.ok(&format!("capture {name}")).contains("burst-done") {
+        let idle = session_field(alice, name, "idle_seconds");
+        assert!(idle < common::PATIENCE.as_secs(), "{name} stopped printing");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    stalled.kill().unwrap();
+    stalled.wait().unwrap();
+    eventually("the stalled client to be gone", || {
+        session_field(alice, name, "clients") == 0
+    });
+}
+
+fn session_field(ssh: &common::Ssh, name: &str, field: &str) -> u64 {
+    common::json_rows(&ssh.ok("ls --json"))
+        .into_iter()
+        .find(|s| s["name"] == name)
+        .map_or(0, |s| s[field].as_u64().unwrap())
+}

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +18,7 @@ use super::changes::Changes;
 use super::clients::{ClientTable, Delivery};
 use super::hub::{AttachError, ClientMessage, Command, HubHandle};
 use super::program::{Running, take_queued};
-use super::recording::{self, Recorder};
+use super::recording::Recorder;
 use super::render;
 use crate::clock::unix_now;
 use crate::engine::program::{Process, Signal};
@@ -91,6 +91,12 @@ struct Hub {
     screen: watch::Sender<u64>,
     /// Records the running program's output, with `sessions.record`.
     recorder: Option<Recorder>,
+    /// This session's clients switched to screen sync since the hub
+    /// started.
+    screen_sync_switches: u64,
+    /// This session's recordings stopped by a write error (counted by
+    /// their writer tasks).
+    recording_failures: Arc<AtomicU64>,
 }
 
 /// How a hub starts.
@@ -153,6 +159,8 @@ pub fn start_hub(
         sync_deadline: None,
         screen,
         recorder: None,
+        screen_sync_switches: 0,
+        recording_failures: Arc::new(AtomicU64::new(0)),
     };
     if hub.running.is_some() {
         hub.start_recording();
@@ -397,7 +405,8 @@ impl Hub {
             return;
         };
         let size = self.table.pty_size();
-        self.recorder = Some(Recorder::start(path, size, &self.identity.label));
+        let failures = self.recording_failures.clone();
+        self.recorder = Some(Recorder::start(path, size, &self.identity.label, failures));
     }
 
     fn write_to_program(&mut self, bytes: Bytes) {
@@ -451,8 +460,8 @@ impl Hub {
             size: self.table.pty_size(),
             participants: self.participants(),
             program_pid: self.running.as_ref().and_then(|r| r.pid),
-            screen_sync_switches: delivery::screen_sync_switches(),
-            recording_failures: recording::failures(),
+            screen_sync_switches: self.screen_sync_switches,
+            recording_failures: self.recording_failures.load(Ordering::Relaxed),
         }
     }
 

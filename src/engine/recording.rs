@@ -10,21 +10,14 @@
 //! Must not block the hub or hold the file anywhere but the writer task.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::mpsc;
 
 use crate::wire::Size;
-
-/// Recordings stopped by a write error in this process.
-static FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Recordings stopped by a write error in this process so far (a session
-/// host records one session: its count is the session's).
-pub fn failures() -> u64 {
-    FAILURES.load(std::sync::atomic::Ordering::Relaxed)
-}
 
 /// Events queued for the writer before new ones are dropped.
 const QUEUE: usize = 1024;
@@ -51,15 +44,15 @@ pub struct Recorder {
 
 impl Recorder {
     /// Starts recording to `path` (appending to an earlier run's events
-    /// when the file exists), at the PTY's current `size`.
-    pub fn start(path: PathBuf, size: Size, label: &str) -> Recorder {
+    /// when the file exists), at the PTY's current `size`. A write error
+    /// stops the recording and adds one to `failures` (the session's count).
+    pub fn start(path: PathBuf, size: Size, label: &str, failures: Arc<AtomicU64>) -> Recorder {
         let (events, queue) = mpsc::channel(QUEUE);
         let started_unix = unix_now_f64();
         let task_label = label.to_string();
         tokio::spawn(async move {
             if let Err(error) = write_events(&path, size, started_unix, queue).await {
-                metrics::counter!(crate::metrics::RECORDING_FAILURES).increment(1);
-                FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(session = %task_label, path = %path.display(), %error, "recording stopped");
             }
         });
@@ -264,13 +257,23 @@ mod tests {
     async fn a_recording_is_asciicast_v2_and_a_second_run_continues_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = path_for(dir.path(), "alice/work", 7);
-        let mut recorder = Recorder::start(path.clone(), Size::new(24, 80), "alice/work");
+        let mut recorder = Recorder::start(
+            path.clone(),
+            Size::new(24, 80),
+            "alice/work",
+            Default::default(),
+        );
         recorder.output(b"hello \xe2\x82");
         recorder.output(b"\xac\r\n");
         recorder.resize(Size::new(30, 100));
         drop(recorder);
         lines_of(&path, 4).await;
-        let mut second = Recorder::start(path.clone(), Size::new(30, 100), "alice/work");
+        let mut second = Recorder::start(
+            path.clone(),
+            Size::new(30, 100),
+            "alice/work",
+            Default::default(),
+        );
         second.output(b"again");
         drop(second);
         let text = lines_of(&path, 5).await;

@@ -4,7 +4,7 @@
 //! Must not touch the program; a child of `hub_task`, it shares the `Hub`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
@@ -15,15 +15,6 @@ use crate::engine::hub::{Attachment, ClientLink, ClientMessage, Messages};
 use crate::wire::Participant;
 use crate::wire::Size;
 use crate::wire::{ClientId, Role};
-
-/// Clients switched to screen sync in this process (a session host runs
-/// one hub: its count is the session's, which the gateway's metrics sum).
-static SCREEN_SYNC_SWITCHES: AtomicU64 = AtomicU64::new(0);
-
-/// Clients switched to screen sync in this process so far.
-pub(super) fn screen_sync_switches() -> u64 {
-    SCREEN_SYNC_SWITCHES.load(Ordering::Relaxed)
-}
 
 impl Hub {
     pub(super) fn with_deliveries(
@@ -174,8 +165,7 @@ impl Hub {
             // With the last slot taken, a marker is already queued (nothing
             // else goes into it): its acknowledgement will do.
             if outbox.tx.try_send(ClientMessage::Marker).is_ok() {
-                metrics::counter!(crate::metrics::SCREEN_SYNC_SWITCHES).increment(1);
-                SCREEN_SYNC_SWITCHES.fetch_add(1, Ordering::Relaxed);
+                self.screen_sync_switches += 1;
             }
             self.table.fell_behind(delivery.client);
             return;
