@@ -265,8 +265,10 @@ async fn serve(
     };
     foyer::gateway::host_start::prepare_directory(&hosts.hosts)
         .context("cannot prepare the session hosts' directory")?;
+    let records = foyer::gateway::records::RecordWriter::start(store.clone());
     let context = LinkContext {
         store: store.clone(),
+        records: records.clone(),
         audit: audit.clone(),
         changes: foyer::engine::Changes::new(),
         settings,
@@ -326,6 +328,15 @@ async fn serve(
     if stop_sessions {
         stop_all_sessions(&app).await;
         runtime.shutdown().await;
+    }
+    // Exits, restarts and activity the links learned are written before
+    // the process ends (a database that does not answer is not waited for
+    // long).
+    if tokio::time::timeout(std::time::Duration::from_secs(5), records.flush())
+        .await
+        .is_err()
+    {
+        tracing::error!("the database did not take the last session records in 5 s");
     }
     Ok(())
 }

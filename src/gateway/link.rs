@@ -24,6 +24,7 @@ use tokio::time::Instant;
 
 use super::attachment::Attachment;
 
+use super::records::RecordWriter;
 use crate::audit::{AuditEvent, Auditor};
 use crate::clock::unix_now;
 use crate::engine::Changes;
@@ -49,6 +50,9 @@ const ACTIVITY_PERSIST_INTERVAL: Duration = Duration::from_secs(15);
 #[derive(Clone)]
 pub struct LinkContext {
     pub store: Store,
+    /// Writes exits, restarts and activity, so the link never waits on
+    /// the database.
+    pub records: RecordWriter,
     pub audit: Auditor,
     /// Bumped when anything `ls` shows changes.
     pub changes: Changes,
@@ -394,7 +398,7 @@ impl Link {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         loop {
             if let Some(status) = self.first_status.take() {
-                self.on_status(status).await;
+                self.on_status(status);
             }
             let event = match &mut self.state {
                 State::Host(host) => tokio::select! {
@@ -405,13 +409,13 @@ impl Link {
             };
             let carry_on = match event {
                 Event::Command(None) => false,
-                Event::Command(Some(command)) => self.command(command).await,
+                Event::Command(Some(command)) => self.command(command),
                 Event::Host(Some(event)) => {
-                    self.host_event(event).await;
+                    self.host_event(event);
                     true
                 }
                 Event::Host(None) => {
-                    self.host_lost().await;
+                    self.host_lost();
                     true
                 }
             };
@@ -423,7 +427,7 @@ impl Link {
     }
 
     /// Serves one command; false when the link should stop.
-    async fn command(&mut self, command: Command) -> bool {
+    fn command(&mut self, command: Command) -> bool {
         match &mut self.state {
             State::Host(host) => {
                 let carry_on = serve_by_host(host, command);
@@ -435,12 +439,15 @@ impl Link {
             }
             State::Exited(hub) => match command {
                 Command::Restart { host, reply } => {
-                    self.restarted(*host).await;
+                    self.restarted(*host);
                     let _ = reply.send(());
                     true
                 }
                 Command::Kill => {
-                    let _ = hub.kill().await;
+                    let hub = hub.clone();
+                    tokio::spawn(async move {
+                        let _ = hub.kill().await;
+                    });
                     false
                 }
                 other => {
@@ -452,12 +459,12 @@ impl Link {
         }
     }
 
-    async fn host_event(&mut self, event: FromHost) {
+    fn host_event(&mut self, event: FromHost) {
         let State::Host(host) = &mut self.state else {
             return;
         };
         match event {
-            FromHost::Status(status) => self.on_status(status).await,
+            FromHost::Status(status) => self.on_status(status),
             FromHost::ScreenChanged => self.screen.send_modify(|n| *n = n.wrapping_add(1)),
             FromHost::Captured { request, text } => {
                 if let Some(Pending::Capture(reply)) = host.pending.remove(&request) {
@@ -484,7 +491,7 @@ impl Link {
         }
     }
 
-    async fn on_status(&mut self, status: HubStatus) {
+    fn on_status(&mut self, status: HubStatus) {
         self.count_metrics(&status);
         self.persist_activity(status.last_active);
         let State::Host(host) = &mut self.state else {
@@ -499,7 +506,7 @@ impl Link {
             host.carrying_off = true;
             host.request(Pending::CarryOff, |request| ToHost::FinalScreen { request });
             let code = host.status.exit_status;
-            self.record_exit(code).await;
+            self.record_exit(code);
         }
     }
 
@@ -535,15 +542,10 @@ impl Link {
             return;
         }
         self.persisted_activity = Some(Instant::now());
-        let (store, id) = (self.context.store.clone(), self.identity.id);
-        tokio::spawn(async move {
-            if let Err(error) = store.touch(id, last_active).await {
-                tracing::warn!(%error, "cannot record session activity");
-            }
-        });
+        self.context.records.touched(self.identity.id, last_active);
     }
 
-    async fn record_exit(&self, status: Option<i32>) {
+    fn record_exit(&self, status: Option<i32>) {
         let label = &self.identity.label;
         let text = status.map_or("unknown".to_string(), |s| s.to_string());
         self.context.audit.record_now(
@@ -551,14 +553,10 @@ impl Link {
                 .session(label.clone())
                 .detail(format!("status {text}")),
         );
-        if let Err(error) = self
-            .context
-            .store
-            .set_exited(self.identity.id, status, unix_now())
-            .await
-        {
-            tracing::error!(session = %label, %error, "cannot record exit");
-        }
+        let at = unix_now();
+        self.context
+            .records
+            .exited(self.identity.id, label, status, at);
     }
 
     /// The host's final screen arrived: show it from here, let the host go.
@@ -575,7 +573,7 @@ impl Link {
 
     /// The host vanished (killed from outside, or the machine is going
     /// down): the session has exited with an unknown status, its screen lost.
-    async fn host_lost(&mut self) {
+    fn host_lost(&mut self) {
         let State::Host(host) = &self.state else {
             return;
         };
@@ -583,7 +581,7 @@ impl Link {
         let recorded = host.carrying_off;
         let status = host.status.exit_status;
         if !recorded {
-            self.record_exit(None).await;
+            self.record_exit(None);
         }
         self.show_exited(status, unix_now(), None);
         self.context.changes.notify();
@@ -606,20 +604,16 @@ impl Link {
     }
 
     /// `restart`: the caller started a new host for this exited session.
-    async fn restarted(&mut self, connection: HostConnection) {
+    fn restarted(&mut self, connection: HostConnection) {
         self.first_status = Some(connection.status.clone());
         self.state = State::Host(Host::new(connection, self.me.clone()));
         self.counted = Counted::default();
         self.context.changes.notify();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
-        if let Err(error) = self
-            .context
-            .store
-            .set_running(self.identity.id, unix_now())
-            .await
-        {
-            tracing::error!(session = %self.identity.label, %error, "cannot record restart");
-        }
+        let at = unix_now();
+        self.context
+            .records
+            .running(self.identity.id, &self.identity.label, at);
     }
 }
 

@@ -17,6 +17,7 @@ pub mod host_start;
 pub mod hosting;
 pub mod link;
 pub mod names;
+pub mod records;
 pub mod registry;
 pub mod summary;
 

@@ -1,19 +1,26 @@
 //! The registry: which sessions exist, by owner and name, and the link of
 //! each. One task owns the table; front ends ask it through [`Registry`].
 //!
-//! It creates sessions (database row, then program, then hub) and removes
-//! them. Starting the program can take seconds (a Docker container), so it
-//! runs in a task of its own that reports back: the registry keeps
-//! answering everyone else meanwhile, and the row reserves the name. It must not track a session's live state (clients, exit status):
-//! that is its hub's, asked directly through its [`LinkHandle`].
+//! It creates sessions and removes them. The task changes only its own
+//! memory and never waits on the database or a session: a new session's
+//! name is reserved in memory, and its row and program are made in a task
+//! of its own that reports back (a Docker container can take seconds, a
+//! stalled database longer), while the registry keeps answering everyone
+//! else; removals are written by the records' writer; a grant is written
+//! by its caller before the registry learns it; the retention sweep asks
+//! the links from a task of its own.
+//!
+//! Must not track a session's live state (clients, exit status): that is
+//! its link's, asked directly through its [`LinkHandle`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::hosting::HostStarter;
 use super::link::LinkHandle;
 use super::link::{LinkContext, LinkStart, kill_host, start_link};
+use super::records::RecordWriter;
 use crate::clock::unix_now;
 use crate::engine::hub_task::HubIdentity;
 use crate::gateway::host_connection::HostConnection;
@@ -77,10 +84,11 @@ enum Command {
         request: CreateRequest,
         reply: CreateReply,
     },
-    /// From the task that started a created session's program.
+    /// From the task that recorded a new session and started its program.
     Started {
-        record: SessionRecord,
-        result: Result<Box<HostConnection>, SpawnError>,
+        owner: UserId,
+        name: String,
+        result: Result<(SessionRecord, Box<HostConnection>), CreateError>,
         reply: CreateReply,
     },
     Find {
@@ -95,12 +103,19 @@ enum Command {
         id: SessionId,
         reply: oneshot::Sender<Option<SessionEntry>>,
     },
-    SetGrant {
+    Get {
+        id: SessionId,
+        reply: oneshot::Sender<Option<SessionEntry>>,
+    },
+    /// A grant already written to the database.
+    GrantChanged {
         id: SessionId,
         user: UserId,
         grant: Option<Grant>,
-        reply: oneshot::Sender<Result<Option<SessionEntry>, StoreError>>,
+        reply: oneshot::Sender<Option<SessionEntry>>,
     },
+    /// From the retention sweep: these exited sessions are past it.
+    Expired { ids: Vec<SessionId> },
 }
 
 /// Talks to the registry task. Cheap to clone.
@@ -108,6 +123,7 @@ enum Command {
 pub struct Registry {
     tx: mpsc::Sender<Command>,
     changes: crate::engine::Changes,
+    store: Store,
 }
 
 impl Registry {
@@ -150,16 +166,17 @@ impl Registry {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let changes = context.changes.clone();
         let task = RegistryTask {
-            store,
+            store: store.clone(),
             context,
             starter,
             sessions,
             exited_retention,
             me: tx.downgrade(),
             starting: HashMap::new(),
+            reserved: HashSet::new(),
         };
         tokio::spawn(task.run(rx));
-        Ok(Registry { tx, changes })
+        Ok(Registry { tx, changes, store })
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
@@ -195,20 +212,36 @@ impl Registry {
 
     /// Gives `user` `grant` on a session (`None` takes it away); returns
     /// the session as it now is, or `None` when it is gone.
+    /// Written here, in the caller's task, before the registry learns it.
     pub async fn set_grant(
         &self,
         id: SessionId,
         user: UserId,
         grant: Option<Grant>,
     ) -> Result<Option<SessionEntry>, StoreError> {
-        self.ask(|reply| Command::SetGrant {
-            id,
-            user,
-            grant,
-            reply,
-        })
-        .await
-        .unwrap_or(Ok(None))
+        if self
+            .ask(|reply| Command::Get { id, reply })
+            .await
+            .flatten()
+            .is_none()
+        {
+            return Ok(None);
+        }
+        match grant {
+            Some(grant) => self.store.set_grant(id, user, grant).await?,
+            None => {
+                self.store.remove_grant(id, user).await?;
+            }
+        }
+        Ok(self
+            .ask(|reply| Command::GrantChanged {
+                id,
+                user,
+                grant,
+                reply,
+            })
+            .await
+            .flatten())
     }
 
     /// Forgets a session (its hub is told to end separately).
@@ -229,8 +262,10 @@ struct RegistryTask {
     /// For start tasks to report back (weak: the registry still ends when
     /// every handle is gone).
     me: mpsc::WeakSender<Command>,
-    /// Sessions recorded but still starting, by owner.
+    /// Sessions being recorded and started, by owner.
     starting: HashMap<UserId, usize>,
+    /// Their names, by owner: taken until they start or fail.
+    reserved: HashSet<(UserId, String)>,
 }
 
 impl RegistryTask {
@@ -243,7 +278,7 @@ impl RegistryTask {
             let command = tokio::select! {
                 command = commands.recv() => command,
                 _ = sweep.tick(), if !self.exited_retention.is_zero() => {
-                    self.remove_expired().await;
+                    self.sweep_expired();
                     continue;
                 }
             };
@@ -251,13 +286,14 @@ impl RegistryTask {
                 break;
             };
             match command {
-                Command::Create { request, reply } => self.create(request, reply).await,
+                Command::Create { request, reply } => self.create(request, reply),
                 Command::Started {
-                    record,
+                    owner,
+                    name,
                     result,
                     reply,
                 } => {
-                    let created = self.started(record, result).await;
+                    let created = self.started(owner, name, result);
                     if created.is_ok() {
                         self.context.changes.notify();
                     }
@@ -278,88 +314,98 @@ impl RegistryTask {
                     });
                     let _ = reply.send(all);
                 }
-                Command::SetGrant {
+                Command::Get { id, reply } => {
+                    let _ = reply.send(self.sessions.get(&id).cloned());
+                }
+                Command::GrantChanged {
                     id,
                     user,
                     grant,
                     reply,
                 } => {
-                    let _ = reply.send(self.set_grant(id, user, grant).await);
+                    let _ = reply.send(self.grant_changed(id, user, grant));
                 }
                 Command::Remove { id, reply } => {
-                    let removed = self.sessions.remove(&id);
-                    if removed.is_some() {
-                        self.context.changes.notify();
-                    }
-                    if removed.is_some()
-                        && let Err(error) = self.store.delete_session(id).await
-                    {
-                        tracing::error!(%error, "cannot delete session record");
-                    }
-                    let _ = reply.send(removed);
+                    let _ = reply.send(self.remove(id));
                 }
+                Command::Expired { ids } => self.remove_expired(ids),
             }
         }
     }
 
-    async fn set_grant(
+    fn grant_changed(
         &mut self,
         id: SessionId,
         user: UserId,
         grant: Option<Grant>,
-    ) -> Result<Option<SessionEntry>, StoreError> {
-        if !self.sessions.contains_key(&id) {
-            return Ok(None);
-        }
-        match grant {
-            Some(grant) => self.store.set_grant(id, user, grant).await?,
-            None => {
-                self.store.remove_grant(id, user).await?;
-            }
-        }
-        let Some(entry) = self.sessions.get_mut(&id) else {
-            return Ok(None);
-        };
+    ) -> Option<SessionEntry> {
+        let entry = self.sessions.get_mut(&id)?;
         entry.grants.retain(|(holder, _)| *holder != user);
         if let Some(grant) = grant {
             entry.grants.push((user, grant));
         }
         self.context.changes.notify();
-        Ok(Some(entry.clone()))
+        Some(entry.clone())
     }
 
-    /// Removes sessions that exited longer than `exited_retention` ago.
-    async fn remove_expired(&mut self) {
+    /// Forgets a session; its row is deleted by the records' writer.
+    fn remove(&mut self, id: SessionId) -> Option<SessionEntry> {
+        let removed = self.sessions.remove(&id)?;
+        self.context.changes.notify();
+        self.context.records.deleted(id);
+        Some(removed)
+    }
+
+    /// Asks every session's link, from a task of its own, which exited
+    /// longer than `exited_retention` ago; they come back as
+    /// [`Command::Expired`].
+    fn sweep_expired(&self) {
         let oldest = unix_now() - self.exited_retention.as_secs() as i64;
-        let mut expired = Vec::new();
-        for (id, entry) in &self.sessions {
-            if let Ok(status) = entry.link.status().await
-                && !status.running
-                && status.last_active < oldest
-            {
-                expired.push(*id);
-            }
-        }
-        for id in expired {
-            if let Some(entry) = self.sessions.remove(&id) {
-                self.context.changes.notify();
-                tracing::info!(session = %entry.label(), "exited session past its retention removed");
-                let _ = entry.link.kill().await;
-                if let Err(error) = self.store.delete_session(id).await {
-                    tracing::error!(%error, "cannot delete session record");
+        let entries: Vec<SessionEntry> = self.sessions.values().cloned().collect();
+        let me = self.me.clone();
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for entry in entries {
+                if let Ok(status) = entry.link.status().await
+                    && !status.running
+                    && status.last_active < oldest
+                {
+                    ids.push(entry.record.id);
                 }
             }
+            if let (false, Some(registry)) = (ids.is_empty(), me.upgrade()) {
+                let _ = registry.send(Command::Expired { ids }).await;
+            }
+        });
+    }
+
+    /// Removes the sessions the sweep found past their retention.
+    fn remove_expired(&mut self, ids: Vec<SessionId>) {
+        for id in ids {
+            if let Some(entry) = self.remove(id) {
+                tracing::info!(session = %entry.label(), "exited session past its retention removed");
+                tokio::spawn(async move {
+                    let _ = entry.link.kill().await;
+                });
+            }
         }
     }
 
-    /// Records the session (which reserves its name), then starts its
-    /// program in a task that reports back with [`Command::Started`].
-    async fn create(&mut self, request: CreateRequest, reply: CreateReply) {
+    /// Reserves the name, then records the session and starts its program
+    /// in a task that reports back with [`Command::Started`].
+    fn create(&mut self, request: CreateRequest, reply: CreateReply) {
         let limit = request.max_per_user;
         if limit > 0 && self.count_of(request.owner.id) >= limit {
             let _ = reply.send(Err(CreateError::TooMany { limit }));
             return;
         }
+        let key = (request.owner.id, request.name.clone());
+        if self.name_taken(&key) {
+            let _ = reply.send(Err(CreateError::NameTaken { name: request.name }));
+            return;
+        }
+        self.reserved.insert(key);
+        *self.starting.entry(request.owner.id).or_default() += 1;
         let new = NewSession {
             owner_id: request.owner.id,
             name: request.name.clone(),
@@ -367,30 +413,14 @@ impl RegistryTask {
             cwd: request.spec.cwd.display().to_string(),
             runtime: self.starter.runtime.kind().into(),
         };
-        let record = match self.store.create_session(new).await {
-            Ok(record) => record,
-            Err(StoreError::NameTaken { .. }) => {
-                let _ = reply.send(Err(CreateError::NameTaken { name: request.name }));
-                return;
-            }
-            Err(other) => {
-                let _ = reply.send(Err(CreateError::Store(other)));
-                return;
-            }
-        };
-        let owner = Owner {
-            id: request.owner.id.0,
-            name: request.owner.name.clone(),
-        };
-        *self.starting.entry(request.owner.id).or_default() += 1;
-        let (starter, me, spec) = (self.starter.clone(), self.me.clone(), request.spec);
+        let (store, starter) = (self.store.clone(), self.starter.clone());
+        let (me, records) = (self.me.clone(), self.context.records.clone());
         tokio::spawn(async move {
-            let result = starter
-                .start(&owner, &identity_of(&record), spec, None)
-                .await
-                .map(Box::new);
+            let (owner, name) = (request.owner.id, request.name.clone());
+            let result = record_and_start(&store, &starter, &records, new, request).await;
             let started = Command::Started {
-                record,
+                owner,
+                name,
                 result,
                 reply,
             };
@@ -401,6 +431,16 @@ impl RegistryTask {
                 hang_up(started);
             }
         });
+    }
+
+    /// Whether the owner already has a session of that name, or one
+    /// being created.
+    fn name_taken(&self, key: &(UserId, String)) -> bool {
+        self.reserved.contains(key)
+            || self
+                .sessions
+                .values()
+                .any(|entry| entry.record.owner_id == key.0 && entry.record.name == key.1)
     }
 
     /// Starts the hub of a session whose program started, or forgets the
@@ -415,23 +455,17 @@ impl RegistryTask {
         existing + self.starting.get(&owner).copied().unwrap_or(0)
     }
 
-    async fn started(
+    fn started(
         &mut self,
-        record: SessionRecord,
-        result: Result<Box<HostConnection>, SpawnError>,
+        owner: UserId,
+        name: String,
+        result: Result<(SessionRecord, Box<HostConnection>), CreateError>,
     ) -> Result<SessionEntry, CreateError> {
-        if let Some(count) = self.starting.get_mut(&record.owner_id) {
+        if let Some(count) = self.starting.get_mut(&owner) {
             *count = count.saturating_sub(1);
         }
-        let connection = match result {
-            Ok(connection) => connection,
-            Err(error) => {
-                if let Err(cleanup) = self.store.delete_session(record.id).await {
-                    tracing::error!(%cleanup, "cannot remove the record of a session that failed to start");
-                }
-                return Err(error.into());
-            }
-        };
+        self.reserved.remove(&(owner, name));
+        let (record, connection) = result?;
         let start = LinkStart::Host { connection };
         let link = start_link(self.context.clone(), identity_of(&record), start);
         let entry = SessionEntry {
@@ -444,10 +478,43 @@ impl RegistryTask {
     }
 }
 
+/// Records a new session (the database's unique name is the last word on
+/// it) and starts its program; a session whose program does not start is
+/// deleted again.
+async fn record_and_start(
+    store: &Store,
+    starter: &HostStarter,
+    records: &RecordWriter,
+    new: NewSession,
+    request: CreateRequest,
+) -> Result<(SessionRecord, Box<HostConnection>), CreateError> {
+    let record = match store.create_session(new).await {
+        Ok(record) => record,
+        Err(StoreError::NameTaken { .. }) => {
+            return Err(CreateError::NameTaken { name: request.name });
+        }
+        Err(other) => return Err(CreateError::Store(other)),
+    };
+    let owner = Owner {
+        id: request.owner.id.0,
+        name: request.owner.name.clone(),
+    };
+    match starter
+        .start(&owner, &identity_of(&record), request.spec, None)
+        .await
+    {
+        Ok(connection) => Ok((record, Box::new(connection))),
+        Err(error) => {
+            records.deleted(record.id);
+            Err(error.into())
+        }
+    }
+}
+
 /// A host started for a registry that has gone: end it.
 fn hang_up(started: Command) {
     if let Command::Started {
-        result: Ok(connection),
+        result: Ok((_, connection)),
         ..
     } = started
     {

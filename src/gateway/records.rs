@@ -1,0 +1,141 @@
+//! The session records' writer: the one task that writes what the
+//! gateway's actors learn about sessions (an exit, a restart, activity, a
+//! removal) to the database, in the order they learned it. Actors queue a
+//! write and go on: a slow or stopped database delays the record, never
+//! an `ls`, an attach or a picker (mini-redis's rule: an actor changes
+//! only its own memory).
+//!
+//! Must not be awaited by an actor's loop except through [`RecordWriter::flush`]
+//! at shutdown, and must not decide anything: it writes what it is given.
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{SessionId, Store};
+
+/// Writes waiting for the database; past this, a write waits in a task of
+/// its own (the order across that overflow is kept per sender only).
+const QUEUE: usize = 1024;
+
+enum Write {
+    Exited {
+        id: SessionId,
+        label: String,
+        status: Option<i32>,
+        at: i64,
+    },
+    Running {
+        id: SessionId,
+        label: String,
+        at: i64,
+    },
+    Touched {
+        id: SessionId,
+        at: i64,
+    },
+    Deleted {
+        id: SessionId,
+    },
+    /// Answered once every write queued before it is done.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Queues writes for the writer task. Cheap to clone.
+#[derive(Clone)]
+pub struct RecordWriter {
+    tx: mpsc::Sender<Write>,
+}
+
+impl RecordWriter {
+    /// Starts the writer task.
+    pub fn start(store: Store) -> RecordWriter {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(write_all(store, rx));
+        RecordWriter { tx }
+    }
+
+    /// The session `label` exited with `status` (`None`: unknown) at `at`.
+    pub fn exited(&self, id: SessionId, label: &str, status: Option<i32>, at: i64) {
+        let label = label.to_string();
+        self.queue(Write::Exited {
+            id,
+            label,
+            status,
+            at,
+        });
+    }
+
+    /// The session `label` runs again (restarted) since `at`.
+    pub fn running(&self, id: SessionId, label: &str, at: i64) {
+        let label = label.to_string();
+        self.queue(Write::Running { id, label, at });
+    }
+
+    /// The session was last active at `at`.
+    pub fn touched(&self, id: SessionId, at: i64) {
+        self.queue(Write::Touched { id, at });
+    }
+
+    /// The session was removed.
+    pub fn deleted(&self, id: SessionId) {
+        self.queue(Write::Deleted { id });
+    }
+
+    /// Waits until every write queued so far is done (at shutdown).
+    pub async fn flush(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.tx.send(Write::Flush(reply)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+
+    fn queue(&self, write: Write) {
+        match self.tx.try_send(write) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(write)) => {
+                tracing::warn!("the database falls behind; a session record waits");
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(write).await;
+                });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::error!("the session records' writer has stopped; a record is lost");
+            }
+        }
+    }
+}
+
+async fn write_all(store: Store, mut queue: mpsc::Receiver<Write>) {
+    while let Some(write) = queue.recv().await {
+        match write {
+            Write::Exited {
+                id,
+                label,
+                status,
+                at,
+            } => {
+                if let Err(error) = store.set_exited(id, status, at).await {
+                    tracing::error!(session = %label, %error, "cannot record exit");
+                }
+            }
+            Write::Running { id, label, at } => {
+                if let Err(error) = store.set_running(id, at).await {
+                    tracing::error!(session = %label, %error, "cannot record restart");
+                }
+            }
+            Write::Touched { id, at } => {
+                if let Err(error) = store.touch(id, at).await {
+                    tracing::warn!(%error, "cannot record session activity");
+                }
+            }
+            Write::Deleted { id } => {
+                if let Err(error) = store.delete_session(id).await {
+                    tracing::error!(%error, "cannot delete session record");
+                }
+            }
+            Write::Flush(reply) => {
+                let _ = reply.send(());
+            }
+        }
+    }
+}
