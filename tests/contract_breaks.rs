@@ -1,0 +1,91 @@
+//! End-to-end: contract breaks found by trying the product as a new user
+//! would (issue 30), each through the real OpenSSH client: a synchronized
+//! frame opened in the same write as a line before it is held until
+//! `sessions.sync_timeout` (SPEC §5), and `serve --stop-sessions` records
+//! the programs' exit statuses (SPEC §3, docs/operations.md).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Server, Ssh, eventually};
+
+/// The session `name` of `ls --json`.
+fn session(ssh: &Ssh, name: &str) -> serde_json::Value {
+    common::json_rows(&ssh.ok("ls --json"))
+        .into_iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no session {name}"))
+}
+
+#[test]
+fn a_frame_opened_after_a_line_in_the_same_write_waits_for_the_sync_timeout() {
+    let server = Server::start_with_config("[sessions]\nsync_timeout = \"2s\"\n");
+    let alice = server.user("alice", false);
+    // One write: a line, then a frame that is opened and never closed.
+    alice.ok(
+        "new frame -d -- bash -c 'echo ready; read; \
+         printf \"line\\n\\033[?2026hFRAME\"; sleep 600'",
+    );
+    let term = alice.term("attach frame", 24, 80);
+    term.wait_for_text("ready");
+    let asked = Instant::now();
+    term.send(b"\r");
+    std::thread::sleep(Duration::from_secs(1));
+    let early = term.contents();
+    assert!(
+        !early.contains("FRAME"),
+        "the open frame was shown {:?} after it began, before sync_timeout (2s):\n{early}",
+        asked.elapsed()
+    );
+    term.wait_for_text("FRAME");
+    let shown = asked.elapsed();
+    assert!(
+        shown >= Duration::from_millis(1500),
+        "shown after {shown:?}"
+    );
+    assert!(
+        shown < Duration::from_secs(8),
+        "flushed only after {shown:?}"
+    );
+    assert!(term.contents().contains("line"), "{}", term.contents());
+}
+
+#[test]
+fn stop_sessions_records_the_programs_exit_statuses() {
+    let config = "[sessions]\nkill_grace = \"1s\"\n";
+    let mut server = Server::start_with(config, &["--stop-sessions"]);
+    let boss = server.user("boss", true);
+    let alice = server.user("alice", false);
+    alice.ok("new hup -d -- sleep 1000");
+    alice.ok("new stubborn -d -- bash -c 'trap \"\" HUP; echo armed; sleep 1000'");
+    eventually("the HUP trap set", || {
+        alice.ok("capture stubborn").contains("armed")
+    });
+    server.stop();
+    server.start_again();
+    let alice = Ssh {
+        port: server.port,
+        ..alice
+    };
+    let boss = Ssh {
+        port: server.port,
+        ..boss
+    };
+    // A hung-up `sleep` dies of SIGHUP (128 + 1); a program ignoring it is
+    // killed after the grace (128 + 9).
+    for (name, status) in [("hup", 129), ("stubborn", 137)] {
+        let found = session(&alice, name);
+        assert_eq!(found["state"], "exited", "{found}");
+        assert_eq!(found["exit_status"], status, "{name}: {found}");
+    }
+    let audit = common::json_rows(&boss.ok("audit --json"));
+    for (label, status) in [("alice/hup", "status 129"), ("alice/stubborn", "status 137")] {
+        let exits: Vec<_> = audit
+            .iter()
+            .filter(|r| r["action"] == "exit" && r["session"] == label)
+            .map(|r| r["detail"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(exits, [status], "{label}: {audit:?}");
+    }
+}
