@@ -108,8 +108,6 @@ pub struct ClientTable {
     terminal: Terminal,
     /// Output held back from raw clients while a synchronized frame is open.
     held: Vec<u8>,
-    /// A frame given up on (open too long or too big): its output flows.
-    abandoned_frame: Option<u64>,
     clients: BTreeMap<ClientId, Client>,
     policy: SizePolicy,
     attach_scrollback: usize,
@@ -126,7 +124,6 @@ impl ClientTable {
         ClientTable {
             terminal: Terminal::new(size, scrollback_lines),
             held: Vec::new(),
-            abandoned_frame: None,
             clients: BTreeMap::new(),
             policy,
             attach_scrollback,
@@ -165,9 +162,7 @@ impl ClientTable {
     /// True while a synchronized-output frame is open: clients are sent
     /// nothing until it closes, so they never see half a frame.
     pub fn holding(&self) -> bool {
-        self.terminal
-            .sync_frame()
-            .is_some_and(|frame| Some(frame) != self.abandoned_frame)
+        self.terminal.sync_frame().is_some()
     }
 
     fn raw_start(&self) -> RawStart {
@@ -185,7 +180,7 @@ impl ClientTable {
             self.repaint_unseen_main_screens();
         }
         if self.holding() && self.held.len() > MAX_HELD_BYTES {
-            self.abandoned_frame = self.terminal.sync_frame();
+            self.terminal.give_up_sync_frame();
         }
         for client in self.clients.values_mut() {
             if let Feed::Paint { dirty, .. } = &mut client.feed {
@@ -198,10 +193,11 @@ impl ClientTable {
     }
 
     /// The program kept a synchronized frame open past `sync_timeout`:
-    /// send what it drew so far, and stop holding that frame.
+    /// send what it drew so far, and stop holding that frame (its output
+    /// flows; a frame the program opens after it is held again).
     pub fn give_up_sync_frame(&mut self, out: &mut Vec<Delivery>) {
         if self.holding() {
-            self.abandoned_frame = self.terminal.sync_frame();
+            self.terminal.give_up_sync_frame();
             self.release(out);
         }
     }
@@ -395,9 +391,7 @@ impl ClientTable {
             *dirty = true;
             return;
         }
-        if self.terminal.sync_frame().is_some()
-            && self.terminal.sync_frame() != self.abandoned_frame
-        {
+        if self.terminal.sync_frame().is_some() {
             client.feed = Feed::Waiting { scrollback };
             return;
         }

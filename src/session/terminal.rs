@@ -274,6 +274,15 @@ impl Terminal {
         self.sync_frame
     }
 
+    /// The open frame is given up on (open too long, or too big): it
+    /// counts as closed, as a terminal's own synchronized-update timeout
+    /// ends the mode, so the program's next `CSI ? 2026 h` opens a new
+    /// frame, which is held again. (Kept open, it swallowed every later
+    /// frame: they were shown at once.)
+    pub fn give_up_sync_frame(&mut self) {
+        self.sync_frame = None;
+    }
+
     /// The cursor saved on the main (`alternate` false) or alternate screen.
     /// Never saved means the top-left corner.
     pub fn saved_cursor(&self, alternate: bool) -> SavedCursor {
