@@ -355,6 +355,11 @@ async fn stop_all_sessions(app: &App) {
     // The last messages to the hosts are written by the links' writer
     // tasks, which end with this runtime.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // The exits the links recorded are in the audit queue.
+    let flushed = tokio::time::timeout(std::time::Duration::from_secs(5), app.audit.flush());
+    if flushed.await.is_err() {
+        tracing::warn!("the audit log was not written in time; exits may be missing from it");
+    }
     tracing::info!(sessions = sessions.len(), "sessions stopped");
 }
 
