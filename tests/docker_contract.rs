@@ -86,5 +86,7 @@ fn a_docker_sessions_program_is_paused_and_resumed() {
     );
     ssh.ok("resume count");
     eventually("running again", || state(&ssh, "count") == "running");
-    eventually("counting again", || last_number(&ssh, "count") > stopped_at + 2);
+    eventually("counting again", || {
+        last_number(&ssh, "count") > stopped_at + 2
+    });
 }

@@ -159,6 +159,20 @@ impl ClientTable {
         self.clients.values().filter(|c| c.role == role).count()
     }
 
+    /// A client's terminal size.
+    pub fn client_size(&self, id: ClientId) -> Option<Size> {
+        self.clients.get(&id).map(|c| c.size)
+    }
+
+    /// Sends every client a fresh view, as after a resize: something was
+    /// drawn over their screens (the paused notice).
+    pub fn refresh_all(&mut self, out: &mut Vec<Delivery>) {
+        let ids: Vec<ClientId> = self.clients.keys().copied().collect();
+        for id in ids {
+            self.start_client(id, 0, out);
+        }
+    }
+
     /// True while a synchronized-output frame is open: clients are sent
     /// nothing until it closes, so they never see half a frame.
     pub fn holding(&self) -> bool {

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use serde::{Deserialize, Serialize};
 
 use super::clients::{ClientId, Role};
+use super::control::ControlError;
 use super::terminal::Size;
 use crate::config::SizePolicy;
 use crate::session_host::connect;
@@ -84,6 +85,22 @@ pub struct HubStatus {
     /// Recordings stopped by a write error since the hub started.
     #[serde(default)]
     pub recording_failures: u64,
+    /// Whether the program is paused (`pause`); `None` from a host of a
+    /// build before pausing, which cannot pause.
+    #[serde(default)]
+    pub paused: Option<bool>,
+}
+
+impl HubStatus {
+    /// The state `ls`, the picker and the API show: `running`, `paused` or
+    /// `exited`.
+    pub fn state(&self) -> &'static str {
+        match (self.running, self.paused) {
+            (true, Some(true)) => "paused",
+            (true, _) => "running",
+            (false, _) => "exited",
+        }
+    }
 }
 
 /// One attached client, as others see it.
@@ -154,6 +171,16 @@ pub(super) enum Command {
     Kill,
     /// Ends the program (hangup, then kill); the session stays, exited.
     Hangup,
+    /// Stops (`paused`) or continues the program's process group.
+    Pause {
+        paused: bool,
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
+    /// Sends a signal to the program's process group.
+    Signal {
+        signal: nix::sys::signal::Signal,
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
     /// The hub's screen has been carried off: stop once the program is gone.
     Shutdown,
     /// A session host started by the caller (runtimes may take seconds,
@@ -296,6 +323,21 @@ impl HubHandle {
     /// blank terminal of its size.
     pub async fn final_screen(&self) -> Result<FinalScreen, HubGone> {
         self.ask(Command::FinalScreen).await
+    }
+
+    /// Stops (`paused`) or continues the program's process group (`pause`,
+    /// `resume`).
+    pub async fn pause(&self, paused: bool) -> Result<(), ControlError> {
+        self.ask(|reply| Command::Pause { paused, reply })
+            .await
+            .map_err(|_| ControlError::Gone)?
+    }
+
+    /// Sends `signal` to the program's process group (`signal`).
+    pub async fn signal(&self, signal: nix::sys::signal::Signal) -> Result<(), ControlError> {
+        self.ask(|reply| Command::Signal { signal, reply })
+            .await
+            .map_err(|_| ControlError::Gone)?
     }
 
     /// Ends the program, keeping the session (it shows as exited).

@@ -40,6 +40,7 @@ const EXIT_DRAIN: Duration = Duration::from_millis(300);
 pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
 
 mod delivery;
+mod pausing;
 
 enum Event {
     Output(Bytes),
@@ -82,6 +83,8 @@ struct Hub {
     last_active: i64,
     /// The screen has been carried off: stop once no program runs.
     shutting_down: bool,
+    /// The program's process group is stopped (`pause`).
+    paused: bool,
     next_client: u64,
     handle: HubHandle,
     deliveries: Vec<Delivery>,
@@ -147,6 +150,7 @@ pub fn start_hub(
         attention: false,
         last_active,
         shutting_down: false,
+        paused: false,
         next_client: 0,
         handle: handle.clone(),
         deliveries: Vec::new(),
@@ -295,6 +299,7 @@ impl Hub {
         };
         let status = running.exit_status;
         self.exit_status = status;
+        self.paused = false;
         self.recorder = None;
         // A frame left open by a program that died is shown as it stands.
         self.with_deliveries(|table, out| table.give_up_sync_frame(out));
@@ -388,6 +393,12 @@ impl Hub {
             }
             Command::Kill => self.kill(),
             Command::Hangup => self.hang_up(),
+            Command::Pause { paused, reply } => {
+                let _ = reply.send(self.pause(paused));
+            }
+            Command::Signal { signal, reply } => {
+                let _ = reply.send(self.signal(signal));
+            }
             Command::Shutdown => self.shutting_down = true,
             Command::Restart { reply, .. } => {
                 // Only the gateway's link restarts sessions (with a new
@@ -459,6 +470,7 @@ impl Hub {
             program_pid: self.running.as_ref().and_then(|r| r.pid),
             screen_sync_switches: delivery::screen_sync_switches(),
             recording_failures: recording::failures(),
+            paused: Some(self.running.is_some() && self.paused),
         }
     }
 
@@ -507,6 +519,14 @@ impl Hub {
         if let Err(error) = running.control.signal(Signal::Hangup) {
             tracing::warn!(session = %self.identity.label, %error, "SIGHUP failed");
         }
+        // A stopped program acts on the hangup only once continued.
+        let was_paused = std::mem::take(&mut self.paused);
+        if was_paused && let Err(error) = running.control.signal(Signal::Continue) {
+            tracing::warn!(session = %self.identity.label, %error, "SIGCONT failed");
+        }
         running.kill_at = Some(Instant::now() + self.settings.kill_grace);
+        if was_paused {
+            self.changes.notify();
+        }
     }
 }

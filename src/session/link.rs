@@ -29,6 +29,8 @@ use crate::session_host::connect::{self, HostConnection, HostReader};
 use crate::session_host::protocol::{self, FinalScreen, FromHost, ToHost};
 use crate::store::Store;
 
+mod control;
+
 /// Commands waiting for the link.
 const COMMAND_QUEUE: usize = 256;
 /// Control messages queued for a host, and events from it.
@@ -236,7 +238,7 @@ impl Link {
     async fn command(&mut self, command: Command) -> bool {
         match &mut self.state {
             State::Host(host) => {
-                let carry_on = serve_by_host(host, command);
+                let carry_on = serve_by_host(host, command, &self.context.changes);
                 if !carry_on {
                     // Killed: the host ends the program and itself.
                     self.state = State::Starting;
@@ -432,7 +434,7 @@ impl Link {
 
 /// Serves a command while a host runs the session; false once it is
 /// killed.
-fn serve_by_host(host: &mut Host, command: Command) -> bool {
+fn serve_by_host(host: &mut Host, command: Command, changes: &Changes) -> bool {
     match command {
         Command::Attach {
             who,
@@ -515,6 +517,12 @@ fn serve_by_host(host: &mut Host, command: Command) -> bool {
         }
         Command::Hangup => {
             host.send(ToHost::Hangup);
+        }
+        Command::Pause { paused, reply } => {
+            let _ = reply.send(host.pause(paused, changes));
+        }
+        Command::Signal { signal, reply } => {
+            let _ = reply.send(host.signal(signal));
         }
         // `serve --stop-sessions`: the host ends once the program has,
         // without waiting for a gateway to carry its screen off.

@@ -14,6 +14,7 @@ pub mod access;
 mod cells;
 pub mod changes;
 pub mod clients;
+pub mod control;
 pub mod create;
 pub mod hosting;
 pub mod hub;

@@ -244,6 +244,23 @@ async fn handle_control(message: ToHost, hub: &HubHandle, out: &mpsc::Sender<Fro
             let _ = hub.shut_down().await;
             None
         }
+        ToHost::Pause { paused } => {
+            if let Err(error) = hub.pause(paused).await {
+                tracing::debug!(%error, paused, "pause or resume not done");
+            }
+            None
+        }
+        ToHost::Signal { signal } => {
+            match nix::sys::signal::Signal::try_from(signal) {
+                Ok(signal) => {
+                    if let Err(error) = hub.signal(signal).await {
+                        tracing::debug!(%error, ?signal, "signal not sent");
+                    }
+                }
+                Err(_) => tracing::debug!(signal, "no such signal"),
+            }
+            None
+        }
     };
     match reply {
         Some(reply) => out.send(reply).await.is_ok(),

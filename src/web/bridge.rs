@@ -35,6 +35,7 @@ use super::security;
 use crate::app::App;
 use crate::audit::AuditEvent;
 use crate::metrics as metric;
+use crate::session::control::{parse_signal, short_name};
 use crate::session::hub::AttachError;
 use crate::session::{Attachment, Role, SessionEntry, Size};
 use crate::store::now;
@@ -302,12 +303,40 @@ impl Bridge {
                     }
                     Flow::Continue
                 }
+                Ok(Some(ClientText::Signal { signal })) => self.signal(&signal).await,
                 Ok(None) => Flow::Continue,
                 Err(error) => Flow::Close(close::MALFORMED, format!("malformed message: {error}")),
             },
             Message::Close(_) => Flow::End,
             Message::Ping(_) | Message::Pong(_) => Flow::Continue,
         }
+    }
+
+    /// A signal message: passed to the program's process group for a
+    /// writer (audited), ignored for anyone else and for a name that is
+    /// not a signal.
+    async fn signal(&mut self, name: &str) -> Flow {
+        if *self.access.borrow() != Role::Writer {
+            tracing::debug!("a reader's signal message ignored");
+            return Flow::Continue;
+        }
+        let signal = match parse_signal(name) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::debug!(%error, "a signal message ignored");
+                return Flow::Continue;
+            }
+        };
+        match self.entry.hub.signal(signal).await {
+            Ok(()) => {
+                let event = AuditEvent::new(Some(self.viewer.name()), "signal")
+                    .session(self.entry.label())
+                    .detail(format!("{} over web", short_name(signal)));
+                self.app.audit.record(event).await;
+            }
+            Err(error) => tracing::debug!(%error, "a signal message not delivered"),
+        }
+        Flow::Continue
     }
 
     /// Sends the participants to the browser if they changed, and this
