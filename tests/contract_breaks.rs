@@ -100,3 +100,33 @@ fn stop_sessions_records_the_programs_exit_statuses() {
         assert_eq!(exits, [status], "{label}: {audit:?}");
     }
 }
+
+#[test]
+fn a_frame_opened_as_the_last_one_closes_gets_a_timeout_of_its_own() {
+    let server = Server::start_with_config("[sessions]\nsync_timeout = \"2s\"\n");
+    let alice = server.user("alice", false);
+    // A frame drawn for 1.5 s, then closed and the next one opened in the
+    // same write, never closed.
+    alice.ok(
+        "new frame -d -- bash -c 'echo ready; read; printf \"\\033[?2026hA\"; sleep 1.5; \
+         printf \"B\\033[?2026l\\033[?2026hC\"; sleep 600'",
+    );
+    let term = alice.term("attach frame", 24, 80);
+    term.wait_for_text("ready");
+    term.send(b"\r");
+    term.wait_for_text("AB");
+    let closed = Instant::now();
+    std::thread::sleep(Duration::from_secs(1));
+    let early = term.contents();
+    assert!(
+        !early.contains("ABC"),
+        "the second frame was shown {:?} after it began, before sync_timeout (2s):\n{early}",
+        closed.elapsed()
+    );
+    term.wait_for_text("ABC");
+    let shown = closed.elapsed();
+    assert!(
+        shown >= Duration::from_millis(1500),
+        "shown after {shown:?}"
+    );
+}

@@ -190,6 +190,7 @@ impl ClientTable {
     pub fn output(&mut self, chunk: &[u8], out: &mut Vec<Delivery>, replies: &mut Vec<u8>) {
         let exits = self.terminal.alternate_exits();
         self.terminal.process(chunk, &mut self.held, replies);
+        let closed_at = self.terminal.take_frame_closed_at();
         if self.terminal.alternate_exits() != exits {
             self.repaint_unseen_main_screens();
         }
@@ -203,6 +204,31 @@ impl ClientTable {
         }
         if !self.holding() {
             self.release(out);
+        } else if let Some(end) = closed_at {
+            self.release_closed_frame(end, out);
+        }
+    }
+
+    /// A frame closed and the next one opened in the same output: raw
+    /// clients get what was held up to the close at once, as when a frame
+    /// closes at the end of the output; the rest stays held. (Paint
+    /// clients and those waiting for a first view wait for the open one.)
+    fn release_closed_frame(&mut self, end: usize, out: &mut Vec<Delivery>) {
+        let end = end.min(self.held.len());
+        let shared = Bytes::copy_from_slice(&self.held[..end]);
+        self.held.drain(..end);
+        for (id, client) in &mut self.clients {
+            if let Feed::Raw { held_from, .. } = &mut client.feed {
+                let from = (*held_from).min(end);
+                *held_from = held_from.saturating_sub(end);
+                if from < end {
+                    out.push(Delivery {
+                        client: *id,
+                        bytes: shared.slice(from..),
+                        ack: false,
+                    });
+                }
+            }
         }
     }
 

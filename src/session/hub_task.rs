@@ -89,8 +89,9 @@ struct Hub {
     handle: HubHandle,
     deliveries: Vec<Delivery>,
     replies: Vec<u8>,
-    /// When the open synchronized frame is given up on.
-    sync_deadline: Option<Instant>,
+    /// When the open synchronized frame (numbered as
+    /// `Terminal::sync_frame` numbers them) is given up on.
+    sync_deadline: Option<(u64, Instant)>,
     /// Bumped on every output shown, for previews.
     screen: watch::Sender<u64>,
     /// Records the running program's output, with `sessions.record`.
@@ -210,7 +211,8 @@ impl Hub {
 
     fn next_deadline(&self) -> Option<Instant> {
         let running = self.running.as_ref()?;
-        [running.drain_until, running.kill_at, self.sync_deadline]
+        let sync = self.sync_deadline.map(|(_, at)| at);
+        [running.drain_until, running.kill_at, sync]
             .into_iter()
             .flatten()
             .min()
@@ -218,7 +220,7 @@ impl Hub {
 
     fn on_deadline(&mut self) {
         let now = Instant::now();
-        if self.sync_deadline.is_some_and(|t| t <= now) {
+        if self.sync_deadline.is_some_and(|(_, at)| at <= now) {
             tracing::debug!(session = %self.identity.label, "synchronized frame open too long; flushed");
             self.with_deliveries(|table, out| table.give_up_sync_frame(out));
         }
@@ -266,14 +268,19 @@ impl Hub {
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// A synchronized frame is held at most `sync_timeout` from its start.
+    /// A synchronized frame is held at most `sync_timeout` from its start:
+    /// its own start, also when it opened in the output that closed the
+    /// one before (which kept that one's deadline before).
     fn update_sync_deadline(&mut self) {
-        self.sync_deadline = if self.table.holding() {
-            self.sync_deadline
-                .or_else(|| Some(Instant::now() + self.settings.sync_timeout))
+        let frame = if self.table.holding() {
+            self.table.terminal().sync_frame()
         } else {
             None
         };
+        self.sync_deadline = frame.map(|frame| match self.sync_deadline {
+            Some((held, at)) if held == frame => (held, at),
+            _ => (frame, Instant::now() + self.settings.sync_timeout),
+        });
     }
 
     fn on_output_closed(&mut self) {

@@ -153,6 +153,9 @@ pub struct Terminal {
     /// The open synchronized-output frame, numbered from 1, if any.
     sync_frame: Option<u64>,
     sync_frames_begun: u64,
+    /// The length of `process`'s pass-through right after a frame last
+    /// closed in it (taken by `take_frame_closed_at`).
+    frame_closed_at: Option<usize>,
     /// Times the program left the alternate screen.
     alternate_exits: u64,
     /// Between the two markers of a `CSI ? 1049 h` that enters (not one
@@ -187,6 +190,7 @@ impl Terminal {
             saved_attributes: String::new(),
             sync_frame: None,
             sync_frames_begun: 0,
+            frame_closed_at: None,
             alternate_exits: 0,
             entering_alternate: false,
         }
@@ -272,6 +276,12 @@ impl Terminal {
     /// that differs for each frame.
     pub fn sync_frame(&self) -> Option<u64> {
         self.sync_frame
+    }
+
+    /// The length `process`'s pass-through had right after the last
+    /// synchronized frame closed in it, if one did since last asked.
+    pub fn take_frame_closed_at(&mut self) -> Option<usize> {
+        self.frame_closed_at.take()
     }
 
     /// The open frame is given up on (open too long, or too big): it
@@ -427,6 +437,9 @@ impl Terminal {
             }
             if let Some(marker) = pending_marker.take() {
                 self.apply_marker(marker);
+                if matches!(marker, Marker::SyncFrame { open: false } | Marker::Reset) {
+                    self.frame_closed_at = Some(pass_through.len());
+                }
             }
         }
         self.pieces = pieces;
