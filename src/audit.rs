@@ -5,7 +5,7 @@
 //! in the queue (async callers) or drop the event with a log line when it
 //! is full (the hub, which never waits).
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::store::Store;
 
@@ -42,10 +42,17 @@ impl AuditEvent {
     }
 }
 
+/// What the audit writer is sent: an event with its time, or a request
+/// to answer once everything sent before it is written.
+enum Entry {
+    Event(i64, AuditEvent),
+    Flush(oneshot::Sender<()>),
+}
+
 /// Sends events to the audit writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Auditor {
-    tx: mpsc::Sender<(i64, AuditEvent)>,
+    tx: mpsc::Sender<Entry>,
 }
 
 impl std::fmt::Debug for Auditor {
@@ -64,13 +71,26 @@ impl Auditor {
 
     /// Records an event, waiting for room in the queue.
     pub async fn record(&self, event: AuditEvent) {
-        let _ = self.tx.send((crate::clock::unix_now(), event)).await;
+        let _ = self
+            .tx
+            .send(Entry::Event(crate::clock::unix_now(), event))
+            .await;
+    }
+
+    /// Waits until every event recorded before is written (at shutdown:
+    /// the process must not end with events still queued).
+    pub async fn flush(&self) {
+        let (done, written) = oneshot::channel();
+        if self.tx.send(Entry::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
     }
 
     /// Records an event without waiting; a full queue drops it, loudly.
     pub fn record_now(&self, event: AuditEvent) {
-        if let Err(mpsc::error::TrySendError::Full((_, event))) =
-            self.tx.try_send((crate::clock::unix_now(), event))
+        if let Err(mpsc::error::TrySendError::Full(Entry::Event(_, event))) = self
+            .tx
+            .try_send(Entry::Event(crate::clock::unix_now(), event))
         {
             tracing::warn!(
                 action = event.action,
@@ -80,8 +100,15 @@ impl Auditor {
     }
 }
 
-async fn write_events(store: Store, mut rx: mpsc::Receiver<(i64, AuditEvent)>) {
-    while let Some((at, event)) = rx.recv().await {
+async fn write_events(store: Store, mut rx: mpsc::Receiver<Entry>) {
+    while let Some(entry) = rx.recv().await {
+        let (at, event) = match entry {
+            Entry::Event(at, event) => (at, event),
+            Entry::Flush(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
         let written = store
             .append_audit(
                 at,

@@ -338,6 +338,11 @@ async fn serve(
     {
         tracing::error!("the database did not take the last session records in 5 s");
     }
+    // So are the audit events (the exits the links recorded among them).
+    let flushed = tokio::time::timeout(std::time::Duration::from_secs(5), app.audit.flush());
+    if flushed.await.is_err() {
+        tracing::warn!("the audit log was not written in time; exits may be missing from it");
+    }
     Ok(())
 }
 

@@ -9,7 +9,8 @@
 #
 # MINIMAL=1 builds a minimal image instead: dash as /bin/sh and a handful
 # of tools, no bash and no chown (foyer must not depend on what a user's
-# image holds).
+# image holds). TMP_MODE=755 gives the image's /tmp that mode instead of
+# 1777 (the tests check that a user can write /tmp whatever the image says).
 #
 # Rebuilds only when the image is missing, unless FORCE=1. Needs a running
 # Docker engine and permission to use it.
@@ -29,7 +30,7 @@ if [ "${MINIMAL:-0}" = 1 ]; then
     shell=/bin/sh
 fi
 mkdir -p "$root"/{bin,etc,home,proc,sys,dev,tmp,root,usr/bin,usr/local/bin}
-chmod 1777 "$root/tmp"
+chmod "${TMP_MODE:-1777}" "$root/tmp"
 copy_with_libs() {
     local file="$1"
     [ -e "$root$file" ] && return

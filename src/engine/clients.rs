@@ -93,8 +93,6 @@ pub struct ClientTable {
     terminal: Terminal,
     /// Output held back from raw clients while a synchronized frame is open.
     held: Vec<u8>,
-    /// A frame given up on (open too long or too big): its output flows.
-    abandoned_frame: Option<u64>,
     clients: BTreeMap<ClientId, Client>,
     policy: SizePolicy,
     attach_scrollback: usize,
@@ -111,7 +109,6 @@ impl ClientTable {
         ClientTable {
             terminal: Terminal::new(size, scrollback_lines),
             held: Vec::new(),
-            abandoned_frame: None,
             clients: BTreeMap::new(),
             policy,
             attach_scrollback,
@@ -147,12 +144,24 @@ impl ClientTable {
         self.clients.values().filter(|c| c.role == role).count()
     }
 
+    /// A client's terminal size.
+    pub fn client_size(&self, id: ClientId) -> Option<Size> {
+        self.clients.get(&id).map(|c| c.size)
+    }
+
+    /// Sends every client a fresh view, as after a resize: something was
+    /// drawn over their screens (the paused notice).
+    pub fn refresh_all(&mut self, out: &mut Vec<Delivery>) {
+        let ids: Vec<ClientId> = self.clients.keys().copied().collect();
+        for id in ids {
+            self.start_client(id, 0, out);
+        }
+    }
+
     /// True while a synchronized-output frame is open: clients are sent
     /// nothing until it closes, so they never see half a frame.
     pub fn holding(&self) -> bool {
-        self.terminal
-            .sync_frame()
-            .is_some_and(|frame| Some(frame) != self.abandoned_frame)
+        self.terminal.sync_frame().is_some()
     }
 
     fn raw_start(&self) -> RawStart {
@@ -166,11 +175,12 @@ impl ClientTable {
     pub fn output(&mut self, chunk: &[u8], out: &mut Vec<Delivery>, replies: &mut Vec<u8>) {
         let exits = self.terminal.alternate_exits();
         self.terminal.process(chunk, &mut self.held, replies);
+        let closed_at = self.terminal.take_frame_closed_at();
         if self.terminal.alternate_exits() != exits {
             self.repaint_unseen_main_screens();
         }
         if self.holding() && self.held.len() > MAX_HELD_BYTES {
-            self.abandoned_frame = self.terminal.sync_frame();
+            self.terminal.give_up_sync_frame();
         }
         for client in self.clients.values_mut() {
             if let Feed::Paint { dirty, .. } = &mut client.feed {
@@ -179,14 +189,40 @@ impl ClientTable {
         }
         if !self.holding() {
             self.release(out);
+        } else if let Some(end) = closed_at {
+            self.release_closed_frame(end, out);
+        }
+    }
+
+    /// A frame closed and the next one opened in the same output: raw
+    /// clients get what was held up to the close at once, as when a frame
+    /// closes at the end of the output; the rest stays held. (Paint
+    /// clients and those waiting for a first view wait for the open one.)
+    fn release_closed_frame(&mut self, end: usize, out: &mut Vec<Delivery>) {
+        let end = end.min(self.held.len());
+        let shared = Bytes::copy_from_slice(&self.held[..end]);
+        self.held.drain(..end);
+        for (id, client) in &mut self.clients {
+            if let Feed::Raw { held_from, .. } = &mut client.feed {
+                let from = (*held_from).min(end);
+                *held_from = held_from.saturating_sub(end);
+                if from < end {
+                    out.push(Delivery {
+                        client: *id,
+                        bytes: shared.slice(from..),
+                        ack: false,
+                    });
+                }
+            }
         }
     }
 
     /// The program kept a synchronized frame open past `sync_timeout`:
-    /// send what it drew so far, and stop holding that frame.
+    /// send what it drew so far, and stop holding that frame (its output
+    /// flows; a frame the program opens after it is held again).
     pub fn give_up_sync_frame(&mut self, out: &mut Vec<Delivery>) {
         if self.holding() {
-            self.abandoned_frame = self.terminal.sync_frame();
+            self.terminal.give_up_sync_frame();
             self.release(out);
         }
     }
@@ -380,9 +416,7 @@ impl ClientTable {
             *dirty = true;
             return;
         }
-        if self.terminal.sync_frame().is_some()
-            && self.terminal.sync_frame() != self.abandoned_frame
-        {
+        if self.terminal.sync_frame().is_some() {
             client.feed = Feed::Waiting { scrollback };
             return;
         }

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::wire::control::ControlError;
 use crate::wire::protocol::FinalScreen;
 use crate::wire::{ClientId, HubStatus, Role, ScreenPreview, Size};
 
@@ -78,6 +79,16 @@ pub(super) enum Command {
     Kill,
     /// Ends the program (hangup, then kill); the session stays, exited.
     Hangup,
+    /// Stops (`paused`) or continues the program's process group.
+    Pause {
+        paused: bool,
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
+    /// Sends a signal to the program's process group.
+    Signal {
+        signal: nix::sys::signal::Signal,
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
     /// The hub's screen has been carried off: stop once the program is gone.
     Shutdown,
 }
@@ -204,6 +215,21 @@ impl HubHandle {
     /// blank terminal of its size.
     pub async fn final_screen(&self) -> Result<FinalScreen, HubGone> {
         self.ask(Command::FinalScreen).await
+    }
+
+    /// Stops (`paused`) or continues the program's process group (`pause`,
+    /// `resume`).
+    pub async fn pause(&self, paused: bool) -> Result<(), ControlError> {
+        self.ask(|reply| Command::Pause { paused, reply })
+            .await
+            .map_err(|_| ControlError::Gone)?
+    }
+
+    /// Sends `signal` to the program's process group (`signal`).
+    pub async fn signal(&self, signal: nix::sys::signal::Signal) -> Result<(), ControlError> {
+        self.ask(|reply| Command::Signal { signal, reply })
+            .await
+            .map_err(|_| ControlError::Gone)?
     }
 
     /// Ends the program, keeping the session (it shows as exited).

@@ -39,6 +39,7 @@ const EXIT_DRAIN: Duration = Duration::from_millis(300);
 pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
 
 mod delivery;
+mod pausing;
 
 enum Event {
     Output(Bytes),
@@ -81,12 +82,15 @@ struct Hub {
     last_active: i64,
     /// The screen has been carried off: stop once no program runs.
     shutting_down: bool,
+    /// The program's process group is stopped (`pause`).
+    paused: bool,
     next_client: u64,
     handle: HubHandle,
     deliveries: Vec<Delivery>,
     replies: Vec<u8>,
-    /// When the open synchronized frame is given up on.
-    sync_deadline: Option<Instant>,
+    /// When the open synchronized frame (numbered as
+    /// `Terminal::sync_frame` numbers them) is given up on.
+    sync_deadline: Option<(u64, Instant)>,
     /// Bumped on every output shown, for previews.
     screen: watch::Sender<u64>,
     /// Records the running program's output, with `sessions.record`.
@@ -152,6 +156,7 @@ pub fn start_hub(
         attention: false,
         last_active,
         shutting_down: false,
+        paused: false,
         next_client: 0,
         handle: handle.clone(),
         deliveries: Vec::new(),
@@ -213,7 +218,8 @@ impl Hub {
 
     fn next_deadline(&self) -> Option<Instant> {
         let running = self.running.as_ref()?;
-        [running.drain_until, running.kill_at, self.sync_deadline]
+        let sync = self.sync_deadline.map(|(_, at)| at);
+        [running.drain_until, running.kill_at, sync]
             .into_iter()
             .flatten()
             .min()
@@ -221,7 +227,7 @@ impl Hub {
 
     fn on_deadline(&mut self) {
         let now = Instant::now();
-        if self.sync_deadline.is_some_and(|t| t <= now) {
+        if self.sync_deadline.is_some_and(|(_, at)| at <= now) {
             tracing::debug!(session = %self.identity.label, "synchronized frame open too long; flushed");
             self.with_deliveries(|table, out| table.give_up_sync_frame(out));
         }
@@ -269,14 +275,19 @@ impl Hub {
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// A synchronized frame is held at most `sync_timeout` from its start.
+    /// A synchronized frame is held at most `sync_timeout` from its start:
+    /// its own start, also when it opened in the output that closed the
+    /// one before (which kept that one's deadline before).
     fn update_sync_deadline(&mut self) {
-        self.sync_deadline = if self.table.holding() {
-            self.sync_deadline
-                .or_else(|| Some(Instant::now() + self.settings.sync_timeout))
+        let frame = if self.table.holding() {
+            self.table.terminal().sync_frame()
         } else {
             None
         };
+        self.sync_deadline = frame.map(|frame| match self.sync_deadline {
+            Some((held, at)) if held == frame => (held, at),
+            _ => (frame, Instant::now() + self.settings.sync_timeout),
+        });
     }
 
     fn on_output_closed(&mut self) {
@@ -302,6 +313,7 @@ impl Hub {
         };
         let status = running.exit_status;
         self.exit_status = status;
+        self.paused = false;
         self.recorder = None;
         // A frame left open by a program that died is shown as it stands.
         self.with_deliveries(|table, out| table.give_up_sync_frame(out));
@@ -395,6 +407,12 @@ impl Hub {
             }
             Command::Kill => self.kill(),
             Command::Hangup => self.hang_up(),
+            Command::Pause { paused, reply } => {
+                let _ = reply.send(self.pause(paused));
+            }
+            Command::Signal { signal, reply } => {
+                let _ = reply.send(self.signal(signal));
+            }
             Command::Shutdown => self.shutting_down = true,
         }
     }
@@ -462,6 +480,7 @@ impl Hub {
             program_pid: self.running.as_ref().and_then(|r| r.pid),
             screen_sync_switches: self.screen_sync_switches,
             recording_failures: self.recording_failures.load(Ordering::Relaxed),
+            paused: Some(self.running.is_some() && self.paused),
         }
     }
 
@@ -510,6 +529,14 @@ impl Hub {
         if let Err(error) = running.control.signal(Signal::Hangup) {
             tracing::warn!(session = %self.identity.label, %error, "SIGHUP failed");
         }
+        // A stopped program acts on the hangup only once continued.
+        let was_paused = std::mem::take(&mut self.paused);
+        if was_paused && let Err(error) = running.control.signal(Signal::Continue) {
+            tracing::warn!(session = %self.identity.label, %error, "SIGCONT failed");
+        }
         running.kill_at = Some(Instant::now() + self.settings.kill_grace);
+        if was_paused {
+            self.changes.notify();
+        }
     }
 }

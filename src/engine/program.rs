@@ -21,6 +21,30 @@ use crate::wire::Size;
 pub enum Signal {
     Hangup,
     Kill,
+    /// SIGSTOP (`pause`).
+    Stop,
+    /// SIGCONT (`resume`).
+    Continue,
+    /// Any other signal a writer sends (`signal NAME SIG`).
+    Deliver(nix::sys::signal::Signal),
+}
+
+impl Signal {
+    pub fn to_system(self) -> nix::sys::signal::Signal {
+        use nix::sys::signal::Signal as S;
+        match self {
+            Signal::Hangup => S::SIGHUP,
+            Signal::Kill => S::SIGKILL,
+            Signal::Stop => S::SIGSTOP,
+            Signal::Continue => S::SIGCONT,
+            Signal::Deliver(signal) => signal,
+        }
+    }
+
+    /// The name `kill -s` takes: `HUP` for SIGHUP.
+    pub fn short_name(self) -> &'static str {
+        crate::wire::control::short_name(self.to_system())
+    }
 }
 
 /// Controls a running program: implemented by each runtime.

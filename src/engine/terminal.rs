@@ -135,6 +135,9 @@ pub struct Terminal {
     /// The open synchronized-output frame, numbered from 1, if any.
     sync_frame: Option<u64>,
     sync_frames_begun: u64,
+    /// The length of `process`'s pass-through right after a frame last
+    /// closed in it (taken by `take_frame_closed_at`).
+    frame_closed_at: Option<usize>,
     /// Times the program left the alternate screen.
     alternate_exits: u64,
     /// Between the two markers of a `CSI ? 1049 h` that enters (not one
@@ -169,6 +172,7 @@ impl Terminal {
             saved_attributes: String::new(),
             sync_frame: None,
             sync_frames_begun: 0,
+            frame_closed_at: None,
             alternate_exits: 0,
             entering_alternate: false,
         }
@@ -254,6 +258,21 @@ impl Terminal {
     /// that differs for each frame.
     pub fn sync_frame(&self) -> Option<u64> {
         self.sync_frame
+    }
+
+    /// The length `process`'s pass-through had right after the last
+    /// synchronized frame closed in it, if one did since last asked.
+    pub fn take_frame_closed_at(&mut self) -> Option<usize> {
+        self.frame_closed_at.take()
+    }
+
+    /// The open frame is given up on (open too long, or too big): it
+    /// counts as closed, as a terminal's own synchronized-update timeout
+    /// ends the mode, so the program's next `CSI ? 2026 h` opens a new
+    /// frame, which is held again. (Kept open, it swallowed every later
+    /// frame: they were shown at once.)
+    pub fn give_up_sync_frame(&mut self) {
+        self.sync_frame = None;
     }
 
     /// The cursor saved on the main (`alternate` false) or alternate screen.
@@ -400,6 +419,9 @@ impl Terminal {
             }
             if let Some(marker) = pending_marker.take() {
                 self.apply_marker(marker);
+                if matches!(marker, Marker::SyncFrame { open: false } | Marker::Reset) {
+                    self.frame_closed_at = Some(pass_through.len());
+                }
             }
         }
         self.pieces = pieces;

@@ -32,8 +32,12 @@ use crate::engine::hub::{AttachError, ClientMessage, HubGone, HubHandle};
 use crate::engine::hub_task::{HubIdentity, HubStart, start_hub};
 use crate::gateway::host_connection::{self, HostConnection, HostReader};
 use crate::store::Store;
+use crate::wire::control::ControlError;
+
 use crate::wire::protocol::{self, FinalScreen, FromHost, ToHost};
 use crate::wire::{HubSettings, HubStatus, Role, ScreenPreview, Size};
+
+mod control;
 
 /// Commands waiting for the link.
 const COMMAND_QUEUE: usize = 256;
@@ -140,6 +144,16 @@ enum Command {
     Kill,
     Hangup,
     Shutdown,
+    /// Stops (`paused`) or continues the program's process group.
+    Pause {
+        paused: bool,
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
+    /// Sends a signal to the program's process group.
+    Signal {
+        signal: nix::sys::signal::Signal,
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
     /// A session host started by the caller (runtimes may take seconds,
     /// which the link must not wait for) to run the exited session again.
     /// Killed if a program already runs.
@@ -267,6 +281,21 @@ impl LinkHandle {
     /// blank terminal of its size.
     pub async fn final_screen(&self) -> Result<FinalScreen, HubGone> {
         self.ask(Command::FinalScreen).await
+    }
+
+    /// Stops (`paused`) or continues the program's process group (`pause`,
+    /// `resume`).
+    pub async fn pause(&self, paused: bool) -> Result<(), ControlError> {
+        self.ask(|reply| Command::Pause { paused, reply })
+            .await
+            .map_err(|_| ControlError::Gone)?
+    }
+
+    /// Sends `signal` to the program's process group (`signal`).
+    pub async fn signal(&self, signal: nix::sys::signal::Signal) -> Result<(), ControlError> {
+        self.ask(|reply| Command::Signal { signal, reply })
+            .await
+            .map_err(|_| ControlError::Gone)?
     }
 
     /// Ends the program, keeping the session (it shows as exited).
@@ -430,7 +459,7 @@ impl Link {
     fn command(&mut self, command: Command) -> bool {
         match &mut self.state {
             State::Host(host) => {
-                let carry_on = serve_by_host(host, command);
+                let carry_on = serve_by_host(host, command, &self.context.changes);
                 if !carry_on {
                     // Killed: the host ends the program and itself.
                     self.state = State::Starting;
@@ -619,7 +648,7 @@ impl Link {
 
 /// Serves a command while a host runs the session; false once it is
 /// killed.
-fn serve_by_host(host: &mut Host, command: Command) -> bool {
+fn serve_by_host(host: &mut Host, command: Command, changes: &Changes) -> bool {
     match command {
         Command::Attach {
             who,
@@ -701,6 +730,12 @@ fn serve_by_host(host: &mut Host, command: Command) -> bool {
         Command::Hangup => {
             host.send(ToHost::Hangup);
         }
+        Command::Pause { paused, reply } => {
+            let _ = reply.send(host.pause(paused, changes));
+        }
+        Command::Signal { signal, reply } => {
+            let _ = reply.send(host.signal(signal));
+        }
         // `serve --stop-sessions`: the host ends once the program has,
         // without waiting for a gateway to carry its screen off.
         Command::Shutdown => {
@@ -780,6 +815,9 @@ fn ask_exited_hub(hub: HubHandle, command: Command) {
             }
             Command::Shutdown => {
                 let _ = hub.shut_down().await;
+            }
+            Command::Pause { reply, .. } | Command::Signal { reply, .. } => {
+                let _ = reply.send(Err(ControlError::Exited));
             }
             // Served by the link itself.
             Command::Kill | Command::Restart { .. } => {}

@@ -26,7 +26,7 @@ pub fn session_json(entry: &SessionEntry, access: Access, status: &HubStatus) ->
     serde_json::json!({
         "name": record.name,
         "owner": record.owner,
-        "state": if status.running { "running" } else { "exited" },
+        "state": status.state(),
         "exit_status": if status.running { None } else { status.exit_status },
         "access": access.name(),
         "clients": status.writers + status.observers,

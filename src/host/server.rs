@@ -32,6 +32,9 @@ use crate::wire::protocol::{
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Control messages queued for the gateway before the control task waits.
 const CONTROL_QUEUE: usize = 64;
+/// How long the control connection may take, once the hub has stopped, to
+/// send what is queued for the gateway (the program's exit status, for one).
+const CONTROL_DRAIN: Duration = Duration::from_secs(2);
 
 type ConnectionReader = Reader<OwnedReadHalf>;
 type ConnectionWriter = Writer<OwnedWriteHalf>;
@@ -80,7 +83,12 @@ pub(super) async fn serve(
         }
     }
     if let Some(control) = control {
-        control.abort();
+        // It ends with the hub, after sending what it has queued: the
+        // gateway must learn the exit status before this host is gone.
+        let abort = control.abort_handle();
+        if tokio::time::timeout(CONTROL_DRAIN, control).await.is_err() {
+            abort.abort();
+        }
     }
 }
 
@@ -136,9 +144,18 @@ async fn serve_control(
     // One `ScreenChanged` per preview asked for: previews are pulled.
     let mut screen_armed = true;
     let mut shown: Option<HubStatus> = None;
+    // `Shutdown` while the program runs (`serve --stop-sessions` hangs it
+    // up, then asks the host to end with it): the hub stops as soon as the
+    // program has exited, so it is told only once the exit status has been
+    // sent, or the gateway would never learn it.
+    let mut shutdown_after_exit = false;
     loop {
         if !push_status(&hub, &mut shown, &out).await {
             break;
+        }
+        if shutdown_after_exit && shown.as_ref().is_some_and(|s| !s.running) {
+            shutdown_after_exit = false;
+            let _ = hub.shut_down().await;
         }
         tokio::select! {
             message = protocol::receive::<ToHost, _>(&mut reader) => {
@@ -146,6 +163,12 @@ async fn serve_control(
                 if let ToHost::Preview { .. } = message {
                     screen.borrow_and_update();
                     screen_armed = true;
+                }
+                if let ToHost::Shutdown = message
+                    && shown.as_ref().is_some_and(|s| s.running)
+                {
+                    shutdown_after_exit = true;
+                    continue;
                 }
                 if !handle_control(message, &hub, &out).await {
                     break;
@@ -223,6 +246,23 @@ async fn handle_control(message: ToHost, hub: &HubHandle, out: &mpsc::Sender<Fro
         }
         ToHost::Shutdown => {
             let _ = hub.shut_down().await;
+            None
+        }
+        ToHost::Pause { paused } => {
+            if let Err(error) = hub.pause(paused).await {
+                tracing::debug!(%error, paused, "pause or resume not done");
+            }
+            None
+        }
+        ToHost::Signal { signal } => {
+            match nix::sys::signal::Signal::try_from(signal) {
+                Ok(signal) => {
+                    if let Err(error) = hub.signal(signal).await {
+                        tracing::debug!(%error, ?signal, "signal not sent");
+                    }
+                }
+                Err(_) => tracing::debug!(signal, "no such signal"),
+            }
             None
         }
     };

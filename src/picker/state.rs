@@ -25,6 +25,8 @@ pub struct SessionRow {
     pub name: String,
     pub owner: String,
     pub running: bool,
+    /// Stopped by `pause` (while running).
+    pub paused: bool,
     pub exit_status: Option<i32>,
     pub access: Access,
     /// May kill it: the owner or an admin.

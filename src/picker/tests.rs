@@ -21,6 +21,7 @@ fn row(id: i64, label: &str, last_active: i64) -> SessionRow {
         name: label.rsplit('/').next().unwrap_or(label).into(),
         owner: label.split_once('/').map_or("alice", |(o, _)| o).into(),
         running: true,
+        paused: false,
         exit_status: None,
         access: Access::Owner,
         may_manage: true,

@@ -202,6 +202,7 @@ fn list_row<'a>(row: &SessionRow, now: i64, wide: bool, widest: bool, styles: &S
         Cell::from(" ")
     };
     let state = match (row.running, row.exit_status) {
+        (true, _) if row.paused => Cell::from("paused"),
         (true, _) => Cell::from("running"),
         (false, Some(status)) => {
             Cell::from(Span::styled(format!("exited {status}"), styles.exited))
@@ -250,6 +251,7 @@ fn draw_preview(frame: &mut Frame, picker: &Picker, scene: &Scene, styles: &Styl
         return;
     };
     let state = match (row.running, row.exit_status) {
+        (true, _) if row.paused => "paused".to_string(),
         (true, _) => "running".to_string(),
         (false, Some(status)) => format!("exited {status}"),
         (false, None) => "exited".to_string(),

@@ -271,10 +271,7 @@ impl Control for LocalControl {
         let Some(group) = self.process_group else {
             return Ok(());
         };
-        let signal = match which {
-            Signal::Hangup => NixSignal::SIGHUP,
-            Signal::Kill => NixSignal::SIGKILL,
-        };
+        let signal: NixSignal = which.to_system();
         // The program leads its own session: signal its whole group, so
         // children it started go too.
         match signal::killpg(group, signal) {

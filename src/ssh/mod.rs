@@ -22,6 +22,7 @@ mod replay;
 mod run;
 mod run_account;
 mod run_audit;
+mod run_control;
 mod run_link;
 mod run_new;
 mod run_picker;

@@ -18,6 +18,7 @@ use super::channel::ChannelIo;
 use super::replay;
 use super::run_account;
 use super::run_audit;
+use super::run_control;
 use super::run_link;
 use super::run_new;
 use super::run_share;
@@ -149,6 +150,9 @@ async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) ->
         Verb::Send { name, text } => send(app, caller, &name, &text).await,
         Verb::Kill { name } => kill(app, caller, &name).await,
         Verb::Restart { name } => restart(app, caller, &name).await,
+        Verb::Pause { name } => run_control::pause(app, caller, &name, true).await,
+        Verb::Resume { name } => run_control::pause(app, caller, &name, false).await,
+        Verb::Signal { name, signal } => run_control::signal(app, caller, &name, signal).await,
         Verb::Share { name, user, write } => {
             let grant = if write { Grant::Write } else { Grant::Read };
             run_share::share(app, caller, &name, &user, Some(grant), io).await

@@ -84,7 +84,7 @@ fn shown_name(caller: &Caller, row: &ListRow) -> String {
 
 fn state_text(status: &HubStatus) -> String {
     match (status.running, status.exit_status) {
-        (true, _) => "running".into(),
+        (true, _) => status.state().into(),
         (false, Some(code)) => format!("exited {code}"),
         (false, None) => "exited".into(),
     }

@@ -381,6 +381,7 @@ impl<'a> PickerScreen<'a> {
                 name: entry.record.name.clone(),
                 owner: entry.record.owner.clone(),
                 running: status.running,
+                paused: status.state() == "paused",
                 exit_status: status.exit_status,
                 access,
                 may_manage: access::may_manage(&self.caller.user, access),

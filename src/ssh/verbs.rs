@@ -12,8 +12,8 @@ pub const MAX_COMMAND_LINE: usize = 64 * 1024;
 
 /// Verbs this server knows; anything else is `unknown command`.
 pub const KNOWN_VERBS: &[&str] = &[
-    "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "share", "unshare",
-    "link", "token", "replay", "audit", "whoami", "keys", "help",
+    "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "pause", "resume",
+    "signal", "share", "unshare", "link", "token", "replay", "audit", "whoami", "keys", "help",
 ];
 
 /// Longest lifetime a link or token may be given.
@@ -88,6 +88,17 @@ pub enum Verb {
     Kill { name: String },
     /// Start an exited session again
     Restart { name: String },
+    /// Stop a session's program (SIGSTOP to its process group)
+    Pause { name: String },
+    /// Let a paused session's program go on (SIGCONT)
+    Resume { name: String },
+    /// Send a signal to a session's program's process group
+    Signal {
+        name: String,
+        /// INT, TERM, HUP, QUIT, USR1, USR2, WINCH or a number
+        #[arg(value_name = "SIG", value_parser = crate::wire::control::parse_signal, allow_hyphen_values = true)]
+        signal: nix::sys::signal::Signal,
+    },
     /// Let another user watch a session (or, with --write, type into it)
     Share {
         name: String,
@@ -295,6 +306,21 @@ const VERB_HELP: &[VerbHelp] = &[
         verb: "restart",
         usage: "restart NAME",
         what: "start an exited session again",
+    },
+    VerbHelp {
+        verb: "pause",
+        usage: "pause NAME",
+        what: "stop the program (SIGSTOP) until resume",
+    },
+    VerbHelp {
+        verb: "resume",
+        usage: "resume NAME",
+        what: "let a paused program go on (SIGCONT)",
+    },
+    VerbHelp {
+        verb: "signal",
+        usage: "signal NAME SIG",
+        what: "send SIG (INT TERM HUP QUIT USR1 USR2 WINCH or a number)",
     },
     VerbHelp {
         verb: "audit",

@@ -41,6 +41,7 @@ use crate::gateway::SessionEntry;
 use crate::metrics as metric;
 use crate::wire::Role;
 use crate::wire::Size;
+use crate::wire::control::{parse_signal, short_name};
 
 /// How long the server waits for the browser's first resize before
 /// attaching at the default size.
@@ -305,12 +306,40 @@ impl Bridge {
                     }
                     Flow::Continue
                 }
+                Ok(Some(ClientText::Signal { signal })) => self.signal(&signal).await,
                 Ok(None) => Flow::Continue,
                 Err(error) => Flow::Close(close::MALFORMED, format!("malformed message: {error}")),
             },
             Message::Close(_) => Flow::End,
             Message::Ping(_) | Message::Pong(_) => Flow::Continue,
         }
+    }
+
+    /// A signal message: passed to the program's process group for a
+    /// writer (audited), ignored for anyone else and for a name that is
+    /// not a signal.
+    async fn signal(&mut self, name: &str) -> Flow {
+        if *self.access.borrow() != Role::Writer {
+            tracing::debug!("a reader's signal message ignored");
+            return Flow::Continue;
+        }
+        let signal = match parse_signal(name) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::debug!(%error, "a signal message ignored");
+                return Flow::Continue;
+            }
+        };
+        match self.entry.link.signal(signal).await {
+            Ok(()) => {
+                let event = AuditEvent::new(Some(self.viewer.name()), "signal")
+                    .session(self.entry.label())
+                    .detail(format!("{} over web", short_name(signal)));
+                self.app.audit.record(event).await;
+            }
+            Err(error) => tracing::debug!(%error, "a signal message not delivered"),
+        }
+        Flow::Continue
     }
 
     /// Sends the participants to the browser if they changed, and this

@@ -76,7 +76,7 @@ pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap) -> Response 
         };
         rows.push(html::SessionRow {
             label: entry.label(),
-            state: if status.running { "running" } else { "exited" }.into(),
+            state: status.state().into(),
             access: access.name().into(),
             clients: status.participants.len(),
             command: shell_words::join(&entry.record.command),

@@ -39,6 +39,9 @@ pub mod close {
 pub enum ClientText {
     /// The terminal's size (see [`ClientText::size`]).
     Resize { cols: u32, rows: u32 },
+    /// A signal for the program's process group, named as `signal` takes
+    /// it (`INT`, `TERM`, …, or a number); writers only.
+    Signal { signal: String },
 }
 
 impl ClientText {
@@ -47,7 +50,10 @@ impl ClientText {
     /// JSON, or a known type with bad fields, is an error.
     pub fn parse(text: &str) -> Result<Option<ClientText>, serde_json::Error> {
         let value: serde_json::Value = serde_json::from_str(text)?;
-        let known = matches!(value.get("type").and_then(|t| t.as_str()), Some("resize"));
+        let known = matches!(
+            value.get("type").and_then(|t| t.as_str()),
+            Some("resize" | "signal")
+        );
         if !known {
             if value.is_object() {
                 return Ok(None);
@@ -134,6 +140,13 @@ mod tests {
         assert!(ClientText::parse("[1]").is_err());
         assert!(ClientText::parse(r#"{"type":"resize","cols":-1,"rows":2}"#).is_err());
         assert!(ClientText::parse(r#"{"type":"resize"}"#).is_err());
+        assert_eq!(
+            ClientText::parse(r#"{"type":"signal","signal":"INT"}"#).unwrap(),
+            Some(ClientText::Signal {
+                signal: "INT".into()
+            })
+        );
+        assert!(ClientText::parse(r#"{"type":"signal","signal":2}"#).is_err());
         assert_eq!(ClientText::size(0, 0), None);
         assert_eq!(ClientText::size(80, 0), None);
         assert_eq!(

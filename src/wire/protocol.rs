@@ -96,6 +96,16 @@ pub enum ToHost {
     Hangup,
     /// The gateway has the final screen: the host may exit.
     Shutdown,
+    /// Stops (`paused`) or continues the program's process group (`pause`,
+    /// `resume`). Sent only to hosts whose status says `paused`.
+    Pause {
+        paused: bool,
+    },
+    /// Sends a signal (by its number) to the program's process group.
+    /// Sent only to hosts whose status says `paused`.
+    Signal {
+        signal: i32,
+    },
 }
 
 /// Events and replies on the control connection.

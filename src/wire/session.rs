@@ -103,6 +103,22 @@ pub struct HubStatus {
     /// Recordings stopped by a write error since the hub started.
     #[serde(default)]
     pub recording_failures: u64,
+    /// Whether the program is paused (`pause`); `None` from a host of a
+    /// build before pausing, which cannot pause.
+    #[serde(default)]
+    pub paused: Option<bool>,
+}
+
+impl HubStatus {
+    /// The state `ls`, the picker and the API show: `running`, `paused` or
+    /// `exited`.
+    pub fn state(&self) -> &'static str {
+        match (self.running, self.paused) {
+            (true, Some(true)) => "paused",
+            (true, _) => "running",
+            (false, _) => "exited",
+        }
+    }
 }
 
 /// One attached client, as others see it.

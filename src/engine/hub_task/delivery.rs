@@ -68,6 +68,9 @@ impl Hub {
             },
         );
         self.with_deliveries(|table, out| table.attach(id, role, size, out));
+        if self.paused {
+            self.tell_paused(id);
+        }
         self.changes.notify();
         if self.running.is_none() {
             // An exited session shows its last screen, then the exit.

@@ -221,9 +221,13 @@ fn labels(settings: &DockerSettings, user: &UserContainer) -> HashMap<String, St
 }
 
 fn hardened_host_config(settings: &DockerSettings, user: &UserContainer) -> HostConfig {
+    // Owned by the user as well as mode 1777: runc (1.1 at least) gives
+    // a tmpfs the mode of the directory it is mounted on, so over an
+    // image's /tmp of mode 755 the mode option alone left /tmp to root.
     let tmpfs = format!(
-        "rw,nosuid,nodev,size={},mode=1777",
-        settings.tmpfs_size_bytes
+        "rw,nosuid,nodev,size={},mode=1777,uid={uid},gid={uid}",
+        settings.tmpfs_size_bytes,
+        uid = user.uid
     );
     HostConfig {
         memory: Some(settings.memory_bytes),

@@ -332,10 +332,7 @@ fn in_container(pid: i64, id: &str) -> bool {
 /// Signals the program's process group: from here when the program's pid
 /// is known here, else from a second exec in the container.
 async fn send_signal(exec: &ExecRef, signal: Signal) {
-    let name = match signal {
-        Signal::Hangup => "HUP",
-        Signal::Kill => "KILL",
-    };
+    let name = signal.short_name();
     let Some(pid_file) = &exec.pid_file else {
         signal_from_here(exec, signal).await;
         return;
@@ -380,10 +377,7 @@ async fn signal_from_here(exec: &ExecRef, signal: Signal) {
     if !id.is_some_and(|id| pid > 0 && in_container(pid, &id)) {
         return;
     };
-    let which = match signal {
-        Signal::Hangup => nix::sys::signal::Signal::SIGHUP,
-        Signal::Kill => nix::sys::signal::Signal::SIGKILL,
-    };
+    let which = signal.to_system();
     let target = nix::unistd::Pid::from_raw(pid as i32);
     // The program leads its own process group (a TTY exec gets a session
     // of its own): the group, so its children go too; the process alone

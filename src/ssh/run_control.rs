@@ -1,0 +1,71 @@
+//! `pause NAME`, `resume NAME` and `signal NAME SIG` (SPEC §4): stop,
+//! continue or signal a session's program's process group. Write access
+//! only; each one done is audited (`pause`, `resume`, `signal` with the
+//! signal's name).
+//!
+//! Must not signal anything itself: the session's hub does, in its host.
+
+use super::run::{Caller, Outcome, find};
+use crate::audit::AuditEvent;
+use crate::gateway::App;
+use crate::gateway::names;
+use crate::wire::control::{ControlError, short_name};
+
+/// `pause NAME` (`paused`) or `resume NAME`.
+pub(super) async fn pause(app: &App, caller: &Caller, name: &str, paused: bool) -> Outcome {
+    let verb = if paused { "pause" } else { "resume" };
+    let (entry, access) = match find(app, caller, name).await {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    if !access.can_write() {
+        return Outcome::refused(format!("you may not {verb} {}", entry.label()));
+    }
+    match entry.link.pause(paused).await {
+        Ok(()) => {
+            let event = AuditEvent::new(Some(&caller.user.name), verb)
+                .session(entry.label())
+                .detail("over ssh");
+            app.audit.record(event).await;
+            tracing::info!(session = %entry.label(), "{verb}d");
+            Outcome::Done
+        }
+        Err(error) => refused(name, &entry.label(), error),
+    }
+}
+
+/// `signal NAME SIG`.
+pub(super) async fn signal(
+    app: &App,
+    caller: &Caller,
+    name: &str,
+    signal: nix::sys::signal::Signal,
+) -> Outcome {
+    let (entry, access) = match find(app, caller, name).await {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    if !access.can_write() {
+        return Outcome::refused(format!("you may not signal {}", entry.label()));
+    }
+    match entry.link.signal(signal).await {
+        Ok(()) => {
+            let event = AuditEvent::new(Some(&caller.user.name), "signal")
+                .session(entry.label())
+                .detail(format!("{} over ssh", short_name(signal)));
+            app.audit.record(event).await;
+            tracing::info!(session = %entry.label(), signal = short_name(signal), "signalled");
+            Outcome::Done
+        }
+        Err(error) => refused(name, &entry.label(), error),
+    }
+}
+
+fn refused(name: &str, label: &str, error: ControlError) -> Outcome {
+    match error {
+        ControlError::Gone => {
+            Outcome::refused(format!("no session named {}", names::printable(name)))
+        }
+        other => Outcome::refused(format!("session {label} {other}")),
+    }
+}
