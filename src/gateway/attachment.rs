@@ -213,7 +213,7 @@ impl Receipts {
         self.unreported > 0
     }
 
-    /// Reports the bytes written that wait to be.
+    /// Reports the bytes written that wait to be. Cancel-safe.
     pub async fn report_unreported(&mut self) -> Result<(), HubGone> {
         if self.unreported == 0 {
             return Ok(());
@@ -221,14 +221,14 @@ impl Receipts {
         self.report(false).await
     }
 
+    /// Cancel-safe: the count is taken only once there is room to send it.
     async fn report(&mut self, ack: bool) -> Result<(), HubGone> {
         let ReceiptsTo::Host(to_host) = &self.to else {
             return Ok(());
         };
+        let permit = to_host.reserve().await.map_err(|_| HubGone)?;
         let bytes = std::mem::take(&mut self.unreported) as u64;
-        to_host
-            .send(FromClient::Written { bytes, ack })
-            .await
-            .map_err(|_| HubGone)
+        permit.send(FromClient::Written { bytes, ack });
+        Ok(())
     }
 }

@@ -2,20 +2,25 @@
 //! one link per session (`link`, an actor speaking to the session's host
 //! or showing its exited screen), the client object a transport pumps
 //! (`attachment`), starting and adopting hosts (`hosting`, `host_start`,
-//! `host_connection`), and the steps every transport shares (`create`,
-//! `access`, `names`, `summary`).
+//! `host_connection`), the records' writer (`records`), and each step
+//! every transport shares, once: `create` (new), `attach` (the role,
+//! audit, gauge and the client object a transport pumps), `manage`
+//! (kill, restart, pause, resume, signal), `access`, `names`, `summary`;
+//! `App` is what the transports hold.
 //!
 //! Must not know SSH or HTTP: transports call in here and never
 //! re-implement a lifecycle step.
 
 pub mod access;
 pub mod app;
+pub mod attach;
 pub mod attachment;
 pub mod create;
 pub mod host_connection;
 pub mod host_start;
 pub mod hosting;
 pub mod link;
+pub mod manage;
 pub mod names;
 pub mod records;
 pub mod registry;

@@ -12,18 +12,15 @@ use russh::ChannelId;
 use russh::server::Handle;
 use tokio::sync::mpsc;
 
+use super::caller::Outcome;
 use super::channel::{ChannelEvent, ChannelIo};
-use super::run::Outcome;
 use crate::engine::AttachError;
 use crate::engine::ClientMessage;
 use crate::gateway::App;
-use crate::gateway::Messages;
-use crate::gateway::RECEIPT_DELAY;
-use crate::gateway::Receipts;
 use crate::gateway::SessionEntry;
+use crate::gateway::attach::{self, AttachRequest, ClientFeed};
 use crate::metrics as metric;
 use crate::ssh::prefix::{InputAction, PrefixReader, help_text};
-use crate::wire::Role;
 
 /// Extra bytes the input loop asks the writer to show (the keys help).
 const LOCAL_MESSAGES: usize = 4;
@@ -69,37 +66,30 @@ impl AttachEnd {
 }
 
 /// Attaches the channel's client to `entry` until it detaches, the
-/// program exits, the session is killed or the client goes away.
+/// program exits, the session is killed or the client goes away (the
+/// request's size is the channel's PTY's). The attach and the detach are
+/// audited by `gateway::attach`.
 pub async fn run(
     app: &App,
-    who: &str,
     entry: &SessionEntry,
-    role: Role,
-    upgradable: bool,
+    mut request: AttachRequest<'_>,
     io: &mut ChannelIo,
 ) -> AttachEnd {
     let Some(size) = io.pty.as_ref().map(|p| p.size) else {
         return AttachEnd::ClientGone;
     };
-    let asked = std::time::Instant::now();
-    let _counted = AttachedClient::new(role);
-    let mut attachment = match entry.link.attach_with(who, role, size, upgradable).await {
-        Ok(attachment) => attachment,
+    request.size = size;
+    let mut client = match attach::attach(app, entry, request).await {
+        Ok(client) => client,
         Err(AttachError::Full { limit }) => return AttachEnd::Full(limit),
         Err(AttachError::Gone) => return AttachEnd::Killed,
     };
-    let Some(messages) = attachment.messages.take() else {
+    let Some(feed) = client.take_feed() else {
+        client.finish(&AttachEnd::Killed.describe()).await;
         return AttachEnd::Killed;
     };
     let (local_tx, local_rx) = mpsc::channel(LOCAL_MESSAGES);
-    let mut writer = tokio::spawn(write_messages(
-        io.handle.clone(),
-        io.id,
-        messages,
-        local_rx,
-        attachment.receipts(),
-        asked,
-    ));
+    let mut writer = tokio::spawn(write_messages(io.handle.clone(), io.id, feed, local_rx));
     let prefix = app.config.keys.prefix;
     let mut reader = PrefixReader::new(prefix.byte);
     let mut actions = Vec::new();
@@ -111,7 +101,7 @@ pub async fn run(
                     actions.clear();
                     reader.feed(&bytes, &mut actions);
                     metrics::counter!(metric::BYTES_IN, "transport" => "ssh").increment(bytes.len() as u64);
-                    if let Some(end) = act(&attachment, &actions, &local_tx, &prefix.name()).await {
+                    if let Some(end) = act(&client.attachment, &actions, &local_tx, &prefix.name()).await {
                         break end;
                     }
                 }
@@ -119,7 +109,7 @@ pub async fn run(
                     if let Some(pty) = io.pty.as_mut() {
                         pty.size = size;
                     }
-                    let _ = attachment.resize(size).await;
+                    let _ = client.attachment.resize(size).await;
                 }
                 Some(ChannelEvent::Eof) => {}
                 None => break AttachEnd::ClientGone,
@@ -127,29 +117,11 @@ pub async fn run(
         }
     };
     writer.abort();
-    drop(attachment);
+    client.finish(&end.describe()).await;
     if !matches!(end, AttachEnd::ClientGone) {
         let _ = io.write(Bytes::from_static(LEAVE)).await;
     }
     end
-}
-
-/// Counts an attached SSH client by role for as long as it is attached.
-struct AttachedClient(Role);
-
-impl AttachedClient {
-    fn new(role: Role) -> Self {
-        metrics::gauge!(metric::CLIENTS, "role" => metric::role_label(role), "transport" => "ssh")
-            .increment(1.0);
-        AttachedClient(role)
-    }
-}
-
-impl Drop for AttachedClient {
-    fn drop(&mut self) {
-        metrics::gauge!(metric::CLIENTS, "role" => metric::role_label(self.0), "transport" => "ssh")
-            .decrement(1.0);
-    }
 }
 
 /// Carries out the client's input; returns how the attachment ends, if it does.
@@ -183,26 +155,15 @@ async fn act(
 async fn write_messages(
     handle: Handle,
     channel: ChannelId,
-    mut messages: Messages,
+    mut feed: ClientFeed,
     mut local: mpsc::Receiver<Bytes>,
-    mut receipts: Receipts,
-    asked: std::time::Instant,
 ) -> AttachEnd {
-    let bytes_out = metrics::counter!(metric::BYTES_OUT, "transport" => "ssh");
-    // The first output is the restored screen: its arrival ends the attach.
-    let mut restored = false;
     loop {
         let message = tokio::select! {
-            message = messages.recv() => message,
+            message = feed.next() => message,
             Some(bytes) = local.recv() => {
                 if handle.data(channel, bytes).await.is_err() {
                     return AttachEnd::ClientGone;
-                }
-                continue;
-            }
-            () = tokio::time::sleep(RECEIPT_DELAY), if receipts.unreported() => {
-                if receipts.report_unreported().await.is_err() {
-                    return AttachEnd::Killed;
                 }
                 continue;
             }
@@ -215,19 +176,13 @@ async fn write_messages(
                 if handle.data(channel, bytes.clone()).await.is_err() {
                     return AttachEnd::ClientGone;
                 }
-                bytes_out.increment(bytes.len() as u64);
-                if !restored {
-                    restored = true;
-                    metrics::histogram!(metric::ATTACH_SECONDS, "transport" => "ssh")
-                        .record(asked.elapsed().as_secs_f64());
-                }
             }
             ClientMessage::Marker => {}
             ClientMessage::Exited { status } => return AttachEnd::Exited(*status),
             ClientMessage::Closed => return AttachEnd::Killed,
             ClientMessage::Revoked => return AttachEnd::Revoked,
         }
-        if receipts.written(&message).await.is_err() {
+        if feed.written(&message).await.is_err() {
             return AttachEnd::Killed;
         }
     }

@@ -19,8 +19,9 @@ use russh::server::{Auth, ChannelOpenHandle, Msg, Session};
 use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet};
 use tokio::sync::{mpsc, oneshot};
 
+use super::caller::Caller;
 use super::channel::{ChannelEvent, ChannelIo, PtyInfo};
-use super::run::{self, Caller};
+use super::run;
 use super::signin::{Gate, SignIn};
 use crate::gateway::App;
 use crate::wire::Size;

@@ -11,6 +11,7 @@
 //! into a session's state except through its hub.
 
 mod attach;
+mod caller;
 mod certauth;
 mod channel;
 mod closable;
@@ -21,11 +22,13 @@ pub mod prefix;
 mod replay;
 mod run;
 mod run_account;
+mod run_attach;
 mod run_audit;
 mod run_control;
 mod run_link;
 mod run_new;
 mod run_picker;
+mod run_session;
 mod run_share;
 mod signin;
 pub mod verbs;

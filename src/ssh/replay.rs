@@ -11,8 +11,8 @@ use bytes::Bytes;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::Instant;
 
+use super::caller::{Caller, Outcome, find};
 use super::channel::{ChannelEvent, ChannelIo};
-use super::run::{Caller, Outcome, find};
 use crate::engine::recording;
 use crate::gateway::App;
 use crate::ssh::prefix::{InputAction, PrefixReader};

@@ -3,8 +3,8 @@
 //!
 //! Must not change another user's keys.
 
+use super::caller::{Caller, Outcome};
 use super::channel::ChannelIo;
-use super::run::{Caller, Outcome};
 use super::verbs::KeysAction;
 use crate::gateway::App;
 use crate::gateway::SessionEntry;

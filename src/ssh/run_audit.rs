@@ -3,8 +3,8 @@
 //!
 //! Must not write the log; `audit.rs` does.
 
+use super::caller::{Caller, Outcome};
 use super::channel::ChannelIo;
-use super::run::{Caller, Outcome};
 use crate::gateway::App;
 use crate::gateway::names::SessionRef;
 use crate::store::AuditRecord;

@@ -3,13 +3,14 @@
 //! only; each one done is audited (`pause`, `resume`, `signal` with the
 //! signal's name).
 //!
-//! Must not signal anything itself: the session's hub does, in its host.
+//! Must not signal or audit anything itself: `gateway::manage` does.
 
-use super::run::{Caller, Outcome, find};
-use crate::audit::AuditEvent;
+use super::caller::{Caller, Outcome, find};
 use crate::gateway::App;
+use crate::gateway::attach::Transport;
+use crate::gateway::manage;
 use crate::gateway::names;
-use crate::wire::control::{ControlError, short_name};
+use crate::wire::control::ControlError;
 
 /// `pause NAME` (`paused`) or `resume NAME`.
 pub(super) async fn pause(app: &App, caller: &Caller, name: &str, paused: bool) -> Outcome {
@@ -21,15 +22,8 @@ pub(super) async fn pause(app: &App, caller: &Caller, name: &str, paused: bool) 
     if !access.can_write() {
         return Outcome::refused(format!("you may not {verb} {}", entry.label()));
     }
-    match entry.link.pause(paused).await {
-        Ok(()) => {
-            let event = AuditEvent::new(Some(&caller.user.name), verb)
-                .session(entry.label())
-                .detail("over ssh");
-            app.audit.record(event).await;
-            tracing::info!(session = %entry.label(), "{verb}d");
-            Outcome::Done
-        }
+    match manage::pause(app, &caller.user.name, &entry, paused, Transport::Ssh).await {
+        Ok(()) => Outcome::Done,
         Err(error) => refused(name, &entry.label(), error),
     }
 }
@@ -48,15 +42,8 @@ pub(super) async fn signal(
     if !access.can_write() {
         return Outcome::refused(format!("you may not signal {}", entry.label()));
     }
-    match entry.link.signal(signal).await {
-        Ok(()) => {
-            let event = AuditEvent::new(Some(&caller.user.name), "signal")
-                .session(entry.label())
-                .detail(format!("{} over ssh", short_name(signal)));
-            app.audit.record(event).await;
-            tracing::info!(session = %entry.label(), signal = short_name(signal), "signalled");
-            Outcome::Done
-        }
+    match manage::signal(app, &caller.user.name, &entry, signal, Transport::Ssh).await {
+        Ok(()) => Outcome::Done,
         Err(error) => refused(name, &entry.label(), error),
     }
 }

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::caller::{Caller, Outcome, find, find_to_manage};
 use super::channel::ChannelIo;
-use super::run::{Caller, Outcome, find, find_to_manage};
 use super::verbs::TokenAction;
 use crate::audit::AuditEvent;
 use crate::clock::unix_now as now;

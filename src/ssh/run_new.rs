@@ -4,8 +4,9 @@
 //!
 //! Must not start programs itself; the registry does.
 
+use super::caller::{Caller, Outcome};
 use super::channel::ChannelIo;
-use super::run::{Caller, Outcome, attach_entry};
+use super::run_attach::attach_entry;
 use crate::gateway::App;
 use crate::gateway::SessionEntry;
 use crate::gateway::access::Access;

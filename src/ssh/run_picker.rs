@@ -20,9 +20,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::attach::AttachEnd;
+use super::caller::{Caller, Outcome, access_of};
 use super::channel::{ChannelEvent, ChannelIo};
-use super::run::{Caller, Outcome, access_of, attach_session, kill_entry};
+use super::run_attach::attach_session;
 use super::run_new::{self, NewRequest};
+use super::run_session::kill_entry;
 use super::run_share::change_grant;
 use crate::clock::unix_now;
 use crate::gateway::App;

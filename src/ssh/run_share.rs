@@ -6,8 +6,8 @@
 //! Must not decide what a grant allows (`session::access` does) or touch
 //! clients except through the hub.
 
+use super::caller::{Caller, Outcome, find_to_manage};
 use super::channel::ChannelIo;
-use super::run::{Caller, Outcome, find_to_manage};
 use crate::audit::AuditEvent;
 use crate::gateway::App;
 use crate::gateway::access::access_of;

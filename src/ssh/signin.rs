@@ -14,8 +14,8 @@ use std::sync::Arc;
 use russh::keys::{Certificate, HashAlg, PublicKey};
 use tokio::sync::mpsc;
 
+use super::caller::Caller;
 use super::certauth::{self, CertRefusal, TrustedCas};
-use super::run::Caller;
 use crate::audit::AuditEvent;
 use crate::gateway::App;
 use crate::metrics as metric;

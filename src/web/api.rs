@@ -20,7 +20,6 @@ use serde::Deserialize;
 use super::auth::{self, Proof, Refusal};
 use super::error::ApiError;
 use super::security;
-use crate::audit::AuditEvent;
 use crate::gateway::App;
 use crate::gateway::SessionEntry;
 use crate::gateway::access::{access_of, may_manage};
@@ -194,11 +193,7 @@ async fn kill(
             format!("only the owner may kill {}", entry.label()),
         ));
     }
-    let event = AuditEvent::new(Some(&user.name), "kill").session(entry.label());
-    app.audit.record(event).await;
-    let _ = entry.link.kill().await;
-    app.registry.remove(entry.record.id).await;
-    tracing::info!(user = %user.name, session = %entry.label(), "session killed by API");
+    crate::gateway::manage::kill(&app, &user.name, &entry).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -32,16 +32,16 @@ use super::error::ApiError;
 use super::pages::{WatchQuery, flag_set};
 use super::protocol::{self, ClientText, ServerText, close};
 use super::security;
-use crate::audit::AuditEvent;
 use crate::clock::unix_now as now;
 use crate::engine::hub::AttachError;
 use crate::gateway::App;
-use crate::gateway::Attachment;
 use crate::gateway::SessionEntry;
+use crate::gateway::attach::{self as gateway_attach, AttachRequest, Client, Transport, role_for};
+use crate::gateway::manage;
 use crate::metrics as metric;
 use crate::wire::Role;
 use crate::wire::Size;
-use crate::wire::control::{parse_signal, short_name};
+use crate::wire::control::parse_signal;
 
 /// How long the server waits for the browser's first resize before
 /// attaching at the default size.
@@ -73,20 +73,17 @@ pub async fn upgrade(
         Err(refusal) => return ApiError::from(refusal).into_response(),
     };
     let watching = flag_set(query.watch.as_deref());
-    let role = if viewer.can_write() && !watching {
-        Role::Writer
-    } else {
-        Role::Observer
-    };
     // A user reading for want of access (not by choice, not a guest)
     // becomes a writer in place when `share --write` gives it.
-    let upgradable = role == Role::Observer && !watching && matches!(viewer, Viewer::User { .. });
+    let may_upgrade = matches!(viewer, Viewer::User { .. });
+    let (role, upgradable) = role_for(viewer.can_write(), watching, may_upgrade);
     ws.max_message_size(protocol::MAX_MESSAGE_BYTES)
         .max_frame_size(protocol::MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| attached(app, entry, viewer, (role, upgradable), peer, socket))
 }
 
-/// Records the attachment in the audit log around [`run`].
+/// One browser attached to one session, its log lines naming its user,
+/// address and session.
 async fn attached(
     app: Arc<App>,
     entry: SessionEntry,
@@ -95,24 +92,11 @@ async fn attached(
     peer: SocketAddr,
     socket: WebSocket,
 ) {
-    let (audit, label, who) = (app.audit.clone(), entry.label(), viewer.name().to_string());
-    let role_name = match role {
-        Role::Writer => "writer",
-        Role::Observer => "observer",
-    };
-    let event = AuditEvent::new(Some(&who), "attach")
-        .session(label.clone())
-        .detail(format!("{role_name} over web from {peer}"));
-    audit.record(event).await;
-    // Every line logged for this browser names its user, address and session.
-    let span = tracing::info_span!("websocket", user = %who, %peer, session = %label);
-    run(app, entry, viewer, (role, upgradable), socket)
+    let span =
+        tracing::info_span!("websocket", user = %viewer.name(), %peer, session = %entry.label());
+    run(app, entry, viewer, (role, upgradable, peer), socket)
         .instrument(span)
         .await;
-    let event = AuditEvent::new(Some(&who), "detach")
-        .session(label)
-        .detail(format!("{role_name} over web from {peer}"));
-    audit.record(event).await;
 }
 
 /// What to do after a frame from the browser.
@@ -129,7 +113,7 @@ async fn run(
     app: Arc<App>,
     entry: SessionEntry,
     viewer: Viewer,
-    (role, upgradable): (Role, bool),
+    (role, upgradable, peer): (Role, bool, SocketAddr),
     socket: WebSocket,
 ) {
     let label = entry.label();
@@ -147,14 +131,16 @@ async fn run(
     {
         return;
     }
-    let asked = std::time::Instant::now();
-    let _counted = AttachedClient::new(role);
-    let attached = entry
-        .link
-        .attach_with(viewer.name(), role, size, upgradable)
-        .await;
-    let mut attachment = match attached {
-        Ok(attachment) => attachment,
+    let request = AttachRequest {
+        who: viewer.name(),
+        transport: Transport::Web,
+        peer,
+        role,
+        upgradable,
+        size,
+    };
+    let mut client = match gateway_attach::attach(&app, &entry, request).await {
+        Ok(client) => client,
         Err(AttachError::Full { limit }) => {
             let reason = format!("{limit} clients attached, the most allowed");
             let _ = send_close(&mut sink, close::FULL, &reason).await;
@@ -165,41 +151,40 @@ async fn run(
             return;
         }
     };
-    let Some(messages) = attachment.messages.take() else {
+    let Some(feed) = client.take_feed() else {
+        client.finish("the session has ended").await;
         return;
     };
-    tracing::info!(user = %viewer.name(), session = %label, role = ?role, "attached by WebSocket");
     let (people_tx, people_rx) = watch::channel(None);
     let (access_tx, access_rx) = watch::channel(role);
     let (close_tx, close_rx) = mpsc::channel(1);
     let writer = tokio::spawn(write_messages(
         sink,
-        messages,
-        attachment.receipts(),
+        feed,
         Notices {
             people: people_rx,
             access: access_rx,
         },
         close_rx,
         label.clone(),
-        asked,
     ));
     let mut bridge = Bridge {
         app,
         entry,
         viewer,
-        attachment,
+        client,
         people: people_tx,
         access: access_tx,
     };
     if let Some(frame) = early
         && let Flow::Close(code, reason) = bridge.frame(frame).await
     {
+        let how = format!("closed: {reason}");
         finish(close_tx, writer, code, reason).await;
+        bridge.client.finish(&how).await;
         return;
     }
     bridge.read(stream, writer, close_tx).await;
-    tracing::info!(session = %label, "WebSocket detached");
 }
 
 /// Waits briefly for the browser's first message: a resize gives the
@@ -223,7 +208,7 @@ struct Bridge {
     app: Arc<App>,
     entry: SessionEntry,
     viewer: Viewer,
-    attachment: Attachment,
+    client: Client,
     people: watch::Sender<Option<String>>,
     /// This browser's role as the hub has it: its input is passed on only
     /// while a writer, and the writer tells the browser when `share`
@@ -277,12 +262,16 @@ impl Bridge {
                 other => break other,
             }
         };
-        if let Flow::Close(code, reason) = flow {
+        let how = if let Flow::Close(code, reason) = flow {
             tracing::info!(session = %self.entry.label(), code, %reason, "closing WebSocket");
+            let how = format!("closed: {reason}");
             finish(close_tx, writer, code, reason).await;
+            how
         } else {
             writer.abort();
-        }
+            "closed".to_string()
+        };
+        self.client.finish(&how).await;
     }
 
     /// Handles one frame from the browser.
@@ -292,7 +281,7 @@ impl Bridge {
                 metrics::counter!(metric::BYTES_IN, "transport" => "websocket")
                     .increment(bytes.len() as u64);
                 let writing = *self.access.borrow() == Role::Writer;
-                if writing && self.attachment.input(bytes).await.is_err() {
+                if writing && self.client.attachment.input(bytes).await.is_err() {
                     return Flow::End;
                 }
                 Flow::Continue
@@ -300,7 +289,7 @@ impl Bridge {
             Message::Text(text) => match ClientText::parse(&text) {
                 Ok(Some(ClientText::Resize { cols, rows })) => {
                     if let Some(size) = ClientText::size(cols, rows)
-                        && self.attachment.resize(size).await.is_err()
+                        && self.client.attachment.resize(size).await.is_err()
                     {
                         return Flow::End;
                     }
@@ -330,14 +319,9 @@ impl Bridge {
                 return Flow::Continue;
             }
         };
-        match self.entry.link.signal(signal).await {
-            Ok(()) => {
-                let event = AuditEvent::new(Some(self.viewer.name()), "signal")
-                    .session(self.entry.label())
-                    .detail(format!("{} over web", short_name(signal)));
-                self.app.audit.record(event).await;
-            }
-            Err(error) => tracing::debug!(%error, "a signal message not delivered"),
+        let (app, who) = (&self.app, self.viewer.name());
+        if let Err(error) = manage::signal(app, who, &self.entry, signal, Transport::Web).await {
+            tracing::debug!(%error, "a signal message not delivered");
         }
         Flow::Continue
     }
@@ -348,7 +332,7 @@ impl Bridge {
         let Ok(status) = self.entry.link.status().await else {
             return;
         };
-        let me = Some(self.attachment.id.0);
+        let me = Some(self.client.attachment.id.0);
         if let Some(mine) = status.participants.iter().find(|p| p.client == me) {
             self.access.send_if_modified(|role| {
                 let changed = *role != mine.role;
@@ -415,23 +399,5 @@ async fn finish(
     let _ = close_tx.try_send((code, reason));
     if tokio::time::timeout(CLOSE_WAIT, &mut writer).await.is_err() {
         writer.abort();
-    }
-}
-
-/// Counts an attached browser by role for as long as it is attached.
-struct AttachedClient(Role);
-
-impl AttachedClient {
-    fn new(role: Role) -> Self {
-        metrics::gauge!(metric::CLIENTS, "role" => metric::role_label(role), "transport" => "websocket")
-            .increment(1.0);
-        AttachedClient(role)
-    }
-}
-
-impl Drop for AttachedClient {
-    fn drop(&mut self) {
-        metrics::gauge!(metric::CLIENTS, "role" => metric::role_label(self.0), "transport" => "websocket")
-            .decrement(1.0);
     }
 }

@@ -16,10 +16,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::super::protocol::{ServerText, access_word, close};
 use crate::engine::ClientMessage;
-use crate::gateway::Messages;
-use crate::gateway::RECEIPT_DELAY;
-use crate::gateway::Receipts;
-use crate::metrics as metric;
+use crate::gateway::attach::ClientFeed;
 use crate::wire::Role;
 
 /// A browser that takes longer than this to take one message is dropped.
@@ -61,20 +58,15 @@ pub(super) struct Notices {
 /// written.
 pub(super) async fn write_messages(
     mut sink: Sink,
-    mut messages: Messages,
-    mut receipts: Receipts,
+    mut feed: ClientFeed,
     notices: Notices,
     mut closing: mpsc::Receiver<(u16, String)>,
     label: String,
-    asked: std::time::Instant,
 ) {
     let Notices {
         mut people,
         mut access,
     } = notices;
-    let bytes_out = metrics::counter!(metric::BYTES_OUT, "transport" => "websocket");
-    // The first output is the restored screen: its arrival ends the attach.
-    let mut restored = false;
     loop {
         tokio::select! {
             biased;
@@ -100,7 +92,7 @@ pub(super) async fn write_messages(
                     return;
                 }
             }
-            message = messages.recv() => {
+            message = feed.next() => {
                 let Some(message) = message else {
                     let _ = send_close(&mut sink, close::KILLED, "the session was killed").await;
                     return;
@@ -108,20 +100,7 @@ pub(super) async fn write_messages(
                 if !deliver(&mut sink, &message, &label).await {
                     return;
                 }
-                if let ClientMessage::Output { bytes, .. } = &message {
-                    bytes_out.increment(bytes.len() as u64);
-                    if !restored {
-                        restored = true;
-                        metrics::histogram!(metric::ATTACH_SECONDS, "transport" => "websocket")
-                            .record(asked.elapsed().as_secs_f64());
-                    }
-                }
-                if receipts.written(&message).await.is_err() {
-                    return;
-                }
-            }
-            () = tokio::time::sleep(RECEIPT_DELAY), if receipts.unreported() => {
-                if receipts.report_unreported().await.is_err() {
+                if feed.written(&message).await.is_err() {
                     return;
                 }
             }
