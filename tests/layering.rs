@@ -114,6 +114,30 @@ fn every_top_level_module_has_a_rank() {
     );
 }
 
+/// No two files of one folder import each other, directly or round a
+/// circle (a file under a subfolder counts as that subfolder): a folder's
+/// files form layers too, the dispatching file above the pieces it uses.
+#[test]
+fn no_import_circle_among_the_files_of_a_folder() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let edges = sibling_imports(&src);
+    assert!(
+        edges.len() > 50,
+        "the reader found only {} imports between files of one folder",
+        edges.len()
+    );
+    let circles = circles_in(&edges);
+    assert!(
+        circles.is_empty(),
+        "files that import each other round a circle:\n{}",
+        circles
+            .iter()
+            .map(|circle| circle.join(" -> "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
 /// The reader itself, on a small made-up tree: it must see `use`
 /// groups, inline paths and `super::` climbing out, and skip comments.
 #[test]
@@ -150,6 +174,106 @@ fn the_reader_finds_imports_of_every_form() {
     .collect();
     assert_eq!(found, expected);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Imports from one file of a folder to another, as (folder/from,
+/// folder/to), each pair once.
+fn sibling_imports(src: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    collect_rust_files(src, &mut files);
+    let mut edges = std::collections::BTreeSet::new();
+    for file in files {
+        let relative = file.strip_prefix(src).unwrap();
+        let module = module_path(relative);
+        if module.len() < 2 {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for line in text.lines() {
+            for target in paths_in(strip_comment(line), &module) {
+                if target.len() >= 2
+                    && target[0] == module[0]
+                    && target[1] != module[1]
+                    && target[1].chars().next().is_some_and(|c| c.is_lowercase())
+                {
+                    edges.insert((
+                        format!("{}/{}", module[0], module[1]),
+                        format!("{}/{}", target[0], target[1]),
+                    ));
+                }
+            }
+        }
+    }
+    edges.into_iter().collect()
+}
+
+/// The module paths a line names, resolved from `module`: `crate::a::b`
+/// and `super::…` chains (one `use` group is read as its first path).
+fn paths_in(code: &str, module: &[String]) -> Vec<Vec<String>> {
+    let mut paths = Vec::new();
+    let words = code.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'));
+    for word in words {
+        let mut segments: Vec<&str> = word.split("::").filter(|s| !s.is_empty()).collect();
+        let mut path: Vec<String> = match segments.first() {
+            Some(&"crate") => {
+                segments.remove(0);
+                Vec::new()
+            }
+            Some(&"super") => {
+                let supers = segments.iter().take_while(|s| **s == "super").count();
+                if supers > module.len() {
+                    continue;
+                }
+                segments.drain(..supers);
+                module[..module.len() - supers].to_vec()
+            }
+            _ => continue,
+        };
+        path.extend(segments.iter().map(|s| s.to_string()));
+        paths.push(path);
+    }
+    paths
+}
+
+/// The circles in a directed graph, each as the names round it.
+fn circles_in(edges: &[(String, String)]) -> Vec<Vec<String>> {
+    let mut circles = Vec::new();
+    for (from, to) in edges {
+        // A path back from `to` to `from` closes a circle through this edge.
+        if let Some(mut back) = path_between(edges, to, from) {
+            back.insert(0, from.clone());
+            let key: std::collections::BTreeSet<&String> = back.iter().collect();
+            if !circles
+                .iter()
+                .any(|c: &Vec<String>| c.iter().collect::<std::collections::BTreeSet<_>>() == key)
+            {
+                circles.push(back);
+            }
+        }
+    }
+    circles
+}
+
+fn path_between(edges: &[(String, String)], start: &str, goal: &str) -> Option<Vec<String>> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut queue = std::collections::VecDeque::from([vec![start.to_string()]]);
+    while let Some(path) = queue.pop_front() {
+        let last = path.last().unwrap().clone();
+        if last == goal {
+            return Some(path);
+        }
+        if !seen.insert(last.clone()) {
+            continue;
+        }
+        for (from, to) in edges {
+            if *from == last {
+                let mut next = path.clone();
+                next.push(to.clone());
+                queue.push_back(next);
+            }
+        }
+    }
+    None
 }
 
 fn tempdir() -> PathBuf {

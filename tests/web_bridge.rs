@@ -379,6 +379,16 @@ async fn a_browser_that_stops_reading_holds_back_no_one_and_catches_up_later() {
 
     // About 24 MB of output while `stalled` reads nothing.
     alice.ok("send work 'yes flood-line | head -n 2000000; echo done-$((7*7))\\n'");
+    // How long the flood takes depends on the machine (and on what else
+    // runs): only a session that printed nothing for a while fails.
+    tokio::task::block_in_place(|| {
+        while !alice.ok("capture work").contains("done-49") {
+            let rows = common::json_rows(&alice.ok("ls --json"));
+            let idle = rows[0]["idle_seconds"].as_u64().unwrap();
+            assert!(idle < common::PATIENCE.as_secs(), "the flood stopped");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    });
     reader.wait_for_text("done-49").await;
     let after = resident_kib(server.pid());
     assert!(

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::wire::FinalScreen;
 use crate::wire::control::ControlError;
-use crate::wire::protocol::FinalScreen;
 use crate::wire::{ClientId, HubStatus, Role, ScreenPreview, Size};
 
 /// What a client's front end receives.

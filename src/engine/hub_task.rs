@@ -22,9 +22,9 @@ use super::recording::Recorder;
 use super::render;
 use crate::clock::unix_now;
 use crate::engine::program::{Process, Signal};
+use crate::wire::FinalScreen;
 use crate::wire::SessionId;
 use crate::wire::Size;
-use crate::wire::protocol::FinalScreen;
 use crate::wire::{ClientId, Role};
 use crate::wire::{HubSettings, HubStatus, Participant, ScreenPreview};
 

@@ -8,14 +8,15 @@
 //! Must not decide who may attach or record anything (`registry`, the
 //! transports' callers and the link do); it only carries bytes.
 
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::host_connection::{self, HostReader};
-use crate::engine::{self, ClientMessage, HubGone};
-use crate::wire::protocol::{self, FromClient};
+use crate::engine::{self, AttachError, ClientMessage, HubGone};
+use crate::wire::protocol::{self, FromClient, Open, ToClient};
 use crate::wire::{ClientId, Role, Size};
 
 /// Below this many bytes written, receipts to a session host wait: a
@@ -112,6 +113,34 @@ impl Attachment {
     }
 }
 
+/// Attaches a client to the hub in the host on `socket`.
+pub async fn attach(
+    socket: &Path,
+    who: &str,
+    (role, upgradable): (Role, bool),
+    size: Size,
+) -> Result<Attachment, AttachError> {
+    let purpose = Open::Attach {
+        who: who.to_string(),
+        role,
+        size,
+        upgradable,
+    };
+    let (_, mut reader, writer) = host_connection::open(socket, &purpose)
+        .await
+        .map_err(|_| AttachError::Gone)?;
+    let (id, role) = match protocol::receive::<ToClient, _>(&mut reader).await {
+        Ok(ToClient::Attached { id, role }) => (id, role),
+        Ok(ToClient::Full { limit }) => return Err(AttachError::Full { limit }),
+        _ => return Err(AttachError::Gone),
+    };
+    let (to_host, queue) = mpsc::channel(host_connection::CLIENT_QUEUE);
+    // Input, resizes and receipts, until the attachment (and every copy of
+    // its receipts) is gone; then the connection closes.
+    tokio::spawn(protocol::write_queued(writer, queue));
+    Ok(Attachment::host(ClientId(id), role, reader, to_host))
+}
+
 /// What an attached client is sent, in order: read straight off its
 /// connection to the session host, or from the exited session's hub.
 pub struct Messages {
@@ -137,7 +166,7 @@ impl Messages {
             Source::Host { reader, ended } => (reader, ended),
         };
         while !*ended {
-            let message = match protocol::receive_to_client(reader).await {
+            let message = match crate::wire::output_frame::receive_to_client(reader).await {
                 Ok(message) => message,
                 Err(_) => {
                     *ended = true;

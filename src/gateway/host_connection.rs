@@ -1,7 +1,7 @@
 //! The gateway's side of a host's socket: the control connection
-//! ([`HostConnection`], which the session's link owns) and one connection
-//! per attached client or watcher, each turned into what the front ends
-//! already use ([`Attachment`], a receiver of [`ClientMessage`]).
+//! ([`HostConnection`], which the session's link owns), opening a
+//! connection for another purpose (a client's: `attachment` builds on
+//! it), and a watcher's connection, a receiver of [`ClientMessage`].
 //!
 //! Each connection reads and writes in separate tasks, so a front end that
 //! is slow to take output never stops its input reaching the host, and the
@@ -16,14 +16,9 @@ use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 
-use super::attachment::Attachment;
-use crate::engine::AttachError;
 use crate::engine::ClientMessage;
 use crate::engine::HubGone;
-use crate::wire::ClientId;
 use crate::wire::HubStatus;
-use crate::wire::Role;
-use crate::wire::Size;
 use crate::wire::protocol::{
     self, FromHost, Hello, Open, ProtocolError, Reader, ToClient, Writer, check_version,
 };
@@ -32,7 +27,7 @@ use crate::wire::protocol::{
 /// not answer in this time is treated as gone.
 const GREETING_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages buffered per client between its connection and its front end.
-const CLIENT_QUEUE: usize = 64;
+pub(super) const CLIENT_QUEUE: usize = 64;
 
 pub type HostReader = Reader<OwnedReadHalf>;
 pub type HostWriter = Writer<OwnedWriteHalf>;
@@ -73,7 +68,7 @@ impl HostConnection {
 }
 
 /// Connects, reads the host's greeting and says what the connection is for.
-async fn open(
+pub(super) async fn open(
     socket: &Path,
     purpose: &Open,
 ) -> Result<(Hello, HostReader, HostWriter), ProtocolError> {
@@ -102,34 +97,6 @@ fn not_answering() -> ProtocolError {
     ))
 }
 
-/// Attaches a client to the hub in the host on `socket`.
-pub async fn attach(
-    socket: &Path,
-    who: &str,
-    (role, upgradable): (Role, bool),
-    size: Size,
-) -> Result<Attachment, AttachError> {
-    let purpose = Open::Attach {
-        who: who.to_string(),
-        role,
-        size,
-        upgradable,
-    };
-    let (_, mut reader, writer) = open(socket, &purpose)
-        .await
-        .map_err(|_| AttachError::Gone)?;
-    let (id, role) = match protocol::receive::<ToClient, _>(&mut reader).await {
-        Ok(ToClient::Attached { id, role }) => (id, role),
-        Ok(ToClient::Full { limit }) => return Err(AttachError::Full { limit }),
-        _ => return Err(AttachError::Gone),
-    };
-    let (to_host, queue) = mpsc::channel(CLIENT_QUEUE);
-    // Input, resizes and receipts, until the attachment (and every copy of
-    // its receipts) is gone; then the connection closes.
-    tokio::spawn(protocol::write_queued(writer, queue));
-    Ok(Attachment::host(ClientId(id), role, reader, to_host))
-}
-
 /// The program's output bytes as they come, from the host on `socket`.
 pub async fn watch(socket: &Path, who: &str) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
     let purpose = Open::Watch {
@@ -152,7 +119,7 @@ pub async fn watch(socket: &Path, who: &str) -> Result<mpsc::Receiver<ClientMess
 async fn read_messages(mut reader: HostReader, messages: mpsc::Sender<ClientMessage>) {
     loop {
         let message = tokio::select! {
-            message = protocol::receive_to_client(&mut reader) => message,
+            message = crate::wire::output_frame::receive_to_client(&mut reader) => message,
             () = messages.closed() => return,
         };
         let message = match message {

@@ -12,9 +12,9 @@ use crate::engine::hub_task::HubIdentity;
 use crate::engine::recording;
 use crate::gateway::host_connection::HostConnection;
 use crate::runtime::{Owner, Runtime, SpawnError, SpawnSpec};
+use crate::wire::FinalScreen;
 use crate::wire::HubSettings;
 use crate::wire::launch::Launch;
-use crate::wire::protocol::FinalScreen;
 
 /// Starts session hosts. Cheap to clone.
 #[derive(Clone)]

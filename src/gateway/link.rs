@@ -34,7 +34,8 @@ use crate::gateway::host_connection::{self, HostConnection, HostReader};
 use crate::store::Store;
 use crate::wire::control::ControlError;
 
-use crate::wire::protocol::{self, FinalScreen, FromHost, ToHost};
+use crate::wire::FinalScreen;
+use crate::wire::protocol::{self, FromHost, ToHost};
 use crate::wire::{HubSettings, HubStatus, Role, ScreenPreview, Size};
 
 mod control;
@@ -661,7 +662,7 @@ fn serve_by_host(host: &mut Host, command: Command, changes: &Changes) -> bool {
             let (socket, link) = (host.socket.clone(), host.link.clone());
             tokio::spawn(async move {
                 let attached =
-                    host_connection::attach(&socket, &who, (role, upgradable), size).await;
+                    super::attachment::attach(&socket, &who, (role, upgradable), size).await;
                 // The host may have just carried its exited session off to
                 // this link: ask the link again, which shows it from here.
                 let link = link.upgrade().filter(|_| {

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::protocol::FinalScreen;
-use super::session::{HubSettings, Size};
+use super::session::{FinalScreen, HubSettings, Size};
 
 /// The log every host appends to, in the hosts directory.
 pub const LOG_FILE: &str = "hosts.log";

@@ -14,5 +14,6 @@ pub mod protocol;
 pub mod session;
 
 pub use session::{
-    ClientId, HubSettings, HubStatus, Participant, Role, ScreenPreview, SessionId, Size, SizePolicy,
+    ClientId, FinalScreen, HubSettings, HubStatus, Participant, Role, ScreenPreview, SessionId,
+    Size, SizePolicy,
 };

@@ -16,7 +16,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use serde::Serialize;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::protocol::{MAX_FRAME_BYTES, ProtocolError, ToClient};
+use tokio::io::AsyncRead;
+
+use super::protocol::{MAX_FRAME_BYTES, ProtocolError, Reader, ToClient};
 
 /// `{"Output": {"bytes": ` in MessagePack (a map of one entry whose value
 /// is a map of two), before the bytes' own header.
@@ -191,6 +193,18 @@ impl Buf for Segments {
             count -= front.len();
             self.parts.pop_front();
         }
+    }
+}
+
+/// The next message for a client; output bytes are taken out of the frame
+/// read, not copied (see `output_frame`).
+pub async fn receive_to_client<R: AsyncRead + Unpin>(
+    reader: &mut Reader<R>,
+) -> Result<ToClient, ProtocolError> {
+    let mut frame = super::protocol::next_frame(reader).await?;
+    match decode(&mut frame) {
+        Some((bytes, ack)) => Ok(ToClient::Output { bytes, ack }),
+        None => Ok(rmp_serde::from_slice(&frame)?),
     }
 }
 

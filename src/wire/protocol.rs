@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
-use super::session::{HubStatus, Role, ScreenPreview, Size};
+use super::session::{FinalScreen, HubStatus, Role, ScreenPreview, Size};
 
 /// The protocol this build speaks. Bump it when a message changes in a
 /// way an older peer cannot read (adding an optional field does not).
@@ -133,16 +133,6 @@ pub enum FromHost {
     },
 }
 
-/// An exited session's last screen, as the gateway keeps it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FinalScreen {
-    pub size: Size,
-    /// Draws the screen, with every scrollback line above it, on a blank
-    /// terminal of `size`.
-    #[serde(with = "serde_bytes")]
-    pub snapshot: Vec<u8>,
-}
-
 /// From the gateway, for one attached client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum FromClient {
@@ -244,7 +234,7 @@ pub async fn receive<T: DeserializeOwned, R: AsyncRead + Unpin>(
 }
 
 /// The next frame's body; `Closed` at the end of the stream.
-async fn next_frame<R: AsyncRead + Unpin>(
+pub(super) async fn next_frame<R: AsyncRead + Unpin>(
     reader: &mut Reader<R>,
 ) -> Result<bytes::BytesMut, ProtocolError> {
     use futures_util::StreamExt;
@@ -252,18 +242,6 @@ async fn next_frame<R: AsyncRead + Unpin>(
         Some(Ok(frame)) => Ok(frame),
         Some(Err(error)) => Err(error.into()),
         None => Err(ProtocolError::Closed),
-    }
-}
-
-/// The next message for a client; output bytes are taken out of the frame
-/// read, not copied (see `output_frame`).
-pub async fn receive_to_client<R: AsyncRead + Unpin>(
-    reader: &mut Reader<R>,
-) -> Result<ToClient, ProtocolError> {
-    let mut frame = next_frame(reader).await?;
-    match super::output_frame::decode(&mut frame) {
-        Some((bytes, ack)) => Ok(ToClient::Output { bytes, ack }),
-        None => Ok(rmp_serde::from_slice(&frame)?),
     }
 }
 

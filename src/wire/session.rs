@@ -143,3 +143,13 @@ pub struct ScreenPreview {
     #[serde(with = "serde_bytes")]
     pub contents: Vec<u8>,
 }
+
+/// An exited session's last screen, as the gateway keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FinalScreen {
+    pub size: Size,
+    /// Draws the screen, with every scrollback line above it, on a blank
+    /// terminal of `size`.
+    #[serde(with = "serde_bytes")]
+    pub snapshot: Vec<u8>,
+}
