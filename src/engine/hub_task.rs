@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,17 +16,16 @@ use tokio::time::Instant;
 
 use super::changes::Changes;
 use super::clients::{ClientTable, Delivery};
-use super::hub::{AttachError, ClientMessage, Command, HubHandle};
+use super::hub::{AttachError, Attachment, ClientMessage, Command, HubHandle};
 use super::program::{Running, take_queued};
 use super::recording::Recorder;
-use super::render;
 use crate::clock::unix_now;
 use crate::engine::program::{Process, Signal};
 use crate::wire::FinalScreen;
 use crate::wire::SessionId;
 use crate::wire::Size;
 use crate::wire::{ClientId, Role};
-use crate::wire::{HubSettings, HubStatus, Participant, ScreenPreview};
+use crate::wire::{HubSettings, Participant};
 
 /// Commands waiting for the hub; senders wait when it is full.
 const COMMAND_QUEUE: usize = 256;
@@ -40,6 +39,7 @@ pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
 
 mod delivery;
 mod pausing;
+mod views;
 
 enum Event {
     Output(Bytes),
@@ -339,32 +339,11 @@ impl Hub {
                 size,
                 upgradable,
                 reply,
-                ..
             } => {
-                let limit = self.settings.max_clients;
-                let attachment = if limit > 0 && self.outboxes.len() >= limit {
-                    Err(AttachError::Full { limit })
-                } else {
-                    let upgradable = upgradable && role == Role::Observer;
-                    let who = Participant {
-                        name: who,
-                        role,
-                        client: None,
-                    };
-                    Ok(self.attach(who, size, upgradable))
-                };
-                let _ = reply.send(attachment);
+                let _ = reply.send(self.attach_client(who, role, size, upgradable));
             }
             Command::Watch { who, reply } => {
-                let (tx, rx) = mpsc::channel(OUTBOX_MESSAGES);
-                if self.running.is_none() {
-                    let _ = tx.try_send(ClientMessage::Exited {
-                        status: self.exit_status,
-                    });
-                } else {
-                    self.watchers.push((who, tx));
-                }
-                let _ = reply.send(rx);
+                let _ = reply.send(self.watch(who));
             }
             Command::Detach(id) => self.detach(id),
             Command::Input(id, bytes) => {
@@ -417,6 +396,40 @@ impl Hub {
         }
     }
 
+    /// Attaches a client unless `sessions.max_clients` are attached.
+    fn attach_client(
+        &mut self,
+        who: String,
+        role: Role,
+        size: Size,
+        upgradable: bool,
+    ) -> Result<Attachment, AttachError> {
+        let limit = self.settings.max_clients;
+        if limit > 0 && self.outboxes.len() >= limit {
+            return Err(AttachError::Full { limit });
+        }
+        let upgradable = upgradable && role == Role::Observer;
+        let who = Participant {
+            name: who,
+            role,
+            client: None,
+        };
+        Ok(self.attach(who, size, upgradable))
+    }
+
+    /// The program's output bytes as they come, for `watch` without a PTY.
+    fn watch(&mut self, who: String) -> mpsc::Receiver<ClientMessage> {
+        let (tx, rx) = mpsc::channel(OUTBOX_MESSAGES);
+        if self.running.is_none() {
+            let _ = tx.try_send(ClientMessage::Exited {
+                status: self.exit_status,
+            });
+        } else {
+            self.watchers.push((who, tx));
+        }
+        rx
+    }
+
     /// Starts recording the program just started, with `sessions.record`.
     fn start_recording(&mut self) {
         let Some(path) = self.settings.recording.clone() else {
@@ -443,72 +456,6 @@ impl Hub {
         if now != self.last_active {
             self.last_active = now;
             self.changes.notify();
-        }
-    }
-
-    fn capture(&mut self, scrollback: usize, ansi: bool) -> String {
-        let mut lines = self.table.terminal_mut().capture_rows(scrollback, ansi);
-        for line in &mut lines {
-            line.truncate(line.trim_end().len());
-            if ansi {
-                line.push_str("\x1b[m");
-            }
-        }
-        let blank = if ansi { "\x1b[m" } else { "" };
-        while lines.last().is_some_and(|l| l == blank) {
-            lines.pop();
-        }
-        let mut text = lines.join("\n");
-        text.push('\n');
-        text
-    }
-
-    fn status(&self) -> HubStatus {
-        HubStatus {
-            running: self.running.is_some(),
-            exit_status: if self.running.is_some() {
-                None
-            } else {
-                self.exit_status
-            },
-            writers: self.table.count(Role::Writer),
-            observers: self.table.count(Role::Observer),
-            attention: self.attention,
-            last_active: self.last_active,
-            size: self.table.pty_size(),
-            participants: self.participants(),
-            program_pid: self.running.as_ref().and_then(|r| r.pid),
-            screen_sync_switches: self.screen_sync_switches,
-            recording_failures: self.recording_failures.load(Ordering::Relaxed),
-            paused: Some(self.running.is_some() && self.paused),
-        }
-    }
-
-    /// Attached clients in the order they attached.
-    fn participants(&self) -> Vec<Participant> {
-        let mut clients: Vec<_> = self.outboxes.iter().collect();
-        clients.sort_by_key(|(id, _)| id.0);
-        clients
-            .into_iter()
-            .map(|(_, outbox)| outbox.who.clone())
-            .collect()
-    }
-
-    fn preview(&mut self) -> ScreenPreview {
-        let terminal = self.table.terminal();
-        ScreenPreview {
-            size: terminal.size(),
-            contents: render::preview(terminal),
-        }
-    }
-
-    /// The screen with its whole scrollback, exactly.
-    fn final_screen(&mut self) -> FinalScreen {
-        let scrollback = self.settings.scrollback_lines;
-        let terminal = self.table.terminal_mut();
-        FinalScreen {
-            size: terminal.size(),
-            snapshot: render::exact_snapshot(terminal, scrollback),
         }
     }
 

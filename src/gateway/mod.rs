@@ -12,6 +12,7 @@
 //! re-implement a lifecycle step.
 
 pub mod access;
+mod adoption;
 pub mod app;
 pub mod attach;
 pub mod attachment;
