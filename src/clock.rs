@@ -12,3 +12,12 @@ pub fn unix_now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+/// Seconds since the Unix epoch with their fraction, for timestamps finer
+/// than a second (asciicast headers).
+pub fn unix_now_fractional() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

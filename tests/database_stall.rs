@@ -232,12 +232,28 @@ impl PrivatePostgres {
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
-        // `runuser` forwards the signal to the postmaster.
-        let _ = kill(Pid::from_raw(self.postmaster.id() as i32), Signal::SIGCONT);
-        for pid in descendants(self.postmaster.id()) {
+        // Continued first (a stopped process takes no signal but KILL),
+        // then shut down at once (SIGQUIT: PostgreSQL's immediate
+        // shutdown, which waits for no client), and killed if it lingers.
+        let root = self.postmaster.id();
+        let below = descendants(root);
+        for pid in std::iter::once(root).chain(below.iter().copied()) {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGCONT);
         }
-        let _ = kill(Pid::from_raw(self.postmaster.id() as i32), Signal::SIGTERM);
+        for pid in &below {
+            let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGQUIT);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.postmaster.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for pid in descendants(root) {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+        let _ = self.postmaster.kill();
         let _ = self.postmaster.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }

@@ -9,7 +9,8 @@
 //! only once the previous one was written, so a slow client gets fewer,
 //! larger updates and never holds the program up.
 //!
-//! Owns no I/O: no channels, no PTY, no clock. `hub.rs` drives it.
+//! Owns no I/O: no channels, no PTY, no clock. The hub's task
+//! (`hub_task.rs`, with `hub_task/delivery.rs`) drives it.
 
 use std::collections::BTreeMap;
 

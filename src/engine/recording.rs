@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::mpsc;
@@ -48,7 +48,7 @@ impl Recorder {
     /// stops the recording and adds one to `failures` (the session's count).
     pub fn start(path: PathBuf, size: Size, label: &str, failures: Arc<AtomicU64>) -> Recorder {
         let (events, queue) = mpsc::channel(QUEUE);
-        let started_unix = unix_now_f64();
+        let started_unix = crate::clock::unix_now_fractional();
         let task_label = label.to_string();
         tokio::spawn(async move {
             if let Err(error) = write_events(&path, size, started_unix, queue).await {
@@ -98,13 +98,6 @@ impl Recorder {
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
-}
-
-fn unix_now_f64() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// Decodes `bytes` after what was left over, keeping an unfinished UTF-8

@@ -1,6 +1,6 @@
-//! What a session is started with ([`Launch`]) and how the gateway starts
-//! it: in the running session host of its owner (one process carries all
-//! of a user's sessions), asked on that host's owner socket; or, when
+//! How the gateway starts a session with a [`Launch`] (`wire::launch`):
+//! in the running session host of its owner (one process carries all of
+//! a user's sessions), asked on that host's owner socket; or, when
 //! there is none of this very build, in a new host: `foyer session-host
 //! --hosts DIR --owner ID --log PATH` run from this binary
 //! (`/proc/self/exe`, so an upgraded binary on disk does not change what a
@@ -14,7 +14,8 @@
 //! per running session, one `owner-ID.sock` per host; every host appends
 //! to `data/hosts/hosts.log`.
 //!
-//! Must not talk to a running session (that is `connect`'s).
+//! Must not talk to a running session (that is `host_connection`'s and
+//! `attachment`'s).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! The session host process (`foyer session-host`): runs the sessions of
-//! one owner, each with its program, its hub (on this process's single
-//! thread) and its own socket, and outlives the gateway that started it.
+//! one owner, each with its program, its hub (an engine task on this
+//! process's runtime) and its own socket, and outlives the gateway that
+//! started it.
 //!
 //! It starts with one session's [`Launch`] on its standard input and
 //! listens on its owner socket for more (`Open::Start`), so one process

@@ -6,7 +6,11 @@
 //! [`Runtime`] is the one chosen at start (`runtime.kind`): the local PTY
 //! runtime (`local`, optionally as each user's OS account) or each user's
 //! Docker container (`docker`). Callers ask it where a user's programs run
-//! ([`Runtime::account_for`]) and to start one ([`Runtime::spawn`]).
+//! ([`Runtime::account_for`]) and what to start for one
+//! ([`Runtime::program`]: a resolved local program, or an exec created in
+//! the user's container), which the session host then starts
+//! (`local::start_program`, `docker::start_exec`) and hands to the engine
+//! as a `Process` (`engine::program`).
 //!
 //! Must not know about clients, screens or the database.
 

@@ -112,14 +112,6 @@ impl fmt::Display for Stamp {
     }
 }
 
-/// Seconds since the epoch by the server's clock.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// Whether `cert`, presented from `peer` at `now` (Unix seconds), may
 /// sign anyone in. Principals are only checked for being present.
 pub fn check(

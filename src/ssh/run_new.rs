@@ -1,4 +1,4 @@
-//! The `new` verb: creates the session (`session::create` checks the
+//! The `new` verb: creates the session (`gateway::create` checks the
 //! name and resolves the command and directory) and, with a PTY and
 //! without `-d`, attaches.
 //!

@@ -3,7 +3,7 @@
 //! writer downgraded to read stops reaching the program; a user whose
 //! access is gone is detached and told why).
 //!
-//! Must not decide what a grant allows (`session::access` does) or touch
+//! Must not decide what a grant allows (`gateway::access` does) or touch
 //! clients except through the hub.
 
 use super::caller::{Caller, Outcome, find_to_manage};

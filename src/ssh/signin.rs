@@ -83,7 +83,12 @@ impl SignIn {
     /// A certificate whose signature and key ownership russh verified.
     pub async fn certificate(&mut self, cert: &Certificate) -> Option<Caller> {
         self.attempted = true;
-        let checked = certauth::check(cert, &self.gate.cas, certauth::unix_now(), self.peer.ip());
+        let checked = certauth::check(
+            cert,
+            &self.gate.cas,
+            crate::clock::unix_now().max(0) as u64,
+            self.peer.ip(),
+        );
         let user = match checked {
             Ok(()) => self.user_for(cert).await,
             Err(refusal) => Err(refusal),

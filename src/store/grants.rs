@@ -1,7 +1,7 @@
 //! Grants: which users may read or write which sessions beside the owner.
 //!
 //! Owns: the `grants` table. Must not decide what a grant allows (that is
-//! `session::access`) or tell attached clients (that is the hub).
+//! `gateway::access`) or tell attached clients (that is the hub).
 
 use sqlx::Row;
 

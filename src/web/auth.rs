@@ -5,7 +5,7 @@
 //! every request, so revoking or expiring one takes effect at once.
 //!
 //! Must not decide what a user may do with a session beyond asking
-//! `session::access`.
+//! `gateway::access`.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 

@@ -8,7 +8,7 @@
 //! links; `bridge` is the WebSocket client of a hub; `api` the JSON API;
 //! `security` the headers and the origin check; `assets` the embedded
 //! files. Must not reach into a session's state except through its hub
-//! and the registry, and must not decide access (`session::access` does).
+//! and the registry, and must not decide access (`gateway::access` does).
 
 mod api;
 mod assets;
