@@ -13,11 +13,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use foyer::admin::{self, KeyCommand, UserCommand};
 use foyer::announce::{Announcer, Reported};
+use foyer::audit::Auditor;
 use foyer::config::{Config, LogFormat, Overrides, RuntimeKind};
-use foyer::gateway::App;
-use foyer::gateway::Registry;
 use foyer::gateway::hosting::HostStarter;
 use foyer::gateway::link::LinkContext;
+use foyer::gateway::records::RecordWriter;
+use foyer::gateway::{App, Registry};
 use foyer::runtime::Runtime;
 use foyer::runtime::account::HostAccount;
 use foyer::runtime::docker::DockerRuntime;
@@ -221,6 +222,8 @@ fn raise_open_files_limit() {
     }
 }
 
+/// `foyer serve`: starts everything in order, serves until SIGINT or
+/// SIGTERM, then shuts down.
 async fn serve(
     mut config: Config,
     stop_sessions: bool,
@@ -229,60 +232,12 @@ async fn serve(
     init_logging(&config);
     announcer.log_panics();
     raise_open_files_limit();
-    std::fs::create_dir_all(&config.data.dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data.dir.display()
-        )
-    })?;
-    let store = open_store(&config).await?;
-    tracing::info!(backend = %store.backend(), "database ready");
-    let account = HostAccount::current();
-    create_first_admin(&store, &account, announcer).await?;
+    let (store, account) = open_data(&config, announcer).await?;
     let host_key = ssh::hostkey::load_or_create(&config.ssh.host_key)?;
-    let audit = foyer::audit::Auditor::start(store.clone());
-    let settings = HubSettings {
-        scrollback_lines: config.sessions.scrollback_lines,
-        attach_scrollback: config.sessions.attach_scrollback,
-        size_policy: config.sessions.size_policy,
-        client_buffer: config.sessions.client_buffer.0 as usize,
-        kill_grace: config.sessions.kill_grace,
-        sync_timeout: config.sessions.sync_timeout,
-        max_clients: config.sessions.max_clients,
-        recording: None,
-    };
+    let audit = Auditor::start(store.clone());
     let runtime = start_runtime(&config, &account)?;
-    let hosts = HostStarter {
-        runtime: runtime.clone(),
-        hosts: config.data.dir.join("hosts"),
-        settings: settings.clone(),
-        recordings: config
-            .sessions
-            .record
-            .then(|| config.data.dir.join("recordings")),
-        log_level: config.log.level.clone(),
-        log_json: matches!(config.log.format, LogFormat::Json),
-    };
-    foyer::gateway::host_start::prepare_directory(&hosts.hosts)
-        .context("cannot prepare the session hosts' directory")?;
-    let records = foyer::gateway::records::RecordWriter::start(store.clone());
-    let context = LinkContext {
-        store: store.clone(),
-        records: records.clone(),
-        audit: audit.clone(),
-        changes: foyer::engine::Changes::new(),
-        settings,
-    };
-    let registry =
-        Registry::start(context, hosts.clone(), config.sessions.exited_retention).await?;
-    let listener = tokio::net::TcpListener::bind(config.ssh.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (ssh.listen)", config.ssh.listen))?;
-    let address = listener.local_addr()?;
-    let (web_listener, tls) = bind_web(&config).await?;
-    let web_address = web_listener.local_addr()?;
-    config.web.public_url = config.web.public_base(web_address);
-    let web_scheme = if tls.is_some() { "https" } else { "http" };
+    let (hosts, registry, records) = start_sessions(&config, &store, &audit, &runtime).await?;
+    let listeners = Listeners::bind(&mut config).await?;
     let russh_config = Arc::new(ssh::russh_config(host_key, &config.ssh.kex));
     let app = Arc::new(App {
         config,
@@ -294,34 +249,10 @@ async fn serve(
         hosts,
         revocations: foyer::engine::Changes::new(),
     });
-    announcer.ssh_listening(address);
-    announcer.web_listening(web_scheme, web_address);
-    announcer.connect_with(address);
+    listeners.announce(announcer);
     let metrics = foyer::metrics::Metrics::install()?;
-    let metrics_listener = match app.config.metrics.listen {
-        Some(address) => {
-            let (bound, task) =
-                foyer::web::metrics_route::serve(address, app.clone(), metrics.clone())
-                    .await
-                    .with_context(|| format!("cannot listen on {address} (metrics.listen)"))?;
-            announcer.metrics_listening(bound);
-            Some(task)
-        }
-        None => None,
-    };
-    let (stop, stopped) = watch::channel(false);
-    let server = tokio::spawn(ssh::serve(
-        listener,
-        russh_config,
-        app.clone(),
-        stopped.clone(),
-    ));
-    let web_server = tokio::spawn(web::serve(web_listener, tls, app.clone(), metrics, stopped));
-    wait_for_signal().await;
-    tracing::info!("shutting down");
-    let _ = stop.send(true);
-    let _ = server.await;
-    let _ = web_server.await;
+    let metrics_listener = serve_metrics(&app, &metrics, announcer).await?;
+    serve_until_signal(listeners, russh_config, &app, metrics).await;
     if let Some(task) = metrics_listener {
         task.abort();
     }
@@ -329,13 +260,163 @@ async fn serve(
         stop_all_sessions(&app).await;
         runtime.shutdown().await;
     }
-    // Exits, restarts and activity the links learned are written before
-    // the process ends (a database that does not answer is not waited for
-    // long).
-    if tokio::time::timeout(std::time::Duration::from_secs(5), records.flush())
+    flush_records_and_audit(&records, &app).await;
+    Ok(())
+}
+
+/// The data directory and the database (migrated), and on first start the
+/// first admin.
+async fn open_data(config: &Config, announcer: Announcer) -> anyhow::Result<(Store, HostAccount)> {
+    let dir = &config.data.dir;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let store = open_store(config).await?;
+    tracing::info!(backend = %store.backend(), "database ready");
+    let account = HostAccount::current();
+    create_first_admin(&store, &account, announcer).await?;
+    Ok((store, account))
+}
+
+/// What runs sessions: the host starter, the registry (with the sessions
+/// the database and the hosts' directory know) and the records' writer.
+async fn start_sessions(
+    config: &Config,
+    store: &Store,
+    audit: &Auditor,
+    runtime: &Runtime,
+) -> anyhow::Result<(HostStarter, Registry, RecordWriter)> {
+    let hosts = host_starter(config, runtime.clone());
+    foyer::gateway::host_start::prepare_directory(&hosts.hosts)
+        .context("cannot prepare the session hosts' directory")?;
+    let records = RecordWriter::start(store.clone());
+    let context = LinkContext {
+        store: store.clone(),
+        records: records.clone(),
+        audit: audit.clone(),
+        changes: foyer::engine::Changes::new(),
+        settings: hosts.settings.clone(),
+    };
+    let registry =
+        Registry::start(context, hosts.clone(), config.sessions.exited_retention).await?;
+    Ok((hosts, registry, records))
+}
+
+/// Starts session hosts with each hub's settings from `[sessions]`.
+fn host_starter(config: &Config, runtime: Runtime) -> HostStarter {
+    let sessions = &config.sessions;
+    let settings = HubSettings {
+        scrollback_lines: sessions.scrollback_lines,
+        attach_scrollback: sessions.attach_scrollback,
+        size_policy: sessions.size_policy,
+        client_buffer: sessions.client_buffer.0 as usize,
+        kill_grace: sessions.kill_grace,
+        sync_timeout: sessions.sync_timeout,
+        max_clients: sessions.max_clients,
+        recording: None,
+    };
+    HostStarter {
+        runtime,
+        hosts: config.data.dir.join("hosts"),
+        settings,
+        recordings: sessions.record.then(|| config.data.dir.join("recordings")),
+        log_level: config.log.level.clone(),
+        log_json: matches!(config.log.format, LogFormat::Json),
+    }
+}
+
+/// The SSH and web listeners, bound, with the addresses they got.
+struct Listeners {
+    ssh: tokio::net::TcpListener,
+    ssh_address: SocketAddr,
+    web: tokio::net::TcpListener,
+    web_address: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl Listeners {
+    /// Binds both (the web one with TLS when `web.tls_cert` is set), and
+    /// sets `web.public_url` from the web address when the file left it empty.
+    async fn bind(config: &mut Config) -> anyhow::Result<Listeners> {
+        let ssh = tokio::net::TcpListener::bind(config.ssh.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (ssh.listen)", config.ssh.listen))?;
+        let ssh_address = ssh.local_addr()?;
+        let tls = match (&config.web.tls_cert, &config.web.tls_key) {
+            (Some(cert), Some(key)) => Some(web::load_tls(cert, key)?),
+            _ => None,
+        };
+        let web = tokio::net::TcpListener::bind(config.web.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (web.listen)", config.web.listen))?;
+        let web_address = web.local_addr()?;
+        config.web.public_url = config.web.public_base(web_address);
+        Ok(Listeners {
+            ssh,
+            ssh_address,
+            web,
+            web_address,
+            tls,
+        })
+    }
+
+    fn announce(&self, announcer: Announcer) {
+        let web_scheme = if self.tls.is_some() { "https" } else { "http" };
+        announcer.ssh_listening(self.ssh_address);
+        announcer.web_listening(web_scheme, self.web_address);
+        announcer.connect_with(self.ssh_address);
+    }
+}
+
+/// With `metrics.listen`, `/metrics` on a listener of its own: its task.
+async fn serve_metrics(
+    app: &Arc<App>,
+    metrics: &foyer::metrics::Metrics,
+    announcer: Announcer,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(address) = app.config.metrics.listen else {
+        return Ok(None);
+    };
+    let (bound, task) = foyer::web::metrics_route::serve(address, app.clone(), metrics.clone())
         .await
-        .is_err()
-    {
+        .with_context(|| format!("cannot listen on {address} (metrics.listen)"))?;
+    announcer.metrics_listening(bound);
+    Ok(Some(task))
+}
+
+/// Serves SSH and the web until SIGINT or SIGTERM, then stops both
+/// listeners and waits for them.
+async fn serve_until_signal(
+    listeners: Listeners,
+    russh_config: Arc<russh::server::Config>,
+    app: &Arc<App>,
+    metrics: foyer::metrics::Metrics,
+) {
+    let (stop, stopped) = watch::channel(false);
+    let server = tokio::spawn(ssh::serve(
+        listeners.ssh,
+        russh_config,
+        app.clone(),
+        stopped.clone(),
+    ));
+    let web_server = tokio::spawn(web::serve(
+        listeners.web,
+        listeners.tls,
+        app.clone(),
+        metrics,
+        stopped,
+    ));
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+    let _ = server.await;
+    let _ = web_server.await;
+}
+
+/// Exits, restarts and activity the links learned are written before the
+/// process ends (a database that does not answer is not waited for long).
+async fn flush_records_and_audit(records: &RecordWriter, app: &App) {
+    let flushed = tokio::time::timeout(std::time::Duration::from_secs(5), records.flush());
+    if flushed.await.is_err() {
         tracing::error!("the database did not take the last session records in 5 s");
     }
     // So are the audit events (the exits the links recorded among them).
@@ -343,7 +424,6 @@ async fn serve(
     if flushed.await.is_err() {
         tracing::warn!("the audit log was not written in time; exits may be missing from it");
     }
-    Ok(())
 }
 
 /// `serve --stop-sessions`: hangs up every running program, tells each
@@ -374,21 +454,6 @@ async fn stop_all_sessions(app: &App) {
     // tasks, which end with this runtime.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     tracing::info!(sessions = sessions.len(), "sessions stopped");
-}
-
-/// Binds the web listener and, with `web.tls_cert`, loads its TLS
-/// configuration.
-async fn bind_web(
-    config: &Config,
-) -> anyhow::Result<(tokio::net::TcpListener, Option<tokio_rustls::TlsAcceptor>)> {
-    let tls = match (&config.web.tls_cert, &config.web.tls_key) {
-        (Some(cert), Some(key)) => Some(web::load_tls(cert, key)?),
-        _ => None,
-    };
-    let listener = tokio::net::TcpListener::bind(config.web.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (web.listen)", config.web.listen))?;
-    Ok((listener, tls))
 }
 
 /// The runtime `runtime.kind` names. OS accounts need root: refused at

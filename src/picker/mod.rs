@@ -1,7 +1,8 @@
 //! The picker: the full-screen session list `ssh -t host` opens, with a
 //! live preview of the selected session (SPEC §6).
 //!
-//! `state` is the pure state machine (events in, actions out), `view`
+//! `state` is the pure state machine (events in, actions out; its pieces
+//! are `model`, `list`, `dialogs`, `fields` and `idle`), `view`
 //! draws it with ratatui, `preview` draws a session's screen and picks
 //! colors for the client's terminal, `keys` decodes the client's bytes
 //! into key events, and `backend` turns frames into bytes for the
@@ -10,7 +11,12 @@
 //! Must not touch sessions or the network: the driver does both.
 
 pub mod backend;
+mod dialogs;
+mod fields;
+mod idle;
 pub mod keys;
+mod list;
+mod model;
 pub mod preview;
 pub mod state;
 pub mod view;

@@ -6,7 +6,8 @@
 //! `limiter` and gives each unauthenticated connection `ssh.idle_timeout`;
 //! `signin` decides who a connection is (keys, `certauth` certificates);
 //! `handler` turns russh callbacks into events for a channel's task;
-//! `channel` is that task's I/O; `verbs` parses command lines; `run`
+//! `channel` is that task's I/O; `verbs` parses command lines (with
+//! `verb_args`, `verb_help`, `verb_escapes`); `run`
 //! carries verbs out; `attach` is the attached-client loop. Must not reach
 //! into a session's state except through its hub.
 
@@ -31,6 +32,9 @@ mod run_picker;
 mod run_session;
 mod run_share;
 mod signin;
+mod verb_args;
+mod verb_escapes;
+mod verb_help;
 pub mod verbs;
 
 use std::net::{IpAddr, SocketAddr};

@@ -189,15 +189,25 @@ fn new_session(owner: UserId, name: &str) -> NewSession {
     }
 }
 
+/// The whole life of session records, in order: each step starts from
+/// the records the one before left.
 async fn exercise_sessions(store: &Store) {
     let alice = store.create_user("alice", false).await.unwrap();
     let bob = store.create_user("bob", false).await.unwrap();
+    let s = a_new_session_is_recorded(store, alice.id).await;
+    let other = session_names_are_checked(store, &alice, &bob, &s).await;
+    exits_restarts_and_activity_are_recorded(store, alice.id, s.id).await;
+    a_server_restart_marks_running_sessions_exited(store).await;
+    deleted_sessions_are_gone_and_ids_not_reused(store, alice.id, s.id, other.id).await;
+}
+
+async fn a_new_session_is_recorded(store: &Store, alice: UserId) -> SessionRecord {
     let s = store
-        .create_session(new_session(alice.id, "work"))
+        .create_session(new_session(alice, "work"))
         .await
         .unwrap();
     assert_eq!(s.owner, "alice");
-    assert_eq!(s.owner_id, alice.id);
+    assert_eq!(s.owner_id, alice);
     assert_eq!(s.name, "work");
     assert_eq!(s.command, ["bash", "-lc", "echo 'hi there'"]);
     assert_eq!(s.cwd, "/home/alice");
@@ -205,7 +215,17 @@ async fn exercise_sessions(store: &Store) {
     assert_eq!(s.state, SessionState::Running);
     assert_eq!(s.exit_status, None);
     assert_eq!(s.created_at, s.last_active_at);
+    s
+}
 
+/// A name is taken per owner, must be valid, and needs an existing
+/// owner; returns bob's session of the same name as alice's `s`.
+async fn session_names_are_checked(
+    store: &Store,
+    alice: &User,
+    bob: &User,
+    s: &SessionRecord,
+) -> SessionRecord {
     let err = store
         .create_session(new_session(alice.id, "work"))
         .await
@@ -233,35 +253,36 @@ async fn exercise_sessions(store: &Store) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::UserIdNotFound { .. }), "{err:?}");
+    other
+}
 
-    assert!(store.set_exited(s.id, Some(3), 1_000).await.unwrap());
-    let got = store.session_by_id(s.id).await.unwrap().unwrap();
+async fn exits_restarts_and_activity_are_recorded(store: &Store, alice: UserId, s: SessionId) {
+    assert!(store.set_exited(s, Some(3), 1_000).await.unwrap());
+    let got = store.session_by_id(s).await.unwrap().unwrap();
     assert_eq!(
         (got.state, got.exit_status, got.last_active_at),
         (SessionState::Exited, Some(3), 1_000)
     );
-    assert!(store.set_exited(s.id, None, 1_001).await.unwrap());
-    let got = store.session_by_id(s.id).await.unwrap().unwrap();
+    assert!(store.set_exited(s, None, 1_001).await.unwrap());
+    let got = store.session_by_id(s).await.unwrap().unwrap();
     assert_eq!((got.state, got.exit_status), (SessionState::Exited, None));
-    assert!(store.set_exited(s.id, Some(-1), 1_002).await.unwrap());
-    let got = store.session_by_id(s.id).await.unwrap().unwrap();
+    assert!(store.set_exited(s, Some(-1), 1_002).await.unwrap());
+    let got = store.session_by_id(s).await.unwrap().unwrap();
     assert_eq!(got.exit_status, Some(-1));
-    assert!(store.set_running(s.id, 2_000).await.unwrap());
-    let got = store.session_by_id(s.id).await.unwrap().unwrap();
+    assert!(store.set_running(s, 2_000).await.unwrap());
+    let got = store.session_by_id(s).await.unwrap().unwrap();
     assert_eq!(
         (got.state, got.exit_status, got.last_active_at),
         (SessionState::Running, None, 2_000)
     );
-    assert!(store.touch(s.id, 2_500).await.unwrap());
-    let got = store
-        .session_by_name(alice.id, "work")
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(store.touch(s, 2_500).await.unwrap());
+    let got = store.session_by_name(alice, "work").await.unwrap().unwrap();
     assert_eq!(got.last_active_at, 2_500);
     assert!(!store.touch(SessionId(999_999), 1).await.unwrap());
+}
 
-    // Server restart: both running sessions lost their programs.
+/// Server restart: both running sessions lost their programs.
+async fn a_server_restart_marks_running_sessions_exited(store: &Store) {
     assert_eq!(store.mark_running_as_exited(3_000).await.unwrap(), 2);
     assert_eq!(store.mark_running_as_exited(3_001).await.unwrap(), 0);
     let all = store.all_sessions().await.unwrap();
@@ -274,19 +295,26 @@ async fn exercise_sessions(store: &Store) {
         all.iter()
             .all(|s| s.state == SessionState::Exited && s.exit_status.is_none())
     );
+}
 
-    assert!(store.delete_session(s.id).await.unwrap());
-    assert!(!store.delete_session(s.id).await.unwrap());
-    assert_eq!(store.session_by_id(s.id).await.unwrap(), None);
+async fn deleted_sessions_are_gone_and_ids_not_reused(
+    store: &Store,
+    alice: UserId,
+    s: SessionId,
+    other: SessionId,
+) {
+    assert!(store.delete_session(s).await.unwrap());
+    assert!(!store.delete_session(s).await.unwrap());
+    assert_eq!(store.session_by_id(s).await.unwrap(), None);
     // Removing a user removes their sessions.
     assert!(store.remove_user("bob").await.unwrap());
     assert!(store.all_sessions().await.unwrap().is_empty());
     // Ids are not reused.
     let again = store
-        .create_session(new_session(alice.id, "work"))
+        .create_session(new_session(alice, "work"))
         .await
         .unwrap();
-    assert!(again.id.0 > other.id.0);
+    assert!(again.id.0 > other.0);
 }
 
 #[tokio::test]
