@@ -10,6 +10,9 @@
 //! shares); `picker`; the
 //! transports `ssh` and `web`; `admin` and `announce` for the binary.
 
+// No function over 80 lines (clippy.toml sets the threshold).
+#![warn(clippy::too_many_lines)]
+
 pub mod admin;
 pub mod announce;
 pub mod audit;
