@@ -28,6 +28,7 @@ use alacritty_terminal::vte::ansi::{Processor, Timeout};
 
 use super::cells::{self, Pen};
 use super::queries::{Marker, Piece, Query, QueryFilter};
+use super::screen_cell::ScreenCell;
 use super::scrollback::CompactScrollback;
 use crate::wire::Size;
 
@@ -230,6 +231,13 @@ impl Terminal {
     /// A cell of the screen.
     pub fn cell(&self, row: u16, col: u16) -> &Cell {
         &self.row(row)[Column(usize::from(col))]
+    }
+
+    /// A row of the screen as read-only cells, left to right (for drawing
+    /// it outside the engine).
+    pub fn row_cells(&self, row: u16) -> impl Iterator<Item = ScreenCell<'_>> {
+        let cols = usize::from(self.size().cols);
+        self.row(row)[..].iter().take(cols).map(ScreenCell::of)
     }
 
     /// Whether the screen's row continues on the next (a soft wrap).
