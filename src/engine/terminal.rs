@@ -1,11 +1,3 @@
-//! The session's terminal state: a `vt100` parser with scrollback, plus what
-//! vt100 does not keep (title, scroll region, attention) and the answers to
-//! terminal queries, which must come from here exactly once.
-//!
-//! Owns the truth about the screen. It must not know about clients, channels
-//! or the PTY; it turns output bytes into state, pass-through bytes and
-//! replies.
-
 //! The session's terminal state: an `alacritty_terminal` screen model with
 //! a short history of cells and a compact scrollback beyond it, plus what
 //! the model does not expose (title, scroll region, saved cursors,
