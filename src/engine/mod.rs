@@ -2,7 +2,8 @@
 //! (`hub`: its handle and messages; `hub_task`: its loop, with `delivery`
 //! to clients) owns the program (`program`, which also says what a
 //! runtime hands back), the terminal model (`terminal`, with `scrollback`,
-//! `queries` and `cells`), the client table (`clients`), `render` and the
+//! `queries` and `cells`; `screen_cell` is its cells, read-only, for
+//! drawing elsewhere), the client table (`clients`), `render` and the
 //! recording (`recording`); `changes` signals what live views show.
 //!
 //! Must not know a socket, SSH, HTTP, the database, metrics or the
@@ -17,10 +18,12 @@ pub mod program;
 pub mod queries;
 pub mod recording;
 pub mod render;
+pub mod screen_cell;
 mod scrollback;
 pub mod terminal;
 
 pub use changes::Changes;
 pub use clients::{ClientTable, Delivery};
 pub use hub::{AttachError, Attachment, ClientMessage, HubGone, HubHandle, Messages, Receipts};
+pub use screen_cell::{CellColor, ScreenCell};
 pub use terminal::Terminal;

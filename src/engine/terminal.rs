@@ -1,11 +1,3 @@
-//! The session's terminal state: a `vt100` parser with scrollback, plus what
-//! vt100 does not keep (title, scroll region, attention) and the answers to
-//! terminal queries, which must come from here exactly once.
-//!
-//! Owns the truth about the screen. It must not know about clients, channels
-//! or the PTY; it turns output bytes into state, pass-through bytes and
-//! replies.
-
 //! The session's terminal state: an `alacritty_terminal` screen model with
 //! a short history of cells and a compact scrollback beyond it, plus what
 //! the model does not expose (title, scroll region, saved cursors,
@@ -28,6 +20,7 @@ use alacritty_terminal::vte::ansi::{Processor, Timeout};
 
 use super::cells::{self, Pen};
 use super::queries::{Marker, Piece, Query, QueryFilter};
+use super::screen_cell::ScreenCell;
 use super::scrollback::CompactScrollback;
 use crate::wire::Size;
 
@@ -230,6 +223,13 @@ impl Terminal {
     /// A cell of the screen.
     pub fn cell(&self, row: u16, col: u16) -> &Cell {
         &self.row(row)[Column(usize::from(col))]
+    }
+
+    /// A row of the screen as read-only cells, left to right (for drawing
+    /// it outside the engine).
+    pub fn row_cells(&self, row: u16) -> impl Iterator<Item = ScreenCell<'_>> {
+        let cols = usize::from(self.size().cols);
+        self.row(row)[..].iter().take(cols).map(ScreenCell::of)
     }
 
     /// Whether the screen's row continues on the next (a soft wrap).

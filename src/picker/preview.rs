@@ -1,10 +1,8 @@
-//! Draws a session's screen (a `vt100::Screen`) into a ratatui buffer for
-//! the preview pane, and picks colors the client's terminal can show.
-//!
-//! tui-term would draw the screen, but it is built on vt100 0.16 while the
-//! hub uses 0.18, and its `Screen` trait hands out references to cells, so
-//! adapting 0.18's cells to it would take unsafe casts. Drawing cells is a
-//! short loop, so it lives here.
+//! Draws a session's screen into a ratatui buffer for the preview pane,
+//! and picks colors the client's terminal can show. The screen is the
+//! engine's own model (`engine::Terminal`, fed a hub's `ScreenPreview`),
+//! read through its read-only cells, so a preview and an attach cannot
+//! disagree.
 //!
 //! Must not change the screen it draws.
 
@@ -12,6 +10,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::Widget;
+
+use crate::engine::{CellColor, ScreenCell, Terminal};
 
 /// The colors a client's terminal can show, judged from its `TERM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,39 +113,42 @@ fn nearest_ansi((r, g, b): (u8, u8, u8)) -> Color {
 /// A screen of `size` showing `contents` (a hub's [`ScreenPreview`]).
 ///
 /// [`ScreenPreview`]: crate::wire::ScreenPreview
-pub fn screen_of(size: crate::wire::Size, contents: &[u8]) -> vt100::Parser {
-    let nonzero = |v: u16| std::num::NonZeroU16::new(v.max(1)).unwrap_or(std::num::NonZeroU16::MIN);
-    let mut parser = vt100::Parser::new(nonzero(size.rows), nonzero(size.cols), 0);
-    parser.process(contents);
-    parser
+pub fn screen_of(size: crate::wire::Size, contents: &[u8]) -> Terminal {
+    let mut screen = Terminal::new(size, 0);
+    // A preview is a paint: nothing in it asks the terminal anything.
+    let (mut shown, mut replies) = (Vec::new(), Vec::new());
+    screen.process(contents, &mut shown, &mut replies);
+    screen
 }
 
-fn vt100_color(color: vt100::Color) -> Color {
+fn color_of(color: CellColor) -> Color {
     match color {
-        vt100::Color::Default => Color::Reset,
-        vt100::Color::Idx(index) => Color::Indexed(index),
-        vt100::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
+        CellColor::Default => Color::Reset,
+        CellColor::Indexed(index) => Color::Indexed(index),
+        CellColor::Rgb(r, g, b) => Color::Rgb(r, g, b),
     }
 }
 
 /// A session's screen, cropped to the area it is drawn in: the left
 /// columns, and the rows around the cursor when the screen is taller.
 pub struct ScreenView<'a> {
-    pub screen: &'a vt100::Screen,
+    pub screen: &'a Terminal,
     pub palette: Palette,
 }
 
 impl ScreenView<'_> {
-    fn style_of(&self, cell: &vt100::Cell) -> Style {
+    fn style_of(&self, cell: &ScreenCell) -> Style {
         let mut style = Style::default()
-            .fg(self.palette.color(vt100_color(cell.fgcolor())))
-            .bg(self.palette.color(vt100_color(cell.bgcolor())));
+            .fg(self.palette.color(color_of(cell.fg())))
+            .bg(self.palette.color(color_of(cell.bg())));
         let flags = [
             (cell.bold(), Modifier::BOLD),
             (cell.dim(), Modifier::DIM),
             (cell.italic(), Modifier::ITALIC),
             (cell.underline(), Modifier::UNDERLINED),
             (cell.inverse(), Modifier::REVERSED),
+            (cell.hidden(), Modifier::HIDDEN),
+            (cell.strikeout(), Modifier::CROSSED_OUT),
         ];
         for (on, modifier) in flags {
             if on {
@@ -157,9 +160,8 @@ impl ScreenView<'_> {
 
     /// The first screen row shown: keeps the cursor in view.
     fn first_row(&self, height: u16) -> u16 {
-        let (rows, _) = self.screen.size();
+        let rows = self.screen.size().rows;
         let (cursor_row, _) = self.screen.cursor_position();
-        let rows = rows.get();
         if rows <= height {
             return 0;
         }
@@ -167,28 +169,42 @@ impl ScreenView<'_> {
     }
 }
 
+/// Sets `target` to a cell's text: its character and any combining ones.
+fn set_text(target: &mut ratatui::buffer::Cell, cell: &ScreenCell) {
+    let combining = cell.combining();
+    if combining.is_empty() {
+        // Most cells: one character, no allocation.
+        let mut buf = [0u8; 4];
+        target.set_symbol(cell.character().encode_utf8(&mut buf));
+    } else {
+        let text: String = std::iter::once(cell.character())
+            .chain(combining.iter().copied())
+            .collect();
+        target.set_symbol(&text);
+    }
+}
+
 impl Widget for ScreenView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let (rows, cols) = self.screen.size();
+        let size = self.screen.size();
         let first = self.first_row(area.height);
-        let shown_rows = area.height.min(rows.get().saturating_sub(first));
-        let shown_cols = area.width.min(cols.get());
+        let shown_rows = area.height.min(size.rows.saturating_sub(first));
+        let shown_cols = area.width.min(size.cols);
         for y in 0..shown_rows {
-            let mut x = 0;
-            while x < shown_cols {
-                let Some(cell) = self.screen.cell(first + y, x) else {
-                    break;
-                };
-                let wide = cell.is_wide();
+            let cells = self.screen.row_cells(first + y);
+            for (x, cell) in (0..shown_cols).zip(cells) {
+                let width = cell.width();
+                // The spacer after a wide character: drawn with it.
+                if width == 0 {
+                    continue;
+                }
                 // A wide character that would not fit whole is left out.
-                if wide && x + 1 >= shown_cols {
+                if x + width > shown_cols {
                     break;
                 }
                 let target = &mut buf[(area.x + x, area.y + y)];
-                let text = cell.contents();
-                target.set_symbol(if text.is_empty() { " " } else { text });
-                target.set_style(self.style_of(cell));
-                x += if wide { 2 } else { 1 };
+                set_text(target, &cell);
+                target.set_style(self.style_of(&cell));
             }
         }
     }
@@ -226,14 +242,14 @@ mod tests {
 
     #[test]
     fn a_tall_screen_is_cropped_around_the_cursor_and_wide_characters_stay_whole() {
-        let parser = screen_of(
+        let screen = screen_of(
             crate::wire::Size::new(10, 20),
             b"top\r\n\r\n\r\n\r\n\r\n\r\n\r\nnear\r\n\xe4\xb8\xadok$ ",
         );
         let area = Rect::new(0, 0, 5, 3);
         let mut buf = Buffer::empty(area);
         ScreenView {
-            screen: parser.screen(),
+            screen: &screen,
             palette: Palette::Full,
         }
         .render(area, &mut buf);
@@ -246,5 +262,35 @@ mod tests {
             (2..5).map(|x| buf[(x, 2)].symbol()).collect::<String>(),
             "ok$"
         );
+    }
+
+    #[test]
+    fn colors_attributes_and_combining_characters_come_from_the_model() {
+        let screen = screen_of(
+            crate::wire::Size::new(2, 10),
+            "\x1b[1;38;2;250;10;10mR\x1b[0;4;48;5;21mU\x1b[m e\u{301}\x1b[7;2;3;9m!".as_bytes(),
+        );
+        let area = Rect::new(0, 0, 10, 2);
+        let mut buf = Buffer::empty(area);
+        ScreenView {
+            screen: &screen,
+            palette: Palette::Basic,
+        }
+        .render(area, &mut buf);
+        let red = &buf[(0, 0)];
+        assert_eq!(
+            (red.symbol(), red.fg, red.bg),
+            ("R", Color::LightRed, Color::Reset)
+        );
+        assert!(red.modifier.contains(Modifier::BOLD));
+        let blue = &buf[(1, 0)];
+        assert_eq!(
+            (blue.bg, blue.modifier),
+            (Color::Blue, Modifier::UNDERLINED)
+        );
+        assert_eq!(buf[(3, 0)].symbol(), "e\u{301}");
+        let flags = Modifier::REVERSED | Modifier::DIM | Modifier::ITALIC | Modifier::CROSSED_OUT;
+        assert_eq!(buf[(4, 0)].modifier, flags);
+        assert_eq!(buf[(5, 0)].symbol(), " ");
     }
 }

@@ -14,6 +14,7 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Table
 
 use super::preview::{Palette, ScreenView};
 use super::state::{Dialog, Picker, SessionRow, idle_text};
+use crate::engine::Terminal;
 use crate::wire::Role;
 
 pub const MIN_COLS: u16 = 40;
@@ -34,7 +35,7 @@ const SIDE_LIST_COLS: u16 = 60;
 /// Everything a frame is drawn from, beside the picker itself.
 pub struct Scene<'a> {
     /// The selected session's screen, when known.
-    pub preview: Option<&'a vt100::Screen>,
+    pub preview: Option<&'a Terminal>,
     pub palette: Palette,
     /// Seconds since the Unix epoch, for idle times.
     pub now: i64,
@@ -259,8 +260,8 @@ fn draw_preview(frame: &mut Frame, picker: &Picker, scene: &Scene, styles: &Styl
     let size = scene
         .preview
         .map(|screen| {
-            let (rows, cols) = screen.size();
-            format!(" {}x{}", cols.get(), rows.get())
+            let size = screen.size();
+            format!(" {}x{}", size.cols, size.rows)
         })
         .unwrap_or_default();
     let block = Block::new()

@@ -121,7 +121,7 @@ struct PickerScreen<'a> {
     palette: Palette,
     entries: HashMap<SessionId, SessionEntry>,
     /// The session previewed, its screen, and its change signal.
-    preview: Option<(SessionId, vt100::Parser)>,
+    preview: Option<(SessionId, crate::engine::Terminal)>,
     preview_changes: Option<watch::Receiver<u64>>,
     rows_dirty: bool,
     preview_dirty: bool,
@@ -434,7 +434,7 @@ impl<'a> PickerScreen<'a> {
         self.needs_paint = false;
         self.last_redraw = Instant::now();
         let scene = Scene {
-            preview: self.preview.as_ref().map(|(_, parser)| parser.screen()),
+            preview: self.preview.as_ref().map(|(_, screen)| screen),
             palette: self.palette,
             now: unix_now(),
         };
