@@ -4,25 +4,33 @@
 //! attention) and the answers to terminal queries, which must come from
 //! here exactly once.
 //!
-//! Owns the truth about the screen. It must not know about clients, channels
-//! or the PTY; it turns output bytes into state, pass-through bytes and
-//! replies.
+//! Owns the truth about the screen. `listener.rs` is what the model
+//! reports back, `history.rs` the scrollback's two forms, `answers.rs` the
+//! query answers. It must not know about clients, channels or the PTY; it
+//! turns output bytes into state, pass-through bytes and replies.
 
-use std::sync::{Arc, Mutex, PoisonError};
-
-use alacritty_terminal::event::{Event, EventListener};
 use alacritty_terminal::grid::{Dimensions, Row};
 use alacritty_terminal::index::{Column, Line};
 use alacritty_terminal::term::cell::Cell;
 use alacritty_terminal::term::test::TermSize;
 use alacritty_terminal::term::{Config, Term, TermMode};
-use alacritty_terminal::vte::ansi::{Processor, Timeout};
+use alacritty_terminal::vte::ansi::Processor;
 
 use super::cells::{self, Pen};
-use super::queries::{Marker, Piece, Query, QueryFilter};
+use super::queries::{Marker, Piece, QueryFilter};
 use super::screen_cell::ScreenCell;
 use super::scrollback::CompactScrollback;
 use crate::wire::Size;
+
+mod answers;
+mod history;
+mod listener;
+#[cfg(test)]
+mod tests;
+
+use answers::answer;
+use listener::Listener;
+pub use listener::NoSyncBuffering;
 
 /// Scrollback lines the model keeps as cells (the newest); older ones are
 /// kept compact. The model pulls these back onto the screen when it grows
@@ -40,59 +48,6 @@ const HISTORY_MARGIN: usize = FEED_BYTES + 64;
 /// The model's dimensions for a [`Size`].
 fn dimensions(size: Size) -> TermSize {
     TermSize::new(usize::from(size.cols.max(1)), usize::from(size.rows.max(1)))
-}
-
-/// What the model reports through its listener.
-#[derive(Default)]
-struct Reports {
-    title: String,
-    attention: bool,
-}
-
-/// The model calls its listener through `&self`; only this terminal holds
-/// the other end, and never across an await.
-#[derive(Clone, Default)]
-struct Listener(Arc<Mutex<Reports>>);
-
-impl Listener {
-    fn reports(&self) -> std::sync::MutexGuard<'_, Reports> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl EventListener for Listener {
-    fn send_event(&self, event: Event) {
-        match event {
-            Event::Title(title) => {
-                // Control characters in a title could inject sequences on
-                // reattach.
-                self.reports().title = title
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(512)
-                    .collect();
-            }
-            Event::ResetTitle => self.reports().title.clear(),
-            Event::Bell => self.reports().attention = true,
-            // Queries never reach the model (the filter answers them).
-            _ => {}
-        }
-    }
-}
-
-/// Synchronized output (DECSET 2026) is the hub's to hold, per client: the
-/// model applies every byte at once, so the screen and the cursor a query
-/// reads are always current. (Public for tests that model a client
-/// terminal without synchronized-output support.)
-#[derive(Default)]
-pub struct NoSyncBuffering;
-
-impl Timeout for NoSyncBuffering {
-    fn set_timeout(&mut self, _: std::time::Duration) {}
-    fn clear_timeout(&mut self) {}
-    fn pending_timeout(&self) -> bool {
-        false
-    }
 }
 
 /// A scroll region as 0-based inclusive rows, when not the whole screen.
@@ -439,240 +394,5 @@ impl Terminal {
             self.move_history_to_compact();
             start = end;
         }
-    }
-
-    /// Lines in the model's history beyond its cells' share go to the
-    /// compact scrollback, oldest first. The alternate screen has none.
-    fn move_history_to_compact(&mut self) {
-        let history = self.model.grid().history_size();
-        if history <= self.cell_lines {
-            return;
-        }
-        let width = self.model.grid().columns();
-        for depth in (self.cell_lines + 1..=history).rev() {
-            self.line.clear();
-            cells::write_row(
-                &self.model.grid()[Line(-(depth as i32))],
-                width,
-                &mut self.line,
-            );
-            self.older.push(&self.line);
-        }
-        let grid = self.model.grid_mut();
-        grid.update_history(self.cell_lines);
-        grid.update_history(self.cell_lines + HISTORY_MARGIN);
-    }
-
-    /// The screen's rows after the last `scrollback` scrollback lines, as
-    /// plain text or with colors (`ansi`), trailing blanks left out.
-    pub fn capture_rows(&mut self, scrollback: usize, ansi: bool) -> Vec<String> {
-        let width = self.size().cols;
-        let mut lines = self.collect_scrollback(scrollback, width, ansi);
-        for row in 0..self.size().rows {
-            lines.push(self.format_row(self.row(row), width, ansi));
-        }
-        lines
-    }
-
-    /// The last `count` scrollback lines (oldest first), each formatted and
-    /// cropped to `width` columns. Empty on the alternate screen.
-    pub fn scrollback_rows(&mut self, count: usize, width: u16) -> Vec<String> {
-        self.collect_scrollback(count, width, true)
-    }
-
-    /// Lines in the scrollback, compact and the model's.
-    pub fn scrollback_len(&self) -> usize {
-        if self.alternate_screen() {
-            return self.older.len();
-        }
-        self.older.len() + self.model.grid().history_size()
-    }
-
-    fn format_row(&self, row: &Row<Cell>, width: u16, formatted: bool) -> String {
-        if formatted {
-            let mut out = Vec::new();
-            cells::write_row(row, usize::from(width), &mut out);
-            String::from_utf8(out).unwrap_or_default()
-        } else {
-            cells::row_text(row, usize::from(width))
-        }
-    }
-
-    /// The newest `count` scrollback lines: the compact ones first, then
-    /// the model's history.
-    fn collect_scrollback(&mut self, count: usize, width: u16, formatted: bool) -> Vec<String> {
-        let history = if self.alternate_screen() {
-            0
-        } else {
-            self.model.grid().history_size()
-        };
-        let recent = count.min(history);
-        let older = count - recent;
-        let mut lines = Vec::with_capacity(recent + older.min(self.older.len()));
-        lines.extend(self.older.newest(older, width, formatted));
-        for depth in (1..=recent).rev() {
-            let row = &self.model.grid()[Line(-(depth as i32))];
-            lines.push(self.format_row(row, width, formatted));
-        }
-        lines
-    }
-}
-
-/// Writes the answer a real terminal would give, using the session's state.
-fn answer(query: Query, term: &Terminal, replies: &mut Vec<u8>) {
-    use std::io::Write;
-    let Size { rows, cols } = term.size();
-    let (row, col) = term.cursor_position();
-    let col = col.min(cols - 1);
-    let _ = match query {
-        Query::Status => write!(replies, "\x1b[0n"),
-        Query::CursorPosition { private: false } => {
-            write!(replies, "\x1b[{};{}R", row + 1, col + 1)
-        }
-        Query::CursorPosition { private: true } => {
-            write!(replies, "\x1b[?{};{};1R", row + 1, col + 1)
-        }
-        // A VT220-class terminal with ANSI color, as tmux and screen report.
-        Query::PrimaryAttributes => write!(replies, "\x1b[?62;22c"),
-        Query::SecondaryAttributes => write!(replies, "\x1b[>1;10;0c"),
-        Query::Version => write!(replies, "\x1bP>|foyer {}\x1b\\", env!("CARGO_PKG_VERSION")),
-        Query::PrivateMode(mode) => {
-            let state = match mode {
-                2026 if term.sync_frame().is_some() => 1,
-                2026 => 2,
-                _ => private_mode_state(term.modes(), mode),
-            };
-            write!(replies, "\x1b[?{mode};{state}$y")
-        }
-        Query::TextAreaSize => write!(replies, "\x1b[8;{rows};{cols}t"),
-        Query::Color(which) => {
-            // Clients' real colors are unknown and may differ: answer as a
-            // dark terminal, the common case, so programs pick a theme once.
-            let rgb = if which == 11 {
-                "0000/0000/0000"
-            } else {
-                "e5e5/e5e5/e5e5"
-            };
-            write!(replies, "\x1b]{which};rgb:{rgb}\x1b\\")
-        }
-        Query::KittyKeyboard { .. } => Ok(()),
-    };
-}
-
-/// DECRQM answer: 1 set, 2 reset, 0 not recognised.
-fn private_mode_state(modes: TermMode, mode: u16) -> u8 {
-    let flag = |on: TermMode| if modes.contains(on) { 1 } else { 2 };
-    match mode {
-        1 => flag(TermMode::APP_CURSOR),
-        6 => flag(TermMode::ORIGIN),
-        7 => flag(TermMode::LINE_WRAP),
-        25 => flag(TermMode::SHOW_CURSOR),
-        1049 => flag(TermMode::ALT_SCREEN),
-        1000 => flag(TermMode::MOUSE_REPORT_CLICK),
-        1002 => flag(TermMode::MOUSE_DRAG),
-        1003 => flag(TermMode::MOUSE_MOTION),
-        1004 => flag(TermMode::FOCUS_IN_OUT),
-        1005 => flag(TermMode::UTF8_MOUSE),
-        1006 => flag(TermMode::SGR_MOUSE),
-        2004 => flag(TermMode::BRACKETED_PASTE),
-        _ => 0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::num::NonZeroU16;
-
-    fn run(term: &mut Terminal, bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
-        let (mut out, mut replies) = (Vec::new(), Vec::new());
-        term.process(bytes, &mut out, &mut replies);
-        (out, replies)
-    }
-
-    #[test]
-    fn answers_cursor_position_at_the_point_of_the_query() {
-        let mut term = Terminal::new(Size::new(24, 80), 100);
-        let (out, replies) = run(&mut term, b"abc\x1b[6ndef");
-        assert_eq!(replies, b"\x1b[1;4R");
-        assert_eq!(out, b"abcdef");
-        assert_eq!(term.contents(), "abcdef");
-    }
-
-    #[test]
-    fn title_and_bell_are_tracked() {
-        let mut term = Terminal::new(Size::new(24, 80), 100);
-        run(&mut term, b"\x1b]2;my \x1btitle\x07\x07");
-        assert_eq!(term.title().trim_end(), "my");
-        assert!(term.take_attention());
-        assert!(!term.take_attention());
-    }
-
-    #[test]
-    fn scrollback_rows_are_the_newest_lines_oldest_first() {
-        let mut term = Terminal::new(Size::new(3, 10), 100);
-        let text: String = (1..=8).map(|i| format!("line{i}\r\n")).collect();
-        run(&mut term, text.as_bytes());
-        let lines = term.scrollback_rows(4, 10);
-        let plain: Vec<String> = lines
-            .iter()
-            .map(|l| String::from_utf8(strip(l.as_bytes())).unwrap())
-            .collect();
-        assert_eq!(plain, vec!["line3", "line4", "line5", "line6"]);
-    }
-
-    fn plain_scrollback(term: &mut Terminal, count: usize) -> Vec<String> {
-        term.scrollback_rows(count, 10)
-            .iter()
-            .map(|l| String::from_utf8(strip(l.as_bytes())).unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn scrollback_past_the_cell_lines_is_kept_compact_and_in_order() {
-        let mut term = Terminal::new(Size::new(3, 10), 1000);
-        let text: String = (1..=600)
-            .map(|i| format!("\x1b[3{}ml{i}\r\n", i % 8))
-            .collect();
-        run(&mut term, text.as_bytes());
-        // 598 lines left the 3-row screen (the last line and the cursor's
-        // empty row stay).
-        assert_eq!(term.scrollback_len(), 598);
-        let lines = plain_scrollback(&mut term, 1000);
-        let expected: Vec<String> = (1..=598).map(|i| format!("l{i}")).collect();
-        assert_eq!(lines, expected);
-        let colored = term.scrollback_rows(598, 10);
-        assert!(colored[0].contains(";31m"), "{:?}", colored[0]);
-        assert_eq!(plain_scrollback(&mut term, 2), vec!["l597", "l598"]);
-    }
-
-    #[test]
-    fn erasing_the_scrollback_erases_the_compact_lines_too() {
-        for erase in [&b"\x1b[H\x1b[2J\x1b[3J"[..], b"\x1bc"] {
-            let mut term = Terminal::new(Size::new(3, 10), 1000);
-            let text: String = (1..=300).map(|i| format!("l{i}\r\n")).collect();
-            run(&mut term, text.as_bytes());
-            run(&mut term, erase);
-            assert_eq!(term.scrollback_len(), 0);
-            run(&mut term, b"a\r\nb\r\nc\r\nd\r\ne");
-            assert_eq!(plain_scrollback(&mut term, 10), vec!["a", "b"]);
-        }
-    }
-
-    #[test]
-    fn the_alternate_screen_keeps_no_scrollback() {
-        let mut term = Terminal::new(Size::new(3, 10), 1000);
-        let text: String = (1..=300).map(|i| format!("l{i}\r\n")).collect();
-        run(&mut term, b"\x1b[?1049h");
-        run(&mut term, text.as_bytes());
-        run(&mut term, b"\x1b[?1049l");
-        assert_eq!(term.scrollback_len(), 0);
-    }
-
-    fn strip(bytes: &[u8]) -> Vec<u8> {
-        let mut parser =
-            vt100::Parser::new(NonZeroU16::new(1).unwrap(), NonZeroU16::new(40).unwrap(), 0);
-        parser.process(bytes);
-        parser.screen().contents().trim_end().as_bytes().to_vec()
     }
 }

@@ -1,0 +1,97 @@
+//! Unit tests of the terminal state: query answers, title and bell, the
+//! two forms of scrollback.
+
+use super::*;
+use std::num::NonZeroU16;
+
+fn run(term: &mut Terminal, bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let (mut out, mut replies) = (Vec::new(), Vec::new());
+    term.process(bytes, &mut out, &mut replies);
+    (out, replies)
+}
+
+#[test]
+fn answers_cursor_position_at_the_point_of_the_query() {
+    let mut term = Terminal::new(Size::new(24, 80), 100);
+    let (out, replies) = run(&mut term, b"abc\x1b[6ndef");
+    assert_eq!(replies, b"\x1b[1;4R");
+    assert_eq!(out, b"abcdef");
+    assert_eq!(term.contents(), "abcdef");
+}
+
+#[test]
+fn title_and_bell_are_tracked() {
+    let mut term = Terminal::new(Size::new(24, 80), 100);
+    run(&mut term, b"\x1b]2;my \x1btitle\x07\x07");
+    assert_eq!(term.title().trim_end(), "my");
+    assert!(term.take_attention());
+    assert!(!term.take_attention());
+}
+
+#[test]
+fn scrollback_rows_are_the_newest_lines_oldest_first() {
+    let mut term = Terminal::new(Size::new(3, 10), 100);
+    let text: String = (1..=8).map(|i| format!("line{i}\r\n")).collect();
+    run(&mut term, text.as_bytes());
+    let lines = term.scrollback_rows(4, 10);
+    let plain: Vec<String> = lines
+        .iter()
+        .map(|l| String::from_utf8(strip(l.as_bytes())).unwrap())
+        .collect();
+    assert_eq!(plain, vec!["line3", "line4", "line5", "line6"]);
+}
+
+fn plain_scrollback(term: &mut Terminal, count: usize) -> Vec<String> {
+    term.scrollback_rows(count, 10)
+        .iter()
+        .map(|l| String::from_utf8(strip(l.as_bytes())).unwrap())
+        .collect()
+}
+
+#[test]
+fn scrollback_past_the_cell_lines_is_kept_compact_and_in_order() {
+    let mut term = Terminal::new(Size::new(3, 10), 1000);
+    let text: String = (1..=600)
+        .map(|i| format!("\x1b[3{}ml{i}\r\n", i % 8))
+        .collect();
+    run(&mut term, text.as_bytes());
+    // 598 lines left the 3-row screen (the last line and the cursor's
+    // empty row stay).
+    assert_eq!(term.scrollback_len(), 598);
+    let lines = plain_scrollback(&mut term, 1000);
+    let expected: Vec<String> = (1..=598).map(|i| format!("l{i}")).collect();
+    assert_eq!(lines, expected);
+    let colored = term.scrollback_rows(598, 10);
+    assert!(colored[0].contains(";31m"), "{:?}", colored[0]);
+    assert_eq!(plain_scrollback(&mut term, 2), vec!["l597", "l598"]);
+}
+
+#[test]
+fn erasing_the_scrollback_erases_the_compact_lines_too() {
+    for erase in [&b"\x1b[H\x1b[2J\x1b[3J"[..], b"\x1bc"] {
+        let mut term = Terminal::new(Size::new(3, 10), 1000);
+        let text: String = (1..=300).map(|i| format!("l{i}\r\n")).collect();
+        run(&mut term, text.as_bytes());
+        run(&mut term, erase);
+        assert_eq!(term.scrollback_len(), 0);
+        run(&mut term, b"a\r\nb\r\nc\r\nd\r\ne");
+        assert_eq!(plain_scrollback(&mut term, 10), vec!["a", "b"]);
+    }
+}
+
+#[test]
+fn the_alternate_screen_keeps_no_scrollback() {
+    let mut term = Terminal::new(Size::new(3, 10), 1000);
+    let text: String = (1..=300).map(|i| format!("l{i}\r\n")).collect();
+    run(&mut term, b"\x1b[?1049h");
+    run(&mut term, text.as_bytes());
+    run(&mut term, b"\x1b[?1049l");
+    assert_eq!(term.scrollback_len(), 0);
+}
+
+fn strip(bytes: &[u8]) -> Vec<u8> {
+    let mut parser =
+        vt100::Parser::new(NonZeroU16::new(1).unwrap(), NonZeroU16::new(40).unwrap(), 0);
+    parser.process(bytes);
+    parser.screen().contents().trim_end().as_bytes().to_vec()
+}
