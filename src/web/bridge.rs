@@ -155,6 +155,7 @@ async fn run(
         client.finish("the session has ended").await;
         return;
     };
+    tracing::info!(user = %viewer.name(), session = %label, role = ?role, "attached by WebSocket");
     let (people_tx, people_rx) = watch::channel(None);
     let (access_tx, access_rx) = watch::channel(role);
     let (close_tx, close_rx) = mpsc::channel(1);
@@ -185,6 +186,7 @@ async fn run(
         return;
     }
     bridge.read(stream, writer, close_tx).await;
+    tracing::info!(session = %label, "WebSocket detached");
 }
 
 /// Waits briefly for the browser's first message: a resize gives the
