@@ -16,6 +16,7 @@ use foyer::admin::{self, KeyCommand, UserCommand};
 use foyer::announce::{Announcer, Reported};
 use foyer::audit::Auditor;
 use foyer::config::{Config, LogFormat, Overrides, RuntimeKind};
+use foyer::gateway::attention::AttentionEvents;
 use foyer::gateway::hosting::HostStarter;
 use foyer::gateway::link::LinkContext;
 use foyer::gateway::records::RecordWriter;
@@ -237,7 +238,9 @@ async fn serve(
     let host_key = ssh::hostkey::load_or_create(&config.ssh.host_key)?;
     let audit = Auditor::start(store.clone());
     let runtime = start_runtime(&config, &account)?;
-    let (hosts, registry, records) = start_sessions(&config, &store, &audit, &runtime).await?;
+    let attention = AttentionEvents::new();
+    let (hosts, registry, records) =
+        start_sessions(&config, &store, &audit, &runtime, &attention).await?;
     let listeners = Listeners::bind(&mut config).await?;
     let russh_config = Arc::new(ssh::russh_config(host_key, &config.ssh.kex));
     let app = Arc::new(App {
@@ -249,6 +252,7 @@ async fn serve(
         runtime: runtime.clone(),
         hosts,
         revocations: foyer::engine::Changes::new(),
+        attention,
     });
     listeners.announce(announcer);
     let metrics = foyer::metrics::Metrics::install()?;
@@ -285,6 +289,7 @@ async fn start_sessions(
     store: &Store,
     audit: &Auditor,
     runtime: &Runtime,
+    attention: &AttentionEvents,
 ) -> anyhow::Result<(HostStarter, Registry, RecordWriter)> {
     let hosts = host_starter(config, runtime.clone());
     foyer::gateway::host_start::prepare_directory(&hosts.hosts)
@@ -296,6 +301,7 @@ async fn start_sessions(
         audit: audit.clone(),
         changes: foyer::engine::Changes::new(),
         settings: hosts.settings.clone(),
+        attention: attention.clone(),
     };
     let registry =
         Registry::start(context, hosts.clone(), config.sessions.exited_retention).await?;

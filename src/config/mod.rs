@@ -27,6 +27,6 @@ pub use load::{DEFAULT_CONFIG_PATH, Overrides};
 pub use runtime::{DockerRuntimeConfig, LocalRuntimeConfig, RuntimeConfig, RuntimeKind};
 pub use sections::{
     AuthConfig, Config, DataConfig, DatabaseConfig, KeysConfig, LogConfig, LogFormat,
-    MetricsConfig, Preset, SessionsConfig, SshConfig, WebConfig,
+    MetricsConfig, NotifyConfig, Preset, SessionsConfig, SshConfig, WebConfig,
 };
 pub use values::{ByteSize, KeyChord};

@@ -28,6 +28,7 @@ pub struct Config {
     pub log: LogConfig,
     pub runtime: RuntimeConfig,
     pub metrics: MetricsConfig,
+    pub notify: NotifyConfig,
     pub presets: Vec<Preset>,
 }
 
@@ -37,6 +38,32 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
+}
+
+/// Where a session's attention is sent beyond `ls`, the picker and the
+/// browser (SPEC section 11).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// An SSH client attached to one session receives an OSC 9 notice when
+    /// another session its user can write to starts wanting attention.
+    pub forward: bool,
+    /// http or https URL that gets a JSON POST each time a session starts
+    /// wanting attention; unset: none.
+    pub webhook_url: Option<String>,
+    /// At most one POST per session in this long.
+    #[serde(with = "humantime_serde")]
+    pub webhook_min_interval: Duration,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            forward: true,
+            webhook_url: None,
+            webhook_min_interval: Duration::from_secs(60),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -6,7 +6,7 @@
 
 use super::error::ConfigError;
 use super::kex::KexAlgorithm;
-use super::sections::{Config, WebConfig};
+use super::sections::{Config, NotifyConfig, WebConfig};
 
 impl Config {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
@@ -18,6 +18,7 @@ impl Config {
             return fail("sessions.client_buffer: at least 4k".into());
         }
         self.web.validate().map_err(ConfigError::Invalid)?;
+        self.notify.validate().map_err(ConfigError::Invalid)?;
         let mut seen = std::collections::HashSet::new();
         for preset in &self.presets {
             if preset.command.is_empty() {
@@ -111,6 +112,21 @@ impl WebConfig {
         }
         if self.session_ttl.is_zero() {
             return Err("web.session_ttl: must be longer than 0s".into());
+        }
+        Ok(())
+    }
+}
+
+impl NotifyConfig {
+    fn validate(&self) -> Result<(), String> {
+        if let Some(webhook) = &self.webhook_url {
+            let url = url::Url::parse(webhook)
+                .map_err(|e| format!("notify.webhook_url: `{webhook}` is not a URL: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(format!(
+                    "notify.webhook_url: `{webhook}` must be an http:// or https:// URL with a host"
+                ));
+            }
         }
         Ok(())
     }

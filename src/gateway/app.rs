@@ -10,6 +10,7 @@ use crate::audit::Auditor;
 use crate::config::Config;
 use crate::engine::Changes;
 use crate::gateway::Registry;
+use crate::gateway::attention::AttentionEvents;
 use crate::gateway::hosting::HostStarter;
 use crate::runtime::Runtime;
 use crate::runtime::account::HostAccount;
@@ -33,4 +34,6 @@ pub struct App {
     /// browser's sign-in on sign-out): open WebSockets then check the token
     /// that admitted them and close if it is gone.
     pub revocations: Changes,
+    /// Sessions starting to want attention, as their links report them.
+    pub attention: AttentionEvents,
 }

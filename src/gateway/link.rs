@@ -27,6 +27,7 @@ use crate::clock::unix_now;
 use crate::engine::Changes;
 use crate::engine::hub::HubHandle;
 use crate::engine::hub_task::{HubIdentity, HubStart, start_hub};
+use crate::gateway::attention::AttentionEvents;
 use crate::gateway::host_connection::HostConnection;
 use crate::store::Store;
 
@@ -62,6 +63,8 @@ pub struct LinkContext {
     pub changes: Changes,
     /// For the hub that shows an exited session.
     pub settings: HubSettings,
+    /// Where a session starting to want attention is told.
+    pub attention: AttentionEvents,
 }
 
 /// How a link starts.

@@ -5,7 +5,8 @@
 //! `host_connection`), the records' writer (`records`), and each step
 //! every transport shares, once: `create` (new), `attach` (the role,
 //! audit, gauge and the client object a transport pumps), `manage`
-//! (kill, restart, pause, resume, signal), `access`, `names`, `summary`;
+//! (kill, restart, pause, resume, signal, notify, ack), `access`, `names`,
+//! `summary`; `attention` the stream of sessions starting to want it;
 //! `App` is what the transports hold.
 //!
 //! Must not know SSH or HTTP: transports call in here and never
@@ -16,6 +17,7 @@ mod adoption;
 pub mod app;
 pub mod attach;
 pub mod attachment;
+pub mod attention;
 pub mod create;
 pub mod host_connection;
 pub mod host_start;
