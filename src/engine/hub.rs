@@ -91,6 +91,16 @@ pub(super) enum Command {
     },
     /// The hub's screen has been carried off: stop once the program is gone.
     Shutdown,
+    /// Marks the session as wanting attention (`notify`).
+    Notify {
+        message: String,
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
+    /// Clears the attention mark as `user` (`ack`); true if it was set.
+    Ack {
+        user: String,
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 /// Talks to one session's hub. Cheap to clone.
@@ -230,6 +240,19 @@ impl HubHandle {
         self.ask(|reply| Command::Signal { signal, reply })
             .await
             .map_err(|_| ControlError::Gone)?
+    }
+
+    /// Marks the session as wanting attention with `message` (cleaned
+    /// here); refused once the program has exited.
+    pub async fn notify(&self, message: String) -> Result<(), ControlError> {
+        self.ask(|reply| Command::Notify { message, reply })
+            .await
+            .map_err(|_| ControlError::Gone)?
+    }
+
+    /// Clears the attention mark as `user`; true if it was set.
+    pub async fn ack(&self, user: String) -> Result<bool, HubGone> {
+        self.ask(|reply| Command::Ack { user, reply }).await
     }
 
     /// Ends the program, keeping the session (it shows as exited).

@@ -24,7 +24,7 @@ use crate::engine::program::{Process, Signal};
 use crate::wire::FinalScreen;
 use crate::wire::SessionId;
 use crate::wire::Size;
-use crate::wire::{ClientId, Role};
+use crate::wire::{AttentionCleared, ClientId, Role};
 use crate::wire::{HubSettings, Participant};
 
 /// Commands waiting for the hub; senders wait when it is full.
@@ -37,6 +37,7 @@ const EXIT_DRAIN: Duration = Duration::from_millis(300);
 /// The size of a session nobody has attached to yet.
 pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
 
+mod attention;
 mod delivery;
 mod pausing;
 mod views;
@@ -78,7 +79,7 @@ struct Hub {
     running: Option<Running>,
     exit_status: Option<i32>,
     removing: bool,
-    attention: bool,
+    attention: attention::Attention,
     last_active: i64,
     /// The screen has been carried off: stop once no program runs.
     shutting_down: bool,
@@ -153,7 +154,7 @@ pub fn start_hub(
         running: process.map(Running::start),
         exit_status,
         removing: false,
-        attention: false,
+        attention: attention::Attention::default(),
         last_active,
         shutting_down: false,
         paused: false,
@@ -267,9 +268,8 @@ impl Hub {
             recorder.output(&chunk);
         }
         self.deliver_to_watchers(chunk);
-        if self.table.terminal_mut().take_attention() && self.table.is_empty() && !self.attention {
-            self.attention = true;
-            self.changes.notify();
+        if let Some(raised) = self.table.terminal_mut().take_attention() {
+            self.program_wants_attention(raised);
         }
         self.note_activity();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
@@ -315,6 +315,7 @@ impl Hub {
         self.exit_status = status;
         self.paused = false;
         self.recorder = None;
+        self.clear_attention(AttentionCleared::Ended);
         // A frame left open by a program that died is shown as it stands.
         self.with_deliveries(|table, out| table.give_up_sync_frame(out));
         // Retention of exited sessions counts from here.
@@ -393,6 +394,12 @@ impl Hub {
                 let _ = reply.send(self.signal(signal));
             }
             Command::Shutdown => self.shutting_down = true,
+            Command::Notify { message, reply } => {
+                let _ = reply.send(self.notify_running(&message));
+            }
+            Command::Ack { user, reply } => {
+                let _ = reply.send(self.clear_attention(AttentionCleared::Acknowledged { user }));
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 //! (`hub`: its handle and messages; `hub_task`: its loop, with `delivery`
 //! to clients) owns the program (`program`, which also says what a
 //! runtime hands back), the terminal model (`terminal`, with `scrollback`,
-//! `queries` and `cells`; `screen_cell` is its cells, read-only, for
+//! `queries`, `notification` and `cells`; `screen_cell` is its cells, read-only, for
 //! drawing elsewhere), the client table (`clients`), `render` and the
 //! recording (`recording`); `changes` signals what live views show.
 //!
@@ -14,6 +14,7 @@ pub mod changes;
 pub mod clients;
 pub mod hub;
 pub mod hub_task;
+pub mod notification;
 pub mod program;
 pub mod queries;
 pub mod recording;

@@ -9,6 +9,8 @@
 
 use std::ops::Range;
 
+use super::notification::{Notice, Notifications};
+
 /// An incomplete escape sequence longer than this is passed through instead
 /// of being held back: real queries are a few bytes long.
 const MAX_HELD_SEQUENCE_BYTES: usize = 4096;
@@ -61,8 +63,8 @@ pub enum Marker {
     EraseScrollback,
     /// `CSI ? 2026 h` / `l`: a synchronized-output frame begins or ends.
     SyncFrame { open: bool },
-    /// `OSC 9` (iTerm2/ConEmu) or `OSC 777` (notify): the program asks for
-    /// the user's attention.
+    /// `OSC 9`, `OSC 777 ; notify` or `OSC 99`: the program asks for the
+    /// user's attention. Its message: [`QueryFilter::take_notice`].
     Notification,
 }
 
@@ -94,6 +96,9 @@ struct Tracker {
     found: Option<Query>,
     marker: Option<Marker>,
     finished: bool,
+    notifications: Notifications,
+    /// The message of the last notification found (`None` inside: none).
+    notice: Option<Option<String>>,
 }
 
 pub struct QueryFilter {
@@ -123,6 +128,12 @@ impl QueryFilter {
             last_was_esc: false,
             swallow_terminator: false,
         }
+    }
+
+    /// The message of the last notification marked since the last call
+    /// (`Some(None)`: a notification without a message).
+    pub fn take_notice(&mut self) -> Option<Option<String>> {
+        self.tracker.notice.take()
     }
 
     /// The bytes that `Piece::Output` ranges of the last `feed` refer to.
@@ -296,8 +307,9 @@ impl vte::Perform for Tracker {
 
     fn osc_dispatch(&mut self, params: &[&[u8]], _bell_terminated: bool) {
         self.finished = true;
-        if matches!(params.first(), Some(&b"9") | Some(&b"777")) {
+        if let Notice::Raised(message) = self.notifications.osc(params) {
             self.marker = Some(Marker::Notification);
+            self.notice = Some(message);
         }
         if let [which, b"?"] = params {
             self.found = match *which {

@@ -91,6 +91,16 @@ pub struct Terminal {
     /// Between the two markers of a `CSI ? 1049 h` that enters (not one
     /// sent while already there).
     entering_alternate: bool,
+    /// The message of the notification the program wrote since attention
+    /// was last taken (`Some(None)`: one without a message).
+    notice: Option<Option<String>>,
+}
+
+/// The program asked for attention: a bell (no message) or a
+/// notification sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Raised {
+    pub message: Option<String>,
 }
 
 impl Terminal {
@@ -123,6 +133,7 @@ impl Terminal {
             frame_closed_at: None,
             alternate_exits: 0,
             entering_alternate: false,
+            notice: None,
         }
     }
 
@@ -288,7 +299,16 @@ impl Terminal {
                 self.saved = [(0, 0); 2];
                 self.saved_attributes.clear();
             }
-            Marker::Notification => self.listener.reports().attention = true,
+            Marker::Notification => {
+                if let Some(message) = self.filter.take_notice() {
+                    // A later message replaces an earlier one; a
+                    // notification without one keeps it.
+                    match (&mut self.notice, message) {
+                        (Some(Some(_)), None) => {}
+                        (notice, message) => *notice = Some(message),
+                    }
+                }
+            }
             Marker::LeaveAlternate => self.alternate_exits += 1,
             Marker::EnteredAlternate => {
                 if std::mem::take(&mut self.entering_alternate) {
@@ -318,10 +338,14 @@ impl Terminal {
         }
     }
 
-    /// True once since the last call if the program rang the bell or sent a
-    /// notification.
-    pub fn take_attention(&mut self) -> bool {
-        std::mem::take(&mut self.listener.reports().attention)
+    /// What the program asked for attention with since the last call: a
+    /// notification's message wins over a bell.
+    pub fn take_attention(&mut self) -> Option<Raised> {
+        let bell = std::mem::take(&mut self.listener.reports().attention);
+        match self.notice.take() {
+            Some(message) => Some(Raised { message }),
+            None => bell.then_some(Raised { message: None }),
+        }
     }
 
     pub fn resize(&mut self, size: Size) {

@@ -10,7 +10,8 @@
 //! exits, restarts and activity it hands to the records' writer, the
 //! `exit` audit event and the metrics the host counted. Its command set
 //! is `handle.rs`'s; `host.rs` serves it while a host runs the program,
-//! `exited.rs` once it has exited, `control.rs` pause and signal.
+//! `exited.rs` once it has exited, `control.rs` pause and signal,
+//! `attention.rs` notify, ack and what a change of attention sets off.
 //!
 //! Must not wait on a host or the database: requests go out with
 //! `try_send` and replies come back as events; attaching and watching
@@ -35,11 +36,13 @@ use crate::wire::FinalScreen;
 use crate::wire::protocol::{FromHost, ToHost};
 use crate::wire::{HubSettings, HubStatus};
 
+mod attention;
 mod control;
 mod exited;
 mod handle;
 mod host;
 
+use attention::attention_changed;
 use exited::ask_exited_hub;
 use handle::Command;
 pub use handle::LinkHandle;
@@ -230,11 +233,15 @@ impl Link {
                     let _ = reply.send(preview);
                 }
             }
-            FromHost::Applied { request } => {
-                if let Some(Pending::Applied(reply)) = host.pending.remove(&request) {
+            FromHost::Applied { request } => match host.pending.remove(&request) {
+                Some(Pending::Applied(reply)) => {
                     let _ = reply.send(());
                 }
-            }
+                Some(Pending::Controlled(reply)) => {
+                    let _ = reply.send(Ok(()));
+                }
+                _ => {}
+            },
             FromHost::FinalScreen { request, screen } => match host.pending.remove(&request) {
                 Some(Pending::FinalScreen(reply)) => {
                     let _ = reply.send(screen);
@@ -253,6 +260,8 @@ impl Link {
         };
         if host.status != status {
             self.context.changes.notify();
+            let context = (&self.context.audit, &self.context.attention);
+            attention_changed(&self.identity, context, &host.status, &status);
         }
         let exited = !status.running && !host.carrying_off;
         host.status = status;

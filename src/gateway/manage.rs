@@ -1,6 +1,7 @@
 //! The steps that change a session's program, once for every transport:
-//! `kill`, `restart`, `pause`/`resume` and `signal`, each audited with who
-//! asked and over what. The caller has found the session and checked the
+//! `kill`, `restart`, `pause`/`resume`, `signal`, `notify` and `ack`,
+//! each audited with who asked and over what (the raise and the clear of
+//! attention are audited by the link, from what the host reports). The caller has found the session and checked the
 //! asker's right (`access`); these carry the step out.
 //!
 //! Must not know SSH or HTTP, or word a refusal for one: errors say what
@@ -132,4 +133,26 @@ pub async fn signal(
     app.audit.record(event).await;
     tracing::info!(session = %entry.label(), signal = short_name(signal), "signalled");
     Ok(())
+}
+
+/// Marks the session as wanting attention with `message` (`notify`).
+pub async fn notify(
+    app: &App,
+    who: &str,
+    entry: &SessionEntry,
+    message: &str,
+    transport: Transport,
+) -> Result<(), ControlError> {
+    entry.link.notify(message.to_string()).await?;
+    let event = AuditEvent::new(Some(who), "notify")
+        .session(entry.label())
+        .detail(format!("over {}", transport.word()));
+    app.audit.record(event).await;
+    Ok(())
+}
+
+/// Clears the session's attention mark as `who` (`ack`); the link audits
+/// the clear, if there was a mark to clear.
+pub async fn ack(who: &str, entry: &SessionEntry) -> Result<(), ControlError> {
+    entry.link.ack(who.to_string()).await
 }

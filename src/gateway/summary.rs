@@ -1,6 +1,7 @@
 //! A session as machine-readable JSON, the same for `ls --json` and the
 //! JSON API: name, owner, state, exit status, the viewer's access, clients,
-//! idle time, attention, command and times (RFC 3339).
+//! idle time, attention (its message and since when), command and times
+//! (RFC 3339).
 //!
 //! Must not look anything up: callers pass the session, the viewer's
 //! access and the hub's status.
@@ -32,6 +33,8 @@ pub fn session_json(entry: &SessionEntry, access: Access, status: &HubStatus) ->
         "clients": status.writers + status.observers,
         "idle_seconds": idle_seconds(status),
         "attention": status.attention,
+        "attention_message": if status.attention { status.attention_message.clone() } else { None },
+        "attention_since": status.attention_since.filter(|_| status.attention).map(rfc3339),
         "command": record.command,
         "created_at": rfc3339(record.created_at),
         "last_active_at": rfc3339(status.last_active),

@@ -170,7 +170,15 @@ async fn serve_control(
                     shutdown_after_exit = true;
                     continue;
                 }
-                if !handle_control(message, &hub, &out).await {
+                // A reply follows the status that shows what its request
+                // changed, so the gateway's next `ls` shows it too.
+                let Some(reply) = handle_control(message, &hub).await else { break };
+                if !push_status(&hub, &mut shown, &out).await {
+                    break;
+                }
+                if let Some(reply) = reply
+                    && out.send(reply).await.is_err()
+                {
                     break;
                 }
             }
@@ -205,8 +213,9 @@ async fn push_status(
     out.send(FromHost::Status(status)).await.is_ok()
 }
 
-/// Carries out one control request; false when the connection is gone.
-async fn handle_control(message: ToHost, hub: &HubHandle, out: &mpsc::Sender<FromHost>) -> bool {
+/// Carries out one control request and gives its reply, if it has one;
+/// `None` when the hub is gone.
+async fn handle_control(message: ToHost, hub: &HubHandle) -> Option<Option<FromHost>> {
     let reply = match message {
         ToHost::Capture {
             request,
@@ -214,15 +223,15 @@ async fn handle_control(message: ToHost, hub: &HubHandle, out: &mpsc::Sender<Fro
             ansi,
         } => match hub.capture(scrollback, ansi).await {
             Ok(text) => Some(FromHost::Captured { request, text }),
-            Err(_) => return false,
+            Err(_) => return None,
         },
         ToHost::Preview { request } => match hub.preview().await {
             Ok(preview) => Some(FromHost::Preview { request, preview }),
-            Err(_) => return false,
+            Err(_) => return None,
         },
         ToHost::FinalScreen { request } => match hub.final_screen().await {
             Ok(screen) => Some(FromHost::FinalScreen { request, screen }),
-            Err(_) => return false,
+            Err(_) => return None,
         },
         ToHost::Send { bytes } => {
             let _ = hub.send_input(Bytes::from(bytes)).await;
@@ -234,7 +243,7 @@ async fn handle_control(message: ToHost, hub: &HubHandle, out: &mpsc::Sender<Fro
             allowed,
         } => match hub.access_changed(&user, allowed).await {
             Ok(()) => Some(FromHost::Applied { request }),
-            Err(_) => return false,
+            Err(_) => return None,
         },
         ToHost::Kill => {
             let _ = hub.kill().await;
@@ -254,6 +263,16 @@ async fn handle_control(message: ToHost, hub: &HubHandle, out: &mpsc::Sender<Fro
             }
             None
         }
+        ToHost::Notify { request, message } => {
+            if let Err(error) = hub.notify(message).await {
+                tracing::debug!(%error, "notify not done");
+            }
+            Some(FromHost::Applied { request })
+        }
+        ToHost::Ack { request, user } => {
+            hub.ack(user).await.ok()?;
+            Some(FromHost::Applied { request })
+        }
         ToHost::Signal { signal } => {
             match nix::sys::signal::Signal::try_from(signal) {
                 Ok(signal) => {
@@ -266,10 +285,7 @@ async fn handle_control(message: ToHost, hub: &HubHandle, out: &mpsc::Sender<Fro
             None
         }
     };
-    match reply {
-        Some(reply) => out.send(reply).await.is_ok(),
-        None => true,
-    }
+    Some(reply)
 }
 
 /// One attached client: its input, resizes and receipts in; its output

@@ -18,6 +18,7 @@ pub mod keys;
 mod list;
 mod model;
 pub mod preview;
+mod rows;
 pub mod state;
 pub mod view;
 

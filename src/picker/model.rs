@@ -27,6 +27,9 @@ pub struct SessionRow {
     pub may_manage: bool,
     pub participants: Vec<Participant>,
     pub attention: bool,
+    /// What it wants attention for, and since when (Unix seconds).
+    pub attention_message: Option<String>,
+    pub attention_since: Option<i64>,
     /// Seconds since the Unix epoch.
     pub last_active: i64,
     pub command: Vec<String>,

@@ -13,9 +13,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::preview::{Palette, ScreenView};
+use super::rows::{attention_line, who_text};
 use super::state::{Dialog, Picker, SessionRow, idle_text};
 use crate::engine::Terminal;
-use crate::wire::Role;
 
 pub const MIN_COLS: u16 = 40;
 pub const MIN_ROWS: u16 = 10;
@@ -167,6 +167,18 @@ fn draw_list(frame: &mut Frame, picker: &Picker, scene: &Scene, styles: &Styles,
         frame.render_widget(hint, area.inner(ratatui::layout::Margin::new(1, 1)));
         return;
     }
+    let area = match picker
+        .selected()
+        .and_then(|row| attention_line(row, scene.now))
+    {
+        Some(line) if area.height > 4 => {
+            let [list, below] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+            frame.render_widget(Paragraph::new(line).style(styles.attention), below);
+            list
+        }
+        _ => area,
+    };
     let wide = area.width >= ACCESS_COLS;
     let widest = area.width >= WHO_COLS;
     let mut header = vec!["", "NAME", "STATE"];
@@ -219,32 +231,6 @@ fn list_row<'a>(row: &SessionRow, now: i64, wide: bool, widest: bool, styles: &S
     }
     cells.push(Cell::from(idle_text(now - row.last_active)));
     Row::new(cells)
-}
-
-/// Who is attached: names, observers marked `(r)`, repeats counted.
-pub fn who_text(row: &SessionRow) -> String {
-    let mut seen: Vec<(String, usize)> = Vec::new();
-    for participant in &row.participants {
-        let name = match participant.role {
-            Role::Writer => participant.name.clone(),
-            Role::Observer => format!("{}(r)", participant.name),
-        };
-        match seen.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, count)) => *count += 1,
-            None => seen.push((name, 1)),
-        }
-    }
-    let parts: Vec<String> = seen
-        .into_iter()
-        .map(|(name, count)| {
-            if count > 1 {
-                format!("{name}×{count}")
-            } else {
-                name
-            }
-        })
-        .collect();
-    parts.join(", ")
 }
 
 fn draw_preview(frame: &mut Frame, picker: &Picker, scene: &Scene, styles: &Styles, area: Rect) {

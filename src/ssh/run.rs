@@ -105,6 +105,8 @@ async fn run_verb(app: &App, caller: &Caller, verb: Verb, io: &mut ChannelIo) ->
         Verb::Pause { name } => run_control::pause(app, caller, &name, true).await,
         Verb::Resume { name } => run_control::pause(app, caller, &name, false).await,
         Verb::Signal { name, signal } => run_control::signal(app, caller, &name, signal).await,
+        Verb::Notify { name, text } => run_control::notify(app, caller, &name, &text).await,
+        Verb::Ack { name } => run_control::ack(app, caller, &name).await,
         Verb::Share { name, user, write } => {
             let grant = if write { Grant::Write } else { Grant::Read };
             run_share::share(app, caller, &name, &user, Some(grant), io).await

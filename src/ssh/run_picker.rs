@@ -389,6 +389,8 @@ impl<'a> PickerScreen<'a> {
                 may_manage: access::may_manage(&self.caller.user, access),
                 participants: status.participants,
                 attention: status.attention,
+                attention_message: status.attention_message.clone(),
+                attention_since: status.attention_since,
                 last_active: status.last_active,
                 command: entry.record.command.clone(),
             });
@@ -448,7 +450,12 @@ impl<'a> PickerScreen<'a> {
         let now = unix_now();
         let seconds = picker
             .visible()
-            .map(|row| idle_text_changes_in(now - row.last_active))
+            .flat_map(|row| {
+                let waited = row.attention_since.map(|since| now - since);
+                [Some(now - row.last_active), waited]
+            })
+            .flatten()
+            .map(idle_text_changes_in)
             .min()?;
         Some(Instant::now() + Duration::from_secs(seconds.max(1) as u64))
     }

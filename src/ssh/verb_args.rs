@@ -90,6 +90,18 @@ pub enum Verb {
         #[arg(value_name = "SIG", value_parser = crate::wire::control::parse_signal, allow_hyphen_values = true)]
         signal: nix::sys::signal::Signal,
     },
+    /// Mark a session as wanting attention, with TEXT as its message
+    Notify {
+        name: String,
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "TEXT"
+        )]
+        text: Vec<String>,
+    },
+    /// Clear a session's attention mark, as handled by you
+    Ack { name: String },
     /// Let another user watch a session (or, with --write, type into it)
     Share {
         name: String,

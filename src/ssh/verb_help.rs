@@ -69,6 +69,16 @@ const VERB_HELP: &[VerbHelp] = &[
         what: "send SIG (INT TERM HUP QUIT USR1 USR2 WINCH or a number)",
     },
     VerbHelp {
+        verb: "notify",
+        usage: "notify NAME [--] TEXT...",
+        what: "mark the session as wanting attention, with TEXT",
+    },
+    VerbHelp {
+        verb: "ack",
+        usage: "ack NAME",
+        what: "clear the session's attention mark, as handled by you",
+    },
+    VerbHelp {
         verb: "audit",
         usage: "audit [NAME] [--json] [--limit N]",
         what: "the audit log, newest first (admins)",

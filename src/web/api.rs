@@ -1,5 +1,6 @@
 //! The JSON API (SPEC §7), by sign-in cookie or `Authorization: Bearer`
-//! token: list and create sessions, show and kill one, read its screen.
+//! token: list and create sessions, show and kill one, read its screen,
+//! raise and clear its attention mark.
 //! Errors are `{"error": "…"}` with 400, 401, 403, 404 or 409.
 //!
 //! Must not act for a cookie on a cross-origin write: POST and DELETE by
@@ -14,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::auth::{self, Proof, Refusal};
@@ -37,6 +38,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/sessions", get(list).post(create))
         .route("/sessions/{owner}/{name}", get(show).delete(kill))
         .route("/sessions/{owner}/{name}/screen", get(screen))
+        .route("/sessions/{owner}/{name}/notify", post(notify))
+        .route("/sessions/{owner}/{name}/ack", post(ack))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such API endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -230,4 +233,77 @@ async fn screen(
         "text": text,
     }))
     .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct NotifyBody {
+    message: String,
+}
+
+/// The session `owner/name` if `user` may write to it.
+async fn writable(
+    app: &App,
+    user: &User,
+    (owner, name): (&str, &str),
+    verb: &str,
+) -> Result<SessionEntry, ApiError> {
+    let (entry, access) = visible(app, user, owner, name).await?;
+    if !access.can_write() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("you may not {verb} {}", entry.label()),
+        ));
+    }
+    Ok(entry)
+}
+
+fn refused(entry: &SessionEntry, error: crate::wire::control::ControlError) -> ApiError {
+    use crate::wire::control::ControlError;
+    match error {
+        ControlError::Gone => ApiError::from(Refusal::NotFound(entry.label())),
+        other => ApiError::new(
+            StatusCode::CONFLICT,
+            format!("session {} {other}", entry.label()),
+        ),
+    }
+}
+
+/// `POST /api/sessions/OWNER/NAME/notify` `{message}`: marks the session
+/// as wanting attention (write access); answers the session.
+async fn notify(
+    State(app): State<Arc<App>>,
+    Path((owner, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let user = user(&app, &headers, true).await?;
+    let body =
+        body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+    let body: NotifyBody = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("bad request body: {error}"),
+        )
+    })?;
+    let entry = writable(&app, &user, (&owner, &name), "notify").await?;
+    let transport = crate::gateway::attach::Transport::Web;
+    crate::gateway::manage::notify(&app, &user.name, &entry, &body.message, transport)
+        .await
+        .map_err(|error| refused(&entry, error))?;
+    show(State(app), Path((owner, name)), headers).await
+}
+
+/// `POST /api/sessions/OWNER/NAME/ack`: clears its attention mark as the
+/// user (write access); answers the session.
+async fn ack(
+    State(app): State<Arc<App>>,
+    Path((owner, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let user = user(&app, &headers, true).await?;
+    let entry = writable(&app, &user, (&owner, &name), "ack").await?;
+    crate::gateway::manage::ack(&user.name, &entry)
+        .await
+        .map_err(|error| refused(&entry, error))?;
+    show(State(app), Path((owner, name)), headers).await
 }

@@ -14,6 +14,6 @@ pub mod protocol;
 pub mod session;
 
 pub use session::{
-    ClientId, FinalScreen, HubSettings, HubStatus, Participant, Role, ScreenPreview, SessionId,
-    Size, SizePolicy,
+    AttentionCleared, ClientId, FinalScreen, HubSettings, HubStatus, Participant, Role,
+    ScreenPreview, SessionId, Size, SizePolicy,
 };

@@ -106,6 +106,18 @@ pub enum ToHost {
     Signal {
         signal: i32,
     },
+    /// Marks the session as wanting attention with `message` (cleaned by
+    /// the hub). Answered with `Applied` after the status showing it.
+    /// Sent only to hosts whose status says `attention_commands`.
+    Notify {
+        request: u64,
+        message: String,
+    },
+    /// Clears the session's attention, as `user`. Answered like `Notify`.
+    Ack {
+        request: u64,
+        user: String,
+    },
 }
 
 /// Events and replies on the control connection.

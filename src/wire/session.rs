@@ -107,6 +107,57 @@ pub struct HubStatus {
     /// build before pausing, which cannot pause.
     #[serde(default)]
     pub paused: Option<bool>,
+    /// What the session wants attention for, while it does.
+    #[serde(default)]
+    pub attention_message: Option<String>,
+    /// When it started wanting attention (Unix seconds), while it does;
+    /// `None` also from a host of a build before attention messages.
+    #[serde(default)]
+    pub attention_since: Option<i64>,
+    /// Times the session started wanting attention since its hub started
+    /// (a link tells each start once, even if it cleared in between).
+    #[serde(default)]
+    pub attention_raised: u64,
+    /// Who or what cleared the attention last.
+    #[serde(default)]
+    pub attention_cleared: Option<AttentionCleared>,
+    /// The host takes `Notify` and `Ack`; false from a host of a build
+    /// before them.
+    #[serde(default)]
+    pub attention_commands: bool,
+}
+
+/// How a session's attention was cleared (SPEC section 11), for the
+/// audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttentionCleared {
+    /// A writer attached.
+    Attached { user: String },
+    /// `ack` (SSH or the API).
+    Acknowledged { user: String },
+    /// The program ended.
+    Ended,
+}
+
+impl AttentionCleared {
+    /// Who cleared it, if a person did.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            AttentionCleared::Attached { user } | AttentionCleared::Acknowledged { user } => {
+                Some(user)
+            }
+            AttentionCleared::Ended => None,
+        }
+    }
+
+    /// How, in words, for the audit log.
+    pub fn how(&self) -> &'static str {
+        match self {
+            AttentionCleared::Attached { .. } => "attached as a writer",
+            AttentionCleared::Acknowledged { .. } => "ack",
+            AttentionCleared::Ended => "the session ended",
+        }
+    }
 }
 
 impl HubStatus {

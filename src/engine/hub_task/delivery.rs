@@ -14,7 +14,7 @@ use crate::engine::clients::{ClientTable, Delivery};
 use crate::engine::hub::{Attachment, ClientLink, ClientMessage, Messages};
 use crate::wire::Participant;
 use crate::wire::Size;
-use crate::wire::{ClientId, Role};
+use crate::wire::{AttentionCleared, ClientId, Role};
 
 impl Hub {
     pub(super) fn with_deliveries(
@@ -57,7 +57,10 @@ impl Hub {
         who.client = Some(id.0);
         let (tx, messages) = mpsc::channel(OUTBOX_MESSAGES);
         let queued_bytes = Arc::new(AtomicUsize::new(0));
-        self.attention = false;
+        if role == Role::Writer {
+            let user = who.name.clone();
+            self.clear_attention(AttentionCleared::Attached { user });
+        }
         self.outboxes.insert(
             id,
             Outbox {

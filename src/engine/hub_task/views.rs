@@ -29,6 +29,7 @@ impl Hub {
     }
 
     pub(super) fn status(&self) -> HubStatus {
+        let wanted = self.attention.wanted.as_ref();
         HubStatus {
             running: self.running.is_some(),
             exit_status: if self.running.is_some() {
@@ -38,7 +39,7 @@ impl Hub {
             },
             writers: self.table.count(Role::Writer),
             observers: self.table.count(Role::Observer),
-            attention: self.attention,
+            attention: self.wants_attention(),
             last_active: self.last_active,
             size: self.table.pty_size(),
             participants: self.participants(),
@@ -46,6 +47,11 @@ impl Hub {
             screen_sync_switches: self.screen_sync_switches,
             recording_failures: self.recording_failures.load(Ordering::Relaxed),
             paused: Some(self.running.is_some() && self.paused),
+            attention_message: wanted.and_then(|w| w.message.clone()),
+            attention_since: wanted.map(|w| w.since),
+            attention_raised: self.attention.raised,
+            attention_cleared: self.attention.cleared.clone(),
+            attention_commands: true,
         }
     }
 

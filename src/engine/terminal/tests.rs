@@ -24,8 +24,30 @@ fn title_and_bell_are_tracked() {
     let mut term = Terminal::new(Size::new(24, 80), 100);
     run(&mut term, b"\x1b]2;my \x1btitle\x07\x07");
     assert_eq!(term.title().trim_end(), "my");
-    assert!(term.take_attention());
-    assert!(!term.take_attention());
+    assert_eq!(term.take_attention(), Some(Raised { message: None }));
+    assert_eq!(term.take_attention(), None);
+}
+
+#[test]
+fn notifications_carry_their_message_and_progress_does_not_count() {
+    let mut term = Terminal::new(Size::new(24, 80), 100);
+    let (out, _) = run(&mut term, b"a\x1b]9;4;1;40\x07b");
+    assert_eq!(out, b"a\x1b]9;4;1;40\x07b");
+    assert_eq!(term.take_attention(), None);
+    // Split across chunks, ST-terminated, with a bell in the same chunk.
+    run(&mut term, b"\x07\x1b]777;notify;Claude;Needs");
+    run(&mut term, b" you\x1b\\");
+    let message = Some("Claude: Needs you".to_string());
+    assert_eq!(
+        term.take_attention(),
+        Some(Raised {
+            message: message.clone()
+        })
+    );
+    // A later notification replaces the message; a bell keeps it.
+    run(&mut term, b"\x1b]9;first\x07\x1b]9;second\x07\x07");
+    let message = Some("second".to_string());
+    assert_eq!(term.take_attention(), Some(Raised { message }));
 }
 
 #[test]

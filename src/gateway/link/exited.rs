@@ -72,8 +72,14 @@ pub(super) fn ask_exited_hub(hub: HubHandle, command: Command) {
             Command::Shutdown => {
                 let _ = hub.shut_down().await;
             }
-            Command::Pause { reply, .. } | Command::Signal { reply, .. } => {
+            Command::Pause { reply, .. }
+            | Command::Signal { reply, .. }
+            | Command::Notify { reply, .. } => {
                 let _ = reply.send(Err(ControlError::Exited));
+            }
+            // The program's end cleared the mark.
+            Command::Ack { reply, .. } => {
+                let _ = reply.send(Ok(()));
             }
             // Served by the link itself.
             Command::Kill | Command::Restart { .. } => {}

@@ -60,6 +60,16 @@ pub(super) enum Command {
         signal: nix::sys::signal::Signal,
         reply: oneshot::Sender<Result<(), ControlError>>,
     },
+    /// Marks the session as wanting attention (`notify`).
+    Notify {
+        message: String,
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
+    /// Clears the attention mark as `user` (`ack`).
+    Ack {
+        user: String,
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
     /// A session host started by the caller (runtimes may take seconds,
     /// which the link must not wait for) to run the exited session again.
     /// Killed if a program already runs.
@@ -193,6 +203,22 @@ impl LinkHandle {
     /// `resume`).
     pub async fn pause(&self, paused: bool) -> Result<(), ControlError> {
         self.ask(|reply| Command::Pause { paused, reply })
+            .await
+            .map_err(|_| ControlError::Gone)?
+    }
+
+    /// Marks the session as wanting attention with `message`; answered
+    /// once `status` shows it. Refused once the program has exited.
+    pub async fn notify(&self, message: String) -> Result<(), ControlError> {
+        self.ask(|reply| Command::Notify { message, reply })
+            .await
+            .map_err(|_| ControlError::Gone)?
+    }
+
+    /// Clears the attention mark as `user`; answered once `status` shows
+    /// it cleared.
+    pub async fn ack(&self, user: String) -> Result<(), ControlError> {
+        self.ask(|reply| Command::Ack { user, reply })
             .await
             .map_err(|_| ControlError::Gone)?
     }

@@ -50,6 +50,8 @@ pub(super) enum Pending {
     Preview(oneshot::Sender<ScreenPreview>),
     FinalScreen(oneshot::Sender<FinalScreen>),
     Applied(oneshot::Sender<()>),
+    /// `Applied` answers a control request that could have been refused.
+    Controlled(oneshot::Sender<Result<(), crate::wire::control::ControlError>>),
     /// The final screen, for the link itself to keep.
     CarryOff,
 }
@@ -156,6 +158,8 @@ pub(super) fn serve_by_host(host: &mut Host, command: Command, changes: &Changes
         Command::Signal { signal, reply } => {
             let _ = reply.send(host.signal(signal));
         }
+        Command::Notify { message, reply } => host.notify(message, reply),
+        Command::Ack { user, reply } => host.ack(user, reply),
         // `serve --stop-sessions`: the host ends once the program has,
         // without waiting for a gateway to carry its screen off.
         Command::Shutdown => {

@@ -28,6 +28,8 @@ fn row(id: i64, label: &str, last_active: i64) -> SessionRow {
         may_manage: true,
         participants: Vec::new(),
         attention: false,
+        attention_message: None,
+        attention_since: None,
         last_active,
         command: vec!["bash".into(), "-l".into()],
     }
