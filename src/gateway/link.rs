@@ -99,7 +99,7 @@ pub fn start_link(context: LinkContext, identity: HubIdentity, start: LinkStart)
     match start {
         LinkStart::Host { connection } => {
             link.first_status = Some(connection.status.clone());
-            link.state = State::Host(Host::new(*connection, tx.downgrade()));
+            link.state = State::Host(Box::new(Host::new(*connection, tx.downgrade())));
         }
         LinkStart::Exited {
             status,
@@ -141,7 +141,7 @@ struct Counted {
 enum State {
     /// Only while `start_link` sets the first real state.
     Starting,
-    Host(Host),
+    Host(Box<Host>),
     /// The program exited: a hub in this process shows its last screen.
     Exited(HubHandle),
 }
@@ -369,7 +369,7 @@ impl Link {
     /// `restart`: the caller started a new host for this exited session.
     fn restarted(&mut self, connection: HostConnection) {
         self.first_status = Some(connection.status.clone());
-        self.state = State::Host(Host::new(connection, self.me.clone()));
+        self.state = State::Host(Box::new(Host::new(connection, self.me.clone())));
         self.counted = Counted::default();
         self.context.changes.notify();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
