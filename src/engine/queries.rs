@@ -110,6 +110,9 @@ pub struct QueryFilter {
     last_was_esc: bool,
     /// The query just found ended with the ESC of `ESC \`: drop the `\`.
     swallow_terminator: bool,
+    /// A sequence too long to hold is being passed through: the parser
+    /// still reads every byte of it, to see where (and how) it ends.
+    passing_through: bool,
 }
 
 impl Default for QueryFilter {
@@ -127,6 +130,7 @@ impl QueryFilter {
             held: Vec::new(),
             last_was_esc: false,
             swallow_terminator: false,
+            passing_through: false,
         }
     }
 
@@ -213,6 +217,7 @@ impl QueryFilter {
             if std::mem::take(&mut self.tracker.finished) {
                 self.tracker.sequence_start = None;
                 self.tracker.previous_start = None;
+                self.passing_through = false;
             }
         }
         let hold_from = self.hold_from().max(emitted);
@@ -227,7 +232,10 @@ impl QueryFilter {
 
     /// True between sequences, where vte would only print or execute.
     fn outside_sequences(&self) -> bool {
-        self.tracker.sequence_start.is_none() && !self.last_was_esc && !self.swallow_terminator
+        self.tracker.sequence_start.is_none()
+            && !self.last_was_esc
+            && !self.swallow_terminator
+            && !self.passing_through
     }
 
     /// Where the incomplete trailing sequence begins, or the buffer's end.
@@ -242,6 +250,7 @@ impl QueryFilter {
         match start {
             Some(start) if self.buffer.len() - start <= MAX_HELD_SEQUENCE_BYTES => start,
             _ => {
+                self.passing_through |= start.is_some();
                 self.tracker.sequence_start = None;
                 self.tracker.previous_start = None;
                 self.buffer.len()
@@ -483,6 +492,23 @@ mod tests {
                 Piece::Marker(Marker::EnteredAlternate)
             ]
         );
+    }
+
+    #[test]
+    fn a_long_notification_split_across_chunks_is_still_seen_to_end() {
+        let mut f = QueryFilter::new();
+        let mut pieces = Vec::new();
+        let mut first = b"\x1b]9;".to_vec();
+        first.extend(std::iter::repeat_n(b'x', 2 * MAX_HELD_SEQUENCE_BYTES));
+        f.feed(&first, &mut pieces);
+        f.feed(b"xxxx", &mut pieces);
+        f.feed(b"xx\x07after", &mut pieces);
+        assert!(pieces.contains(&Piece::Marker(Marker::Notification)), "{pieces:?}");
+        let message = f.take_notice().unwrap().unwrap();
+        assert_eq!(message.len(), crate::engine::notification::MESSAGE_CHARS);
+        // And plain output after it is skipped over quickly again.
+        f.feed(b"plain \x1b[6n", &mut pieces);
+        assert!(pieces.contains(&Piece::Query(Query::CursorPosition { private: false })));
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub const MAX_COMMAND_LINE: usize = 64 * 1024;
 /// Verbs this server knows; anything else is `unknown command`.
 pub const KNOWN_VERBS: &[&str] = &[
     "ls", "new", "attach", "a", "watch", "capture", "send", "kill", "restart", "pause", "resume",
-    "signal", "share", "unshare", "link", "token", "replay", "audit", "whoami", "keys", "help",
+    "signal", "notify", "ack", "share", "unshare", "link", "token", "replay", "audit", "whoami",
+    "keys", "help",
 ];
 
 /// Why a command line was not a verb; each maps to an exit status.
