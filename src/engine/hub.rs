@@ -53,6 +53,9 @@ pub(super) enum Command {
     },
     Detach(ClientId),
     Input(ClientId, Bytes),
+    /// Bytes for one client's terminal only, between the program's
+    /// escape sequences.
+    Notice(ClientId, Bytes),
     Send(Bytes),
     Resize(ClientId, Size),
     Written(ClientId),
@@ -317,6 +320,18 @@ impl Attachment {
             .hub
             .tx
             .send(Command::Input(self.id, bytes))
+            .await
+            .map_err(|_| HubGone)
+    }
+
+    /// Bytes for this client's terminal only (a forwarded notification):
+    /// written at the first point of the program's output that is outside
+    /// any escape sequence and between characters.
+    pub async fn notice(&self, bytes: Bytes) -> Result<(), HubGone> {
+        self.link
+            .hub
+            .tx
+            .send(Command::Notice(self.id, bytes))
             .await
             .map_err(|_| HubGone)
     }

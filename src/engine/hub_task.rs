@@ -39,6 +39,7 @@ pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
 
 mod attention;
 mod delivery;
+mod notices;
 mod pausing;
 mod views;
 
@@ -85,6 +86,8 @@ struct Hub {
     shutting_down: bool,
     /// The program's process group is stopped (`pause`).
     paused: bool,
+    /// Notices for single clients, waiting for a safe point in the output.
+    notices: Vec<(ClientId, Bytes)>,
     next_client: u64,
     handle: HubHandle,
     deliveries: Vec<Delivery>,
@@ -158,6 +161,7 @@ pub fn start_hub(
         last_active,
         shutting_down: false,
         paused: false,
+        notices: Vec::new(),
         next_client: 0,
         handle: handle.clone(),
         deliveries: Vec::new(),
@@ -271,6 +275,7 @@ impl Hub {
         if let Some(raised) = self.table.terminal_mut().take_attention() {
             self.program_wants_attention(raised);
         }
+        self.deliver_notices();
         self.note_activity();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -357,6 +362,7 @@ impl Hub {
                 self.write_to_program(bytes);
                 self.note_activity();
             }
+            Command::Notice(id, bytes) => self.notice(id, bytes),
             Command::Resize(id, size) => {
                 self.with_deliveries(|table, out| table.resize(id, size, out))
             }

@@ -113,6 +113,8 @@ pub struct QueryFilter {
     /// A sequence too long to hold is being passed through: the parser
     /// still reads every byte of it, to see where (and how) it ends.
     passing_through: bool,
+    /// The output passed on so far ends inside a character.
+    split_character: bool,
 }
 
 impl Default for QueryFilter {
@@ -131,6 +133,7 @@ impl QueryFilter {
             last_was_esc: false,
             swallow_terminator: false,
             passing_through: false,
+            split_character: false,
         }
     }
 
@@ -221,6 +224,10 @@ impl QueryFilter {
             }
         }
         let hold_from = self.hold_from().max(emitted);
+        // What this call passes on ends at `hold_from` (nothing if 0).
+        if hold_from > 0 {
+            self.split_character = ends_inside_character(&self.buffer[..hold_from]);
+        }
         if hold_from > emitted {
             pieces.push(Piece::Output(emitted..hold_from));
         }
@@ -228,6 +235,13 @@ impl QueryFilter {
         let rebase = |index: Option<usize>| index.map(|i| i.saturating_sub(hold_from));
         self.tracker.sequence_start = rebase(self.tracker.sequence_start);
         self.tracker.previous_start = rebase(self.tracker.previous_start);
+    }
+
+    /// Whether the output passed on so far ends outside any escape
+    /// sequence and between characters: bytes written to a client there
+    /// cannot change what the program draws.
+    pub fn at_safe_point(&self) -> bool {
+        !self.passing_through && !self.split_character
     }
 
     /// True between sequences, where vte would only print or execute.
@@ -290,6 +304,23 @@ fn plain_csi_length(bytes: &[u8]) -> Option<usize> {
     let last = *bytes.get(end)?;
     let plain = (0x40..=0x7e).contains(&last) && !WATCHED_FINALS.contains(&last);
     plain.then_some(end + 1)
+}
+
+/// Whether `bytes` ends with the start of a UTF-8 character whose
+/// continuation bytes have not come yet.
+fn ends_inside_character(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(3)..];
+    for (back, byte) in tail.iter().rev().enumerate() {
+        let length = match byte {
+            0x80..=0xbf => continue,
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf7 => 4,
+            _ => return false,
+        };
+        return back + 1 < length;
+    }
+    false
 }
 
 fn first_param(params: &vte::Params) -> Option<u16> {
@@ -509,6 +540,28 @@ mod tests {
         // And plain output after it is skipped over quickly again.
         f.feed(b"plain \x1b[6n", &mut pieces);
         assert!(pieces.contains(&Piece::Query(Query::CursorPosition { private: false })));
+    }
+
+    #[test]
+    fn safe_points_are_outside_sequences_and_between_characters() {
+        let mut f = QueryFilter::new();
+        let mut pieces = Vec::new();
+        f.feed(b"plain", &mut pieces);
+        assert!(f.at_safe_point());
+        f.feed(b"a\x1b[3", &mut pieces);
+        assert!(f.at_safe_point(), "the held sequence has not been passed on");
+        f.feed(b"1mcaf\xc3", &mut pieces);
+        assert!(!f.at_safe_point(), "inside a two-byte character");
+        f.feed(b"\xa9 \xe2\x94", &mut pieces);
+        assert!(!f.at_safe_point(), "inside a three-byte character");
+        f.feed(b"\x80", &mut pieces);
+        assert!(f.at_safe_point());
+        let mut long = b"\x1b]2;".to_vec();
+        long.extend(std::iter::repeat_n(b't', 2 * MAX_HELD_SEQUENCE_BYTES));
+        f.feed(&long, &mut pieces);
+        assert!(!f.at_safe_point(), "inside a sequence passed through");
+        f.feed(b"\x07", &mut pieces);
+        assert!(f.at_safe_point());
     }
 
     #[test]

@@ -338,6 +338,13 @@ impl Terminal {
         }
     }
 
+    /// Whether the output so far ends where other bytes can be written to
+    /// a client without changing what the program draws: outside any
+    /// escape sequence and between characters.
+    pub fn at_safe_point(&self) -> bool {
+        self.filter.at_safe_point()
+    }
+
     /// What the program asked for attention with since the last call: a
     /// notification's message wins over a bell.
     pub fn take_attention(&mut self) -> Option<Raised> {

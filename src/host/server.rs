@@ -321,6 +321,7 @@ async fn serve_attach(
         let sent = match protocol::receive::<FromClient, _>(&mut reader).await {
             Ok(FromClient::Input(bytes)) => attachment.input(Bytes::from(bytes)).await,
             Ok(FromClient::Resize(size)) => attachment.resize(size).await,
+            Ok(FromClient::Notice(bytes)) => attachment.notice(Bytes::from(bytes)).await,
             Ok(FromClient::Written { bytes, ack }) => {
                 receipts
                     .written_bytes(usize::try_from(bytes).unwrap_or(usize::MAX), ack)

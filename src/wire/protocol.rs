@@ -149,6 +149,10 @@ pub enum FromHost {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum FromClient {
     Input(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Bytes for this client's terminal only (a forwarded notification),
+    /// written between the program's escape sequences, never inside one.
+    /// Sent only to hosts whose status says `attention_commands`.
+    Notice(#[serde(with = "serde_bytes")] Vec<u8>),
     Resize(Size),
     /// The client's front end wrote a message of `bytes` bytes; `ack` as
     /// it was sent.
