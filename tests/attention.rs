@@ -282,7 +282,10 @@ fn the_picker_lists_attention_first_with_the_message_and_waiting_time() {
     let rows: Vec<String> = (0..24)
         .map(|row| {
             let text = screen.contents_between(row, 0, row, 100);
-            text.split(['┌', '│']).next().unwrap_or_default().to_string()
+            text.split(['┌', '│'])
+                .next()
+                .unwrap_or_default()
+                .to_string()
         })
         .collect();
     let row_of = |name: &str| {

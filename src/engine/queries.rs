@@ -534,7 +534,10 @@ mod tests {
         f.feed(&first, &mut pieces);
         f.feed(b"xxxx", &mut pieces);
         f.feed(b"xx\x07after", &mut pieces);
-        assert!(pieces.contains(&Piece::Marker(Marker::Notification)), "{pieces:?}");
+        assert!(
+            pieces.contains(&Piece::Marker(Marker::Notification)),
+            "{pieces:?}"
+        );
         let message = f.take_notice().unwrap().unwrap();
         assert_eq!(message.len(), crate::engine::notification::MESSAGE_CHARS);
         // And plain output after it is skipped over quickly again.
@@ -549,7 +552,10 @@ mod tests {
         f.feed(b"plain", &mut pieces);
         assert!(f.at_safe_point());
         f.feed(b"a\x1b[3", &mut pieces);
-        assert!(f.at_safe_point(), "the held sequence has not been passed on");
+        assert!(
+            f.at_safe_point(),
+            "the held sequence has not been passed on"
+        );
         f.feed(b"1mcaf\xc3", &mut pieces);
         assert!(!f.at_safe_point(), "inside a two-byte character");
         f.feed(b"\xa9 \xe2\x94", &mut pieces);

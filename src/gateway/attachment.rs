@@ -102,6 +102,17 @@ impl Attachment {
         }
     }
 
+    /// Where bytes for this client's terminal only go (forwarded
+    /// notifications), placed by the host between the program's escape
+    /// sequences; `None` for an exited session, which has no program
+    /// output to place them in.
+    pub fn notices(&self) -> Option<Notices> {
+        match &self.link {
+            Link::Host(to_host) => Some(Notices(to_host.clone())),
+            Link::Exited(_) => None,
+        }
+    }
+
     /// Something for the task that writes this client's messages to report
     /// them written with.
     pub fn receipts(&self) -> Receipts {
@@ -110,6 +121,19 @@ impl Attachment {
             Link::Exited(attachment) => ReceiptsTo::Exited(attachment.receipts()),
         };
         Receipts { to, unreported: 0 }
+    }
+}
+
+/// Sends notices to one attached client's host connection. Holding it
+/// keeps the connection open: drop it when the client detaches.
+pub struct Notices(mpsc::Sender<FromClient>);
+
+impl Notices {
+    pub async fn send(&self, bytes: Bytes) -> Result<(), HubGone> {
+        self.0
+            .send(FromClient::Notice(bytes.to_vec()))
+            .await
+            .map_err(|_| HubGone)
     }
 }
 

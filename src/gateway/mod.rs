@@ -19,6 +19,7 @@ pub mod attach;
 pub mod attachment;
 pub mod attention;
 pub mod create;
+pub mod forwarding;
 pub mod host_connection;
 pub mod host_start;
 pub mod hosting;

@@ -19,8 +19,10 @@ use crate::engine::ClientMessage;
 use crate::gateway::App;
 use crate::gateway::SessionEntry;
 use crate::gateway::attach::{self, AttachRequest, ClientFeed};
+use crate::gateway::forwarding;
 use crate::metrics as metric;
 use crate::ssh::prefix::{InputAction, PrefixReader, help_text};
+use crate::store::User;
 
 /// Extra bytes the input loop asks the writer to show (the keys help).
 const LOCAL_MESSAGES: usize = 4;
@@ -71,6 +73,7 @@ impl AttachEnd {
 /// audited by `gateway::attach`.
 pub async fn run(
     app: &App,
+    user: &User,
     entry: &SessionEntry,
     mut request: AttachRequest<'_>,
     io: &mut ChannelIo,
@@ -87,6 +90,10 @@ pub async fn run(
     let Some(feed) = client.take_feed() else {
         client.finish(&AttachEnd::Killed.describe()).await;
         return AttachEnd::Killed;
+    };
+    let forwarding = match client.attachment.notices() {
+        Some(notices) => forwarding::start(app, user, entry, notices).await,
+        None => None,
     };
     let (local_tx, local_rx) = mpsc::channel(LOCAL_MESSAGES);
     let mut writer = tokio::spawn(write_messages(io.handle.clone(), io.id, feed, local_rx));
@@ -117,6 +124,9 @@ pub async fn run(
         }
     };
     writer.abort();
+    if let Some(forwarding) = forwarding {
+        forwarding.abort();
+    }
     client.finish(&end.describe()).await;
     if !matches!(end, AttachEnd::ClientGone) {
         let _ = io.write(Bytes::from_static(LEAVE)).await;

@@ -82,7 +82,7 @@ pub(super) async fn attach_session(
         upgradable,
         size: Size::new(0, 0),
     };
-    let end = attach::run(app, entry, request, io).await;
+    let end = attach::run(app, &caller.user, entry, request, io).await;
     let notice = match &end {
         AttachEnd::Detached => Some(format!("[detached from {shown}]")),
         AttachEnd::Exited(status) => {
