@@ -274,6 +274,11 @@ fn the_endpoint_shows_only_scheme_and_host_and_sends_basic_auth() {
     let ipv6 = Endpoint::with_roots("http://[::1]:8080/x", none).unwrap();
     assert_eq!(ipv6.redacted(), "http://[::1]:8080");
     assert!(Endpoint::with_roots("ftp://example.com/", none).is_err());
+    // ntfy's template in the query (docs/attention.md) goes as written.
+    let ntfy = Endpoint::with_roots("https://ntfy.sh/team-x?tpl=1&m={{.text}}", none).unwrap();
+    let request = ntfy.request(bytes::Bytes::new()).unwrap();
+    assert_eq!(request.uri(), "/team-x?tpl=1&m={{.text}}");
+    assert!(!request.headers().contains_key("authorization"));
 }
 
 /// https with a certificate from a CA the endpoint trusts is delivered;
