@@ -8,7 +8,8 @@
 //! run); `host` (the session-host process) and `gateway` (the server's
 //! view of sessions, each lifecycle step and `App`, what every transport
 //! shares); `picker`; the
-//! transports `ssh` and `web`; `admin` and `announce` for the binary.
+//! transports `ssh`, `web` and `webhook` (attention POSTed out); `admin`
+//! and `announce` for the binary.
 
 // No function over 80 lines (clippy.toml sets the threshold).
 #![warn(clippy::too_many_lines)]
@@ -27,4 +28,5 @@ pub mod runtime;
 pub mod ssh;
 pub mod store;
 pub mod web;
+pub mod webhook;
 pub mod wire;

@@ -257,8 +257,9 @@ async fn serve(
     listeners.announce(announcer);
     let metrics = foyer::metrics::Metrics::install()?;
     let metrics_listener = serve_metrics(&app, &metrics, announcer).await?;
+    let webhook = foyer::webhook::start(&app).context("cannot start the attention webhook")?;
     serve_until_signal(listeners, russh_config, &app, metrics).await;
-    if let Some(task) = metrics_listener {
+    for task in [metrics_listener, webhook].into_iter().flatten() {
         task.abort();
     }
     if stop_sessions {

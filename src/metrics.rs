@@ -40,6 +40,14 @@ pub const CONTAINER_STARTS: &str = "foyer_container_starts_total";
 pub const CONTAINER_FAILURES: &str = "foyer_container_failures_total";
 /// Recordings stopped by a write error (a full disk, for example).
 pub const RECORDING_FAILURES: &str = "foyer_recording_failures_total";
+/// Attention webhook notices the endpoint accepted (a 2xx answer).
+pub const WEBHOOK_POSTS: &str = "foyer_webhook_posts_total";
+/// Attention webhook POST attempts that failed, by `reason` (`connect`,
+/// `tls`, `http`, `timeout`, `status`); each retry counts.
+pub const WEBHOOK_FAILURES: &str = "foyer_webhook_failures_total";
+/// Attention webhook notices never delivered, by `reason`: `retries` (every
+/// attempt failed for a minute), `full` (too many sessions waiting).
+pub const WEBHOOK_DROPPED: &str = "foyer_webhook_dropped_total";
 
 /// Buckets of the attach latency histogram, in seconds.
 const ATTACH_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
@@ -67,6 +75,7 @@ impl Metrics {
             .map_err(|e| MetricsError(e.to_string()))?
             .install_recorder()
             .map_err(|e| MetricsError(e.to_string()))?;
+        describe();
         let upkeep = handle.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(UPKEEP);
@@ -81,6 +90,22 @@ impl Metrics {
     pub fn render(&self) -> String {
         self.handle.render()
     }
+}
+
+/// `# HELP` lines for the metrics that have one.
+fn describe() {
+    metrics::describe_counter!(
+        WEBHOOK_POSTS,
+        "Attention webhook notices the endpoint accepted (2xx)."
+    );
+    metrics::describe_counter!(
+        WEBHOOK_FAILURES,
+        "Attention webhook POST attempts that failed, by reason; each retry counts."
+    );
+    metrics::describe_counter!(
+        WEBHOOK_DROPPED,
+        "Attention webhook notices never delivered, by reason (retries, full)."
+    );
 }
 
 /// The label value of a role.

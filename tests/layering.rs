@@ -25,17 +25,24 @@ const RANKS: &[(&str, u8)] = &[
     ("picker", 5),
     ("ssh", 6),
     ("web", 6),
+    ("webhook", 6),
     ("admin", 7),
     ("announce", 7),
 ];
 
 /// Modules held to less than their rank allows: what they may import.
 /// The engine runs in the session host and must not reach the gateway's
-/// leaves (metrics, configuration, database).
+/// leaves (metrics, configuration, database); the webhook needs no more
+/// than the gateway's events and the leaves.
 const ONLY: &[(&str, &[&str])] = &[
     ("clock", &[]),
     ("wire", &[]),
     ("engine", &["wire", "clock"]),
+    // A transport out: it hears the gateway's attention events and POSTs.
+    (
+        "webhook",
+        &["gateway", "config", "metrics", "clock", "wire"],
+    ),
 ];
 
 /// Files that are not modules of the library.
