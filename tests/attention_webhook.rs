@@ -3,11 +3,9 @@
 //! endpoint (a loopback listener on a thread here), and counts it in
 //! `/metrics`. docs/attention.md describes it.
 //!
-//! `notify_reaches_the_webhook_as_json` needs the `notify NAME TEXT` verb,
-//! which is being built on another branch: it is `#[ignore]`d until that
-//! lands. Run it then with
-//! `cargo test --test attention_webhook -- --ignored` (and drop the
-//! `ignore`).
+//! Ten notifications in a second give one POST, then the latest when the
+//! interval ends; an endpoint that hangs delays no `ls`, attach or
+//! typing.
 
 mod common;
 
@@ -103,7 +101,6 @@ fn serve_starts_the_webhook_and_logs_only_scheme_and_host() {
 }
 
 #[test]
-#[ignore = "needs the `notify NAME TEXT` verb (SPEC 11), built on another branch: run with --ignored once it lands"]
 fn notify_reaches_the_webhook_as_json() {
     let hook = Hook::start();
     let server = Server::start_with_config(&config(&hook));
@@ -139,4 +136,68 @@ fn notify_reaches_the_webhook_as_json() {
             && metrics.lines().any(|l| l == "foyer_webhook_posts_total 1")
     });
     assert!(!server.log().contains("s3cret"));
+
+    // Ten notifications in a second: the first was posted; the rest wait
+    // for the interval (2 s here), and only the latest of them is sent.
+    for round in 1..=9 {
+        alice.ok("ack work");
+        alice.ok(&format!("notify work -- round {round}"));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(hook.received().len(), 1, "a POST inside the interval");
+    eventually("the latest, once the interval ended", || {
+        hook.received().len() == 2
+    });
+    assert_eq!(hook.received()[1].1["message"], "round 9");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(hook.received().len(), 2, "{:?}", hook.received());
+}
+
+/// How long `ssh ls` takes, the best of three.
+fn ls_time(ssh: &common::Ssh) -> std::time::Duration {
+    (0..3)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            ssh.ok("ls");
+            start.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+#[test]
+fn an_endpoint_that_hangs_delays_nothing_else() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let holding = held.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            holding.lock().unwrap().push(stream);
+        }
+    });
+    let config = format!(
+        "[notify]\nwebhook_url = \"http://127.0.0.1:{port}/hook\"\nwebhook_min_interval = \"1s\"\n"
+    );
+    let server = Server::start_with_config(&config);
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let before = ls_time(&alice);
+    for name in ["one", "two", "three", "four"] {
+        alice.ok(&format!("new {name} -d -- {BASH}"));
+        alice.ok(&format!("notify {name} -- stuck"));
+    }
+    eventually("the endpoint holds connections", || {
+        !held.lock().unwrap().is_empty()
+    });
+    let during = ls_time(&alice);
+    assert!(
+        during < before * 5 + std::time::Duration::from_millis(500),
+        "ls took {during:?} with the endpoint hanging, {before:?} before"
+    );
+    let term = alice.term("attach work", 24, 80);
+    term.wait_for_text("$");
+    term.type_line("echo typed-$((6*7))");
+    term.wait_for_text("typed-42");
 }
