@@ -308,3 +308,64 @@ fn the_picker_lists_attention_first_with_the_message_and_waiting_time() {
         "{line}"
     );
 }
+
+/// A program's OSC 52 clipboard write, as its clients' terminals get it.
+const CLIPBOARD_PREFIX: &str = "\x1b]52;c;";
+
+fn clipboard_writes(term: &common::Term) -> Vec<String> {
+    let raw = String::from_utf8_lossy(&term.raw_output()).into_owned();
+    raw.split(CLIPBOARD_PREFIX)
+        .skip(1)
+        .map(|rest| rest.split('\x07').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn clipboard_writes_reach_only_the_last_typers_clients() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
+    let carol = server.user("carol", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    alice.ok("share work bob");
+    alice.ok("share work carol --write");
+    let alices = alice.term("attach work", 24, 80);
+    alices.wait_for_text("$");
+    let carols = carol.term("attach alice/work", 24, 80);
+    let carols_second = carol.term("attach alice/work", 24, 80);
+    let bobs = bob.term("attach alice/work", 24, 80);
+    for term in [&carols, &carols_second, &bobs] {
+        term.wait_for_text("$");
+    }
+    // Carol types a command whose program copies to the clipboard.
+    carols.type_line("printf '\\e]52;c;%s\\a' $(printf from-carol | base64); echo copied-1");
+    carols.wait_for_text("copied-1");
+    alices.wait_for_text("copied-1");
+    bobs.wait_for_text("copied-1");
+    eventually("carol's clients get the write", || {
+        clipboard_writes(&carols) == [b64("from-carol")]
+            && clipboard_writes(&carols_second) == [b64("from-carol")]
+    });
+    assert!(clipboard_writes(&alices).is_empty(), "another writer");
+    assert!(clipboard_writes(&bobs).is_empty(), "an observer");
+
+    // Then alice types: the next write is hers alone.
+    alices.type_line("printf '\\e]52;c;%s\\a' $(printf from-alice | base64); echo copied-2");
+    for term in [&alices, &carols, &bobs] {
+        term.wait_for_text("copied-2");
+    }
+    eventually("alice's client gets the write", || {
+        clipboard_writes(&alices) == [b64("from-alice")]
+    });
+    assert_eq!(clipboard_writes(&carols), [b64("from-carol")]);
+    assert!(clipboard_writes(&bobs).is_empty());
+    // A program reading the clipboard gets no answer from anyone.
+    alices.type_line("printf '\\e]52;c;?\\a'; echo asked");
+    alices.wait_for_text("asked");
+    for term in [&alices, &carols, &bobs] {
+        let raw = String::from_utf8_lossy(&term.raw_output()).into_owned();
+        assert!(!raw.contains("\x1b]52;c;?"), "a read passed on");
+    }
+}

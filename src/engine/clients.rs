@@ -98,6 +98,9 @@ pub struct ClientTable {
     policy: SizePolicy,
     attach_scrollback: usize,
     sizing_counter: u64,
+    /// A copy of what each output passes on (queries and clipboard writes
+    /// removed), kept while someone `watch`es without a terminal.
+    copy: Option<Vec<u8>>,
 }
 
 impl ClientTable {
@@ -114,7 +117,20 @@ impl ClientTable {
             policy,
             attach_scrollback,
             sizing_counter: 0,
+            copy: None,
         }
+    }
+
+    /// Starts (or stops) keeping a copy of what each output passes on.
+    pub fn keep_copy(&mut self, keep: bool) {
+        if keep != self.copy.is_some() {
+            self.copy = keep.then(Vec::new);
+        }
+    }
+
+    /// What the outputs passed on since the last call, when kept.
+    pub fn take_copy(&mut self) -> Vec<u8> {
+        self.copy.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     pub fn terminal(&self) -> &Terminal {
@@ -175,7 +191,11 @@ impl ClientTable {
     /// Processes program output; `replies` gets answers to its queries.
     pub fn output(&mut self, chunk: &[u8], out: &mut Vec<Delivery>, replies: &mut Vec<u8>) {
         let exits = self.terminal.alternate_exits();
+        let start = self.held.len();
         self.terminal.process(chunk, &mut self.held, replies);
+        if let Some(copy) = &mut self.copy {
+            copy.extend_from_slice(&self.held[start..]);
+        }
         let closed_at = self.terminal.take_frame_closed_at();
         if self.terminal.alternate_exits() != exits {
             self.repaint_unseen_main_screens();

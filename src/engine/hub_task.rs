@@ -88,6 +88,9 @@ struct Hub {
     paused: bool,
     /// Notices for single clients, waiting for a safe point in the output.
     notices: Vec<(ClientId, Bytes)>,
+    /// Whose input the program received last (their clients get its
+    /// clipboard writes).
+    last_typer: Option<String>,
     next_client: u64,
     handle: HubHandle,
     deliveries: Vec<Delivery>,
@@ -162,6 +165,7 @@ pub fn start_hub(
         shutting_down: false,
         paused: false,
         notices: Vec::new(),
+        last_typer: None,
         next_client: 0,
         handle: handle.clone(),
         deliveries: Vec::new(),
@@ -259,6 +263,7 @@ impl Hub {
 
     fn on_output(&mut self, chunk: Bytes) {
         self.replies.clear();
+        self.table.keep_copy(!self.watchers.is_empty());
         let mut deliveries = std::mem::take(&mut self.deliveries);
         self.table
             .output(&chunk, &mut deliveries, &mut self.replies);
@@ -271,7 +276,11 @@ impl Hub {
         if let Some(recorder) = &mut self.recorder {
             recorder.output(&chunk);
         }
-        self.deliver_to_watchers(chunk);
+        self.route_clipboard();
+        if !self.watchers.is_empty() {
+            let passed_on = self.table.take_copy();
+            self.deliver_to_watchers(Bytes::from(passed_on));
+        }
         if let Some(raised) = self.table.terminal_mut().take_attention() {
             self.program_wants_attention(raised);
         }
@@ -354,6 +363,7 @@ impl Hub {
             Command::Detach(id) => self.detach(id),
             Command::Input(id, bytes) => {
                 if self.table.role(id) == Some(Role::Writer) {
+                    self.note_typer(id);
                     self.write_to_program(bytes);
                     self.note_activity();
                 }

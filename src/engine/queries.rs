@@ -14,6 +14,9 @@ use super::notification::{Notice, Notifications};
 /// An incomplete escape sequence longer than this is passed through instead
 /// of being held back: real queries are a few bytes long.
 const MAX_HELD_SEQUENCE_BYTES: usize = 4096;
+/// A clipboard write (OSC 52) is held whole up to this size, to be routed
+/// to one person's clients; a longer one is dropped, never passed on.
+const MAX_CLIPBOARD_BYTES: usize = 1 << 20;
 
 /// A query the hub answers itself, or a sequence it swallows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,12 @@ pub enum Query {
     /// swallowed (clients stay in legacy key encoding, which the prefix
     /// detection relies on).
     KittyKeyboard { query: bool },
+    /// `OSC 52 ; Pc ; DATA`: a clipboard write, for the clients of the
+    /// person who typed last only ([`QueryFilter::take_clipboard`]).
+    ClipboardWrite,
+    /// `OSC 52 ; Pc ; ?`: a clipboard read, swallowed (no client's
+    /// clipboard is given to a program).
+    ClipboardRead,
 }
 
 /// A sequence that passes through but changes state the screen model does
@@ -99,6 +108,8 @@ struct Tracker {
     notifications: Notifications,
     /// The message of the last notification found (`None` inside: none).
     notice: Option<Option<String>>,
+    /// Clipboard writes found, as sequences to send on.
+    clipboard: Vec<Vec<u8>>,
 }
 
 pub struct QueryFilter {
@@ -115,6 +126,8 @@ pub struct QueryFilter {
     passing_through: bool,
     /// The output passed on so far ends inside a character.
     split_character: bool,
+    /// A clipboard write too long to hold is being dropped.
+    discarding: bool,
 }
 
 impl Default for QueryFilter {
@@ -134,7 +147,14 @@ impl QueryFilter {
             swallow_terminator: false,
             passing_through: false,
             split_character: false,
+            discarding: false,
         }
+    }
+
+    /// The clipboard writes found since the last call, each as an
+    /// `OSC 52` sequence ended by BEL.
+    pub fn take_clipboard(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.tracker.clipboard)
     }
 
     /// The message of the last notification marked since the last call
@@ -182,59 +202,83 @@ impl QueryFilter {
             if std::mem::take(&mut self.swallow_terminator) && byte == b'\\' {
                 emitted = emitted.max(index + 1);
             }
-            if let Some(query) = self.tracker.found.take() {
-                // An OSC ended by `ESC \` is dispatched on the ESC: the
-                // sequence began before it, and the `\` that follows is its.
-                let ended_by_esc = byte == 0x1b;
-                let start = if ended_by_esc {
-                    self.tracker.previous_start
-                } else {
-                    self.tracker.sequence_start
-                };
-                let start = start.unwrap_or(index).max(emitted);
-                if start > emitted {
-                    pieces.push(Piece::Output(emitted..start));
-                }
-                pieces.push(Piece::Query(query));
+            if self.discarding && self.tracker.finished {
+                // The end of a clipboard write too long to route: drop it
+                // whole, its terminator included.
+                self.discarding = false;
+                self.tracker.found = None;
+                self.tracker.clipboard.pop();
                 emitted = index + 1;
-                self.swallow_terminator = ended_by_esc;
+                self.swallow_terminator = byte == 0x1b;
             }
-            if let Some(marker) = self.tracker.marker.take() {
-                let split = if marker.goes_before() {
-                    self.tracker.sequence_start.unwrap_or(index).max(emitted)
-                } else {
-                    index + 1
-                };
-                if split > emitted {
-                    pieces.push(Piece::Output(emitted..split));
-                }
-                pieces.push(Piece::Marker(marker));
-                emitted = split;
-                if marker == Marker::EnterAlternate {
-                    // And once the sequence has taken effect.
-                    pieces.push(Piece::Output(emitted..index + 1));
-                    pieces.push(Piece::Marker(Marker::EnteredAlternate));
-                    emitted = index + 1;
-                }
-            }
+            emitted = self.place_found(index, byte, emitted, pieces);
             if std::mem::take(&mut self.tracker.finished) {
                 self.tracker.sequence_start = None;
                 self.tracker.previous_start = None;
                 self.passing_through = false;
             }
         }
-        let hold_from = self.hold_from().max(emitted);
-        // What this call passes on ends at `hold_from` (nothing if 0).
-        if hold_from > 0 {
-            self.split_character = ends_inside_character(&self.buffer[..hold_from]);
+        let (output_end, hold_from) = self.hold_from();
+        let (output_end, hold_from) = (output_end.max(emitted), hold_from.max(emitted));
+        // What this call passes on ends at `output_end` (nothing if 0).
+        if output_end > 0 {
+            self.split_character = ends_inside_character(&self.buffer[..output_end]);
         }
-        if hold_from > emitted {
-            pieces.push(Piece::Output(emitted..hold_from));
+        if output_end > emitted {
+            pieces.push(Piece::Output(emitted..output_end));
         }
         self.held.extend_from_slice(&self.buffer[hold_from..]);
         let rebase = |index: Option<usize>| index.map(|i| i.saturating_sub(hold_from));
         self.tracker.sequence_start = rebase(self.tracker.sequence_start);
         self.tracker.previous_start = rebase(self.tracker.previous_start);
+    }
+
+    /// Puts what the byte at `index` completed (a query to remove, a
+    /// marker to place) among the pieces; returns how far the buffer has
+    /// been placed.
+    fn place_found(
+        &mut self,
+        index: usize,
+        byte: u8,
+        mut emitted: usize,
+        pieces: &mut Vec<Piece>,
+    ) -> usize {
+        if let Some(query) = self.tracker.found.take() {
+            // An OSC ended by `ESC \` is dispatched on the ESC: the
+            // sequence began before it, and the `\` that follows is its.
+            let ended_by_esc = byte == 0x1b;
+            let start = if ended_by_esc {
+                self.tracker.previous_start
+            } else {
+                self.tracker.sequence_start
+            };
+            let start = start.unwrap_or(index).max(emitted);
+            if start > emitted {
+                pieces.push(Piece::Output(emitted..start));
+            }
+            pieces.push(Piece::Query(query));
+            emitted = index + 1;
+            self.swallow_terminator = ended_by_esc;
+        }
+        if let Some(marker) = self.tracker.marker.take() {
+            let split = if marker.goes_before() {
+                self.tracker.sequence_start.unwrap_or(index).max(emitted)
+            } else {
+                index + 1
+            };
+            if split > emitted {
+                pieces.push(Piece::Output(emitted..split));
+            }
+            pieces.push(Piece::Marker(marker));
+            emitted = split;
+            if marker == Marker::EnterAlternate {
+                // And once the sequence has taken effect.
+                pieces.push(Piece::Output(emitted..index + 1));
+                pieces.push(Piece::Marker(Marker::EnteredAlternate));
+                emitted = index + 1;
+            }
+        }
+        emitted
     }
 
     /// Whether the output passed on so far ends outside any escape
@@ -252,8 +296,15 @@ impl QueryFilter {
             && !self.passing_through
     }
 
-    /// Where the incomplete trailing sequence begins, or the buffer's end.
-    fn hold_from(&mut self) -> usize {
+    /// Where the output passed on ends, and where the bytes held for the
+    /// next call begin: both where the incomplete trailing sequence
+    /// begins, or the buffer's end; a clipboard write too long to hold
+    /// ends the output at its start and is not held (it is dropped).
+    fn hold_from(&mut self) -> (usize, usize) {
+        let end = self.buffer.len();
+        if self.discarding {
+            return (0, end);
+        }
         let mut start = self.tracker.sequence_start;
         if self.last_was_esc {
             start = match (start, self.tracker.previous_start) {
@@ -261,13 +312,23 @@ impl QueryFilter {
                 (a, b) => a.or(b),
             };
         }
+        let clipboard = start.is_some_and(|s| self.buffer[s..].starts_with(b"\x1b]52;"));
+        let limit = if clipboard {
+            MAX_CLIPBOARD_BYTES
+        } else {
+            MAX_HELD_SEQUENCE_BYTES
+        };
         match start {
-            Some(start) if self.buffer.len() - start <= MAX_HELD_SEQUENCE_BYTES => start,
+            Some(start) if end - start <= limit => (start, start),
             _ => {
                 self.passing_through |= start.is_some();
+                self.discarding = clipboard;
                 self.tracker.sequence_start = None;
                 self.tracker.previous_start = None;
-                self.buffer.len()
+                match start {
+                    Some(start) if clipboard => (start, end),
+                    _ => (end, end),
+                }
             }
         }
     }
@@ -359,6 +420,20 @@ impl vte::Perform for Tracker {
                 _ => None,
             };
         }
+        if let [b"52", selection, data @ ..] = params {
+            let data = data.join(&b';');
+            if data == b"?" {
+                self.found = Some(Query::ClipboardRead);
+            } else {
+                let mut sequence = b"\x1b]52;".to_vec();
+                sequence.extend_from_slice(selection);
+                sequence.push(b';');
+                sequence.extend_from_slice(&data);
+                sequence.push(0x07);
+                self.clipboard.push(sequence);
+                self.found = Some(Query::ClipboardWrite);
+            }
+        }
     }
 
     fn csi_dispatch(&mut self, params: &vte::Params, intermediates: &[u8], ignore: bool, c: char) {
@@ -412,170 +487,4 @@ impl vte::Perform for Tracker {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn split(filter: &mut QueryFilter, chunk: &[u8]) -> (Vec<u8>, Vec<Query>) {
-        let mut pieces = Vec::new();
-        filter.feed(chunk, &mut pieces);
-        let mut out = Vec::new();
-        let mut queries = Vec::new();
-        for piece in pieces {
-            match piece {
-                Piece::Output(range) => out.extend_from_slice(&filter.buffer()[range]),
-                Piece::Query(q) => queries.push(q),
-                Piece::Marker(_) => {}
-            }
-        }
-        (out, queries)
-    }
-
-    #[test]
-    fn strips_queries_and_keeps_the_rest() {
-        let mut f = QueryFilter::new();
-        let (out, q) = split(&mut f, b"ab\x1b[6nc\x1b[1mX\x1b[>cY\x1b]11;?\x07Z");
-        assert_eq!(out, b"abc\x1b[1mXYZ");
-        assert_eq!(
-            q,
-            vec![
-                Query::CursorPosition { private: false },
-                Query::SecondaryAttributes,
-                Query::Color(11)
-            ]
-        );
-    }
-
-    #[test]
-    fn holds_a_split_sequence_until_complete() {
-        let mut f = QueryFilter::new();
-        let (out, q) = split(&mut f, b"hello\x1b[");
-        assert_eq!(out, b"hello");
-        assert!(q.is_empty());
-        let (out, q) = split(&mut f, b"6");
-        assert!(out.is_empty() && q.is_empty());
-        let (out, q) = split(&mut f, b"nworld\x1b[3");
-        assert_eq!(out, b"world");
-        assert_eq!(q, vec![Query::CursorPosition { private: false }]);
-        let (out, _) = split(&mut f, b"1mred");
-        assert_eq!(out, b"\x1b[31mred");
-    }
-
-    #[test]
-    fn plain_sequences_pass_whole_and_queries_behind_them_are_found() {
-        let mut f = QueryFilter::new();
-        let chunk = b"\x1b[38;5;123m\x1b[12;40Ha\x1b[K\x1b[6n\x1b[0mb\x1b[?25lc\x1b[2;20r";
-        let mut pieces = Vec::new();
-        f.feed(chunk, &mut pieces);
-        assert!(pieces.contains(&Piece::Query(Query::CursorPosition { private: false })));
-        assert!(pieces.contains(&Piece::Marker(Marker::ScrollRegion { top: 2, bottom: 20 })));
-        let (out, q) = split(&mut f, b"\x1b[1;31mx\x1b[5n\x1b[38:2:1:2:3m");
-        assert_eq!(out, b"\x1b[1;31mx\x1b[38:2:1:2:3m");
-        assert_eq!(q, vec![Query::Status]);
-        // Cut short at the chunk's end: held until it is complete.
-        let (out, q) = split(&mut f, b"y\x1b[38;5");
-        assert_eq!((out.as_slice(), q.len()), (&b"y"[..], 0));
-        let (out, _) = split(&mut f, b";9mz");
-        assert_eq!(out, b"\x1b[38;5;9mz");
-    }
-
-    #[test]
-    fn st_terminated_osc_query_is_removed_whole() {
-        let mut f = QueryFilter::new();
-        let (out, q) = split(&mut f, b"x\x1b]10;?\x1b\\y");
-        assert_eq!(out, b"xy");
-        assert_eq!(q, vec![Query::Color(10)]);
-        let (out, q) = split(&mut f, b"\x1b]2;title\x1b");
-        assert!(q.is_empty());
-        let (rest, _) = split(&mut f, b"\\z");
-        let mut all = out;
-        all.extend(rest);
-        assert_eq!(all, b"\x1b]2;title\x1b\\z");
-    }
-
-    #[test]
-    fn marks_scroll_region_changes_in_place() {
-        let mut f = QueryFilter::new();
-        let mut pieces = Vec::new();
-        f.feed(b"a\x1b[2;10rb", &mut pieces);
-        assert_eq!(
-            pieces,
-            vec![
-                Piece::Output(0..8),
-                Piece::Marker(Marker::ScrollRegion { top: 2, bottom: 10 }),
-                Piece::Output(8..9)
-            ]
-        );
-    }
-
-    #[test]
-    fn save_markers_stand_before_their_sequence() {
-        let mut f = QueryFilter::new();
-        let mut pieces = Vec::new();
-        f.feed(b"ab\x1b7c\x1b[?1049h", &mut pieces);
-        assert_eq!(
-            pieces,
-            vec![
-                Piece::Output(0..2),
-                Piece::Marker(Marker::SaveCursor),
-                Piece::Output(2..5),
-                Piece::Marker(Marker::EnterAlternate),
-                Piece::Output(5..13),
-                Piece::Marker(Marker::EnteredAlternate)
-            ]
-        );
-    }
-
-    #[test]
-    fn a_long_notification_split_across_chunks_is_still_seen_to_end() {
-        let mut f = QueryFilter::new();
-        let mut pieces = Vec::new();
-        let mut first = b"\x1b]9;".to_vec();
-        first.extend(std::iter::repeat_n(b'x', 2 * MAX_HELD_SEQUENCE_BYTES));
-        f.feed(&first, &mut pieces);
-        f.feed(b"xxxx", &mut pieces);
-        f.feed(b"xx\x07after", &mut pieces);
-        assert!(
-            pieces.contains(&Piece::Marker(Marker::Notification)),
-            "{pieces:?}"
-        );
-        let message = f.take_notice().unwrap().unwrap();
-        assert_eq!(message.len(), crate::engine::notification::MESSAGE_CHARS);
-        // And plain output after it is skipped over quickly again.
-        f.feed(b"plain \x1b[6n", &mut pieces);
-        assert!(pieces.contains(&Piece::Query(Query::CursorPosition { private: false })));
-    }
-
-    #[test]
-    fn safe_points_are_outside_sequences_and_between_characters() {
-        let mut f = QueryFilter::new();
-        let mut pieces = Vec::new();
-        f.feed(b"plain", &mut pieces);
-        assert!(f.at_safe_point());
-        f.feed(b"a\x1b[3", &mut pieces);
-        assert!(
-            f.at_safe_point(),
-            "the held sequence has not been passed on"
-        );
-        f.feed(b"1mcaf\xc3", &mut pieces);
-        assert!(!f.at_safe_point(), "inside a two-byte character");
-        f.feed(b"\xa9 \xe2\x94", &mut pieces);
-        assert!(!f.at_safe_point(), "inside a three-byte character");
-        f.feed(b"\x80", &mut pieces);
-        assert!(f.at_safe_point());
-        let mut long = b"\x1b]2;".to_vec();
-        long.extend(std::iter::repeat_n(b't', 2 * MAX_HELD_SEQUENCE_BYTES));
-        f.feed(&long, &mut pieces);
-        assert!(!f.at_safe_point(), "inside a sequence passed through");
-        f.feed(b"\x07", &mut pieces);
-        assert!(f.at_safe_point());
-    }
-
-    #[test]
-    fn endless_sequence_is_passed_through_not_hoarded() {
-        let mut f = QueryFilter::new();
-        let mut chunk = b"\x1b]52;c;".to_vec();
-        chunk.extend(std::iter::repeat_n(b'A', 2 * MAX_HELD_SEQUENCE_BYTES));
-        let (out, _) = split(&mut f, &chunk);
-        assert_eq!(out.len(), chunk.len());
-    }
-}
+mod tests;

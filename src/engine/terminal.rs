@@ -338,6 +338,12 @@ impl Terminal {
         }
     }
 
+    /// The clipboard writes (`OSC 52`) the program made since the last
+    /// call: taken out of what clients get, for one person's clients.
+    pub fn take_clipboard(&mut self) -> Vec<Vec<u8>> {
+        self.filter.take_clipboard()
+    }
+
     /// Whether the output so far ends where other bytes can be written to
     /// a client without changing what the program draws: outside any
     /// escape sequence and between characters.

@@ -4,7 +4,10 @@
 //! escape sequence and between characters. Until the output reaches such
 //! a point, they wait.
 //!
-//! Owns the waiting notices. Must not count them as the program's output
+//! The program's clipboard writes (`OSC 52`) travel the same way, to the
+//! clients of the person who typed last.
+//!
+//! Owns the waiting notices and who typed last. Must not count them as the program's output
 //! (they are not on its screen) or switch a client to screen sync for
 //! them: a notice that does not fit in a client's budget is dropped.
 
@@ -28,6 +31,41 @@ impl Hub {
         }
         self.notices.push((client, bytes));
         self.deliver_notices();
+    }
+
+    /// Remembers whose input the program received last.
+    pub(super) fn note_typer(&mut self, client: ClientId) {
+        if let Some(outbox) = self.outboxes.get(&client)
+            && self.last_typer.as_deref() != Some(outbox.who.name.as_str())
+        {
+            self.last_typer = Some(outbox.who.name.clone());
+        }
+    }
+
+    /// The program's clipboard writes go to the clients of the person who
+    /// typed last (SPEC section 11), never to anyone else; with nobody
+    /// having typed, to nobody.
+    pub(super) fn route_clipboard(&mut self) {
+        let writes = self.table.terminal_mut().take_clipboard();
+        if writes.is_empty() {
+            return;
+        }
+        let Some(person) = &self.last_typer else {
+            tracing::debug!(session = %self.identity.label, "clipboard write before anyone typed; dropped");
+            return;
+        };
+        let theirs: Vec<ClientId> = self
+            .outboxes
+            .iter()
+            .filter(|(_, outbox)| outbox.who.name == *person)
+            .map(|(id, _)| *id)
+            .collect();
+        for write in writes {
+            let write = Bytes::from(write);
+            for client in &theirs {
+                self.notice(*client, write.clone());
+            }
+        }
     }
 
     /// Writes the waiting notices if the program's output stands between

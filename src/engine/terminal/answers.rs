@@ -47,7 +47,7 @@ pub(super) fn answer(query: Query, term: &Terminal, replies: &mut Vec<u8>) {
             };
             write!(replies, "\x1b]{which};rgb:{rgb}\x1b\\")
         }
-        Query::KittyKeyboard { .. } => Ok(()),
+        Query::KittyKeyboard { .. } | Query::ClipboardWrite | Query::ClipboardRead => Ok(()),
     };
 }
 
