@@ -205,25 +205,6 @@ async fn create_first_admin(
     Ok(())
 }
 
-/// Every connection and every session's PTY is a file descriptor: lift the
-/// soft limit on open files to the hard one (often 1024 → 500k), so a
-/// busy server does not run out long before the machine does. Programs
-/// started in sessions get the original limit back.
-fn raise_open_files_limit() {
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    match getrlimit(Resource::RLIMIT_NOFILE) {
-        Ok((soft, hard)) if soft < hard => {
-            if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-                tracing::warn!(%error, soft, hard, "cannot raise the open files limit");
-            } else {
-                foyer::runtime::local::set_child_open_files_limit(soft, hard);
-            }
-        }
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "cannot read the open files limit"),
-    }
-}
-
 /// `foyer serve`: starts everything in order, serves until SIGINT or
 /// SIGTERM, then shuts down.
 async fn serve(
@@ -233,7 +214,7 @@ async fn serve(
 ) -> anyhow::Result<()> {
     init_logging(&config);
     announcer.log_panics();
-    raise_open_files_limit();
+    foyer::runtime::local::raise_open_files_limit();
     let (store, account) = open_data(&config, announcer).await?;
     let host_key = ssh::hostkey::load_or_create(&config.ssh.host_key)?;
     let audit = Auditor::start(store.clone());

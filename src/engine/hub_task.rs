@@ -38,6 +38,7 @@ const EXIT_DRAIN: Duration = Duration::from_millis(300);
 pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
 
 mod attention;
+mod commands;
 mod delivery;
 mod notices;
 mod pausing;
@@ -344,79 +345,6 @@ impl Hub {
         self.table.detach_all();
         self.changes.notify();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    fn handle(&mut self, command: Command) {
-        match command {
-            Command::Attach {
-                who,
-                role,
-                size,
-                upgradable,
-                reply,
-            } => {
-                let _ = reply.send(self.attach_client(who, role, size, upgradable));
-            }
-            Command::Watch { who, reply } => {
-                let _ = reply.send(self.watch(who));
-            }
-            Command::Detach(id) => self.detach(id),
-            Command::Input(id, bytes) => {
-                if self.table.role(id) == Some(Role::Writer) {
-                    self.note_typer(id);
-                    self.write_to_program(bytes);
-                    self.note_activity();
-                }
-            }
-            Command::Send(bytes) => {
-                self.write_to_program(bytes);
-                self.note_activity();
-            }
-            Command::Notice(id, bytes) => self.notice(id, bytes),
-            Command::Resize(id, size) => {
-                self.with_deliveries(|table, out| table.resize(id, size, out))
-            }
-            Command::Written(id) => self.with_deliveries(|table, out| table.acked(id, out)),
-            Command::Capture {
-                scrollback,
-                ansi,
-                reply,
-            } => {
-                let _ = reply.send(self.capture(scrollback, ansi));
-            }
-            Command::Status(reply) => {
-                let _ = reply.send(self.status());
-            }
-            Command::Preview(reply) => {
-                let _ = reply.send(self.preview());
-            }
-            Command::FinalScreen(reply) => {
-                let _ = reply.send(self.final_screen());
-            }
-            Command::AccessChanged {
-                user,
-                allowed,
-                reply,
-            } => {
-                self.access_changed(&user, allowed);
-                let _ = reply.send(());
-            }
-            Command::Kill => self.kill(),
-            Command::Hangup => self.hang_up(),
-            Command::Pause { paused, reply } => {
-                let _ = reply.send(self.pause(paused));
-            }
-            Command::Signal { signal, reply } => {
-                let _ = reply.send(self.signal(signal));
-            }
-            Command::Shutdown => self.shutting_down = true,
-            Command::Notify { message, reply } => {
-                let _ = reply.send(self.notify_running(&message));
-            }
-            Command::Ack { user, reply } => {
-                let _ = reply.send(self.clear_attention(AttentionCleared::Acknowledged { user }));
-            }
-        }
     }
 
     /// Attaches a client unless `sessions.max_clients` are attached.

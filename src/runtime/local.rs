@@ -171,6 +171,25 @@ fn spawn_with(
 /// lifted its own; programs get it back. Zero: unchanged.
 static CHILD_OPEN_FILES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
+/// Every connection and every session's PTY is a file descriptor: lift the
+/// soft limit on open files to the hard one (often 1024 → 500k), so a
+/// busy server does not run out long before the machine does. Programs
+/// started in sessions get the original limit back.
+pub fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::warn!(%error, soft, hard, "cannot raise the open files limit");
+            } else {
+                set_child_open_files_limit(soft, hard);
+            }
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot read the open files limit"),
+    }
+}
+
 /// Records the open-files limit programs should run with: the server's
 /// own limit as it was before the server lifted it.
 pub fn set_child_open_files_limit(soft: u64, hard: u64) {
