@@ -176,9 +176,14 @@ fn kill_hangs_a_container_program_up_before_killing_it() {
     });
     ssh.ok("kill polite");
     let home = format!("/home/{}", user.name);
+    // The file appears a moment after `kill` returns: until then `cat`
+    // fails, which is a "not yet", not a failure.
     eventually("the program to see SIGHUP", || {
-        docker::docker(&["exec", &user.container(), "cat", &format!("{home}/hup.txt")])
-            .contains("got-hup")
+        let out = std::process::Command::new("docker")
+            .args(["exec", &user.container(), "cat", &format!("{home}/hup.txt")])
+            .output()
+            .expect("run docker");
+        String::from_utf8_lossy(&out.stdout).contains("got-hup")
     });
 }
 
