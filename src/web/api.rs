@@ -35,6 +35,7 @@ const MAX_SCROLLBACK: usize = 100_000;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
+        .route("/events", get(super::events::stream))
         .route("/sessions", get(list).post(create))
         .route("/sessions/{owner}/{name}", get(show).delete(kill))
         .route("/sessions/{owner}/{name}/screen", get(screen))

@@ -5,7 +5,8 @@
 //! `web.tls_cert`/`web.tls_key`).
 //!
 //! `auth` says who a request is; `pages` serves HTML, sign-in and guest
-//! links; `bridge` is the WebSocket client of a hub; `api` the JSON API;
+//! links; `bridge` is the WebSocket client of a hub; `api` the JSON API; `events` its Server-Sent
+//! Events;
 //! `security` the headers and the origin check; `assets` the embedded
 //! files. Must not reach into a session's state except through its hub
 //! and the registry, and must not decide access (`gateway::access` does).
@@ -15,6 +16,7 @@ mod assets;
 mod auth;
 mod bridge;
 mod error;
+mod events;
 mod html;
 pub mod metrics_route;
 mod pages;
