@@ -19,13 +19,22 @@ const NPM_FILES: &[(&str, &str)] = &[
 ];
 
 /// Our own files, copied as they are.
-const OWN_FILES: &[&str] = &["foyer.js", "foyer.css"];
+const OWN_FILES: &[&str] = &[
+    "foyer.js",
+    "foyer.css",
+    "dashboard.js",
+    "dashboard.css",
+    "notify.js",
+];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
     let web = manifest.join("web");
     for file in ["package.json", "package-lock.json", "foyer.js", "foyer.css"] {
+        println!("cargo:rerun-if-changed=web/{file}");
+    }
+    for file in ["dashboard.js", "dashboard.css", "notify.js"] {
         println!("cargo:rerun-if-changed=web/{file}");
     }
     println!("cargo:rerun-if-env-changed=FOYER_NPM");

@@ -6,7 +6,7 @@
 //! every transport shares, once: `create` (new), `attach` (the role,
 //! audit, gauge and the client object a transport pumps), `manage`
 //! (kill, restart, pause, resume, signal, notify, ack), `access`, `names`,
-//! `summary`; `attention` the stream of sessions starting to want it;
+//! `summary`, `sharing` (grants and browser links); `attention` the stream of sessions starting to want it;
 //! `App` is what the transports hold.
 //!
 //! Must not know SSH or HTTP: transports call in here and never
@@ -28,6 +28,7 @@ pub mod manage;
 pub mod names;
 pub mod records;
 pub mod registry;
+pub mod sharing;
 pub mod summary;
 
 pub use app::App;

@@ -115,39 +115,11 @@ async fn make_link(
     } else {
         find(app, caller, name).await?.0
     };
-    let (kind, ttl) = if guest {
-        (TokenKind::Guest, ttl.unwrap_or(GUEST_TTL))
-    } else {
-        (TokenKind::Login, ttl.unwrap_or(LOGIN_TTL))
-    };
-    let new = NewToken {
-        kind,
-        user: caller.user.id,
-        session: Some(entry.record.id),
-        expires_at: expiry(ttl),
-    };
-    let minted = app
-        .store
-        .create_token(new)
+    let ttl = ttl.unwrap_or(if guest { GUEST_TTL } else { LOGIN_TTL });
+    let link = crate::gateway::sharing::make_link(app, &caller.user, &entry, guest, ttl)
         .await
         .map_err(|error| Outcome::refused(error.to_string()))?;
-    let base = &app.config.web.public_url;
-    let url = if guest {
-        format!("{base}/g/{}", minted.secret)
-    } else {
-        format!("{base}/login?token={}", minted.secret)
-    };
-    tracing::info!(user = %caller.user.name, session = %entry.label(), link = %minted.id, kind = kind.as_str(), "link created");
-    let event = AuditEvent::new(Some(&caller.user.name), "link")
-        .session(entry.label())
-        .detail(format!(
-            "{} link {} for {}",
-            kind.as_str(),
-            minted.id,
-            humantime::format_duration(ttl)
-        ));
-    app.audit.record(event).await;
-    Ok(format!("{url}\nid: {}\n", minted.id))
+    Ok(format!("{}\nid: {}\n", link.url, link.id))
 }
 
 async fn list_links(app: &App, caller: &Caller) -> Result<String, Outcome> {

@@ -18,15 +18,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::auth::{self, Proof, Refusal};
+use super::api_caller::{user, visible, writable};
+use super::auth::Refusal;
 use super::error::ApiError;
-use super::security;
 use crate::gateway::App;
 use crate::gateway::SessionEntry;
 use crate::gateway::access::{access_of, may_manage};
 use crate::gateway::create::{self, StartRequest};
 use crate::gateway::summary::session_json;
-use crate::store::User;
 
 /// Largest request body accepted.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -41,40 +40,9 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/sessions/{owner}/{name}/screen", get(screen))
         .route("/sessions/{owner}/{name}/notify", post(notify))
         .route("/sessions/{owner}/{name}/ack", post(ack))
+        .merge(super::api_share::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such API endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-}
-
-/// The signed-in user; for writes by cookie, only from the same origin.
-async fn user(app: &App, headers: &HeaderMap, writes: bool) -> Result<User, ApiError> {
-    let signed = auth::signed_in(app, headers)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(ApiError::unauthenticated)?;
-    if writes && signed.proof == Proof::Cookie && !security::same_origin(app, headers) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "cross-origin request refused",
-        ));
-    }
-    Ok(signed.user)
-}
-
-/// The session `owner/name` if `user` may see it.
-async fn visible(
-    app: &App,
-    user: &User,
-    owner: &str,
-    name: &str,
-) -> Result<(SessionEntry, crate::gateway::access::Access), ApiError> {
-    let not_found = || {
-        ApiError::from(Refusal::NotFound(crate::gateway::names::printable(
-            &format!("{owner}/{name}"),
-        )))
-    };
-    let entry = app.registry.find(owner, name).await.ok_or_else(not_found)?;
-    let access = access_of(user, &entry).ok_or_else(not_found)?;
-    Ok((entry, access))
 }
 
 /// `GET /api/sessions`: every session the user can see, as `ls --json`.
@@ -239,23 +207,6 @@ async fn screen(
 #[derive(Debug, Deserialize)]
 struct NotifyBody {
     message: String,
-}
-
-/// The session `owner/name` if `user` may write to it.
-async fn writable(
-    app: &App,
-    user: &User,
-    (owner, name): (&str, &str),
-    verb: &str,
-) -> Result<SessionEntry, ApiError> {
-    let (entry, access) = visible(app, user, owner, name).await?;
-    if !access.can_write() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!("you may not {verb} {}", entry.label()),
-        ));
-    }
-    Ok(entry)
 }
 
 fn refused(entry: &SessionEntry, error: crate::wire::control::ControlError) -> ApiError {

@@ -1,6 +1,7 @@
 //! Static files built into the binary by build.rs: xterm.js, its CSS and
 //! the fit addon (from npm, pinned by web/package-lock.json), and our own
-//! page script and style sheet (web/foyer.js, web/foyer.css).
+//! page scripts and style sheets (web/foyer.js, web/foyer.css; the
+//! dashboard's web/dashboard.js, web/dashboard.css; web/notify.js).
 //!
 //! Must not read files at run time: what is served is what was built.
 
@@ -36,6 +37,21 @@ const FILES: &[(&str, &str, &[u8])] = &[
         built!("foyer.js"),
     ),
     ("foyer.css", "text/css; charset=utf-8", built!("foyer.css")),
+    (
+        "dashboard.js",
+        "text/javascript; charset=utf-8",
+        built!("dashboard.js"),
+    ),
+    (
+        "dashboard.css",
+        "text/css; charset=utf-8",
+        built!("dashboard.css"),
+    ),
+    (
+        "notify.js",
+        "text/javascript; charset=utf-8",
+        built!("notify.js"),
+    ),
 ];
 
 /// `GET /assets/FILE`.

@@ -1,6 +1,6 @@
 //! `GET /api/events`: Server-Sent Events for the dashboard (SPEC §7). On
 //! connect one `session` event (the `ls --json` object) per session the
-//! user can see; then one `session` event each time one appears or
+//! user can see and one `ready` `{}` after them; then one `session` event each time one appears or
 //! changes, `removed` `{owner, name}` when it goes or the user loses
 //! access, and `screen` `{owner, name}` (at most every `SCREEN_EVERY` per
 //! session) when its screen may have changed, so the page refetches the
@@ -46,12 +46,12 @@ pub async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<R
         .map_err(ApiError::internal)?
         .ok_or_else(ApiError::unauthenticated)?;
     let mut changes = app.registry.changes();
-    changes.mark_changed();
+    changes.mark_unchanged();
     let mut revocations = app.revocations.subscribe();
     revocations.mark_unchanged();
     let mut tick = tokio::time::interval(SCREEN_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let state = Events {
+    let mut state = Events {
         app,
         headers,
         user: signed.user,
@@ -62,6 +62,10 @@ pub async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<R
         screens: HashMap::new(),
         pending: VecDeque::new(),
     };
+    state.refresh().await;
+    state
+        .pending
+        .push_back(Event::default().event("ready").data("{}"));
     let events = futures_util::stream::unfold(state, |mut state| async move {
         let event = state.next().await?;
         Some((Ok::<_, Infallible>(event), state))

@@ -1,6 +1,6 @@
 //! The HTML of foyer's pages, written out with every piece of outside
 //! text escaped. The pages hold no script of their own: the terminal
-//! page loads /assets/foyer.js, which reads what it needs from `data-`
+//! page loads /assets/foyer.js (and notify.js, desktop notifications), which reads what it needs from `data-`
 //! attributes.
 //!
 //! Must not look anything up: callers pass what a page shows.
@@ -23,7 +23,7 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn page(title: &str, body_attributes: &str, head: &str, body: &str) -> String {
+pub fn page(title: &str, body_attributes: &str, head: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -48,47 +48,8 @@ pub fn message(title: &str, text: &str) -> String {
 }
 
 /// The sign-out button: a form, so that it is a POST (no script needed).
-const SIGN_OUT: &str = "<form class=\"sign-out\" method=\"post\" action=\"/logout\">\
+pub const SIGN_OUT: &str = "<form class=\"sign-out\" method=\"post\" action=\"/logout\">\
                         <button type=\"submit\">Sign out</button></form>";
-
-/// One row of the session list.
-pub struct SessionRow {
-    pub label: String,
-    pub state: String,
-    pub access: String,
-    pub clients: usize,
-    pub command: String,
-}
-
-/// `/`: the sessions a user can see.
-pub fn index(user: &str, rows: &[SessionRow]) -> String {
-    let mut body = format!(
-        "<main>\n<h1>foyer</h1>\n<p>Signed in as <b>{}</b>.</p>\n{SIGN_OUT}\n",
-        escape(user)
-    );
-    if rows.is_empty() {
-        body.push_str("<p>No sessions yet: start one with <code>ssh HOST new NAME</code>.</p>\n");
-    } else {
-        body.push_str(
-            "<table id=\"sessions\">\n<tr><th>Session</th><th>State</th><th>Access</th>\
-             <th>Clients</th><th>Command</th><th></th></tr>\n",
-        );
-        for row in rows {
-            let label = escape(&row.label);
-            body.push_str(&format!(
-                "<tr><td><a href=\"/s/{label}\">{label}</a></td><td>{}</td><td>{}</td>\
-                 <td>{}</td><td><code>{}</code></td><td><a href=\"/s/{label}?watch=1\">watch</a></td></tr>\n",
-                escape(&row.state),
-                escape(&row.access),
-                row.clients,
-                escape(&row.command),
-            ));
-        }
-        body.push_str("</table>\n");
-    }
-    body.push_str("</main>");
-    page("foyer", "", "", &body)
-}
 
 /// `/s/OWNER/NAME`: the terminal, or what is missing from this build.
 pub fn terminal(label: &str, watch: bool) -> String {

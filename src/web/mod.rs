@@ -12,9 +12,12 @@
 //! and the registry, and must not decide access (`gateway::access` does).
 
 mod api;
+mod api_caller;
+mod api_share;
 mod assets;
 mod auth;
 mod bridge;
+mod dashboard;
 mod error;
 mod events;
 mod html;

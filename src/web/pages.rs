@@ -16,6 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::{self, GUEST_COOKIE, Refusal, USER_COOKIE};
+use super::dashboard;
 use super::html;
 use super::security;
 use crate::audit::AuditEvent;
@@ -59,14 +60,14 @@ fn failure(error: impl std::fmt::Display) -> Response {
     )
 }
 
-/// `GET /`: the sessions the signed-in user can see.
+/// `GET /`: the dashboard of the sessions the signed-in user can see.
 pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let signed = match auth::signed_in(&app, &headers).await {
         Ok(Some(signed)) => signed,
         Ok(None) => return sign_in_page(),
         Err(error) => return failure(error),
     };
-    let mut rows = Vec::new();
+    let mut cards = Vec::new();
     for entry in app.registry.list().await {
         let Some(access) = access_of(&signed.user, &entry) else {
             continue;
@@ -74,15 +75,19 @@ pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap) -> Response 
         let Ok(status) = entry.link.status().await else {
             continue;
         };
-        rows.push(html::SessionRow {
-            label: entry.label(),
+        cards.push(dashboard::Card {
+            owner: entry.record.owner.clone(),
+            name: entry.record.name.clone(),
             state: status.state().into(),
             access: access.name().into(),
             clients: status.participants.len(),
-            command: shell_words::join(&entry.record.command),
         });
     }
-    page(StatusCode::OK, html::index(&signed.user.name, &rows))
+    let presets: Vec<String> = app.config.presets.iter().map(|p| p.name.clone()).collect();
+    page(
+        StatusCode::OK,
+        dashboard::index(&signed.user.name, &presets, &cards),
+    )
 }
 
 /// `GET /s/OWNER/NAME[?watch=1]`: the terminal page.
