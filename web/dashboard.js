@@ -250,7 +250,7 @@
     card.meta.appendChild(el("span", "state", s.state));
     card.meta.appendChild(document.createTextNode(" · "));
     card.meta.appendChild(el("span", "access", s.access));
-    card.meta.appendChild(document.createTextNode(" · " + s.clients + " attached · "));
+    card.meta.appendChild(document.createTextNode(" · "));
     card.idle = el("span", "idle");
     card.meta.appendChild(card.idle);
     card.attention.textContent = "";

@@ -22,7 +22,7 @@ pub fn index(user: &str, presets: &[String], cards: &[Card]) -> String {
     let head = "<link rel=\"stylesheet\" href=\"/assets/dashboard.css\">\n\
                 <script src=\"/assets/notify.js\" defer></script>\n\
                 <script src=\"/assets/dashboard.js\" defer></script>\n";
-    let mut options = String::from("<option value=\"\">command:</option>");
+    let mut options = String::from("<option value=\"\">a command</option>");
     for preset in presets {
         let preset = escape(preset);
         options.push_str(&format!(

@@ -25,9 +25,9 @@ use tokio::sync::watch;
 
 use super::auth;
 use super::error::ApiError;
-use crate::gateway::App;
 use crate::gateway::access::access_of;
 use crate::gateway::summary::session_json;
+use crate::gateway::{App, LinkHandle};
 use crate::store::User;
 
 /// Least time between two `screen` events of one session.
@@ -87,8 +87,8 @@ struct Events {
     /// which changes every second; the page counts it from
     /// `last_active_at`).
     sent: HashMap<Key, serde_json::Value>,
-    /// Each visible session's screen-change signal.
-    screens: HashMap<Key, watch::Receiver<u64>>,
+    /// Each visible session's link and screen-change signal.
+    screens: HashMap<Key, (LinkHandle, watch::Receiver<u64>)>,
     /// Events made but not yet read (at most a few per visible session).
     pending: VecDeque<Event>,
 }
@@ -111,7 +111,7 @@ impl Events {
                         return None;
                     }
                 }
-                _ = self.tick.tick() => self.screens_changed(),
+                _ = self.tick.tick() => self.screens_changed().await,
             }
         }
     }
@@ -143,7 +143,7 @@ impl Events {
             }
             self.screens
                 .entry(key.clone())
-                .or_insert_with(|| entry.link.screen_changes());
+                .or_insert_with(|| (entry.link.clone(), entry.link.screen_changes()));
             now.insert(key, json);
         }
         for (owner, name) in self.sent.keys() {
@@ -157,11 +157,13 @@ impl Events {
     }
 
     /// Queues a `screen` event for each session whose screen changed
-    /// since the last tick.
-    fn screens_changed(&mut self) {
-        for ((owner, name), screen) in &mut self.screens {
+    /// since the last tick. A host signals a change once per preview
+    /// asked for (previews are pulled), so asking for one re-arms it.
+    async fn screens_changed(&mut self) {
+        for ((owner, name), (link, screen)) in &mut self.screens {
             if screen.has_changed().unwrap_or(false) {
                 screen.mark_unchanged();
+                let _ = tokio::time::timeout(STATUS_TIMEOUT, link.preview()).await;
                 let which = serde_json::json!({ "owner": owner, "name": name });
                 self.pending.push_back(event("screen", &which));
             }

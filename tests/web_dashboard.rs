@@ -1,0 +1,526 @@
+//! The dashboard at `/` in real headless Chromium (SPEC §7): previews that
+//! match `capture`, cards that appear, change, get the attention mark and
+//! go without a reload; create, kill (with its confirm), share and guest
+//! link from the page; another user's unshared sessions in neither the
+//! page nor `/api/events` (also read directly); desktop notifications for
+//! writable sessions only. Takes docs/images/dashboard.png.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (tools/install-test-deps
+//! installs them); without them these tests fail, never skip.
+
+mod common;
+mod web_support;
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{BASH, PATIENCE, Server, Ssh};
+use fantoccini::{Client, ClientBuilder, Locator};
+use web_support::{api_token, base, http, link};
+
+/// chromedriver on a free port, in a process group of its own with the
+/// browsers it starts; all of them end when this is dropped. (The same
+/// harness as tests/web_browser.rs.)
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(find(&[
+            "/usr/bin/chromedriver",
+            "/usr/lib/chromium/chromedriver",
+        ]))
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("start chromedriver (install it with tools/install-test-deps)");
+        let deadline = Instant::now() + PATIENCE;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { child, port }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+fn find(candidates: &[&str]) -> String {
+    candidates
+        .iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .map(|path| path.to_string())
+        .unwrap_or_else(|| panic!("missing {candidates:?}: run tools/install-test-deps"))
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": find(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]),
+            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", "--window-size=1280,900"],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("start headless Chromium through chromedriver")
+}
+
+/// A server where alice runs bash as `work` and bob has an unshared
+/// `secret`; alice's browser signed in, on the dashboard, live.
+async fn dashboard() -> (Server, Ssh, Ssh, Driver, Client) {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    bob.ok(&format!("new secret -d -- {BASH}"));
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+    let (url, _) = link(&alice, "work");
+    client.goto(&url).await.unwrap();
+    client.goto(&format!("{}/", base(&server))).await.unwrap();
+    until(
+        &client,
+        "the event stream is live",
+        "return document.getElementById('live').dataset.state === 'live';",
+    )
+    .await;
+    (server, alice, bob, driver, client)
+}
+
+/// Runs `script` in the page until it returns true.
+async fn until(client: &Client, what: &str, script: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let value = client.execute(script, vec![]).await.unwrap();
+        if value == serde_json::Value::Bool(true) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never: {what} (last: {value})");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A script's value as a string.
+async fn eval(client: &Client, script: &str) -> String {
+    let value = client.execute(script, vec![]).await.unwrap();
+    value.as_str().unwrap_or_default().to_string()
+}
+
+/// The JS expression for the card of `key` (OWNER/NAME).
+fn card(key: &str) -> String {
+    format!("document.querySelector('article.card[data-key=\"{key}\"]')")
+}
+
+/// Text without trailing blanks on each line or trailing empty lines.
+fn tidy(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    lines.join("\n").trim_end().to_string()
+}
+
+async fn preview(client: &Client, key: &str) -> String {
+    let c = card(key);
+    eval(
+        client,
+        &format!("const c = {c}; return c ? c.querySelector('pre.preview').textContent : '';"),
+    )
+    .await
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/images")
+        .join(name);
+    std::fs::write(path, png).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_follows_sessions_without_a_reload() {
+    let (_server, alice, bob, _driver, client) = dashboard().await;
+    let work = card("alice/work");
+    until(
+        &client,
+        "alice/work has a card",
+        &format!("return {work} !== null;"),
+    )
+    .await;
+
+    // New output reaches the preview, which is the screen `capture` prints.
+    alice.ok("send work 'echo dash-$((6*7))\\n'");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let shown = tidy(&preview(&client, "alice/work").await);
+        if shown.contains("dash-42") && shown == tidy(&alice.ok("capture work")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the preview never matched capture: {shown}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A new session appears; an attention mark shows and sorts first.
+    alice.ok(&format!("new another -d -- {BASH}"));
+    until(
+        &client,
+        "alice/another has a card",
+        &format!("return {} !== null;", card("alice/another")),
+    )
+    .await;
+    alice.ok("notify work 'needs a review'");
+    until(
+        &client,
+        "work is marked and first",
+        &format!(
+            "const c = {work}; return c.classList.contains('wants') \
+             && c.querySelector('.attention-message').textContent === 'needs a review' \
+             && document.querySelector('#cards article.card') === c;"
+        ),
+    )
+    .await;
+    screenshot(&client, "dashboard.png").await;
+
+    // A removal shows; bob's unshared session never did.
+    alice.ok("kill another");
+    until(
+        &client,
+        "alice/another is gone",
+        &format!("return {} === null;", card("alice/another")),
+    )
+    .await;
+    let page = eval(&client, "return document.body.innerHTML;").await;
+    assert!(
+        !page.contains("secret"),
+        "bob's session leaked into the page"
+    );
+
+    // The filter narrows the cards.
+    bob.ok("share secret alice");
+    until(
+        &client,
+        "bob/secret appears once shared",
+        &format!("return {} !== null;", card("bob/secret")),
+    )
+    .await;
+    client
+        .find(Locator::Id("filter"))
+        .await
+        .unwrap()
+        .send_keys("secr")
+        .await
+        .unwrap();
+    until(
+        &client,
+        "only bob/secret is shown",
+        &format!("return {work}.hidden && !{}.hidden;", card("bob/secret")),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_kill_share_and_guest_link_from_the_page() {
+    let (server, alice, bob, _driver, client) = dashboard().await;
+    // Create: a name, then a command.
+    let form = client.find(Locator::Id("new-session")).await.unwrap();
+    form.find(Locator::Css("input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("made")
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[name=command]"))
+        .await
+        .unwrap()
+        .send_keys(BASH)
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let made = card("alice/made");
+    until(
+        &client,
+        "alice/made appears",
+        &format!("return {made} !== null;"),
+    )
+    .await;
+    assert!(alice.ok("ls").contains("made"));
+
+    // Kill asks first: the first click only opens the confirmation.
+    client
+        .execute(
+            &format!("{made}.querySelector('button.kill').click();"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the confirmation shows",
+        &format!("return !{made}.querySelector('.kill-panel').hidden;"),
+    )
+    .await;
+    assert!(alice.ok("ls").contains("made"), "killed before confirming");
+    client
+        .execute(
+            &format!("{made}.querySelector('button.confirm-kill').click();"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &client,
+        "alice/made is gone",
+        &format!("return {made} === null;"),
+    )
+    .await;
+    assert!(!alice.ok("ls").contains("made"));
+
+    // Share with bob, read/write.
+    let work = card("alice/work");
+    client
+        .execute(
+            &format!("{work}.querySelector('button.share').click();"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let panel = client
+        .find(Locator::Css(
+            "article.card[data-key=\"alice/work\"] .share-panel",
+        ))
+        .await
+        .unwrap();
+    panel
+        .find(Locator::Css("input[name=user]"))
+        .await
+        .unwrap()
+        .send_keys("bob")
+        .await
+        .unwrap();
+    panel
+        .find(Locator::Css("option[value=write]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    panel
+        .find(Locator::Css("button.do-share"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the share is confirmed",
+        &format!(
+            "return {work}.querySelector('.message').textContent.includes('shared with bob');"
+        ),
+    )
+    .await;
+    let bobs = common::json_rows(&bob.ok("ls --json"));
+    assert!(
+        bobs.iter()
+            .any(|s| s["name"] == "work" && s["access"] == "write"),
+        "{bobs:?}"
+    );
+
+    // A guest link, which opens the session read-only for anyone.
+    client
+        .execute(
+            &format!("{work}.querySelector('button.guest').click();"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &client,
+        "a guest URL shows",
+        &format!("return {work}.querySelector('.guest-url').value.includes('/g/');"),
+    )
+    .await;
+    let url = eval(
+        &client,
+        &format!("return {work}.querySelector('.guest-url').value;"),
+    )
+    .await;
+    assert!(url.starts_with(&format!("{}/g/", base(&server))), "{url}");
+    let opened = http().get(&url).send().await.unwrap();
+    assert_eq!(opened.status(), 303);
+    assert_eq!(opened.headers()["location"], "/s/alice/work?watch=1");
+}
+
+/// `/api/events` as read so far.
+struct Events {
+    response: reqwest::Response,
+    seen: String,
+}
+
+impl Events {
+    async fn open(server: &Server, token: &str) -> Events {
+        let response = http()
+            .get(format!("{}/api/events", base(server)))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let kind = response.headers()["content-type"].to_str().unwrap();
+        assert!(kind.starts_with("text/event-stream"), "{kind}");
+        Events {
+            response,
+            seen: String::new(),
+        }
+    }
+
+    /// Reads until `text` came after what was read before; returns what
+    /// came since.
+    async fn until(&mut self, text: &str) -> String {
+        let from = self.seen.len();
+        let deadline = Instant::now() + PATIENCE;
+        while !self.seen[from..].contains(text) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let chunk = tokio::time::timeout(left, self.response.chunk()).await;
+            let Ok(Ok(Some(chunk))) = chunk else {
+                panic!("no `{text}`; the stream sent:\n{}", self.seen);
+            };
+            self.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        self.seen[from..].to_string()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_sends_only_what_the_user_may_see() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    bob.ok(&format!("new secret -d -- {BASH}"));
+    let token = api_token(&alice);
+    let mut events = Events::open(&server, &token).await;
+
+    let first = events.until("event: ready").await;
+    assert!(first.contains("event: session\ndata: {"), "{first}");
+    assert!(first.contains("\"name\":\"work\""), "{first}");
+    assert!(
+        !first.contains("secret"),
+        "bob's unshared session was sent:\n{first}"
+    );
+
+    // Shared, it appears (read-only); unshared, it is removed.
+    bob.ok("share secret alice");
+    let shared = events.until("\"name\":\"secret\"").await;
+    assert!(shared.contains("\"access\":\"read\""), "{shared}");
+    assert!(shared.contains("\"owner\":\"bob\""), "{shared}");
+    bob.ok("unshare secret alice");
+    let removed = events.until("event: removed").await;
+    assert!(
+        removed.contains("\"name\":\"secret\",\"owner\":\"bob\""),
+        "{removed}"
+    );
+
+    // New output on a session is signalled as `screen`.
+    alice.ok("send work 'echo out\\n'");
+    let screen = events.until("event: screen").await;
+    assert!(screen.contains("\"name\":\"work\""), "{screen}");
+
+    // Bob's own new sessions never reach alice.
+    bob.ok(&format!("new hidden -d -- {BASH}"));
+    alice.ok(&format!("new seen -d -- {BASH}"));
+    let later = events.until("\"name\":\"seen\"").await;
+    assert!(!later.contains("hidden"), "{later}");
+
+    // Without a sign-in, nothing.
+    let refused = http()
+        .get(format!("{}/api/events", base(&server)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+}
+
+/// Headless Chromium shows no desktop notifications, so the page's
+/// `window.Notification` is replaced by a recorder that reports permission
+/// granted: what is not observed is the browser's display of them, not
+/// foyer's choice of when to make one, its title, body and click.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_for_a_writable_session_and_none_for_a_read_only_one() {
+    let (_server, alice, bob, _driver, client) = dashboard().await;
+    bob.ok("share secret alice");
+    until(
+        &client,
+        "bob/secret is shown",
+        &format!("return {} !== null;", card("bob/secret")),
+    )
+    .await;
+    client
+        .execute(
+            "window.notes = []; \
+             window.Notification = function (title, options) { \
+               this.title = title; this.body = options.body; this.close = function () {}; \
+               window.notes.push(this); }; \
+             window.Notification.permission = 'granted'; \
+             return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    // Read-only first, then writable: the stream keeps their order.
+    bob.ok("notify secret 'bob needs you'");
+    until(
+        &client,
+        "bob/secret is marked",
+        &format!("return {}.classList.contains('wants');", card("bob/secret")),
+    )
+    .await;
+    alice.ok("notify work 'build finished'");
+    until(
+        &client,
+        "a notification was made",
+        "return window.notes.length > 0;",
+    )
+    .await;
+    let notes = client
+        .execute("return window.notes.map(n => [n.title, n.body]);", vec![])
+        .await
+        .unwrap();
+    assert_eq!(notes, serde_json::json!([["alice/work", "build finished"]]));
+    client
+        .execute("window.notes[0].onclick();", vec![])
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the click opened the session",
+        "return location.pathname === '/s/alice/work';",
+    )
+    .await;
+}
