@@ -77,6 +77,8 @@ async fn browser(driver: &Driver) -> Client {
             "binary": find(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]),
             "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                      "--disable-gpu", "--window-size=1280,900"],
+            // Notifications allowed, as after the person said yes.
+            "prefs": { "profile.default_content_setting_values.notifications": 1 },
         }),
     );
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -523,4 +525,139 @@ async fn a_notification_for_a_writable_session_and_none_for_a_read_only_one() {
         "return location.pathname === '/s/alice/work';",
     )
     .await;
+}
+
+/// The recorder of `Notification`s (see the test above), installed in the
+/// page; the browser's own permission is granted by a preference.
+const RECORD_NOTES: &str = "window.notes = []; \
+    const granted = window.Notification.permission; \
+    window.Notification = function (title, options) { \
+      this.title = title; this.body = options.body; this.close = function () {}; \
+      window.notes.push(this); }; \
+    window.Notification.permission = granted; \
+    return granted;";
+
+/// The terminal page notifies too (web/notify.js, beside the terminal's
+/// own script), with the browser's permission granted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_page_notifies_of_another_writable_session() {
+    let (server, alice, _bob, _driver, client) = dashboard().await;
+    alice.ok(&format!("new other -d -- {BASH}"));
+    client
+        .goto(&format!("{}/s/alice/work", base(&server)))
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the terminal page's stream is live",
+        "return !!window.FoyerNotify && window.FoyerNotify.live();",
+    )
+    .await;
+    let granted = client.execute(RECORD_NOTES, vec![]).await.unwrap();
+    assert_eq!(granted, "granted", "the preference grants the permission");
+    alice.ok("notify other 'tests passed'");
+    until(
+        &client,
+        "a notification was made",
+        "return window.notes.length > 0;",
+    )
+    .await;
+    let notes = client
+        .execute("return window.notes.map(n => [n.title, n.body]);", vec![])
+        .await
+        .unwrap();
+    assert_eq!(notes, serde_json::json!([["alice/other", "tests passed"]]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shares_and_guest_links_through_the_api() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    let bob = server.user("bob", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let (alice_token, bob_token) = (api_token(&alice), api_token(&bob));
+    let url = |tail: &str| format!("{}/api/sessions/alice/work/{tail}", base(&server));
+    let post = |tail: &str, token: &str, body: serde_json::Value| {
+        http().post(url(tail)).bearer_auth(token).json(&body).send()
+    };
+
+    // Only the owner shares; unknown users and the owner are refused.
+    let denied = post(
+        "shares",
+        &bob_token,
+        serde_json::json!({"user": "bob", "write": true}),
+    );
+    assert_eq!(
+        denied.await.unwrap().status(),
+        404,
+        "bob cannot even see it"
+    );
+    let nobody = post(
+        "shares",
+        &alice_token,
+        serde_json::json!({"user": "nobody"}),
+    );
+    assert_eq!(nobody.await.unwrap().status(), 400);
+    let shared = post("shares", &alice_token, serde_json::json!({"user": "bob"}));
+    let shared = shared.await.unwrap();
+    assert_eq!(shared.status(), 200);
+    let said: serde_json::Value = shared.json().await.unwrap();
+    assert_eq!(said["message"], "alice/work shared with bob (read)");
+    let rows = common::json_rows(&bob.ok("ls --json"));
+    assert!(
+        rows.iter()
+            .any(|s| s["name"] == "work" && s["access"] == "read"),
+        "{rows:?}"
+    );
+    let reader = post(
+        "shares",
+        &bob_token,
+        serde_json::json!({"user": "bob", "write": true}),
+    );
+    assert_eq!(reader.await.unwrap().status(), 403, "a reader cannot share");
+    let admin = server.user("root", true);
+    assert!(
+        admin.ok("audit").contains("bob read"),
+        "the share is audited"
+    );
+
+    // A guest link opens the session read-only.
+    let made = post(
+        "links",
+        &alice_token,
+        serde_json::json!({"guest": true, "ttl": "2h"}),
+    );
+    let made = made.await.unwrap();
+    assert_eq!(made.status(), 201);
+    let link: serde_json::Value = made.json().await.unwrap();
+    assert_eq!(link["expires_in"], 7200);
+    let opened = http()
+        .get(link["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.headers()["location"], "/s/alice/work?watch=1");
+    let bad = post(
+        "links",
+        &alice_token,
+        serde_json::json!({"guest": true, "ttl": "soon"}),
+    );
+    assert_eq!(bad.await.unwrap().status(), 400);
+
+    // Unshared, bob no longer sees it.
+    let gone = http()
+        .delete(url("shares/bob"))
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 200);
+    assert!(!bob.ok("ls").contains("work"));
+    let again = http()
+        .delete(url("shares/bob"))
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404, "nothing left to take away");
 }

@@ -61,6 +61,21 @@
     ready = true;
   }
 
+  var listening = false;
+
+  // The terminal page opens its own stream only once notifications are
+  // allowed: each stream holds one of the browser's few connections per
+  // server (six over HTTP/1.1), shared by all its tabs.
+  function listenIfAllowed() {
+    if (document.getElementById("dashboard") || listening) {
+      return;
+    }
+    if ("Notification" in window && Notification.permission === "granted") {
+      listening = true;
+      listen();
+    }
+  }
+
   function button() {
     var b = document.getElementById("notify-permission");
     if (!b) {
@@ -76,6 +91,7 @@
     }
     var update = function () {
       b.hidden = !("Notification" in window) || Notification.permission !== "default";
+      listenIfAllowed();
     };
     update();
     b.addEventListener("click", function () {
@@ -98,12 +114,18 @@
     // A 401 (a guest) closes it for good: EventSource does not retry then.
   }
 
-  window.FoyerNotify = { session: session, removed: removed, ready: streamReady };
+  window.FoyerNotify = {
+    session: session,
+    removed: removed,
+    ready: streamReady,
+    // Whether the stream's first burst is in (for tests and the curious).
+    live: function () {
+      return ready;
+    },
+  };
 
   document.addEventListener("DOMContentLoaded", function () {
     button();
-    if (!document.getElementById("dashboard")) {
-      listen();
-    }
+    listenIfAllowed();
   });
 })();

@@ -1,7 +1,8 @@
 //! The HTML of foyer's pages, written out with every piece of outside
 //! text escaped. The pages hold no script of their own: the terminal
-//! page loads /assets/foyer.js (and notify.js, desktop notifications), which reads what it needs from `data-`
-//! attributes.
+//! page loads /assets/foyer.js (and notify.js, desktop notifications),
+//! which reads what it needs from `data-` attributes; the dashboard's
+//! HTML is in `dashboard`.
 //!
 //! Must not look anything up: callers pass what a page shows.
 
@@ -67,7 +68,8 @@ pub fn terminal(label: &str, watch: bool) -> String {
     let head = "<link rel=\"stylesheet\" href=\"/assets/xterm.css\">\n\
                 <script src=\"/assets/xterm.js\" defer></script>\n\
                 <script src=\"/assets/addon-fit.js\" defer></script>\n\
-                <script src=\"/assets/foyer.js\" defer></script>\n";
+                <script src=\"/assets/foyer.js\" defer></script>\n\
+                <script src=\"/assets/notify.js\" defer></script>\n";
     let attributes = format!(
         " class=\"terminal-page\" data-session=\"{label}\" data-watch=\"{}\"",
         if watch { "1" } else { "0" }
