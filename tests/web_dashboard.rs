@@ -4,7 +4,7 @@
 //! link from the page; another user's unshared sessions never in the page
 //! (tests/web_events.rs reads the stream itself); desktop notifications
 //! for writable sessions only, on the dashboard and the terminal page.
-//! Takes docs/images/dashboard.png.
+//! Takes the picture docs/images/dashboard.png (with `FOYER_SCREENSHOTS=1`).
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (tools/install-test-deps
 //! installs them); without them these tests fail, never skip.
@@ -152,10 +152,15 @@ async fn preview(client: &Client, key: &str) -> String {
 
 async fn screenshot(client: &Client, name: &str) {
     let png = client.screenshot().await.unwrap();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("docs/images")
-        .join(name);
-    std::fs::write(path, png).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    // Kept in the target directory; `FOYER_SCREENSHOTS=1` refreshes the
+    // picture in docs/images/ (so that a test run leaves git clean).
+    let dir = if std::env::var_os("FOYER_SCREENSHOTS").is_some() {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/images")
+    } else {
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+    };
+    std::fs::write(dir.join(name), png).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,6 +197,25 @@ async fn the_dashboard_follows_sessions_without_a_reload() {
         &format!("return {} !== null;", card("alice/another")),
     )
     .await;
+    // Who is attached shows, and goes.
+    let another = card("alice/another");
+    let attached = alice.term("attach another", 24, 80);
+    until(
+        &client,
+        "alice shows as attached to another",
+        &format!(
+            "return {another}.querySelector('.who').textContent === 'attached: alice (write)';"
+        ),
+    )
+    .await;
+    attached.detach();
+    until(
+        &client,
+        "nobody shows as attached to another",
+        &format!("return {another}.querySelector('.who').textContent === 'nobody attached';"),
+    )
+    .await;
+
     alice.ok("notify work 'needs a review'");
     until(
         &client,
@@ -204,6 +228,18 @@ async fn the_dashboard_follows_sessions_without_a_reload() {
     )
     .await;
     screenshot(&client, "dashboard.png").await;
+
+    // A state change shows: the program ends, the card says so.
+    alice.ok("send another 'exit\\n'");
+    until(
+        &client,
+        "another shows as exited",
+        &format!(
+            "return {another}.dataset.state === 'exited' \
+             && {another}.querySelector('.state').textContent === 'exited';"
+        ),
+    )
+    .await;
 
     // A removal shows; bob's unshared session never did.
     alice.ok("kill another");
