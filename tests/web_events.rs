@@ -194,3 +194,32 @@ async fn shares_and_guest_links_through_the_api() {
         .unwrap();
     assert_eq!(again.status(), 404, "nothing left to take away");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_the_token_ends_the_stream() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let made = alice.ok("token create");
+    let mut lines = made.lines();
+    let token = lines.next().unwrap().to_string();
+    let id = lines
+        .next()
+        .unwrap()
+        .strip_prefix("id: ")
+        .unwrap()
+        .to_string();
+    let mut events = Events::open(&server, &token).await;
+    events.until("event: ready").await;
+
+    alice.ok(&format!("token revoke {id}"));
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.response.chunk()).await {
+            Ok(Ok(Some(_))) => continue,
+            Ok(Ok(None) | Err(_)) => break,
+            Err(_) => panic!("the stream outlived its revoked token"),
+        }
+    }
+}

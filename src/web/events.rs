@@ -28,7 +28,7 @@ use super::error::ApiError;
 use crate::gateway::access::access_of;
 use crate::gateway::summary::session_json;
 use crate::gateway::{App, LinkHandle};
-use crate::store::User;
+use crate::store::{TokenId, User};
 
 /// Least time between two `screen` events of one session.
 const SCREEN_EVERY: Duration = Duration::from_millis(500);
@@ -53,7 +53,7 @@ pub async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<R
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut state = Events {
         app,
-        headers,
+        token: signed.token,
         user: signed.user,
         changes,
         revocations,
@@ -78,7 +78,8 @@ pub async fn stream(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<R
 /// One client's stream: what it was last sent.
 struct Events {
     app: Arc<App>,
-    headers: HeaderMap,
+    /// The sign-in (cookie or bearer token) that opened the stream.
+    token: TokenId,
     user: User,
     changes: watch::Receiver<u64>,
     revocations: watch::Receiver<u64>,
@@ -107,7 +108,10 @@ impl Events {
                 }
                 changed = self.revocations.changed() => {
                     changed.ok()?;
-                    if !matches!(auth::signed_in(&self.app, &self.headers).await, Ok(Some(_))) {
+                    // Signed out or revoked: the stream ends (a store
+                    // error keeps it, as the WebSocket bridge does).
+                    let live = self.app.store.token_is_live(self.token, crate::clock::unix_now()).await;
+                    if matches!(live, Ok(false)) {
                         return None;
                     }
                 }
