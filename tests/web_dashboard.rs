@@ -227,7 +227,6 @@ async fn the_dashboard_follows_sessions_without_a_reload() {
         ),
     )
     .await;
-    screenshot(&client, "dashboard.png").await;
 
     // A state change shows: the program ends, the card says so.
     alice.ok("send another 'exit\\n'");
@@ -276,6 +275,27 @@ async fn the_dashboard_follows_sessions_without_a_reload() {
         &format!("return {work}.hidden && !{}.hidden;", card("bob/secret")),
     )
     .await;
+
+    // The picture for docs/web.md: attention first, a read-only share.
+    bob.ok("send secret 'echo from bob\\n'");
+    client
+        .execute(
+            "const f = document.getElementById('filter'); f.value = ''; \
+             f.dispatchEvent(new Event('input')); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &client,
+        "both cards show, bob's preview too",
+        &format!(
+            "return !{work}.hidden && {}.querySelector('pre').textContent.includes('from bob');",
+            card("bob/secret")
+        ),
+    )
+    .await;
+    screenshot(&client, "dashboard.png").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

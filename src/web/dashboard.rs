@@ -58,3 +58,24 @@ pub fn index(user: &str, presets: &[String], cards: &[Card]) -> String {
     body.push_str("</div>\n</main>");
     page("foyer", " class=\"dashboard-page\"", head, &body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_presets_are_escaped_and_no_script_is_inline() {
+        let card = Card {
+            owner: "alice".into(),
+            name: "<b>".into(),
+            state: "running".into(),
+            access: "owner".into(),
+            clients: 0,
+        };
+        let page = index("al\"ice", &["x<y".into()], &[card]);
+        assert!(page.contains("alice/&lt;b&gt;") && !page.contains("<b>\""));
+        assert!(page.contains("preset x&lt;y") && page.contains("al&quot;ice"));
+        assert!(!page.contains("<script>") && !page.contains("style="));
+        assert!(page.contains("<script src=\"/assets/dashboard.js\" defer></script>"));
+    }
+}
