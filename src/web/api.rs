@@ -1,6 +1,7 @@
 //! The JSON API (SPEC §7), by sign-in cookie or `Authorization: Bearer`
 //! token: list and create sessions, show and kill one, read its screen,
-//! raise and clear its attention mark.
+//! raise and clear its attention mark; it routes `/api/events` (`events`)
+//! and the sharing endpoints (`api_share`) too.
 //! Errors are `{"error": "…"}` with 400, 401, 403, 404 or 409.
 //!
 //! Must not act for a cookie on a cross-origin write: POST and DELETE by
