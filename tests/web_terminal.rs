@@ -259,3 +259,75 @@ async fn a_reload_takes_the_gzipped_scripts_from_the_browsers_cache() {
     );
     client.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_in_the_output_opens_in_a_new_tab_without_an_opener() {
+    use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+    let (server, alice, driver) = server_and_driver();
+    let client = browser(&driver).await;
+    let (url, _) = link(&alice, "work");
+    client.goto(&url).await.unwrap();
+    wait_connected(&client).await;
+    let target = format!("{}/healthz", base(&server));
+    let _script = run_script(
+        &alice,
+        &format!("stty -echo; clear; printf '{target} '; cat\n"),
+    );
+    wait_for_screen(&client, &target).await;
+
+    // Where the link's fifth cell is on the page (row 0 after `clear`).
+    let spot = client
+        .execute(
+            "const r = document.querySelector('.xterm-screen').getBoundingClientRect(); \
+             const w = r.width / window.foyerTerm.cols, h = r.height / window.foyerTerm.rows; \
+             return [r.left + 4.5 * w, r.top + 0.5 * h];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (x, y) = (spot[0].as_f64().unwrap(), spot[1].as_f64().unwrap());
+    let mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x,
+            y,
+        })
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x: x + 2.0,
+            y,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    let first = client.window().await.unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    // The addon finds links as the pointer moves: click until a tab opens.
+    let windows = loop {
+        client.perform_actions(mouse.clone()).await.unwrap();
+        let windows = client.windows().await.unwrap();
+        if windows.len() > 1 {
+            break windows;
+        }
+        assert!(Instant::now() < deadline, "clicking the link opened no tab");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let tab = windows.into_iter().find(|w| *w != first).unwrap();
+    client.switch_to_window(tab).await.unwrap();
+    wait_value(
+        &client,
+        "return location.href;",
+        "the new tab at the link",
+        |v| v == target.as_str(),
+    )
+    .await;
+    let opener = client
+        .execute("return window.opener;", vec![])
+        .await
+        .unwrap();
+    assert!(opener.is_null(), "the tab can reach the terminal: {opener}");
+    client.close().await.unwrap();
+}
