@@ -33,7 +33,10 @@ fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
     let web = manifest.join("web");
-    for file in ["package.json", "package-lock.json"].iter().chain(OWN_FILES) {
+    for file in ["package.json", "package-lock.json"]
+        .iter()
+        .chain(OWN_FILES)
+    {
         println!("cargo:rerun-if-changed=web/{file}");
     }
     println!("cargo:rerun-if-env-changed=FOYER_NPM");
