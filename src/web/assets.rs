@@ -3,7 +3,8 @@
 //! web/package-lock.json), and our own page script and style sheet
 //! (web/foyer.js, web/foyer.css). Each is served with a strong ETag (a
 //! hash of its bytes) that answers `If-None-Match` with 304, and gzipped
-//! when the request accepts it; both are worked out once, on first use.
+//! when the request accepts it; both are worked out once, on first use,
+//! on a blocking thread.
 //!
 //! Must not read files at run time: what is served is what was built.
 
@@ -61,9 +62,22 @@ fn prepare(bytes: &[u8]) -> Prepared {
     }
 }
 
+static PREPARED: OnceLock<Vec<Prepared>> = OnceLock::new();
+
 fn prepared() -> &'static [Prepared] {
-    static PREPARED: OnceLock<Vec<Prepared>> = OnceLock::new();
     PREPARED.get_or_init(|| FILES.iter().map(|(_, _, bytes)| prepare(bytes)).collect())
+}
+
+/// [`prepared`], made off the async workers the first time (gzipping
+/// xterm.js takes a moment).
+async fn prepared_async() -> &'static [Prepared] {
+    if let Some(done) = PREPARED.get() {
+        return done;
+    }
+    match tokio::task::spawn_blocking(prepared).await {
+        Ok(done) => done,
+        Err(_) => prepared(),
+    }
 }
 
 /// Whether an `Accept-Encoding` value allows gzip (`gzip` or `*`, with a
@@ -105,7 +119,7 @@ pub async fn serve(Path(file): Path<String>, request: HeaderMap) -> Response {
         return (StatusCode::NOT_FOUND, "no such asset\n").into_response();
     };
     let (_, content_type, bytes) = FILES[index];
-    let prepared = &prepared()[index];
+    let prepared = &prepared_async().await[index];
     let gzip = prepared
         .gzip
         .as_ref()
