@@ -1,6 +1,6 @@
 //! Build script: puts the browser page's assets where `src/web/assets.rs`
 //! embeds them (`$OUT_DIR/web/`). Our own files come from `web/`; xterm.js
-//! and its fit addon come from npm, pinned by `web/package-lock.json`:
+//! and its addons (fit, Unicode 11 widths, web links) come from npm, pinned by `web/package-lock.json`:
 //! from `web/node_modules` when someone ran `npm ci` there, otherwise
 //! installed by `npm ci` into `$OUT_DIR/npm` on the first build.
 //!
@@ -16,6 +16,14 @@ const NPM_FILES: &[(&str, &str)] = &[
     ("@xterm/xterm/lib/xterm.js", "xterm.js"),
     ("@xterm/xterm/css/xterm.css", "xterm.css"),
     ("@xterm/addon-fit/lib/addon-fit.js", "addon-fit.js"),
+    (
+        "@xterm/addon-unicode11/lib/addon-unicode11.js",
+        "addon-unicode11.js",
+    ),
+    (
+        "@xterm/addon-web-links/lib/addon-web-links.js",
+        "addon-web-links.js",
+    ),
 ];
 
 /// Our own files, copied as they are.
@@ -31,10 +39,10 @@ fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
     let web = manifest.join("web");
-    for file in ["package.json", "package-lock.json", "foyer.js", "foyer.css"] {
-        println!("cargo:rerun-if-changed=web/{file}");
-    }
-    for file in ["dashboard.js", "dashboard.css", "notify.js"] {
+    for file in ["package.json", "package-lock.json"]
+        .iter()
+        .chain(OWN_FILES)
+    {
         println!("cargo:rerun-if-changed=web/{file}");
     }
     println!("cargo:rerun-if-env-changed=FOYER_NPM");
@@ -104,7 +112,7 @@ fn node_modules(web: &Path, out: &Path) -> Result<PathBuf, String> {
         ));
     }
     if !has_files(&installed) {
-        return Err("`npm ci` did not install @xterm/xterm and @xterm/addon-fit".into());
+        return Err("`npm ci` did not install every file build.rs takes from @xterm/".into());
     }
     Ok(installed)
 }

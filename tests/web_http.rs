@@ -237,6 +237,72 @@ async fn links_and_tokens_are_listed_and_revoked() {
     assert_eq!(alice.run(&format!("token revoke {token_id}")).status, 1);
 }
 
+/// GETs /assets/FILE with these request headers.
+async fn asset(server: &Server, file: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = http().get(format!("{}/assets/{file}", base(server)));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assets_carry_an_etag_answer_304_and_come_gzipped_when_accepted() {
+    use std::io::Read;
+    let server = Server::start();
+    for file in [
+        "xterm.js",
+        "addon-unicode11.js",
+        "addon-web-links.js",
+        "foyer.js",
+    ] {
+        let plain = asset(&server, file, &[]).await;
+        assert_eq!(plain.status(), 200, "{file}");
+        assert!(plain.headers().get("content-encoding").is_none(), "{file}");
+        assert_eq!(plain.headers()["vary"], "accept-encoding", "{file}");
+        assert_eq!(plain.headers()["cache-control"], "no-cache", "{file}");
+        let etag = plain.headers()["etag"].to_str().unwrap().to_string();
+        assert!(etag.starts_with('"') && etag.len() > 10, "{file}: {etag}");
+        let bytes = plain.bytes().await.unwrap();
+        assert!(bytes.len() > 500, "{file} is built in");
+
+        // The same tag asked again: 304, no body.
+        let again = asset(&server, file, &[("if-none-match", &etag)]).await;
+        assert_eq!(again.status(), 304, "{file}");
+        assert_eq!(again.headers()["etag"], etag.as_str());
+        assert!(again.bytes().await.unwrap().is_empty());
+        let other = asset(&server, file, &[("if-none-match", "\"elsewhere\"")]).await;
+        assert_eq!(other.status(), 200, "{file}");
+
+        // Gzipped when accepted, under a tag of its own, and the same bytes.
+        let gzipped = asset(&server, file, &[("accept-encoding", "br, gzip;q=0.8")]).await;
+        assert_eq!(gzipped.status(), 200, "{file}");
+        assert_eq!(gzipped.headers()["content-encoding"], "gzip", "{file}");
+        assert_eq!(gzipped.headers()["vary"], "accept-encoding");
+        let gz_etag = gzipped.headers()["etag"].to_str().unwrap().to_string();
+        assert_ne!(gz_etag, etag);
+        let body = gzipped.bytes().await.unwrap();
+        assert!(body.len() < bytes.len(), "{file}");
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut unzipped)
+            .unwrap();
+        assert!(unzipped == bytes, "{file}: gzip gives other bytes");
+        let cached = asset(
+            &server,
+            file,
+            &[("accept-encoding", "gzip"), ("if-none-match", &gz_etag)],
+        )
+        .await;
+        assert_eq!(cached.status(), 304, "{file}");
+        // gzip refused: the plain bytes.
+        let refused = asset(&server, file, &[("accept-encoding", "gzip;q=0")]).await;
+        assert!(refused.headers().get("content-encoding").is_none());
+        assert_eq!(refused.bytes().await.unwrap(), bytes);
+    }
+    assert_eq!(asset(&server, "nothing.js", &[]).await.status(), 404);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_assets_and_unknown_pages() {
     let server = Server::start();

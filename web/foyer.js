@@ -22,12 +22,29 @@
     scrollback: 5000,
     fontFamily: "monospace",
     disableStdin: watch,
+    // The Unicode 11 addon's width table is a "proposed" API.
+    allowProposedApi: true,
   });
   const fit = new FitAddon.FitAddon();
   term.loadAddon(fit);
+  // Unicode 11 widths, as the server's screen counts them: wide
+  // characters and emoji take two columns, so the cursor lines up.
+  term.loadAddon(new Unicode11Addon.Unicode11Addon());
+  term.unicode.activeVersion = "11";
+  // Links open in a new tab that cannot reach back to this page.
+  term.loadAddon(new WebLinksAddon.WebLinksAddon(function (event, uri) {
+    if (/^https?:\/\//i.test(uri)) {
+      window.open(uri, "_blank", "noopener,noreferrer");
+    }
+  }));
   term.open(document.getElementById("terminal"));
   fit.fit();
-  term.focus();
+  // Tests and the curious read the terminal's state from here.
+  window.foyerTerm = term;
+  const coarse = window.matchMedia("(pointer: coarse)");
+  if (!coarse.matches) {
+    term.focus();
+  }
 
   let socket = null;
   let delay = FIRST_DELAY_MS;
@@ -145,5 +162,42 @@
   window.addEventListener("resize", function () {
     fit.fit();
   });
+
+  // The key bar: shown on touch screens by the style sheet, elsewhere by
+  // its button. The arrows follow the program's cursor key mode.
+  const KEYS = { esc: "\x1b", tab: "\t", backtab: "\x1b[Z", "ctrl-c": "\x03", enter: "\r" };
+  const ARROWS = { up: "A", down: "B", right: "C", left: "D" };
+  function keyBytes(key) {
+    if (ARROWS[key]) {
+      const application = term.modes.applicationCursorKeysMode;
+      return (application ? "\x1bO" : "\x1b[") + ARROWS[key];
+    }
+    return KEYS[key] || "";
+  }
+  const keybar = document.getElementById("keybar");
+  const toggle = document.getElementById("keys-toggle");
+  keybar.addEventListener("click", function (event) {
+    const button = event.target.closest("button[data-key]");
+    if (button) {
+      sendBytes(encoder.encode(keyBytes(button.dataset.key)));
+      // On a phone, focusing would pop up its keyboard over the terminal.
+      if (!coarse.matches) {
+        term.focus();
+      }
+    }
+  });
+  // Pressing a key must not take the focus (and the keyboard) away.
+  keybar.addEventListener("mousedown", function (event) {
+    event.preventDefault();
+  });
+  function showKeys(shown) {
+    body.classList.toggle("keys-shown", shown);
+    toggle.setAttribute("aria-pressed", shown ? "true" : "false");
+    fit.fit();
+  }
+  toggle.addEventListener("click", function () {
+    showKeys(!body.classList.contains("keys-shown"));
+  });
+  showKeys(coarse.matches);
   connect();
 })();

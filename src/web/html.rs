@@ -52,6 +52,24 @@ pub fn message(title: &str, text: &str) -> String {
 pub const SIGN_OUT: &str = "<form class=\"sign-out\" method=\"post\" action=\"/logout\">\
                         <button type=\"submit\">Sign out</button></form>";
 
+/// The button that shows or hides the key bar (foyer.js wires it up).
+const KEYS_TOGGLE: &str = "<button id=\"keys-toggle\" type=\"button\" aria-controls=\"keybar\" \
+                           aria-pressed=\"false\">Keys</button>";
+
+/// The key bar: keys a phone's keyboard lacks. foyer.js sends each
+/// button's `data-key` (the arrows as the program's cursor mode wants).
+const KEY_BAR: &str = "<div id=\"keybar\" role=\"toolbar\" aria-label=\"Keys\">\
+    <button type=\"button\" data-key=\"esc\">Esc</button>\
+    <button type=\"button\" data-key=\"tab\">Tab</button>\
+    <button type=\"button\" data-key=\"backtab\" aria-label=\"Shift-Tab\">\u{21e4}Tab</button>\
+    <button type=\"button\" data-key=\"ctrl-c\" aria-label=\"Control-C\">^C</button>\
+    <button type=\"button\" data-key=\"left\" aria-label=\"Left\">\u{2190}</button>\
+    <button type=\"button\" data-key=\"up\" aria-label=\"Up\">\u{2191}</button>\
+    <button type=\"button\" data-key=\"down\" aria-label=\"Down\">\u{2193}</button>\
+    <button type=\"button\" data-key=\"right\" aria-label=\"Right\">\u{2192}</button>\
+    <button type=\"button\" data-key=\"enter\" aria-label=\"Enter\">\u{23ce}</button>\
+    </div>";
+
 /// `/s/OWNER/NAME`: the terminal, or what is missing from this build.
 pub fn terminal(label: &str, watch: bool) -> String {
     let title = format!("{label} - foyer");
@@ -68,6 +86,8 @@ pub fn terminal(label: &str, watch: bool) -> String {
     let head = "<link rel=\"stylesheet\" href=\"/assets/xterm.css\">\n\
                 <script src=\"/assets/xterm.js\" defer></script>\n\
                 <script src=\"/assets/addon-fit.js\" defer></script>\n\
+                <script src=\"/assets/addon-unicode11.js\" defer></script>\n\
+                <script src=\"/assets/addon-web-links.js\" defer></script>\n\
                 <script src=\"/assets/foyer.js\" defer></script>\n\
                 <script src=\"/assets/notify.js\" defer></script>\n";
     let attributes = format!(
@@ -76,7 +96,8 @@ pub fn terminal(label: &str, watch: bool) -> String {
     );
     let body = format!(
         "<header><a href=\"/\">foyer</a><span id=\"status\" data-state=\"loading\">{label}</span>\
-         <span id=\"participants\"></span>{SIGN_OUT}</header>\n<div id=\"terminal\"></div>"
+         <span id=\"participants\"></span>{KEYS_TOGGLE}{SIGN_OUT}</header>\n\
+         <div id=\"terminal\"></div>\n{KEY_BAR}"
     );
     page(&title, &attributes, head, &body)
 }
