@@ -10,23 +10,8 @@ mod web_support;
 
 use common::{BASH, Server, Ssh, eventually};
 
-/// The session `name` as `ls --json` shows it to `ssh`.
-fn session(ssh: &Ssh, name: &str) -> serde_json::Value {
-    common::json_rows(&ssh.ok("ls --json"))
-        .into_iter()
-        .find(|s| {
-            let label = format!(
-                "{}/{}",
-                s["owner"].as_str().unwrap_or_default(),
-                s["name"].as_str().unwrap_or_default()
-            );
-            s["name"] == name || label == name
-        })
-        .unwrap_or_else(|| panic!("no session {name}"))
-}
-
 fn wants_attention(ssh: &Ssh, name: &str) -> bool {
-    session(ssh, name)["attention"] == true
+    common::listed(ssh, name)["attention"] == true
 }
 
 /// Waits for `name` to want attention and gives its message.
@@ -34,7 +19,7 @@ fn raised_message(ssh: &Ssh, name: &str) -> serde_json::Value {
     eventually(&format!("{name} wants attention"), || {
         wants_attention(ssh, name)
     });
-    let found = session(ssh, name);
+    let found = common::listed(ssh, name);
     let since = found["attention_since"].as_str().unwrap_or_default();
     assert!(since.ends_with('Z') && since.contains('T'), "{found}");
     found["attention_message"].clone()
@@ -85,7 +70,7 @@ fn each_source_raises_attention_with_its_message_and_progress_does_not() {
         alice.ok("capture progress").contains("PRINTED")
     });
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let progress = session(&alice, "progress");
+    let progress = common::listed(&alice, "progress");
     assert_eq!(progress["attention"], false, "{progress}");
     assert_eq!(progress["attention_message"], serde_json::Value::Null);
     assert_eq!(progress["attention_since"], serde_json::Value::Null);
@@ -95,14 +80,14 @@ fn each_source_raises_attention_with_its_message_and_progress_does_not() {
     assert!(!wants_attention(&alice, "quiet"));
     alice.ok("notify quiet -- Deploy needs approval");
     assert_eq!(
-        session(&alice, "quiet")["attention_message"],
+        common::listed(&alice, "quiet")["attention_message"],
         "Deploy needs approval"
     );
     // A newer notification replaces the message and keeps the time.
-    let since = session(&alice, "quiet")["attention_since"].clone();
+    let since = common::listed(&alice, "quiet")["attention_since"].clone();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     alice.ok("notify quiet second message");
-    let found = session(&alice, "quiet");
+    let found = common::listed(&alice, "quiet");
     assert_eq!(found["attention_message"], "second message");
     assert_eq!(found["attention_since"], since);
 }
@@ -192,7 +177,7 @@ fn clearing_holds_for_each_way_and_is_audited() {
     eventually("cleared by carol's attach", || {
         !wants_attention(&alice, "work")
     });
-    let cleared = session(&alice, "work");
+    let cleared = common::listed(&alice, "work");
     assert_eq!(cleared["attention_message"], serde_json::Value::Null);
     assert_eq!(cleared["attention_since"], serde_json::Value::Null);
 
@@ -220,7 +205,7 @@ fn clearing_holds_for_each_way_and_is_audited() {
     alice.ok("notify work -- third");
     alice.ok("send work 'exit\\n'");
     eventually("work exited", || {
-        session(&alice, "work")["state"] == "exited"
+        common::listed(&alice, "work")["state"] == "exited"
     });
     eventually("cleared by the end", || !wants_attention(&alice, "work"));
     let refused = alice.run("notify work -- too late");

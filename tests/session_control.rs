@@ -23,22 +23,8 @@ fn last_number(ssh: &Ssh, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn session(ssh: &Ssh, name: &str) -> serde_json::Value {
-    common::json_rows(&ssh.ok("ls --json"))
-        .into_iter()
-        .find(|s| {
-            let label = format!(
-                "{}/{}",
-                s["owner"].as_str().unwrap_or_default(),
-                s["name"].as_str().unwrap_or_default()
-            );
-            s["name"] == name || label == name
-        })
-        .unwrap_or_else(|| panic!("no session {name}"))
-}
-
 fn state(ssh: &Ssh, name: &str) -> String {
-    session(ssh, name)["state"]
+    common::listed(ssh, name)["state"]
         .as_str()
         .unwrap_or_default()
         .to_string()
@@ -70,7 +56,7 @@ fn a_paused_program_stops_counting_and_goes_on_after_resume() {
 
     assert_eq!(alice.ok("pause count"), "");
     eventually("paused in ls --json", || state(&alice, "count") == "paused");
-    let found = session(&alice, "count");
+    let found = common::listed(&alice, "count");
     assert_eq!(found["exit_status"], serde_json::Value::Null, "{found}");
     let table = alice.ok("ls");
     assert!(
@@ -155,7 +141,7 @@ fn signal_delivers_named_and_numbered_signals_to_the_program() {
 
     alice.ok("signal trap TERM");
     eventually("the program ended by TERM", || {
-        session(&alice, "trap")["exit_status"] == 143
+        common::listed(&alice, "trap")["exit_status"] == 143
     });
     let exited = alice.run("signal trap INT");
     assert_eq!(exited.status, 1);

@@ -9,84 +9,30 @@
 //! Needs Debian's `chromium` and `chromium-driver` (tools/install-test-deps
 //! installs them); without them these tests fail, never skip.
 
+mod browser_support;
 mod common;
 mod web_support;
 
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use browser_support::{Driver, browser_with};
+
 use common::{BASH, PATIENCE, Server, Ssh};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use web_support::{base, http, link};
 
-/// chromedriver on a free port, in a process group of its own with the
-/// browsers it starts; all of them end when this is dropped. (The same
-/// harness as tests/web_browser.rs.)
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Driver {
-    fn start() -> Driver {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(find(&[
-            "/usr/bin/chromedriver",
-            "/usr/lib/chromium/chromedriver",
-        ]))
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("start chromedriver (install it with tools/install-test-deps)");
-        let deadline = Instant::now() + PATIENCE;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Driver { child, port }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-        let _ = self.child.wait();
-    }
-}
-
-fn find(candidates: &[&str]) -> String {
-    candidates
-        .iter()
-        .find(|path| std::path::Path::new(path).exists())
-        .map(|path| path.to_string())
-        .unwrap_or_else(|| panic!("missing {candidates:?}: run tools/install-test-deps"))
-}
-
+/// Headless Chromium with notifications allowed, as after the person
+/// said yes, in a window wide enough for two cards side by side.
 async fn browser(driver: &Driver) -> Client {
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
+    browser_with(
+        driver,
         serde_json::json!({
-            "binary": find(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]),
             "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                      "--disable-gpu", "--window-size=1280,900"],
-            // Notifications allowed, as after the person said yes.
             "prefs": { "profile.default_content_setting_values.notifications": 1 },
         }),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("start headless Chromium through chromedriver")
+    )
+    .await
 }
 
 /// A server where alice runs bash as `work` and bob has an unshared

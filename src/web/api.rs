@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::api_caller::{user, visible, writable};
+use super::api_caller::{json_body, user, visible, writable};
 use super::auth::Refusal;
 use super::error::ApiError;
 use crate::gateway::App;
@@ -87,14 +87,7 @@ async fn create(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let user = user(&app, &headers, true).await?;
-    let body =
-        body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
-    let body: CreateBody = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("bad request body: {error}"),
-        )
-    })?;
+    let body: CreateBody = json_body(body)?;
     let command = match body.command {
         None => Vec::new(),
         Some(Command::Words(words)) => words,
@@ -230,14 +223,7 @@ async fn notify(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let user = user(&app, &headers, true).await?;
-    let body =
-        body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
-    let body: NotifyBody = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("bad request body: {error}"),
-        )
-    })?;
+    let body: NotifyBody = json_body(body)?;
     let entry = writable(&app, &user, (&owner, &name), "notify").await?;
     let transport = crate::gateway::attach::Transport::Web;
     crate::gateway::manage::notify(&app, &user.name, &entry, &body.message, transport)

@@ -1,10 +1,11 @@
 //! Who calls the JSON API and which session they name: the signed-in
 //! user (by cookie, or bearer token), with the same-origin check for
 //! writes by cookie, and the session if that user may see (or write to)
-//! it. Shared by `api` and `api_share`.
+//! it, and a request body read as JSON. Shared by `api` and `api_share`.
 //!
 //! Must not decide access itself (`gateway::access` does).
 
+use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 
 use super::auth::{self, Proof, Refusal};
@@ -62,4 +63,19 @@ pub async fn writable(
         ));
     }
     Ok(entry)
+}
+
+/// A request's body read as JSON: the body's own refusal (too large),
+/// or 400 with serde's reason.
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<T, ApiError> {
+    let body =
+        body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+    serde_json::from_slice(&body).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("bad request body: {error}"),
+        )
+    })
 }

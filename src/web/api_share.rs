@@ -19,7 +19,7 @@ use axum::routing::{delete, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::api_caller::{user, visible};
+use super::api_caller::{json_body, user, visible};
 use super::error::ApiError;
 use crate::gateway::access::may_manage;
 use crate::gateway::sharing::{self, ShareError};
@@ -52,19 +52,6 @@ struct LinkBody {
     guest: bool,
     /// As `--ttl`: `30m`, `2h`, `1d`.
     ttl: Option<String>,
-}
-
-fn parse<T: serde::de::DeserializeOwned>(
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<T, ApiError> {
-    let body =
-        body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
-    serde_json::from_slice(&body).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("bad request body: {error}"),
-        )
-    })
 }
 
 /// The session, if the caller may manage it (owner or admin).
@@ -101,7 +88,7 @@ async fn share(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body: ShareBody = parse(body)?;
+    let body: ShareBody = json_body(body)?;
     let (actor, entry) = managed(&app, &headers, (&owner, &name), "share").await?;
     let grant = if body.write {
         Grant::Write
@@ -135,7 +122,7 @@ async fn link(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body: LinkBody = parse(body)?;
+    let body: LinkBody = json_body(body)?;
     if !body.guest {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

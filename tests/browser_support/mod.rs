@@ -93,7 +93,7 @@ pub async fn phone(driver: &Driver) -> Client {
 }
 
 /// A headless Chromium with `extra` added to its `goog:chromeOptions`.
-async fn browser_with(driver: &Driver, extra: serde_json::Value) -> Client {
+pub async fn browser_with(driver: &Driver, extra: serde_json::Value) -> Client {
     let mut options = serde_json::json!({
         "binary": chromium(),
         "args": [

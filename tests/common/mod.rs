@@ -593,6 +593,23 @@ pub fn read_chunks(mut reader: impl Read + Send + 'static) -> std::sync::mpsc::R
 /// A shell command that starts a quiet bash with a fixed prompt.
 pub const BASH: &str = "env 'PS1=$ ' bash --norc --noprofile";
 
+/// The session `name` (or `OWNER/NAME`) as `ls --json` shows it to
+/// `ssh`; panics if it is not listed.
+#[allow(dead_code)]
+pub fn listed(ssh: &Ssh, name: &str) -> serde_json::Value {
+    json_rows(&ssh.ok("ls --json"))
+        .into_iter()
+        .find(|s| {
+            let label = format!(
+                "{}/{}",
+                s["owner"].as_str().unwrap_or_default(),
+                s["name"].as_str().unwrap_or_default()
+            );
+            s["name"] == name || label == name
+        })
+        .unwrap_or_else(|| panic!("no session {name}"))
+}
+
 /// A JSON array (as `--json` verbs print) as its elements; panics if it is
 /// not one.
 #[allow(dead_code)]
