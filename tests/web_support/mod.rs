@@ -274,10 +274,7 @@ pub async fn view_file(
 ) -> (u16, String, Vec<u8>) {
     let url = format!("{}/api/sessions/{session}/files", base(server));
     let url = reqwest::Url::parse_with_params(&url, [("path", path)]).unwrap();
-    let response = authorized(http().get(url), auth)
-        .send()
-        .await
-        .unwrap();
+    let response = authorized(http().get(url), auth).send().await.unwrap();
     let status = response.status().as_u16();
     let kind = response
         .headers()
