@@ -20,6 +20,7 @@ mod handler;
 pub mod hostkey;
 mod limiter;
 pub mod prefix;
+mod quick_ack;
 mod replay;
 mod run;
 mod run_account;
@@ -287,7 +288,7 @@ impl Connection {
         let idle = self.app.config.ssh.idle_timeout;
         let deadline = Instant::now() + idle;
         let (handler, signed_in) = handler::ConnectionHandler::new(self.app, self.gate, peer, span);
-        let (stream, closer) = Closable::new(stream);
+        let (stream, closer) = Closable::new(quick_ack::QuickAck::new(stream));
         let started = russh::server::run_stream(self.config, stream, handler);
         let mut session = match tokio::time::timeout_at(deadline, started).await {
             Ok(Ok(session)) => session,
