@@ -4,6 +4,7 @@
 
 mod common;
 mod docker;
+mod web_support;
 
 use common::eventually;
 use docker::{TestUser, UID_BASE, docker_server, inspect, is_running, run_script, wait_exited};
@@ -265,4 +266,61 @@ fn a_minimal_image_without_chown_gets_the_whole_of_spec_8() {
     eventually("the idle container to stop", || {
         !is_running(&user.container())
     });
+}
+
+/// Files in and out inside the user's container (SPEC §7): an upload
+/// lands in the container's home, owned by the user's uid and
+/// byte-identical; the view lists and reads it through the engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_in_and_out_go_through_the_container() {
+    let server = docker_server("");
+    let user = TestUser::new("dkfile");
+    let ssh = server.user(&user.name, false);
+    ssh.ok("new work -d -- sleep 600");
+    let token = format!("Bearer {}", web_support::api_token(&ssh));
+    let session = format!("{}/work", user.name);
+
+    let bytes: Vec<u8> = (0..300_000).map(|i| (i * 13 % 256) as u8).collect();
+    let (status, json) =
+        web_support::upload(&server, &token, &session, "shot.png", bytes.clone()).await;
+    assert_eq!(status, 200, "{json}");
+    let path = format!("/home/{}/.cache/foyer/uploads/work/shot.png", user.name);
+    assert_eq!(json["path"], path);
+    let (status, json) =
+        web_support::upload(&server, &token, &session, "shot.png", b"second".to_vec()).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["path"], path.replace("shot.png", "shot-1.png"));
+
+    let inside = std::process::Command::new("docker")
+        .args(["exec", &user.container(), "cat", &path])
+        .output()
+        .unwrap();
+    assert!(inside.status.success(), "{inside:?}");
+    assert_eq!(inside.stdout, bytes, "byte-identical in the container");
+    let owner = docker::docker(&["exec", &user.container(), "stat", "-c", "%u", &path]);
+    assert_eq!(owner.trim(), (UID_BASE + 1).to_string());
+
+    let (status, _, body) =
+        web_support::view_file(&server, &token, &session, ".cache/foyer/uploads/work").await;
+    let listing: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 200, "{listing}");
+    assert_eq!(listing["root"], format!("/home/{}", user.name));
+    let names: Vec<_> = listing["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["shot-1.png", "shot.png"]);
+    let (status, _, body) = web_support::view_file(
+        &server,
+        &token,
+        &session,
+        ".cache/foyer/uploads/work/shot.png",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body, bytes, "read back through the engine");
+    let (status, _, _) = web_support::view_file(&server, &token, &session, "../..").await;
+    assert_eq!(status, 403);
 }

@@ -3,6 +3,7 @@
 //! (CI runs as root) and fails, never skips, without it.
 
 mod common;
+mod web_support;
 
 use std::process::Command;
 
@@ -158,4 +159,44 @@ fn a_user_without_an_os_account_is_refused() {
         format!("cannot start {name}/work: there is no OS account named {name} on this host\n")
     );
     assert_eq!(ssh.ok("ls").lines().count(), 1, "nothing left behind");
+}
+
+/// Files in and out as the OS account (SPEC §7): an upload lands in the
+/// account's home, owned by it and byte-identical; the file view reads as
+/// the account, so a file it cannot read is refused although the server
+/// (root) could read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_in_and_out_go_as_the_os_account() {
+    let account = OsAccount::create("fyfl");
+    let server = os_users_server();
+    let ssh = server.user(&account.name, false);
+    ssh.ok("new work -d -- sleep 600");
+    let token = format!("Bearer {}", web_support::api_token(&ssh));
+    let session = format!("{}/work", account.name);
+
+    let bytes: Vec<u8> = (0..70_000).map(|i| (i * 7 % 251) as u8).collect();
+    let (status, json) =
+        web_support::upload(&server, &token, &session, "data.bin", bytes.clone()).await;
+    assert_eq!(status, 200, "{json}");
+    let home = format!("/home/{}", account.name);
+    let path = format!("{home}/.cache/foyer/uploads/work/data.bin");
+    assert_eq!(json["path"], path);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "byte-identical");
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(&path).unwrap().uid().to_string();
+    assert_eq!(owner, account.id("-u"), "written as the account");
+
+    std::fs::write(format!("{home}/open.txt"), "for all").unwrap();
+    std::fs::write(format!("{home}/closed.txt"), "root only").unwrap();
+    std::fs::set_permissions(
+        format!("{home}/closed.txt"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let (status, _, body) = web_support::view_file(&server, &token, &session, "open.txt").await;
+    assert_eq!((status, body.as_slice()), (200, b"for all".as_slice()));
+    let (status, _, body) = web_support::view_file(&server, &token, &session, "closed.txt").await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("cannot read closed.txt"), "{text}");
 }

@@ -12,18 +12,24 @@
 # image holds). TMP_MODE=755 gives the image's /tmp that mode instead of
 # 1777 (the tests check that a user can write /tmp whatever the image says).
 #
-# Rebuilds only when the image is missing, unless FORCE=1. Needs a running
-# Docker engine and permission to use it.
+# Rebuilds only when the image is missing or was built by an older version
+# of this script (its foyer.test-image label), unless FORCE=1. Needs a
+# running Docker engine and permission to use it.
 set -euo pipefail
 image="${1:-foyer-test-user:latest}"
-if [ "${FORCE:-0}" != 1 ] && docker image inspect "$image" >/dev/null 2>&1; then
+# Raise when the image's contents change, so existing images are rebuilt.
+version=2
+label=$(docker image inspect --format '{{ index .Config.Labels "foyer.test-image" }}' "$image" 2>/dev/null || true)
+if [ "${FORCE:-0}" != 1 ] && [ "$label" = "$version" ]; then
     echo "image $image already present"
     exit 0
 fi
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-programs=(bash sh dash cat chown echo env grep head id kill ls mkdir printf ps
-          rm sleep stty tail test touch tr true false uname wc whoami)
+# realpath, find, stat, head and ln: the file view and uploads (docs/web.md).
+programs=(bash sh dash cat chown echo env find grep head id kill ln ls mkdir
+          printf ps realpath rm sleep stat stty tail test touch tr true false
+          uname wc whoami)
 shell=/bin/bash
 if [ "${MINIMAL:-0}" = 1 ]; then
     programs=(sh dash cat echo id ls sleep stty)
@@ -58,5 +64,6 @@ printf 'root:x:0:\n' >"$root/etc/group"
 tar -C "$root" -c . | docker import \
     --change "CMD [\"$shell\"]" \
     --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+    --change "LABEL foyer.test-image=$version" \
     - "$image" >/dev/null
 echo "built $image"

@@ -109,6 +109,10 @@ pub struct WebConfig {
     /// How long a browser stays signed in after opening a `link`.
     #[serde(with = "humantime_serde")]
     pub session_ttl: Duration,
+    /// The largest file a writer may upload from the terminal page.
+    pub upload_max: ByteSize,
+    /// The largest file the file view shows.
+    pub file_view_max: ByteSize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -215,6 +219,8 @@ impl Default for WebConfig {
             tls_cert: None,
             tls_key: None,
             session_ttl: Duration::from_secs(7 * 86_400),
+            upload_max: ByteSize(20 << 20),
+            file_view_max: ByteSize(1 << 20),
         }
     }
 }

@@ -6,7 +6,8 @@
 //! every transport shares, once: `create` (new), `attach` (the role,
 //! audit, gauge and the client object a transport pumps), `manage`
 //! (kill, restart, pause, resume, signal, notify, ack), `access`, `names`,
-//! `summary`, `sharing` (grants and browser links); `attention` the stream of sessions starting to want it;
+//! `summary`, `sharing` (grants and browser links), `files` (uploads and
+//! the file view); `attention` the stream of sessions starting to want it;
 //! `App` is what the transports hold.
 //!
 //! Must not know SSH or HTTP: transports call in here and never
@@ -19,6 +20,7 @@ pub mod attach;
 pub mod attachment;
 pub mod attention;
 pub mod create;
+pub mod files;
 pub mod forwarding;
 pub mod host_connection;
 pub mod host_start;

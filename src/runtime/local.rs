@@ -48,13 +48,24 @@ impl LocalRuntime {
     /// Resolves what starting `spec` for `owner` takes, for a session
     /// host to start it.
     pub fn program(&self, owner: &Owner, spec: &SpawnSpec) -> Result<LocalProgram, SpawnError> {
-        let open_files = child_open_files_limit();
+        let credentials = self.credentials_for(owner)?;
+        let mut spec = spec.clone();
+        if credentials.is_some() {
+            spec.env.retain(|(key, _)| key != "PATH");
+            spec.env.push(("PATH".into(), OS_USER_PATH.into()));
+        }
+        Ok(LocalProgram {
+            spec,
+            credentials,
+            open_files: child_open_files_limit(),
+        })
+    }
+
+    /// The ids `owner`'s programs run with: `None` for the server's own
+    /// (without `os_users`).
+    pub fn credentials_for(&self, owner: &Owner) -> Result<Option<Credentials>, SpawnError> {
         if !self.os_users {
-            return Ok(LocalProgram {
-                spec: spec.clone(),
-                credentials: None,
-                open_files,
-            });
+            return Ok(None);
         }
         let user = os_user(&owner.name)?;
         let name =
@@ -66,19 +77,11 @@ impl LocalRuntime {
                 user: owner.name.clone(),
                 source,
             })?;
-        let mut spec = spec.clone();
-        spec.env.retain(|(key, _)| key != "PATH");
-        spec.env.push(("PATH".into(), OS_USER_PATH.into()));
-        let credentials = Credentials {
+        Ok(Some(Credentials {
             uid: user.uid.as_raw(),
             gid: user.gid.as_raw(),
             groups: groups.into_iter().map(|g| g.as_raw()).collect(),
-        };
-        Ok(LocalProgram {
-            spec,
-            credentials: Some(credentials),
-            open_files,
-        })
+        }))
     }
 }
 

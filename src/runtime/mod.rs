@@ -15,6 +15,7 @@
 //! Must not know about clients, screens or the database.
 
 pub mod account;
+pub mod as_user;
 pub mod docker;
 pub mod local;
 

@@ -1,7 +1,8 @@
 //! The JSON API (SPEC §7), by sign-in cookie or `Authorization: Bearer`
 //! token: list and create sessions, show and kill one, read its screen,
-//! raise and clear its attention mark; it routes `/api/events` (`events`)
-//! and the sharing endpoints (`api_share`) too.
+//! raise and clear its attention mark; it routes `/api/events` (`events`),
+//! the sharing endpoints (`api_share`) and files in and out (`api_files`)
+//! too.
 //! Errors are `{"error": "…"}` with 400, 401, 403, 404 or 409.
 //!
 //! Must not act for a cookie on a cross-origin write: POST and DELETE by
@@ -42,6 +43,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/sessions/{owner}/{name}/notify", post(notify))
         .route("/sessions/{owner}/{name}/ack", post(ack))
         .merge(super::api_share::routes())
+        .merge(super::api_files::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such API endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

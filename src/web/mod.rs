@@ -13,6 +13,7 @@
 
 mod api;
 mod api_caller;
+mod api_files;
 mod api_share;
 mod assets;
 mod auth;

@@ -243,3 +243,52 @@ impl Client {
 fn nz(value: u16) -> std::num::NonZeroU16 {
     std::num::NonZeroU16::new(value).unwrap()
 }
+
+/// `POST /api/sessions/SESSION/uploads?name=NAME` with `bytes`, by bearer
+/// token or cookie (`auth` is `Bearer …` or a `Cookie` value): the status
+/// and the JSON answer.
+pub async fn upload(
+    server: &Server,
+    auth: &str,
+    session: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let url = format!("{}/api/sessions/{session}/uploads", base(server));
+    let url = reqwest::Url::parse_with_params(&url, [("name", name)]).unwrap();
+    let request = authorized(http().post(url), auth).body(bytes);
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    (status, json)
+}
+
+/// `GET /api/sessions/SESSION/files?path=PATH`: the status, the content
+/// type and the body.
+pub async fn view_file(
+    server: &Server,
+    auth: &str,
+    session: &str,
+    path: &str,
+) -> (u16, String, Vec<u8>) {
+    let url = format!("{}/api/sessions/{session}/files", base(server));
+    let url = reqwest::Url::parse_with_params(&url, [("path", path)]).unwrap();
+    let response = authorized(http().get(url), auth).send().await.unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, kind, response.bytes().await.unwrap().to_vec())
+}
+
+/// `request` with `auth`: `Bearer TOKEN` as Authorization, else a cookie.
+fn authorized(request: reqwest::RequestBuilder, auth: &str) -> reqwest::RequestBuilder {
+    if auth.starts_with("Bearer ") {
+        request.header("authorization", auth)
+    } else {
+        request.header("cookie", auth)
+    }
+}

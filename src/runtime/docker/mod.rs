@@ -15,6 +15,7 @@ mod attach;
 mod containers;
 mod engine;
 mod exec;
+mod helper;
 
 use std::time::Duration;
 
