@@ -198,6 +198,10 @@
     if ((listing.entries || []).length === 0) {
       parts.push(el("p", "files-empty", "This folder is empty."));
     }
+    if (listing.truncated) {
+      const shown = (listing.entries || []).length;
+      parts.push(el("p", "files-empty", "The list is cut short: " + shown + " entries shown."));
+    }
     content.replaceChildren(...parts);
     panel.dataset.view = "dir";
     keepFocus();
@@ -226,6 +230,12 @@
     } else if (type.startsWith("image/")) {
       const img = el("img", "files-image");
       img.alt = name;
+      img.addEventListener("load", function () {
+        info.insertBefore(
+          el("span", "files-dimensions", img.naturalWidth + " \u00d7 " + img.naturalHeight),
+          download
+        );
+      });
       parts.push(img);
       const reader = new FileReader();
       reader.onload = function () {
