@@ -560,6 +560,8 @@ async fn the_files_panel_lists_opens_shows_and_refuses_as_the_server_says() {
     let proj = home(&server).join("proj");
     std::fs::create_dir_all(proj.join("src/deeper")).unwrap();
     std::fs::write(proj.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(proj.join("README.md"), "# proj\n\nA project.\n").unwrap();
+    std::fs::write(proj.join("Cargo.toml"), "[package]\nname = \"proj\"\n").unwrap();
     let notes = "Notes\n<b>not markup</b> & \"quotes\"\n\tindented, ünïcode ✓\n";
     std::fs::write(proj.join("notes.txt"), notes).unwrap();
     std::fs::write(proj.join("pic.png"), PNG).unwrap();
@@ -659,6 +661,15 @@ async fn the_files_panel_lists_opens_shows_and_refuses_as_the_server_says() {
         .await
         .unwrap();
     assert_eq!(shown, serde_json::json!([notes, 0]));
+    let download = client
+        .execute(
+            "const a = document.querySelector('#files a.files-download'); \
+             return [a.download, a.href.startsWith('blob:')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(download, serde_json::json!(["notes.txt", true]));
 
     // An image, drawn.
     click_entry_by_crumb(&client).await;
@@ -673,6 +684,15 @@ async fn the_files_panel_lists_opens_shows_and_refuses_as_the_server_says() {
     )
     .await;
     assert_eq!(size, serde_json::json!([3, 2]));
+    let info = wait_value(
+        &client,
+        "return Array.from(document.querySelectorAll('#files .files-info > *'), \
+           (e) => e.textContent);",
+        "the image's size beside its bytes",
+        |v| v.as_array().unwrap().len() == 3,
+    )
+    .await;
+    assert_eq!(info, serde_json::json!(["78 B", "3 \u{d7} 2", "Download"]));
 
     // A link leading out: the server's refusal, as it says it.
     click_entry_by_crumb(&client).await;
@@ -699,7 +719,14 @@ async fn the_files_panel_lists_opens_shows_and_refuses_as_the_server_says() {
     assert_eq!(status, 413);
     assert_eq!(too_big[3], format!("{message} (HTTP 413)"));
 
-    // Escape closes the panel and the terminal has the focus again.
+    // The Files button closes the panel, and the terminal has the focus
+    // again; opened again, it shows the last folder.
+    let toggle = client.find(Locator::Id("files-toggle")).await.unwrap();
+    toggle.click().await.unwrap();
+    wait_closed_and_terminal_focused(&client).await;
+    toggle.click().await.unwrap();
+    wait_panel(&client, "dir", "").await;
+    // Escape closes it as well.
     client
         .active_element()
         .await
@@ -707,14 +734,32 @@ async fn the_files_panel_lists_opens_shows_and_refuses_as_the_server_says() {
         .send_keys("\u{E00C}")
         .await
         .unwrap();
-    wait_value(
-        &client,
-        "const p = document.getElementById('files'); \
-         return [p.hidden, document.activeElement.className];",
-        "the panel closed and the terminal focused",
-        |v| v[0] == true && v[1] == "xterm-helper-textarea",
+    wait_closed_and_terminal_focused(&client).await;
+
+    // On a narrow screen the panel takes the whole width, below the header.
+    client.set_window_size(500, 800).await.unwrap();
+    toggle.click().await.unwrap();
+    wait_panel(&client, "dir", "").await;
+    let placed = client
+        .execute(
+            "const r = document.getElementById('files').getBoundingClientRect(); \
+             const h = document.querySelector('header').getBoundingClientRect(); \
+             return [r.left, Math.round(r.right) === document.documentElement.clientWidth, \
+                     Math.round(r.top) === Math.round(h.bottom)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(placed, serde_json::json!([0, true, true]));
+    // For a look (never in docs/).
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("files-narrow.png"),
+        png,
     )
-    .await;
+    .unwrap();
+    toggle.click().await.unwrap();
+    wait_closed_and_terminal_focused(&client).await;
     // Typing goes to the session again.
     browser_support::type_line(&client, "echo typed-after-$((40+2))").await;
     wait_for_screen(&client, "typed-after-42").await;
@@ -731,4 +776,15 @@ async fn click_entry_by_crumb(client: &Client) {
         .await
         .unwrap();
     wait_panel(client, "dir", "").await;
+}
+
+async fn wait_closed_and_terminal_focused(client: &Client) {
+    wait_value(
+        client,
+        "const p = document.getElementById('files'); \
+         return [p.hidden, document.activeElement.className];",
+        "the panel closed and the terminal focused",
+        |v| v[0] == true && v[1] == "xterm-helper-textarea",
+    )
+    .await;
 }
