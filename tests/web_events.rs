@@ -223,3 +223,108 @@ async fn revoking_the_token_ends_the_stream() {
         }
     }
 }
+
+/// The body of a chunked HTTP response (`raw` holds its head too; a
+/// last, partly received chunk is left out).
+fn dechunked(raw: &str) -> String {
+    let (_, mut rest) = raw.split_once("\r\n\r\n").expect("a response head");
+    let mut body = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if size == 0 || after.len() < size + 2 {
+            break;
+        }
+        body.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+    body
+}
+
+/// The sessions an event stream's reader knows of after `text` (every
+/// `session` event adds one, every `removed` event takes one away).
+fn known_sessions(text: &str) -> std::collections::BTreeSet<String> {
+    let mut known = std::collections::BTreeSet::new();
+    for block in text.split("\n\n") {
+        let mut lines = block.lines();
+        let (Some(event), Some(data)) = (lines.next(), lines.next()) else {
+            continue;
+        };
+        let Some(data) = data.strip_prefix("data: ") else {
+            continue;
+        };
+        if event != "event: session" && event != "event: removed" {
+            continue;
+        }
+        let json: serde_json::Value = serde_json::from_str(data).unwrap();
+        let key = format!(
+            "{}/{}",
+            json["owner"].as_str().unwrap(),
+            json["name"].as_str().unwrap()
+        );
+        if event == "event: session" {
+            known.insert(key);
+        } else {
+            known.remove(&key);
+        }
+    }
+    known
+}
+
+/// A stream whose client stops reading (a tiny receive buffer, nothing
+/// read) holds up neither the server nor another stream; when it reads
+/// again it learns the sessions as they are, whatever it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_holds_nothing_up() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!(
+        "new noisy -d -- {BASH} -c 'while :; do seq 1 50; sleep 0.01; done'"
+    ));
+    let token = api_token(&alice);
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(2048).unwrap();
+    let mut stalled = socket
+        .connect(([127, 0, 0, 1], server.web_port).into())
+        .await
+        .unwrap();
+    let request = format!(
+        "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    stalled.write_all(request.as_bytes()).await.unwrap();
+
+    // Meanwhile sessions come and go, and a reading stream follows them.
+    let mut live = Events::open(&server, &token).await;
+    live.until("event: ready").await;
+    for i in 0..12 {
+        alice.ok(&format!("new churn{i} -d -- {BASH}"));
+        if i % 2 == 0 {
+            alice.ok(&format!("kill churn{i}"));
+        }
+    }
+    alice.ok(&format!("new last -d -- {BASH}"));
+    let seen = live.until("\"name\":\"last\"").await;
+    assert!(seen.contains("\"name\":\"churn11\""), "{seen}");
+    assert!(alice.ok("ls").contains("last"));
+
+    // The stalled reader reads again: what it knows is what there is.
+    let mut text = String::new();
+    let mut buffer = vec![0; 64 * 1024];
+    let deadline = Instant::now() + PATIENCE;
+    while !text.contains("\"name\":\"last\"") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let read = tokio::time::timeout(left, stalled.read(&mut buffer)).await;
+        let Ok(Ok(n)) = read else {
+            panic!("the stalled stream did not catch up:\n{text}");
+        };
+        assert!(n > 0, "the stream ended:\n{text}");
+        text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    let body = dechunked(&text);
+    let listed: std::collections::BTreeSet<String> = common::json_rows(&alice.ok("ls --json"))
+        .iter()
+        .map(|s| format!("alice/{}", s["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(known_sessions(&body), listed);
+}

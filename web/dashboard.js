@@ -261,7 +261,8 @@
       card.waited = el("span", "waited");
       card.attention.appendChild(card.waited);
     }
-    var owner = s.access === "owner";
+    // Admins may kill and share any session (as over SSH and the API).
+    var owner = s.access === "owner" || document.body.dataset.admin === "1";
     card.owned.forEach(function (b) {
       b.hidden = !owner;
     });

@@ -17,8 +17,10 @@ pub struct Card {
     pub clients: usize,
 }
 
-/// `/`: the dashboard of `user`, with `presets` offered for a new session.
-pub fn index(user: &str, presets: &[String], cards: &[Card]) -> String {
+/// `/`: the dashboard of `user`, with `presets` offered for a new session;
+/// an admin gets the owner's buttons (kill, share, guest link) on every
+/// card, as the API lets them.
+pub fn index(user: &str, admin: bool, presets: &[String], cards: &[Card]) -> String {
     let head = "<link rel=\"stylesheet\" href=\"/assets/dashboard.css\">\n\
                 <script src=\"/assets/notify.js\" defer></script>\n\
                 <script src=\"/assets/dashboard.js\" defer></script>\n";
@@ -56,7 +58,12 @@ pub fn index(user: &str, presets: &[String], cards: &[Card]) -> String {
         ));
     }
     body.push_str("</div>\n</main>");
-    page("foyer", " class=\"dashboard-page\"", head, &body)
+    let attributes = if admin {
+        " class=\"dashboard-page\" data-admin=\"1\""
+    } else {
+        " class=\"dashboard-page\""
+    };
+    page("foyer", attributes, head, &body)
 }
 
 #[cfg(test)]
@@ -72,7 +79,9 @@ mod tests {
             access: "owner".into(),
             clients: 0,
         };
-        let page = index("al\"ice", &["x<y".into()], &[card]);
+        let page = index("al\"ice", false, &["x<y".into()], &[card]);
+        assert!(!page.contains("data-admin"));
+        assert!(index("root", true, &[], &[]).contains("data-admin=\"1\""));
         assert!(page.contains("alice/&lt;b&gt;") && !page.contains("<b>\""));
         assert!(page.contains("preset x&lt;y") && page.contains("al&quot;ice"));
         assert!(!page.contains("<script>") && !page.contains("style="));

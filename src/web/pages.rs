@@ -86,7 +86,7 @@ pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap) -> Response 
     let presets: Vec<String> = app.config.presets.iter().map(|p| p.name.clone()).collect();
     page(
         StatusCode::OK,
-        dashboard::index(&signed.user.name, &presets, &cards),
+        dashboard::index(&signed.user.name, signed.user.is_admin, &presets, &cards),
     )
 }
 
