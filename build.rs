@@ -33,6 +33,8 @@ const OWN_FILES: &[&str] = &[
     "dashboard.js",
     "dashboard.css",
     "notify.js",
+    "uploads.js",
+    "files.js",
 ];
 
 fn main() {

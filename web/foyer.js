@@ -199,5 +199,20 @@
     showKeys(!body.classList.contains("keys-shown"));
   });
   showKeys(coarse.matches);
+
+  // The page's other parts (web/uploads.js, web/files.js) register in
+  // window.foyerParts before this runs and get the terminal from here.
+  (window.foyerParts || []).forEach(function (part) {
+    part({
+      term: term,
+      session: session,
+      // Back to the terminal (not on a phone: its keyboard would pop up).
+      focus: function () {
+        if (!coarse.matches) {
+          term.focus();
+        }
+      },
+    });
+  });
   connect();
 })();

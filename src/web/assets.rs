@@ -2,7 +2,8 @@
 //! its addons (fit, Unicode 11 widths, web links; from npm, pinned by
 //! web/package-lock.json), and our own page script and style sheet
 //! (web/foyer.js, web/foyer.css; the dashboard's web/dashboard.js,
-//! web/dashboard.css; web/notify.js). Each is served with a strong ETag (a
+//! web/dashboard.css; web/notify.js; files in and out on the terminal
+//! page, web/uploads.js and web/files.js). Each is served with a strong ETag (a
 //! hash of its bytes) that answers `If-None-Match` with 304, and gzipped
 //! when the request accepts it; both are worked out once, on first use,
 //! on a blocking thread.
@@ -41,6 +42,8 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("dashboard.js", JS, built!("dashboard.js")),
     ("dashboard.css", CSS, built!("dashboard.css")),
     ("notify.js", JS, built!("notify.js")),
+    ("uploads.js", JS, built!("uploads.js")),
+    ("files.js", JS, built!("files.js")),
 ];
 
 /// What is worked out once for each of [`FILES`], in the same order.

@@ -1,6 +1,7 @@
 //! The HTML of foyer's pages, written out with every piece of outside
 //! text escaped. The pages hold no script of their own: the terminal
-//! page loads /assets/foyer.js (and notify.js, desktop notifications),
+//! page loads /assets/foyer.js (and notify.js, desktop notifications;
+//! uploads.js and files.js, files in and out),
 //! which reads what it needs from `data-` attributes; the dashboard's
 //! HTML is in `dashboard`.
 //!
@@ -56,6 +57,10 @@ pub const SIGN_OUT: &str = "<form class=\"sign-out\" method=\"post\" action=\"/l
 const KEYS_TOGGLE: &str = "<button id=\"keys-toggle\" type=\"button\" aria-controls=\"keybar\" \
                            aria-pressed=\"false\">Keys</button>";
 
+/// The button that opens the Files panel (web/files.js); left out of a
+/// watch page, and shown by the style sheet only to a writer.
+const FILES_TOGGLE: &str = "<button id=\"files-toggle\" type=\"button\">Files</button>";
+
 /// The key bar: keys a phone's keyboard lacks. foyer.js sends each
 /// button's `data-key` (the arrows as the program's cursor mode wants).
 const KEY_BAR: &str = "<div id=\"keybar\" role=\"toolbar\" aria-label=\"Keys\">\
@@ -88,15 +93,18 @@ pub fn terminal(label: &str, watch: bool) -> String {
                 <script src=\"/assets/addon-fit.js\" defer></script>\n\
                 <script src=\"/assets/addon-unicode11.js\" defer></script>\n\
                 <script src=\"/assets/addon-web-links.js\" defer></script>\n\
+                <script src=\"/assets/uploads.js\" defer></script>\n\
+                <script src=\"/assets/files.js\" defer></script>\n\
                 <script src=\"/assets/foyer.js\" defer></script>\n\
                 <script src=\"/assets/notify.js\" defer></script>\n";
     let attributes = format!(
         " class=\"terminal-page\" data-session=\"{label}\" data-watch=\"{}\"",
         if watch { "1" } else { "0" }
     );
+    let files = if watch { "" } else { FILES_TOGGLE };
     let body = format!(
         "<header><a href=\"/\">foyer</a><span id=\"status\" data-state=\"loading\">{label}</span>\
-         <span id=\"participants\"></span>{KEYS_TOGGLE}{SIGN_OUT}</header>\n\
+         <span id=\"participants\"></span>{files}{KEYS_TOGGLE}{SIGN_OUT}</header>\n\
          <div id=\"terminal\"></div>\n{KEY_BAR}"
     );
     page(&title, &attributes, head, &body)
