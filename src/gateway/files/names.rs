@@ -28,13 +28,13 @@ pub fn upload_name(requested: &str) -> UploadName {
     let last = requested.rsplit(['/', '\\']).next().unwrap_or_default();
     let plain: String = last.chars().map(plain_char).collect();
     let plain = plain.trim_start_matches('.');
-    let (stem, extension) = split_extension(plain);
-    let stem = if stem.is_empty() { "upload" } else { stem };
-    let extension: String = if extension.chars().count() <= EXTENSION_CHARS {
-        extension.to_string()
-    } else {
-        String::new()
+    let (stem, extension) = match split_extension(plain) {
+        // A long "extension" is part of the name.
+        (_, extension) if extension.chars().count() > EXTENSION_CHARS => (plain, ""),
+        split => split,
     };
+    let stem = if stem.is_empty() { "upload" } else { stem };
+    let extension = extension.to_string();
     let stem: String = stem
         .chars()
         .take(NAME_CHARS - extension.chars().count())
