@@ -19,9 +19,9 @@ fn main() {
     for (name, chunk, scrollback) in payloads {
         let mut table = ClientTable::new(
             Size { rows: 24, cols: 80 },
-            scrollback,
-            1000,
+            (scrollback, 1000),
             SizePolicy::Smallest,
+            1 << 19,
         );
         let (mut out, mut replies) = (Vec::new(), Vec::new());
         let start = Instant::now();

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use foyer::engine::ClientTable;
 use foyer::engine::Delivery;
+use foyer::engine::terminal::HistoryMark;
 use foyer::wire::ClientId;
 use foyer::wire::Role;
 use foyer::wire::Size;
@@ -100,13 +101,15 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 enum Queued {
-    Bytes(Vec<u8>, bool),
+    /// Bytes, whether they want an ack, and for the program's raw bytes
+    /// where the scrollback stood when they began.
+    Bytes(Vec<u8>, bool, Option<HistoryMark>),
     Marker,
 }
 
 impl Queued {
     fn wants_ack(&self) -> bool {
-        matches!(self, Queued::Bytes(_, true) | Queued::Marker)
+        matches!(self, Queued::Bytes(_, true, _) | Queued::Marker)
     }
 }
 
@@ -180,9 +183,11 @@ impl World {
                     !client.queue.iter().any(Queued::wants_ack),
                     "a delivery queued behind an unacknowledged one"
                 );
-                client
-                    .queue
-                    .push_back(Queued::Bytes(delivery.bytes.to_vec(), delivery.ack));
+                client.queue.push_back(Queued::Bytes(
+                    delivery.bytes.to_vec(),
+                    delivery.ack,
+                    delivery.history_from,
+                ));
             }
         }
     }
@@ -199,7 +204,7 @@ impl World {
                 return;
             };
             let ack = match item {
-                Queued::Bytes(bytes, ack) => {
+                Queued::Bytes(bytes, ack, _) => {
                     client.terminal.process(&bytes);
                     ack
                 }
@@ -260,16 +265,25 @@ impl World {
                 }
             }
             Op::SyncTimeout => self.table.give_up_sync_frame(&mut out),
-            // The hub sends a marker when a delivery finds the outbox full;
-            // a client waiting for an acknowledgement gets no deliveries.
+            // The hub sends a marker when a delivery finds the outbox full
+            // (that delivery, the newest, is not queued); a client waiting
+            // for an acknowledgement gets no deliveries.
             Op::FallBehind(n) => {
                 if let Some(key) = self.pick(n)
                     && !self.clients[&key].queue.iter().any(Queued::wants_ack)
                 {
                     let c = self.clients.get_mut(&key).unwrap();
+                    let from = match c.queue.back() {
+                        Some(Queued::Bytes(_, false, Some(from))) => {
+                            let from = *from;
+                            c.queue.pop_back();
+                            Some(from)
+                        }
+                        _ => None,
+                    };
                     c.queue.push_back(Queued::Marker);
                     let id = c.id;
-                    self.table.fell_behind(id);
+                    self.table.fell_behind(id, from);
                 }
             }
         }
@@ -408,7 +422,7 @@ proptest! {
     #[test]
     fn every_client_shows_the_server_screen(ops in proptest::collection::vec(op(), 1..40)) {
         let mut world = World {
-            table: ClientTable::new(Size { rows: 24, cols: 80 }, 100, 20, SizePolicy::Smallest),
+            table: ClientTable::new(Size { rows: 24, cols: 80 }, (100, 20), SizePolicy::Smallest, 1 << 19),
             clients: BTreeMap::new(),
             next: 0,
         };
@@ -417,5 +431,173 @@ proptest! {
         }
         world.settle();
         check(&world)?;
+    }
+}
+
+/// The client's terminal's history then its screen, a line a row, with
+/// each line's first cell's foreground (trailing blanks left out, empty
+/// rows dropped).
+fn history_and_screen(terminal: &ClientTerminal) -> Vec<(String, Color)> {
+    let grid = terminal.term.grid();
+    let first = -(grid.history_size() as i32);
+    (first..grid.screen_lines() as i32)
+        .map(|line| {
+            let row = &grid[Line(line)];
+            let text: String = (0..grid.columns()).map(|c| row[Column(c)].c).collect();
+            (text.trim_end().to_string(), row[Column(0)].fg)
+        })
+        .filter(|(text, _)| !text.is_empty())
+        .collect()
+}
+
+/// Numbered lines, each in a color of its own (1 to 6 in turn).
+fn numbered(from: usize, to: usize) -> Vec<u8> {
+    (from..=to)
+        .flat_map(|n| format!("\x1b[3{}m{n}\x1b[m\r\n", n % 6 + 1).into_bytes())
+        .collect()
+}
+
+/// Fails with the first difference (the lists are long).
+fn assert_in_order(key: usize, got: &[usize], want: &[usize]) {
+    if let Some(at) = (0..got.len().max(want.len())).find(|&i| got.get(i) != want.get(i)) {
+        let around = |list: &[usize]| list[at.saturating_sub(3)..(at + 3).min(list.len())].to_vec();
+        panic!(
+            "client {key}: line {at} differs: got {:?}, want {:?} ({} vs {} lines)",
+            around(got),
+            around(want),
+            got.len(),
+            want.len()
+        );
+    }
+}
+
+/// The numbered lines a client can have: every one up to the last on the
+/// server's screen within the client's rows.
+fn expected_numbers(world: &World, key: usize) -> Vec<usize> {
+    let rows = world.clients[&key]
+        .size
+        .rows
+        .min(world.table.pty_size().rows);
+    let server = world.table.terminal();
+    let last = (0..rows)
+        .filter_map(|row| {
+            let text: String = (0..server.size().cols)
+                .map(|col| server.cell(row, col).c)
+                .collect();
+            text.trim().parse::<usize>().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    (1..=last).collect()
+}
+
+/// The numbered lines in the server's scrollback and on its screen.
+fn scrollback_numbers(table: &mut ClientTable) -> Vec<usize> {
+    table
+        .terminal_mut()
+        .capture_rows(100_000, false)
+        .iter()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
+fn color_of(n: usize) -> Color {
+    let named = [
+        NamedColor::Red,
+        NamedColor::Green,
+        NamedColor::Yellow,
+        NamedColor::Blue,
+        NamedColor::Magenta,
+        NamedColor::Cyan,
+    ];
+    Color::Named(named[n % 6])
+}
+
+/// A world of three clients: one that keeps up, one of the PTY's size
+/// that falls behind again and again, one smaller (always painted).
+fn slow_world() -> (World, [usize; 3]) {
+    let mut world = World {
+        table: ClientTable::new(
+            Size { rows: 10, cols: 40 },
+            (5000, 0),
+            SizePolicy::Smallest,
+            1 << 19,
+        ),
+        clients: BTreeMap::new(),
+        next: 0,
+    };
+    for (writer, rows, cols) in [(true, 10, 40), (false, 10, 40), (false, 6, 30)] {
+        world.apply(Op::Attach { writer, rows, cols });
+    }
+    (world, [0, 1, 2])
+}
+
+/// Every line the program printed reaches each client's own history, in
+/// order and once, with its color: the client that keeps up by the raw
+/// bytes, the one that fell behind and the painted one by catching up.
+#[test]
+fn clients_that_fall_behind_get_every_line_into_their_history() {
+    let (mut world, [fast, slow, small]) = slow_world();
+    for block in 0..40 {
+        let from = block * 50 + 1;
+        world.apply(Op::Output(numbered(from, from + 49)));
+        world.apply(Op::Flush(fast));
+        if block % 3 == 0 {
+            world.apply(Op::FallBehind(slow));
+        }
+        if block % 4 == 1 {
+            world.apply(Op::Flush(slow));
+        }
+        if block % 5 == 2 {
+            world.apply(Op::Flush(small));
+        }
+    }
+    world.settle();
+    for key in [fast, slow, small] {
+        let lines = history_and_screen(&world.clients[&key].terminal);
+        let numbers: Vec<usize> = lines.iter().map(|(t, _)| t.parse().unwrap()).collect();
+        assert_in_order(key, &numbers, &expected_numbers(&world, key));
+        for (text, color) in &lines {
+            assert_eq!(
+                *color,
+                color_of(text.parse().unwrap()),
+                "client {key}: {text}"
+            );
+        }
+    }
+    assert!(check(&world).is_ok(), "every screen equals the server's");
+}
+
+/// Lines printed before a program took the alternate screen reach a
+/// client that was behind once the program leaves it, and the screen it
+/// ends on is the program's exact one.
+#[test]
+fn lines_owed_across_the_alternate_screen_arrive_in_order() {
+    let (mut world, [_, slow, small]) = slow_world();
+    world.apply(Op::Output(numbered(1, 300)));
+    world.apply(Op::FallBehind(slow));
+    world.apply(Op::Output(numbered(301, 400)));
+    world.apply(Op::Output(
+        b"\x1b[?1049h\x1b[H\x1b[2Jfull screen app".to_vec(),
+    ));
+    world.settle();
+    assert!(check(&world).is_ok(), "the alternate screen is shown");
+    world.apply(Op::Output(b"\x1b[?1049l".to_vec()));
+    world.apply(Op::Output(numbered(401, 450)));
+    world.apply(Op::Output(
+        b"\x1b[?1049h\x1b[2;3Hlast frame\x1b[?25l".to_vec(),
+    ));
+    world.settle();
+    assert!(check(&world).is_ok(), "the final alternate screen is exact");
+    assert_eq!(scrollback_numbers(&mut world.table).len(), 441);
+    for key in [slow, small] {
+        // The history is the main screen's: look at it.
+        let terminal = &mut world.clients.get_mut(&key).unwrap().terminal;
+        terminal.process(b"\x1b[?1049l");
+        let lines = history_and_screen(terminal);
+        let numbers: Vec<usize> = lines.iter().filter_map(|(t, _)| t.parse().ok()).collect();
+        // Every line in the server's scrollback (the last ones printed
+        // are on its main screen, shown when the program leaves).
+        assert_in_order(key, &numbers, &scrollback_numbers(&mut world.table));
     }
 }

@@ -7,7 +7,10 @@
 //! A client of another size, or one that fell behind, gets paints of the
 //! screen (the top-left part that fits), one at a time: the next is made
 //! only once the previous one was written, so a slow client gets fewer,
-//! larger updates and never holds the program up.
+//! larger updates and never holds the program up. Before such a view, the
+//! scrollback lines that scrolled off since the client's terminal last
+//! saw the screen go into that terminal's history (`owed`), so its
+//! history holds every line in order all the same.
 //!
 //! Owns no I/O: no channels, no PTY, no clock. The hub's task
 //! (`hub_task.rs`, with `hub_task/delivery.rs`) drives it.
@@ -16,8 +19,10 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+mod owed;
+
 use super::render::{self, Painted};
-use super::terminal::Terminal;
+use super::terminal::{HistoryMark, Terminal};
 use crate::wire::{ClientId, Role, Size, SizePolicy};
 
 /// Bytes for one client. When `ack` is set the client's writer reports back
@@ -27,6 +32,22 @@ pub struct Delivery {
     pub client: ClientId,
     pub bytes: Bytes,
     pub ack: bool,
+    /// For the program's raw bytes: where the scrollback stood when the
+    /// first of them was written, which is where the client's terminal
+    /// stays if they cannot be delivered.
+    pub history_from: Option<HistoryMark>,
+}
+
+impl Delivery {
+    /// Bytes that are not the program's raw output.
+    pub fn view(client: ClientId, bytes: Bytes, ack: bool) -> Delivery {
+        Delivery {
+            client,
+            bytes,
+            ack,
+            history_from: None,
+        }
+    }
 }
 
 enum Feed {
@@ -38,6 +59,9 @@ enum Feed {
         /// Where this client starts in the output held for an open
         /// synchronized frame (it attached after the rest was held).
         held_from: usize,
+        /// Where the scrollback stood at the start of the bytes it has not
+        /// been sent yet.
+        seen: HistoryMark,
     },
     /// Attached (or restarted) while a synchronized frame was open: gets
     /// its first view, with `scrollback` lines, once the frame closes or is
@@ -48,6 +72,8 @@ enum Feed {
         painted: Option<Painted>,
         in_flight: bool,
         dirty: bool,
+        /// The scrollback lines up to here are in its terminal's history.
+        seen: HistoryMark,
     },
 }
 
@@ -65,16 +91,14 @@ impl Client {
         let RawStart {
             alternate,
             held_len,
+            seen,
         } = view;
         self.feed = Feed::Raw {
             main_screen_unseen: alternate,
             held_from: held_len,
+            seen,
         };
-        out.push(Delivery {
-            client: id,
-            bytes: snapshot.into(),
-            ack: false,
-        });
+        out.push(Delivery::view(id, snapshot.into(), false));
     }
 }
 
@@ -84,6 +108,8 @@ impl Client {
 struct RawStart {
     alternate: bool,
     held_len: usize,
+    /// The scrollback lines the client's terminal holds up to.
+    seen: HistoryMark,
 }
 
 /// Output held for an open synchronized frame beyond this is let through:
@@ -97,6 +123,8 @@ pub struct ClientTable {
     clients: BTreeMap<ClientId, Client>,
     policy: SizePolicy,
     attach_scrollback: usize,
+    /// The most bytes of owed scrollback lines sent with one view.
+    catch_up_bytes: usize,
     sizing_counter: u64,
     /// A copy of what each output passes on (queries and clipboard writes
     /// removed), kept while someone `watch`es without a terminal.
@@ -104,11 +132,13 @@ pub struct ClientTable {
 }
 
 impl ClientTable {
+    /// A table for a terminal of `size`; a view sends at most
+    /// `catch_up_bytes` of owed scrollback lines (the newest).
     pub fn new(
         size: Size,
-        scrollback_lines: usize,
-        attach_scrollback: usize,
+        (scrollback_lines, attach_scrollback): (usize, usize),
         policy: SizePolicy,
+        catch_up_bytes: usize,
     ) -> Self {
         ClientTable {
             terminal: Terminal::new(size, scrollback_lines),
@@ -116,6 +146,7 @@ impl ClientTable {
             clients: BTreeMap::new(),
             policy,
             attach_scrollback,
+            catch_up_bytes,
             sizing_counter: 0,
             copy: None,
         }
@@ -185,6 +216,7 @@ impl ClientTable {
         RawStart {
             alternate: self.terminal.alternate_screen(),
             held_len: self.held.len(),
+            seen: self.terminal.history_mark(),
         }
     }
 
@@ -210,8 +242,8 @@ impl ClientTable {
         }
         if !self.holding() {
             self.release(out);
-        } else if let Some(end) = closed_at {
-            self.release_closed_frame(end, out);
+        } else if let Some((end, mark)) = closed_at {
+            self.release_closed_frame(end, mark, out);
         }
     }
 
@@ -219,12 +251,15 @@ impl ClientTable {
     /// clients get what was held up to the close at once, as when a frame
     /// closes at the end of the output; the rest stays held. (Paint
     /// clients and those waiting for a first view wait for the open one.)
-    fn release_closed_frame(&mut self, end: usize, out: &mut Vec<Delivery>) {
+    fn release_closed_frame(&mut self, end: usize, mark: HistoryMark, out: &mut Vec<Delivery>) {
         let end = end.min(self.held.len());
         let shared = Bytes::copy_from_slice(&self.held[..end]);
         self.held.drain(..end);
         for (id, client) in &mut self.clients {
-            if let Feed::Raw { held_from, .. } = &mut client.feed {
+            if let Feed::Raw {
+                held_from, seen, ..
+            } = &mut client.feed
+            {
                 let from = (*held_from).min(end);
                 *held_from = held_from.saturating_sub(end);
                 if from < end {
@@ -232,7 +267,9 @@ impl ClientTable {
                         client: *id,
                         bytes: shared.slice(from..),
                         ack: false,
+                        history_from: Some(*seen),
                     });
+                    *seen = mark;
                 }
             }
         }
@@ -251,18 +288,23 @@ impl ClientTable {
     /// Sends held output to raw clients and paints the others.
     fn release(&mut self, out: &mut Vec<Delivery>) {
         let shared = Bytes::from(std::mem::take(&mut self.held));
+        let mark = self.terminal.history_mark();
         let ids: Vec<ClientId> = self.clients.keys().copied().collect();
         for id in ids {
             let client = self.clients.get_mut(&id).expect("id from keys");
             match &mut client.feed {
-                Feed::Raw { held_from, .. } => {
+                Feed::Raw {
+                    held_from, seen, ..
+                } => {
                     let from = std::mem::take(held_from).min(shared.len());
                     if from < shared.len() {
                         out.push(Delivery {
                             client: id,
                             bytes: shared.slice(from..),
                             ack: false,
+                            history_from: Some(*seen),
                         });
+                        *seen = mark;
                     }
                 }
                 Feed::Paint { .. } => self.paint_if_ready(id, out),
@@ -280,6 +322,7 @@ impl ClientTable {
         for client in self.clients.values_mut() {
             if let Feed::Raw {
                 main_screen_unseen: true,
+                seen,
                 ..
             } = client.feed
             {
@@ -287,6 +330,7 @@ impl ClientTable {
                     painted: None,
                     in_flight: false,
                     dirty: true,
+                    seen,
                 };
             }
         }
@@ -302,6 +346,7 @@ impl ClientTable {
             feed: Feed::Raw {
                 main_screen_unseen: false,
                 held_from: 0,
+                seen: self.terminal.history_mark(),
             },
             last_sized: self.sizing_counter,
         };
@@ -356,37 +401,62 @@ impl ClientTable {
     /// The client's writer wrote the last delivery that asked for an ack.
     pub fn acked(&mut self, id: ClientId, out: &mut Vec<Delivery>) {
         let pty_size = self.pty_size();
-        let start = self.raw_start();
         let holding = self.holding();
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
-        if let Feed::Paint {
-            in_flight, dirty, ..
+        let Feed::Paint {
+            in_flight,
+            dirty,
+            seen,
+            ..
         } = &mut client.feed
-        {
-            *in_flight = false;
-            // Caught up at the PTY's size: back to raw bytes, after one
-            // exact snapshot so the stream continues from a known state.
-            if holding {
-                // The next view goes out when the frame closes.
-            } else if client.size == pty_size {
-                let bytes = render::exact_snapshot(&mut self.terminal, 0);
-                client.go_raw(id, start, bytes, out);
-            } else if *dirty {
-                self.paint_if_ready(id, out);
-            }
+        else {
+            return;
+        };
+        *in_flight = false;
+        if holding {
+            // The next view goes out when the frame closes.
+        } else if client.size == pty_size {
+            // Caught up at the PTY's size: back to raw bytes, after the
+            // lines it missed and one exact snapshot, so the stream
+            // continues from a known state.
+            let seen = *seen;
+            self.catch_up_to_raw(id, seen, out);
+        } else if *dirty {
+            self.paint_if_ready(id, out);
         }
     }
 
-    /// The client could not take more bytes: it gets paints from now on,
-    /// starting after the `ack` the hub queued for it.
-    pub fn fell_behind(&mut self, id: ClientId) {
+    /// Sends a client of the PTY's size the lines it is owed since `seen`
+    /// and an exact snapshot; it gets raw bytes from there.
+    fn catch_up_to_raw(&mut self, id: ClientId, seen: HistoryMark, out: &mut Vec<Delivery>) {
+        let width = self.pty_size().cols;
+        let owed = owed::lines(&mut self.terminal, seen, width, self.catch_up_bytes);
+        let bytes = render::caught_up_snapshot(&self.terminal, &owed.lines);
+        let mut start = self.raw_start();
+        start.seen = owed.seen_after;
         if let Some(client) = self.clients.get_mut(&id) {
+            client.go_raw(id, start, bytes, out);
+        }
+    }
+
+    /// The client could not take the delivery that started at `from` (its
+    /// raw bytes) or another: it gets paints from now on, starting after
+    /// the `ack` the hub queued for it, with the lines its terminal missed.
+    pub fn fell_behind(&mut self, id: ClientId, from: Option<HistoryMark>) {
+        let now = self.terminal.history_mark();
+        if let Some(client) = self.clients.get_mut(&id) {
+            let seen = match (&client.feed, from) {
+                (Feed::Paint { seen, .. }, _) => *seen,
+                (Feed::Raw { .. }, Some(from)) => from,
+                _ => now,
+            };
             client.feed = Feed::Paint {
                 painted: None,
                 in_flight: true,
                 dirty: true,
+                seen,
             };
         }
     }
@@ -431,6 +501,7 @@ impl ClientTable {
             painted,
             in_flight: true,
             dirty,
+            ..
         } = &mut client.feed
         {
             *painted = None;
@@ -452,12 +523,9 @@ impl ClientTable {
                 painted: Some(painted),
                 in_flight: true,
                 dirty: false,
+                seen: start.seen,
             };
-            out.push(Delivery {
-                client: id,
-                bytes: bytes.into(),
-                ack: true,
-            });
+            out.push(Delivery::view(id, bytes.into(), true));
         }
     }
 
@@ -465,30 +533,43 @@ impl ClientTable {
         if self.holding() {
             return;
         }
-        let Some(client) = self.clients.get_mut(&id) else {
+        let Some(client) = self.clients.get(&id) else {
+            return;
+        };
+        let Feed::Paint {
+            in_flight: false,
+            dirty: true,
+            seen,
+            ..
+        } = client.feed
+        else {
             return;
         };
         let size = client.size;
+        let width = size.cols.min(self.pty_size().cols);
+        let owed = owed::lines(&mut self.terminal, seen, width, self.catch_up_bytes);
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
         let Feed::Paint {
             painted,
             in_flight,
             dirty,
+            seen,
         } = &mut client.feed
         else {
             return;
         };
-        if *in_flight || !*dirty {
-            return;
-        }
         let mut bytes = Vec::new();
-        let fresh = render::paint(&self.terminal, size, painted.as_ref(), &mut bytes);
+        let fresh = if owed.lines.is_empty() {
+            render::paint(&self.terminal, size, painted.as_ref(), &mut bytes)
+        } else {
+            render::caught_up_paint(&self.terminal, size, &owed.lines, &mut bytes)
+        };
         *painted = Some(fresh);
         *in_flight = true;
         *dirty = false;
-        out.push(Delivery {
-            client: id,
-            bytes: bytes.into(),
-            ack: true,
-        });
+        *seen = owed.seen_after;
+        out.push(Delivery::view(id, bytes.into(), true));
     }
 }

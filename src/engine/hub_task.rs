@@ -143,9 +143,10 @@ pub fn start_hub(
     };
     let mut table = ClientTable::new(
         seed.as_ref().map_or(DEFAULT_SIZE, |seed| seed.size),
-        settings.scrollback_lines,
-        settings.attach_scrollback,
+        (settings.scrollback_lines, settings.attach_scrollback),
         settings.size_policy,
+        // A catch-up fits in the client's budget with room to spare.
+        settings.client_buffer / 2,
     );
     if let Some(seed) = &seed {
         let (mut ignored, mut replies) = (Vec::new(), Vec::new());

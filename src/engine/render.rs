@@ -15,8 +15,15 @@ use super::cells::{self, Pen};
 use super::terminal::{SavedCursor, Terminal};
 use crate::wire::Size;
 
+mod catch_up;
+
+pub use catch_up::{caught_up_paint, caught_up_snapshot};
+
 /// Puts any client terminal into a known state before a snapshot: main
-/// screen, soft reset, no scroll region, default modes, cleared.
+/// screen, soft reset, no scroll region, default modes (not yet cleared).
+const RESET_MODES: &str = "\x1b[?1049l\x1b[!p\x1b[r\x1b[m\x1b[?25h\x1b[?1l\x1b>\x1b[?2004l\
+\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l";
+/// [`RESET_MODES`], then the screen cleared.
 const RESET: &str = "\x1b[?1049l\x1b[!p\x1b[r\x1b[m\x1b[?25h\x1b[?1l\x1b>\x1b[?2004l\
 \x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[H\x1b[2J";
 
@@ -56,27 +63,33 @@ pub fn exact_snapshot(term: &mut Terminal, scrollback: usize) -> Vec<u8> {
     let mut out = RESET.as_bytes().to_vec();
     let size = term.size();
     write_scrollback(term, scrollback, size, &mut out);
+    write_exact_state(term, &mut out);
+    out
+}
+
+/// Everything of an exact snapshot after the screen was cleared (and
+/// scrollback written): the screens, cursors, region, modes, pen, title.
+fn write_exact_state(term: &Terminal, out: &mut Vec<u8>) {
     let alternate = term.alternate_screen();
     if alternate {
         // Entering saves the main screen's cursor, as the program's did.
-        write_saved_cursor_position(&term.saved_cursor(false), &mut out);
+        write_saved_cursor_position(&term.saved_cursor(false), out);
         // It clears with the pen saved, which the program's did not.
         out.extend_from_slice(b"\x1b[?1049h\x1b[m\x1b[2J");
     }
-    write_screen_cells(term, &mut out);
-    write_saved_cursor_position(&term.saved_cursor(alternate), &mut out);
+    write_screen_cells(term, out);
+    write_saved_cursor_position(&term.saved_cursor(alternate), out);
     out.extend_from_slice(b"\x1b7");
     let region = term.scroll_region();
     if let Some((top, bottom)) = region {
         let _ = write!(out, "\x1b[{};{}r", top + 1, bottom + 1);
     }
     out.extend_from_slice(b"\x1b[m");
-    write_modes(term, &mut out);
-    write_cursor_state(term, region, &mut out);
+    write_modes(term, out);
+    write_cursor_state(term, region, out);
     out.extend_from_slice(b"\x1b[m");
-    term.pen().write(&mut out);
-    write_title(&term.title(), &mut out);
-    out
+    term.pen().write(out);
+    write_title(&term.title(), out);
 }
 
 /// The whole screen's cells, each row's soft wrap kept: a wrapped row is
@@ -247,13 +260,33 @@ pub fn paint(
     previous: Option<&Painted>,
     out: &mut Vec<u8>,
 ) -> Painted {
+    paint_from(term, viewport, previous, Blank::Clear, out)
+}
+
+/// How a paint without a previous one starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Blank {
+    /// Clears the screen first.
+    Clear,
+    /// The screen was just cleared row by row (`ED 2` is avoided: some
+    /// terminals push the screen into their history on it).
+    Cleared,
+}
+
+fn paint_from(
+    term: &Terminal,
+    viewport: Size,
+    previous: Option<&Painted>,
+    blank: Blank,
+    out: &mut Vec<u8>,
+) -> Painted {
     let size = term.size();
     let area = Size {
         rows: size.rows.min(viewport.rows),
         cols: size.cols.min(viewport.cols),
     };
     let previous = previous.filter(|p| p.area == area);
-    if previous.is_none() {
+    if previous.is_none() && blank == Blank::Clear {
         out.extend_from_slice(b"\x1b[m\x1b[H\x1b[2J");
     }
     let mut cells = Vec::with_capacity(area.rows as usize * area.cols as usize);

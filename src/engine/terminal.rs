@@ -29,6 +29,7 @@ mod listener;
 mod tests;
 
 use answers::answer;
+pub use history::HistoryMark;
 use listener::Listener;
 pub use listener::NoSyncBuffering;
 
@@ -84,8 +85,9 @@ pub struct Terminal {
     sync_frame: Option<u64>,
     sync_frames_begun: u64,
     /// The length of `process`'s pass-through right after a frame last
-    /// closed in it (taken by `take_frame_closed_at`).
-    frame_closed_at: Option<usize>,
+    /// closed in it, and where the scrollback stood then (taken by
+    /// `take_frame_closed_at`).
+    frame_closed_at: Option<(usize, HistoryMark)>,
     /// Times the program left the alternate screen.
     alternate_exits: u64,
     /// Between the two markers of a `CSI ? 1049 h` that enters (not one
@@ -94,6 +96,13 @@ pub struct Terminal {
     /// The message of the notification the program wrote since attention
     /// was last taken (`Some(None)`: one without a message).
     notice: Option<Option<String>>,
+    /// While the alternate screen is up: the main screen's history that
+    /// was in the model when it was taken (see `history.rs`).
+    alternate_history: CompactScrollback,
+    /// Lines moved to the compact scrollback so far (kept or not).
+    pushed_to_compact: u64,
+    /// Where the scrollback stands (see `HistoryMark`).
+    mark: HistoryMark,
 }
 
 /// The program asked for attention: a bell (no message) or a
@@ -134,6 +143,9 @@ impl Terminal {
             alternate_exits: 0,
             entering_alternate: false,
             notice: None,
+            alternate_history: CompactScrollback::new(history),
+            pushed_to_compact: 0,
+            mark: HistoryMark::default(),
         }
     }
 
@@ -227,8 +239,9 @@ impl Terminal {
     }
 
     /// The length `process`'s pass-through had right after the last
-    /// synchronized frame closed in it, if one did since last asked.
-    pub fn take_frame_closed_at(&mut self) -> Option<usize> {
+    /// synchronized frame closed in it, if one did since last asked, and
+    /// where the scrollback stood at that point.
+    pub fn take_frame_closed_at(&mut self) -> Option<(usize, HistoryMark)> {
         self.frame_closed_at.take()
     }
 
@@ -274,6 +287,7 @@ impl Terminal {
             // Already on the alternate screen, the model ignores it.
             Marker::EnterAlternate if alternate == 1 => self.entering_alternate = false,
             Marker::EnterAlternate => {
+                self.copy_history_for_alternate();
                 self.entering_alternate = true;
                 self.save_cursor(alternate);
                 self.regions[1] = None;
@@ -290,10 +304,13 @@ impl Terminal {
             Marker::EraseScrollback => {
                 if alternate == 0 {
                     self.older.clear();
+                    self.renumber_history();
                 }
             }
             Marker::Reset => {
                 self.older.clear();
+                self.alternate_history.clear();
+                self.renumber_history();
                 self.sync_frame = None;
                 self.regions = [None, None];
                 self.saved = [(0, 0); 2];
@@ -309,7 +326,10 @@ impl Terminal {
                     }
                 }
             }
-            Marker::LeaveAlternate => self.alternate_exits += 1,
+            Marker::LeaveAlternate => {
+                self.alternate_exits += 1;
+                self.alternate_history.clear();
+            }
             Marker::EnteredAlternate => {
                 if std::mem::take(&mut self.entering_alternate) {
                     self.clear_alternate_screen();
@@ -386,6 +406,7 @@ impl Terminal {
         // pushed to the history), and stay on the screen.
         self.regions = [None, None];
         self.move_history_to_compact();
+        self.renumber_history();
         let shift = i32::from(self.cursor_position().0) - i32::from(row_before);
         for (grid, (row, col)) in self.saved.iter_mut().enumerate() {
             let moved = i32::from(*row) + if grid == alternate { shift } else { 0 };
@@ -412,7 +433,7 @@ impl Terminal {
             if let Some(marker) = pending_marker.take() {
                 self.apply_marker(marker);
                 if matches!(marker, Marker::SyncFrame { open: false } | Marker::Reset) {
-                    self.frame_closed_at = Some(pass_through.len());
+                    self.frame_closed_at = Some((pass_through.len(), self.mark));
                 }
             }
         }

@@ -173,7 +173,8 @@ impl Hub {
             if outbox.tx.try_send(ClientMessage::Marker).is_ok() {
                 self.screen_sync_switches += 1;
             }
-            self.table.fell_behind(delivery.client);
+            self.table
+                .fell_behind(delivery.client, delivery.history_from);
             return;
         }
         outbox.queued_bytes.fetch_add(len, Ordering::AcqRel);

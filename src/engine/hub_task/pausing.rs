@@ -77,10 +77,6 @@ impl Hub {
             _ => label.as_str(),
         };
         let bytes = paused_notice(shown, size.rows).into();
-        self.deliver(Delivery {
-            client,
-            bytes,
-            ack: false,
-        });
+        self.deliver(Delivery::view(client, bytes, false));
     }
 }
