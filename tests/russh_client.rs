@@ -4,41 +4,14 @@
 //! must refuse cleanly and keep serving everyone else.
 
 mod common;
+mod russh_support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{BASH, Server, Ssh, eventually};
+use common::{BASH, Server, eventually};
 use russh::ChannelMsg;
-use russh::client::{self, Handle};
-use russh::keys::{PrivateKeyWithHashAlg, load_secret_key};
-
-struct AcceptAnyHost;
-
-impl client::Handler for AcceptAnyHost {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        _key: &russh::keys::PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        Ok(true)
-    }
-}
-
-async fn connect(ssh: &Ssh) -> Handle<AcceptAnyHost> {
-    let config = Arc::new(client::Config::default());
-    let mut handle = client::connect(config, ("127.0.0.1", ssh.port), AcceptAnyHost)
-        .await
-        .expect("connect");
-    let key = load_secret_key(&ssh.key, None).expect("load key");
-    let auth = handle
-        .authenticate_publickey("whoever", PrivateKeyWithHashAlg::new(Arc::new(key), None))
-        .await
-        .expect("authenticate");
-    assert!(auth.success(), "public key sign-in");
-    handle
-}
+use russh::client::Handle;
+use russh_support::{AcceptAnyHost, connect};
 
 /// Runs a raw command line; returns (exit status, stdout, stderr).
 async fn exec(handle: &Handle<AcceptAnyHost>, command: &[u8]) -> (Option<u32>, Vec<u8>, Vec<u8>) {

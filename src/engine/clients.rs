@@ -20,8 +20,9 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 mod owed;
+mod views;
 
-use super::render::{self, Painted};
+use super::render::Painted;
 use super::terminal::{HistoryMark, Terminal};
 use crate::wire::{ClientId, Role, Size, SizePolicy};
 
@@ -398,69 +399,6 @@ impl ClientTable {
         }
     }
 
-    /// The client's writer wrote the last delivery that asked for an ack.
-    pub fn acked(&mut self, id: ClientId, out: &mut Vec<Delivery>) {
-        let pty_size = self.pty_size();
-        let holding = self.holding();
-        let Some(client) = self.clients.get_mut(&id) else {
-            return;
-        };
-        let Feed::Paint {
-            in_flight,
-            dirty,
-            seen,
-            ..
-        } = &mut client.feed
-        else {
-            return;
-        };
-        *in_flight = false;
-        if holding {
-            // The next view goes out when the frame closes.
-        } else if client.size == pty_size {
-            // Caught up at the PTY's size: back to raw bytes, after the
-            // lines it missed and one exact snapshot, so the stream
-            // continues from a known state.
-            let seen = *seen;
-            self.catch_up_to_raw(id, seen, out);
-        } else if *dirty {
-            self.paint_if_ready(id, out);
-        }
-    }
-
-    /// Sends a client of the PTY's size the lines it is owed since `seen`
-    /// and an exact snapshot; it gets raw bytes from there.
-    fn catch_up_to_raw(&mut self, id: ClientId, seen: HistoryMark, out: &mut Vec<Delivery>) {
-        let width = self.pty_size().cols;
-        let owed = owed::lines(&mut self.terminal, seen, width, self.catch_up_bytes);
-        let bytes = render::caught_up_snapshot(&self.terminal, &owed.lines);
-        let mut start = self.raw_start();
-        start.seen = owed.seen_after;
-        if let Some(client) = self.clients.get_mut(&id) {
-            client.go_raw(id, start, bytes, out);
-        }
-    }
-
-    /// The client could not take the delivery that started at `from` (its
-    /// raw bytes) or another: it gets paints from now on, starting after
-    /// the `ack` the hub queued for it, with the lines its terminal missed.
-    pub fn fell_behind(&mut self, id: ClientId, from: Option<HistoryMark>) {
-        let now = self.terminal.history_mark();
-        if let Some(client) = self.clients.get_mut(&id) {
-            let seen = match (&client.feed, from) {
-                (Feed::Paint { seen, .. }, _) => *seen,
-                (Feed::Raw { .. }, Some(from)) => from,
-                _ => now,
-            };
-            client.feed = Feed::Paint {
-                painted: None,
-                in_flight: true,
-                dirty: true,
-                seen,
-            };
-        }
-    }
-
     /// Chooses the PTY size from the attached writers. Returns true if it
     /// changed, in which case every client was restarted at the new size.
     fn apply_size_policy(&mut self, out: &mut Vec<Delivery>) -> bool {
@@ -485,91 +423,5 @@ impl ClientTable {
             self.start_client(id, 0, out);
         }
         true
-    }
-
-    /// Sends a client a fresh view and picks its feed for the current size.
-    /// A client still waiting for an acknowledgement (a paint or marker not
-    /// yet written) gets its fresh view when that comes instead: views
-    /// queued behind it would pile up in its outbox with every resize.
-    fn start_client(&mut self, id: ClientId, scrollback: usize, out: &mut Vec<Delivery>) {
-        let pty_size = self.pty_size();
-        let start = self.raw_start();
-        let Some(client) = self.clients.get_mut(&id) else {
-            return;
-        };
-        if let Feed::Paint {
-            painted,
-            in_flight: true,
-            dirty,
-            ..
-        } = &mut client.feed
-        {
-            *painted = None;
-            *dirty = true;
-            return;
-        }
-        if self.terminal.sync_frame().is_some() {
-            client.feed = Feed::Waiting { scrollback };
-            return;
-        }
-        let size = client.size;
-        if size == pty_size {
-            let bytes = render::exact_snapshot(&mut self.terminal, scrollback);
-            client.go_raw(id, start, bytes, out);
-        } else {
-            let mut bytes = Vec::new();
-            let painted = render::fresh_paint(&mut self.terminal, size, scrollback, &mut bytes);
-            client.feed = Feed::Paint {
-                painted: Some(painted),
-                in_flight: true,
-                dirty: false,
-                seen: start.seen,
-            };
-            out.push(Delivery::view(id, bytes.into(), true));
-        }
-    }
-
-    fn paint_if_ready(&mut self, id: ClientId, out: &mut Vec<Delivery>) {
-        if self.holding() {
-            return;
-        }
-        let Some(client) = self.clients.get(&id) else {
-            return;
-        };
-        let Feed::Paint {
-            in_flight: false,
-            dirty: true,
-            seen,
-            ..
-        } = client.feed
-        else {
-            return;
-        };
-        let size = client.size;
-        let width = size.cols.min(self.pty_size().cols);
-        let owed = owed::lines(&mut self.terminal, seen, width, self.catch_up_bytes);
-        let Some(client) = self.clients.get_mut(&id) else {
-            return;
-        };
-        let Feed::Paint {
-            painted,
-            in_flight,
-            dirty,
-            seen,
-        } = &mut client.feed
-        else {
-            return;
-        };
-        let mut bytes = Vec::new();
-        let fresh = if owed.lines.is_empty() {
-            render::paint(&self.terminal, size, painted.as_ref(), &mut bytes)
-        } else {
-            render::caught_up_paint(&self.terminal, size, &owed.lines, &mut bytes)
-        };
-        *painted = Some(fresh);
-        *in_flight = true;
-        *dirty = false;
-        *seen = owed.seen_after;
-        out.push(Delivery::view(id, bytes.into(), true));
     }
 }

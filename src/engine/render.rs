@@ -17,7 +17,7 @@ use crate::wire::Size;
 
 mod catch_up;
 
-pub use catch_up::{caught_up_paint, caught_up_snapshot};
+pub use catch_up::{caught_up_paint, caught_up_snapshot, history_page};
 
 /// Puts any client terminal into a known state before a snapshot: main
 /// screen, soft reset, no scroll region, default modes (not yet cleared).

@@ -56,19 +56,23 @@ impl CompactScrollback {
         self.lengths.clear();
     }
 
-    /// The newest `count` lines, oldest first, cropped to `width` columns,
-    /// with their colors (`formatted`) or as plain text.
-    pub fn newest(
+    /// `count` lines older than the newest `skip`, oldest first, cropped to
+    /// `width` columns, with their colors (`formatted`) or as plain text.
+    pub fn before_newest(
         &self,
+        skip: usize,
         count: usize,
         width: u16,
         formatted: bool,
     ) -> impl Iterator<Item = String> + '_ {
-        let skip = self.lengths.len().saturating_sub(count);
+        let end = self.lengths.len().saturating_sub(skip);
+        let count = count.min(end);
+        let skip = end - count;
         let start: usize = self.lengths.iter().take(skip).map(|&l| l as usize).sum();
         self.lengths
             .iter()
             .skip(skip)
+            .take(count)
             .scan(start, move |offset, &length| {
                 let line: Vec<u8> = self
                     .text
@@ -124,13 +128,15 @@ mod tests {
             store.push(line.as_bytes());
         }
         assert_eq!(store.len(), 2);
-        let lines: Vec<String> = store.newest(5, 10, true).collect();
+        let lines: Vec<String> = store.before_newest(0, 5, 10, true).collect();
         assert_eq!(
             lines,
             vec!["\x1b[0;31mtwo".to_string(), "three".to_string()]
         );
-        let plain: Vec<String> = store.newest(1, 10, false).collect();
+        let plain: Vec<String> = store.before_newest(0, 1, 10, false).collect();
         assert_eq!(plain, vec!["three".to_string()]);
+        let older: Vec<String> = store.before_newest(1, 5, 10, false).collect();
+        assert_eq!(older, vec!["two".to_string()]);
     }
 
     #[test]
@@ -138,9 +144,9 @@ mod tests {
         let mut store = CompactScrollback::new(4);
         store.push("\x1b[0;1mabcdefghij".as_bytes());
         store.push("界面宽".as_bytes());
-        let lines: Vec<String> = store.newest(4, 4, false).collect();
+        let lines: Vec<String> = store.before_newest(0, 4, 4, false).collect();
         assert_eq!(lines, vec!["abcd".to_string(), "界面".to_string()]);
-        let lines: Vec<String> = store.newest(4, 3, true).collect();
+        let lines: Vec<String> = store.before_newest(0, 4, 3, true).collect();
         assert_eq!(lines, vec!["\x1b[0;1mabc".to_string(), "界".to_string()]);
     }
 }

@@ -49,6 +49,13 @@ fn clear_rows(rows: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\x1b[H");
 }
 
+/// A page of `lines` into the history of a client of `viewport`'s size,
+/// when more are to follow before its view.
+pub fn history_page(lines: &[String], viewport: Size, out: &mut Vec<u8>) {
+    out.extend_from_slice(TO_MAIN_SCREEN.as_bytes());
+    push_history(lines, viewport, out);
+}
+
 /// For a client of the PTY's size back from behind: `lines` into its
 /// history, then the exact state, after which raw output can follow.
 pub fn caught_up_snapshot(term: &Terminal, lines: &[String]) -> Vec<u8> {

@@ -25,6 +25,14 @@ pub struct HistoryMark {
 }
 
 impl HistoryMark {
+    /// `lines` further on, in the same epoch.
+    pub fn advanced(self, lines: u64) -> HistoryMark {
+        HistoryMark {
+            epoch: self.epoch,
+            lines: self.lines + lines,
+        }
+    }
+
     /// Lines that scrolled into the scrollback after `earlier`; none when
     /// an epoch began between them.
     pub fn lines_since(self, earlier: HistoryMark) -> u64 {
@@ -140,22 +148,41 @@ impl Terminal {
     /// The newest `count` scrollback lines: the compact ones first, then
     /// the model's history (on the alternate screen, the copy made of it).
     fn collect_scrollback(&mut self, count: usize, width: u16, formatted: bool) -> Vec<String> {
+        self.scrollback_window(0, count, width, formatted)
+    }
+
+    /// `count` scrollback lines older than the newest `skip`, oldest first,
+    /// formatted and cropped to `width` columns.
+    pub fn scrollback_window(
+        &self,
+        skip: usize,
+        count: usize,
+        width: u16,
+        formatted: bool,
+    ) -> Vec<String> {
+        // The newest lines are the model's (or their copy), then compact.
+        let newest = if self.alternate_screen() {
+            self.alternate_history.len()
+        } else {
+            self.model.grid().history_size()
+        };
+        let newest_skip = skip.min(newest);
+        let from_newest = count.min(newest - newest_skip);
+        let older_skip = skip - newest_skip;
+        let from_older = count - from_newest;
+        let mut lines: Vec<String> = self
+            .older
+            .before_newest(older_skip, from_older, width, formatted)
+            .collect();
         if self.alternate_screen() {
-            let recent = count.min(self.alternate_history.len());
-            let mut lines: Vec<String> = self
-                .older
-                .newest(count - recent, width, formatted)
-                .collect();
-            lines.extend(self.alternate_history.newest(recent, width, formatted));
-            return lines;
-        }
-        let recent = count.min(self.model.grid().history_size());
-        let older = count - recent;
-        let mut lines = Vec::with_capacity(recent + older.min(self.older.len()));
-        lines.extend(self.older.newest(older, width, formatted));
-        for depth in (1..=recent).rev() {
-            let row = &self.model.grid()[Line(-(depth as i32))];
-            lines.push(self.format_row(row, width, formatted));
+            let copy = &self.alternate_history;
+            lines.extend(copy.before_newest(newest_skip, from_newest, width, formatted));
+        } else {
+            let first = newest_skip + from_newest;
+            for depth in (newest_skip + 1..=first).rev() {
+                let row = &self.model.grid()[Line(-(depth as i32))];
+                lines.push(self.format_row(row, width, formatted));
+            }
         }
         lines
     }
