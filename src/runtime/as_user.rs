@@ -5,45 +5,22 @@
 //! written with exactly the rights the owner's own shell has.
 //!
 //! Owns the local half (a child process with the account's uid, gid and
-//! groups and a clean environment); `docker::helper` is the container's.
+//! groups and a clean environment); `docker::helper` is the container's,
+//! and `user_command` the command and its output.
 //! Must not interpret what the command prints: callers do.
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
+use super::user_command::HELPER_PATH;
+pub use super::user_command::{UserCommand, UserOutput};
 use super::{Owner, Runtime, SpawnError};
 use crate::wire::launch::Credentials;
 
-/// `PATH` for these commands, on this host and in containers.
-pub(crate) const HELPER_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// How much of a command's stderr is kept (for a log line).
 const STDERR_KEPT: usize = 4096;
-
-/// A command to run as the owner's account.
-#[derive(Debug, Clone)]
-pub struct UserCommand {
-    pub argv: Vec<String>,
-    /// Written to the command's stdin, which is then closed.
-    pub stdin: Bytes,
-    /// Stdout beyond this many bytes is not kept (and `truncated` says so).
-    pub output_limit: usize,
-    /// The command is killed after this long.
-    pub timeout: Duration,
-}
-
-/// What a finished command left.
-#[derive(Debug, Clone, Default)]
-pub struct UserOutput {
-    /// The exit status; 128 + N for a signal.
-    pub status: i32,
-    pub stdout: Vec<u8>,
-    /// Whether stdout went past the limit (the rest was not read).
-    pub truncated: bool,
-    pub stderr: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunAsError {
@@ -69,7 +46,13 @@ impl Runtime {
                 let credentials = local.credentials_for(owner)?;
                 run_local(command, credentials).await
             }
-            Runtime::Docker(docker) => docker.run_as(owner, command).await,
+            Runtime::Docker(docker) => {
+                let timeout = command.timeout;
+                tokio::time::timeout(timeout, docker.run_as(owner, command))
+                    .await
+                    .map_err(|_| RunAsError::TimedOut(timeout))?
+                    .map_err(RunAsError::Docker)
+            }
         }
     }
 }

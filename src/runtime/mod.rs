@@ -18,6 +18,7 @@ pub mod account;
 pub mod as_user;
 pub mod docker;
 pub mod local;
+pub mod user_command;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 //! stdout kept up to a limit, and its exit code read from the engine.
 //! The container is leased for the command, so an idle one is started.
 //!
-//! Must not leave a command running past its timeout's caller: a command
+//! Must not leave a command running once its caller gave up: a command
 //! still running when its stream is dropped ends when its stdin and
 //! stdout close under it (the commands used read stdin to its end or not
 //! at all, and write little).
@@ -16,26 +16,22 @@ use tokio::io::AsyncWriteExt;
 use super::engine::{DockerError, classify, connect};
 use super::{DockerRuntime, user_container};
 use crate::runtime::Owner;
-use crate::runtime::as_user::{HELPER_PATH, RunAsError, UserCommand, UserOutput};
+use crate::runtime::user_command::{HELPER_PATH, UserCommand, UserOutput};
 
 /// Polls of the exec's exit code after its stream ended, 20 ms apart.
 const EXIT_POLLS: usize = 50;
 
 impl DockerRuntime {
-    /// Runs `command` as `owner` in `owner`'s container.
+    /// Runs `command` as `owner` in `owner`'s container (the caller
+    /// bounds how long it may take).
     pub async fn run_as(
         &self,
         owner: &Owner,
         command: UserCommand,
-    ) -> Result<UserOutput, RunAsError> {
+    ) -> Result<UserOutput, DockerError> {
         let user = user_container(&self.settings, owner)?;
         let _lease = self.containers.acquire(user.clone()).await?;
-        let timeout = command.timeout;
-        let run = run_exec(&self.settings.host, &user.container, command);
-        tokio::time::timeout(timeout, run)
-            .await
-            .map_err(|_| RunAsError::TimedOut(timeout))?
-            .map_err(RunAsError::Docker)
+        run_exec(&self.settings.host, &user.container, command).await
     }
 }
 
