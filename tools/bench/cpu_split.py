@@ -11,9 +11,27 @@ workers.
 """
 import os, sys, subprocess, tempfile, time, threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run
 
 TICK = os.sysconf("SC_CLK_TCK")
+
+
+def stat_cpu(stat):
+    """Seconds of CPU (utime + stime) in the text of a /proc/PID/stat. A
+    process's own stat (not a task's) sums all its threads, live and
+    ended; its waited-for children (cutime, cstime) are not counted."""
+    rest = stat[stat.rindex(")") + 2:].split()
+    return (int(rest[11]) + int(rest[12])) / TICK
+
+
+def cpu_seconds(pid):
+    """Seconds of CPU process `pid` has used, all its threads; None if it
+    is gone. (run.py imports this for its server CPU per MiB.)"""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return stat_cpu(f.read())
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
 
 def cpu_all():
     out = {}
@@ -27,8 +45,7 @@ def cpu_all():
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")[:80]
         except (FileNotFoundError, ProcessLookupError):
             continue
-        rest = s[s.rindex(")") + 2:].split()
-        out[int(p)] = (cmd or s[s.index("(")+1:s.rindex(")")], (int(rest[11]) + int(rest[12])) / TICK)
+        out[int(p)] = (cmd or s[s.index("(")+1:s.rindex(")")], stat_cpu(s))
     return out
 
 def classify(cmd):
@@ -38,6 +55,7 @@ def classify(cmd):
     return "other:" + cmd.split(" ")[0][-20:]
 
 def measure(t, command, label, size):
+    import run
     samples = {}
     done = threading.Event()
     def poll():
@@ -63,6 +81,7 @@ def measure(t, command, label, size):
           ", ".join(f"{k} {v*1000/mib:.1f}" for k, v in sorted(split.items(), key=lambda kv: -kv[1])))
 
 def main():
+    import run
     binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/release/foyer")
     work = tempfile.mkdtemp(prefix="foyer-split-")
     key = os.path.join(work, "client_key")
