@@ -54,7 +54,7 @@ def classify(cmd):
             return key
     return "other:" + cmd.split(" ")[0][-20:]
 
-def measure(t, command, label, size):
+def measure(t, work, payload, label, size):
     import run
     samples = {}
     done = threading.Event()
@@ -65,7 +65,8 @@ def measure(t, command, label, size):
             time.sleep(0.05)
     th = threading.Thread(target=poll); th.start()
     before = cpu_all()
-    rate, got = run.throughput(t, command, label, size)
+    r = run.throughput(t, run.Program(work, f"{t.name}-{label}", payload), label, size)
+    rate, got = r["client"], r["received"]
     done.set(); th.join()
     for pid, v in cpu_all().items():
         samples[pid] = v
@@ -96,8 +97,8 @@ def main():
     try:
         for r in (1, 2):
             for t in targets:
-                measure(t, f"cat {text}", f"text{r}", size)
-                measure(t, f"cat {tui}", f"tui{r}", tsize)
+                measure(t, work, text, f"text{r}", size)
+                measure(t, work, tui, f"tui{r}", tsize)
     finally:
         foyer.terminate(); sshd.terminate()
         foyer.wait(); sshd.wait()

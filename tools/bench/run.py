@@ -14,11 +14,37 @@ foyer/before.
 
 Needs: openssh-server (sshd), openssh-client, tmux, a release build of foyer.
 Everything listens on 127.0.0.1 only and every loop is bounded.
+
+How the throughput and fan-out figures are taken (issue 27). Every path
+runs the same program, a script in the bench's directory: it prints a
+ready line, waits for the bench's go (a FIFO), times its own `cat` of the
+payload (`date +%s%N` before and after, written to a file), prints an
+end marker and stays (`sleep`) until the bench ends it. OpenSSH runs it
+directly (`bash SCRIPT`), OpenSSH + tmux inside a new tmux session, foyer
+inside a new session (`new NAME -- bash SCRIPT`); the client is `ssh -tt`.
+
+- program MiB/s: the payload over the program's own time (inside the
+  session, so a server that does not slow the program shows it here);
+- client MiB/s: the payload over the time from the program's start
+  (its `date`) to the client's last byte, once the client has the end
+  marker and nothing more comes for QUIET seconds (its screen is final;
+  the bench and the server share one clock);
+- server CPU ms/MiB: utime + stime (/proc/PID/stat, all threads) of the
+  server's processes, from just before the go to the client's final
+  screen, per MiB of payload: for foyer the gateway and its session hosts;
+  for OpenSSH the sshd processes of the connection; for tmux those plus
+  the tmux client and the tmux server. Never the program.
+- fan-out N: the same program in a detached session, N read-only
+  observers (`watch NAME`, `tmux attach -r`) started a few at a time, the
+  go given only once every observer shows the ready line; the server's CPU
+  until every observer's screen is final, per observer-MiB
+  (CPU / (N x MiB)).
 """
 
 import argparse
 import os
 import re
+import selectors
 import shutil
 import signal
 import statistics
@@ -26,6 +52,14 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cpu_split import cpu_seconds  # noqa: E402
+
+# Seconds with nothing more after the end marker: the client's screen is final.
+QUIET = 0.3
+# Observers connecting at once in the fan-out (the rest wait their turn).
+STAGGER = 8
 
 KEX = "curve25519-sha256"  # the same key exchange on every side
 CIPHER = "chacha20-poly1305@openssh.com"
@@ -41,8 +75,11 @@ def free_port():
 class Target:
     """One way in: direct sshd, sshd + tmux, or foyer."""
 
-    def __init__(self, name, port, user, key):
+    def __init__(self, name, port, user, key, server_pid=None):
         self.name, self.port, self.user, self.key = name, port, user, key
+        # The listening sshd or foyer gateway: whose processes' CPU is the
+        # server's (None: not measured).
+        self.server_pid = server_pid
 
     def ssh(self, *args, tty=False):
         cmd = ["ssh", "-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
@@ -60,8 +97,20 @@ class Target:
         if self.name == "openssh":
             return f"bash -c '{quoted}'"
         if self.name == "tmux":
-            return f"tmux -L bench -f /dev/null new-session -x 80 -y 24 'bash -c \"{command}\"'"
+            # A named window: tmux renames it (and redraws its status line)
+            # as the running program changes unless it has a name.
+            return (f"tmux -L bench -f /dev/null new-session -s {label} -n bench -x 80 -y 24 "
+                    f"'bash -c \"{command}\"'")
         return f"new {label} -- bash -c '{quoted}'"
+
+    def end_session(self, label):
+        """End session `label` (OpenSSH: the client's hang-up already did)."""
+        if self.name == "tmux":
+            subprocess.run(self.ssh(f"tmux -L bench kill-session -t {label}"),
+                           stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        elif self.is_foyer:
+            subprocess.run(self.ssh(f"kill {label}"), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     @property
     def is_foyer(self):
@@ -183,6 +232,92 @@ def tree_rss_kib(pid):
     return total
 
 
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def descendants(pid):
+    found, todo = [], children(pid)
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children(p))
+    return found
+
+
+def tmux_servers():
+    """The bench's tmux server (`-L bench`): it left the ssh connection
+    that started it, so it is nobody's descendant here."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and comm(entry).startswith("tmux: server"):
+            args = cmdline(entry)
+            if b"-L" in args and args[args.index(b"-L") + 1:][:1] == [b"bench"]:
+                found.append(int(entry))
+    return found
+
+
+def server_pids(target):
+    """The server's processes for `target`, never the programs: foyer's
+    gateway and its session hosts; the sshd processes of every connection
+    (not the listener); for tmux also its clients and its server."""
+    if target.server_pid is None:
+        return []
+    if target.is_foyer:
+        return [target.server_pid] + [c for c in children(target.server_pid)
+                                      if b"session-host" in cmdline(c)]
+    found = [p for p in descendants(target.server_pid)
+             if comm(p) == "sshd" or (target.name == "tmux" and comm(p).startswith("tmux"))]
+    if target.name == "tmux":
+        found += tmux_servers()
+    return sorted(set(found))
+
+
+def server_cpu(target):
+    """CPU seconds so far of each of the server's processes."""
+    found = {}
+    for pid in server_pids(target):
+        secs = cpu_seconds(pid)
+        if secs is not None:
+            found[pid] = secs
+    return found
+
+
+def cpu_used(target, before, after):
+    """Seconds of CPU the server's processes used between two snapshots; a
+    process that ended in between loses what it used after `before`, which
+    the bench avoids by ending nothing before the second snapshot."""
+    gone = [p for p in before if p not in after]
+    if gone:
+        print(f"warning: {target.name}: server processes {gone} ended during a measure; "
+              f"their CPU is not counted", file=sys.stderr)
+    return sum(secs - before.get(pid, 0.0) for pid, secs in after.items())
+
+
+def sshd_sessions_gone(target, limit=10.0):
+    """Wait (bounded) until the sshd behind `target` has no connection left,
+    so that one measure's hang-up is not counted in the next."""
+    if target.is_foyer or target.server_pid is None:
+        return
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if not any(comm(p) == "sshd" for p in descendants(target.server_pid)):
+            return
+        time.sleep(0.05)
+
+
 # --- workloads -------------------------------------------------------------
 
 def make_tui_stream(path, size):
@@ -214,24 +349,171 @@ def make_text(path, size):
     return os.path.getsize(path)
 
 
-def throughput(target, command, label, payload):
-    """MiB/s from the first byte the client gets to its last, and the bytes
-    it got. Timed from the first byte, not from the start of `ssh`: OpenSSH
-    takes about 300 ms here to start a session and foyer about 60, and a
-    head start is not throughput."""
-    proc = subprocess.Popen(target.ssh(target.run_cmd(command, label), tty=True),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-    received = 0
-    start = None
-    while True:
-        chunk = proc.stdout.read1(1 << 20)
-        if not chunk:
-            break
-        start = start or time.perf_counter()
-        received += len(chunk)
-    elapsed = time.perf_counter() - (start or time.perf_counter())
-    proc.wait()
-    return payload / max(elapsed, 1e-6) / (1 << 20), received
+class Program:
+    """The program every path runs (see the module's doc): prints a ready
+    line, waits for `go()`, times its own `cat` of `payload`, prints the
+    end marker, then sleeps until its session is ended."""
+
+    READY = b"BENCH-READY"
+    END = b"BENCH-END"
+
+    def __init__(self, work, name, payload):
+        base = os.path.join(work, "prog-" + name)
+        self.fifo, self.result, self.script = base + ".go", base + ".took", base + ".sh"
+        for path in (self.fifo, self.result):
+            if os.path.exists(path):
+                os.unlink(path)
+        os.mkfifo(self.fifo)
+        # The markers are split in the script's text so that nothing that
+        # shows a command line can show a marker.
+        with open(self.script, "w") as f:
+            f.write(f"""echo BENCH-"READY"
+read _ < {self.fifo}
+s=$(date +%s%N)
+cat {payload}
+e=$(date +%s%N)
+echo "$s $e" > {self.result}.part && mv {self.result}.part {self.result}
+echo
+echo BENCH-"END"
+exec sleep 3600
+""")
+        self.command = f"bash {self.script}"
+
+    def go(self, limit=10.0):
+        """Let the program start (it is waiting to read the FIFO)."""
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:  # ENXIO: the program has not opened it yet
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{self.script}: the program never waited for its go")
+                time.sleep(0.005)
+        os.write(fd, b"go\n")
+        os.close(fd)
+
+    def done(self):
+        return os.path.exists(self.result)
+
+    def times(self):
+        """The program's own start and end of its `cat`, ns since the epoch."""
+        with open(self.result) as f:
+            s, e = f.read().split()
+        return int(s), int(e)
+
+
+# Escape sequences a redraw may put between the letters of a marker.
+ESCAPES = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78DEHMNOZc])")
+
+
+class Client:
+    """One `ssh -tt` client's output as it comes: bytes received, whether
+    it has shown the program's ready line and its end marker, and when its
+    last byte came (ns since the epoch, the clock of the program's `date`)."""
+
+    def __init__(self, proc):
+        self.proc, self.fd = proc, proc.stdout.fileno()
+        self.received = 0
+        self.carry = b""
+        self.ready = self.ended = self.eof = self.no_marker = False
+        self.armed = False  # the go was given: look for the end marker
+        self.last = time.time_ns()
+
+    def feed(self, chunk):
+        self.received += len(chunk)
+        self.last = time.time_ns()
+        window = self.carry + chunk
+        self.carry = window[-64:]
+        if not self.ready:
+            self.ready = self.seen(Program.READY, window)
+        elif self.armed and not self.ended:
+            self.ended = self.seen(Program.END, window)
+
+    @staticmethod
+    def seen(marker, window):
+        return marker in window or marker in ESCAPES.sub(b"", window[-1024:])
+
+    def quiet(self):
+        return (time.time_ns() - self.last) / 1e9
+
+    def final(self, program=None):
+        """The screen is final: the end marker came and nothing after it for
+        QUIET seconds, or the connection ended. If the program is done and
+        nothing has come for 2 s without a marker seen, the marker is taken
+        as missed (warned about) rather than waiting to the deadline."""
+        if self.eof or (self.ended and self.quiet() >= QUIET):
+            return True
+        if program is not None and self.armed and self.quiet() >= 2.0 and program.done():
+            self.no_marker = True
+            return True
+        return False
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def pump(clients, done, limit):
+    """Read every client's output until `done()` or `limit` seconds; False
+    on the limit."""
+    sel = selectors.DefaultSelector()
+    for c in clients:
+        if not c.eof:
+            sel.register(c.fd, selectors.EVENT_READ, c)
+    deadline = time.monotonic() + limit
+    try:
+        while not done():
+            if time.monotonic() > deadline:
+                return False
+            for key, _ in sel.select(0.05):
+                c = key.data
+                try:
+                    chunk = os.read(c.fd, 1 << 20)
+                except OSError:
+                    chunk = b""
+                if chunk:
+                    c.feed(chunk)
+                else:
+                    c.eof = True
+                    sel.unregister(c.fd)
+    finally:
+        sel.close()
+    return True
+
+
+def throughput(target, program, label, payload):
+    """One run of `program` through an attached client: a dict with the
+    program's MiB/s, the client's MiB/s (to its final screen), the bytes
+    the client received, and the server's CPU ms per MiB (None if the
+    target has no server pid)."""
+    proc = subprocess.Popen(target.ssh(target.run_cmd(program.command, label), tty=True),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    client = Client(proc)
+    try:
+        if not pump([client], lambda: client.ready or client.eof, 60) or not client.ready:
+            raise SystemExit(f"{target.name} {label}: the program's ready line never came")
+        before = server_cpu(target)
+        client.armed = True
+        program.go()
+        if not pump([client], lambda: client.final(program), 600):
+            raise SystemExit(f"{target.name} {label}: the client's screen was not final in 600 s")
+        after = server_cpu(target)
+    finally:
+        client.stop()
+        target.end_session(label)
+        sshd_sessions_gone(target)
+    if client.no_marker:
+        print(f"warning: {target.name} {label}: no end marker seen; timed to the last byte",
+              file=sys.stderr)
+    start, end = program.times()
+    mib = payload / (1 << 20)
+    return {
+        "program": mib / max((end - start) / 1e9, 1e-6),
+        "client": mib / max((client.last - start) / 1e9, 1e-6),
+        "received": client.received,
+        "cpu": cpu_used(target, before, after) * 1000 / mib if target.server_pid else None,
+    }
 
 
 def echo_latency(target, label, count):
@@ -293,56 +575,68 @@ def show_time(target, label):
     return elapsed
 
 
-def fanout(target, observers, text, size):
+def fanout(target, observers, program, size):
     """A busy session watched by N read-only clients: the program's own
-    throughput (measured inside the session) and each client's."""
-    import threading
+    MiB/s (measured inside the session), each client's (the median of the
+    bytes received over the program's time), the server's CPU ms per
+    observer-MiB (CPU / (N x MiB)) until every observer's screen is final,
+    and how many observers never showed the end marker."""
     label = f"fan{observers}"
-    script = (f"sleep 3; s=$(date +%s%N); cat {text}; e=$(date +%s%N); "
-              f"echo; echo took=$(( (e-s)/1000000 ))ms FAN-DONE; sleep 600")
     if target.name == "tmux":
-        # The login shell sees this in double quotes: keep its `$` literal.
-        literal = script.replace("$", "\\$")
-        subprocess.run(target.ssh(f"tmux -L bench -f /dev/null new-session -d -s {label} -x 80 -y 24 "
-                                  f"\"bash -c '{literal}'\""))
-        watch = f"tmux -L bench attach -r -t {label}"
+        subprocess.run(target.ssh(f"tmux -L bench -f /dev/null new-session -d -s {label} -n bench "
+                                  f"-x 80 -y 24 '{program.command}'"), stdin=subprocess.DEVNULL)
     else:
-        subprocess.run(target.ssh(f"new {label} -d -- bash -c '{script}'"))
-        watch = f"watch {label}"
-    received = [0] * observers
-    procs = [subprocess.Popen(target.ssh(watch, tty=True), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-             for _ in range(observers)]
-
-    def read(i, proc):
-        deadline = time.perf_counter() + 120
-        tail = b""
-        while time.perf_counter() < deadline:
-            chunk = proc.stdout.read1(1 << 20)
-            if not chunk:
-                return
-            received[i] += len(chunk)
-            tail = (tail + chunk)[-200:]
-            if b"FAN-DONE" in tail:
-                return
-
-    threads = [threading.Thread(target=read, args=(i, p)) for i, p in enumerate(procs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if target.name == "tmux":
-        screen = subprocess.run(target.ssh(f"tmux -L bench capture-pane -p -t {label}"),
-                                capture_output=True, text=True).stdout
-    else:
-        screen = subprocess.run(target.ssh(f"capture {label}"), capture_output=True, text=True).stdout
-    for p in procs:
-        p.kill()
-        p.wait()
-    took = re.search(r"took=(\d+)ms", screen)
-    if not took or int(took.group(1)) == 0:
-        raise SystemExit(f"{target.name}: fan-out run did not report its time:\n{screen}")
-    seconds = int(took.group(1)) / 1000
-    return size / seconds / (1 << 20), statistics.median(received) / seconds / (1 << 20)
+        subprocess.run(target.ssh(f"new {label} -d -- {program.command}"), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL)
+    watch = f"tmux -L bench attach -r -t {label}" if target.name == "tmux" else f"watch {label}"
+    sshd_sessions_gone(target)  # the connection that made the session
+    clients = []
+    try:
+        # A few observers connect at a time; the next starts when one shows
+        # its first screen (the program's ready line).
+        deadline = time.monotonic() + 300
+        while len(clients) < observers or not all(c.ready for c in clients):
+            waiting = sum(not c.ready for c in clients)
+            while len(clients) < observers and waiting < STAGGER:
+                proc = subprocess.Popen(target.ssh(watch, tty=True), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE)
+                clients.append(Client(proc))
+                waiting += 1
+            pump(clients, lambda: sum(not c.ready for c in clients) < waiting
+                 or any(c.eof and not c.ready for c in clients), 1.0)
+            failed = [i for i, c in enumerate(clients) if c.eof and not c.ready]
+            if failed:
+                raise SystemExit(f"{target.name} fan-out {observers}: observers {failed} ended "
+                                 f"before showing the session")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{target.name} fan-out {observers}: "
+                                 f"{sum(c.ready for c in clients)} of {observers} observers attached "
+                                 f"in 300 s")
+        time.sleep(0.5)  # let the attaches settle (no screen is still being sent)
+        before = server_cpu(target)
+        for c in clients:
+            c.armed = True
+        program.go()
+        finished = pump(clients, lambda: all(c.final(program) for c in clients), 900)
+        after = server_cpu(target)
+    finally:
+        for c in clients:
+            c.stop()
+        target.end_session(label)
+        sshd_sessions_gone(target)
+    if not program.done():
+        raise SystemExit(f"{target.name} fan-out {observers}: the program did not finish")
+    start, end = program.times()
+    seconds = max((end - start) / 1e9, 1e-6)
+    missed = sum(not c.ended for c in clients)
+    if missed or not finished:
+        print(f"warning: {target.name} fan-out {observers}: {missed} observers showed no end marker",
+              file=sys.stderr)
+    mib = size / (1 << 20)
+    cpu = cpu_used(target, before, after) * 1000 / (observers * mib) if target.server_pid else None
+    return {"program": mib / seconds,
+            "per client": statistics.median(c.received for c in clients) / seconds / (1 << 20),
+            "cpu": cpu, "missed": missed}
 
 
 def handshakes(target, count, parallel):
@@ -361,6 +655,9 @@ def handshakes(target, count, parallel):
     return count / (time.perf_counter() - start)
 
 
+PAYLOADS = ("text", "TUI")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--foyer", default="target/release/foyer")
@@ -372,11 +669,15 @@ def main():
                         help="only the echo latency (2000 keys), each target twice, interleaved")
     parser.add_argument("--throughput-only", action="store_true",
                         help="only text and TUI throughput, three rounds, targets interleaved")
+    parser.add_argument("--fanout-only", action="store_true",
+                        help="only the fan-out (1, 10 and 50 observers)")
     args = parser.parse_args()
     binary = os.path.abspath(args.foyer)
     size = (16 if args.quick else 64) << 20
     echo_count = 100 if args.quick else 500
     runs = 1 if args.quick else 3
+    sessions = 20 if args.quick else 100
+    fan_counts = [1, 10, 50]
 
     work = tempfile.mkdtemp(prefix="foyer-bench-")
     key = os.path.join(work, "client_key")
@@ -387,14 +688,35 @@ def main():
         foyers["before"] = start_foyer(os.path.abspath(args.foyer_before), work, key + ".pub",
                                        "foyer-before")
     user = os.environ.get("USER") or "root"
-    targets = [Target("openssh", sshd_port, user, key), Target("tmux", sshd_port, user, key)]
-    targets += [Target("foyer" if n == "foyer" else "foyer-before", port, "bench", key)
-                for n, (_, port) in foyers.items()]
+    targets = [Target("openssh", sshd_port, user, key, sshd.pid),
+               Target("tmux", sshd_port, user, key, sshd.pid)]
+    targets += [Target("foyer" if n == "foyer" else "foyer-before", port, "bench", key, proc.pid)
+                for n, (proc, port) in foyers.items()]
+    payloads = {}
     tui = os.path.join(work, "tui.bin")
-    tui_size = make_tui_stream(tui, size)
+    payloads["TUI"] = (tui, make_tui_stream(tui, size))
     text = os.path.join(work, "text.txt")
-    text_size = make_text(text, size)
-    results = {}
+    payloads["text"] = (text, make_text(text, size))
+    results = {t.name: {} for t in targets}
+    memory = {}
+    sshd_per_conn = None
+
+    def one_throughput(t, kind, round_):
+        path, psize = payloads[kind]
+        label = f"{kind.lower()}{round_}"
+        return throughput(t, Program(work, f"{t.name}-{label}", path), label, psize)
+
+    def one_fanout(t, n):
+        path, psize = payloads["text"]
+        r = fanout(t, n, Program(work, f"{t.name}-fan{n}", path), psize)
+        res = results[t.name]
+        res[f"fan-out {n}: program MiB/s"] = r["program"]
+        res[f"fan-out {n}: per client MiB/s"] = r["per client"]
+        res[f"fan-out {n}: server CPU ms per observer-MiB"] = r["cpu"]
+        print(f"{t.name} fan-out {n}: program {r['program']:.1f} MiB/s, per client "
+              f"{r['per client']:.1f}, server CPU {r['cpu']:.2f} ms per observer-MiB"
+              + (f", {r['missed']} without the end marker" if r["missed"] else ""), file=sys.stderr)
+
     try:
         if args.echo_only:
             for round_ in (1, 2):
@@ -406,17 +728,22 @@ def main():
         if args.throughput_only:
             for round_ in (1, 2, 3):
                 for t in targets:
-                    text_rate, text_got = throughput(t, f"cat {text}", f"text{round_}", text_size)
-                    tui_rate, tui_got = throughput(t, f"cat {tui}", f"tui{round_}", tui_size)
-                    print(f"- {t.name} round {round_}: text {text_rate:.1f} MiB/s "
-                          f"({text_got / text_size:.0%} of the bytes), "
-                          f"TUI {tui_rate:.1f} MiB/s ({tui_got / tui_size:.0%})")
+                    for kind in PAYLOADS:
+                        r = one_throughput(t, kind, round_)
+                        print(f"- {t.name} round {round_} {kind}: program {r['program']:.1f} MiB/s, "
+                              f"client {r['client']:.1f} MiB/s "
+                              f"({r['received'] / payloads[kind][1]:.0%} of the bytes), "
+                              f"server CPU {r['cpu']:.2f} ms/MiB", flush=True)
+            return
+        if args.fanout_only:
+            for n in fan_counts:
+                for t in targets[1:]:
+                    one_fanout(t, n)
             return
         # Memory first, on fresh servers: per idle session and attached client.
-        memory = {}
         for t in targets[2:]:
             memory[t.name] = foyer_memory(t, foyers["foyer" if t.name == "foyer" else "before"][0],
-                                          args.quick)
+                                          sessions)
         if args.memory_only:
             for name, m in memory.items():
                 print(f"- {name}: " + ", ".join(f"{k} {v:.0f}" for k, v in m.items()))
@@ -429,22 +756,32 @@ def main():
         for p in conns:
             p.kill()
             p.wait()
-        text_cmd = f"cat {text}"
-        tui_cmd = f"cat {tui}"
+        sshd_sessions_gone(targets[0])
+        # Throughput: rounds with the targets interleaved, so that a slow
+        # spell of the machine falls on all of them alike.
+        samples = {t.name: {kind: [] for kind in PAYLOADS} for t in targets}
+        for round_ in range(runs):
+            for t in targets:
+                for kind in PAYLOADS:
+                    r = one_throughput(t, kind, round_)
+                    samples[t.name][kind].append(r)
+                    print(f"{t.name} {kind} round {round_}: {r}", file=sys.stderr)
         for t in targets:
-            r = {}
-            samples = [throughput(t, text_cmd, f"text{i}", text_size) for i in range(runs)]
-            r["text MiB/s"] = statistics.median(s[0] for s in samples)
-            r["text bytes received"] = statistics.median(s[1] for s in samples)
-            samples = [throughput(t, tui_cmd, f"tui{i}", tui_size) for i in range(runs)]
-            r["TUI MiB/s"] = statistics.median(s[0] for s in samples)
-            r["TUI bytes received"] = statistics.median(s[1] for s in samples)
+            res = results[t.name]
+            for kind in PAYLOADS:
+                got = samples[t.name][kind]
+                res[f"{kind}: program MiB/s"] = statistics.median(g["program"] for g in got)
+                res[f"{kind}: client MiB/s"] = statistics.median(g["client"] for g in got)
+                res[f"{kind}: server CPU ms/MiB"] = statistics.median(g["cpu"] for g in got)
+                res[f"{kind}: bytes received %"] = statistics.median(
+                    100 * g["received"] / payloads[kind][1] for g in got)
+        for t in targets:
+            res = results[t.name]
             p50, p90, p99 = echo_latency(t, "echo", echo_count)
-            r["echo p50 ms"], r["echo p90 ms"], r["echo p99 ms"] = p50, p90, p99
-            r["handshakes/s sequential"] = handshakes(t, 20 if args.quick else 50, 1)
-            r["handshakes/s 8 parallel"] = handshakes(t, 40 if args.quick else 160, 8)
-            results[t.name] = r
-            print(f"{t.name}: {r}", file=sys.stderr)
+            res["echo p50 ms"], res["echo p90 ms"], res["echo p99 ms"] = p50, p90, p99
+            res["handshakes/s sequential"] = handshakes(t, 20 if args.quick else 50, 1)
+            res["handshakes/s 8 parallel"] = handshakes(t, 40 if args.quick else 160, 8)
+            print(f"{t.name}: {res}", file=sys.stderr)
         # Screen shown: a full screen (2000 lines printed) on reattach.
         for t in targets:
             if t.name == "tmux":
@@ -453,22 +790,19 @@ def main():
             elif t.is_foyer:
                 subprocess.run(t.ssh("new full -d -- bash -c 'seq 1 2000; echo SHOWN-DONE; exec sleep 600'"))
             time.sleep(1)
-            # The time to a first byte is bimodal on loopback (about 40 ms
-            # more in some connections, before and after session hosts
-            # alike): the median of many runs, and the best, which is the
-            # path's own cost.
+            # The time to a first byte was bimodal on loopback (about 40 ms
+            # more in some connections; issue 27): the median of many runs,
+            # and the best, which is the path's own cost.
             shown = sorted(show_time(t, "full") for _ in range(21))
             results[t.name]["screen shown ms"] = statistics.median(shown)
             results[t.name]["screen shown ms, best of 21"] = shown[0]
         # Fan-out: a busy session with 1, 10 and 50 read-only observers.
-        for n in ([1, 10] if args.quick else [1, 10, 50]):
+        for n in fan_counts:
             for t in targets[1:]:
-                program, per_client = fanout(t, n, text, text_size)
-                results[t.name][f"fan-out {n}: program MiB/s"] = program
-                results[t.name][f"fan-out {n}: per client MiB/s"] = per_client
-                print(f"{t.name} fan-out {n}: {program:.1f} / {per_client:.1f}", file=sys.stderr)
+                one_fanout(t, n)
     finally:
-        subprocess.run(targets[1].ssh("tmux -L bench kill-server"), stderr=subprocess.DEVNULL)
+        subprocess.run(targets[1].ssh("tmux -L bench kill-server"), stdin=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         for proc, _ in foyers.values():
             proc.send_signal(signal.SIGTERM)
         sshd.send_signal(signal.SIGTERM)
@@ -485,7 +819,7 @@ def main():
     for name, m in memory.items():
         results[name].update(m)
     results["openssh"]["KiB per connection"] = sshd_per_conn
-    report(results)
+    report(results, payloads, fan_counts)
 
 
 def leftover_hosts(work):
@@ -505,18 +839,23 @@ def leftover_hosts(work):
     return found
 
 
-def foyer_memory(target, proc, quick):
+def foyer_memory(target, proc, sessions):
     """The gateway's memory per idle session and per attached client, and
-    the session hosts' (a build without hosts has none)."""
+    the session hosts' (a build without hosts has none), over `sessions`
+    idle sessions; also the same beyond the first session, which leaves
+    out the host process's own cost (once per user)."""
     for _ in range(5):  # warm up connection handling before the baseline
         subprocess.run(target.ssh("whoami"), stdout=subprocess.DEVNULL)
     base = rss_kib(proc.pid)
-    sessions = 20 if quick else 100
     for i in range(sessions):
         subprocess.run(target.ssh(f"new idle{i} -d -- sleep 3600"), stdout=subprocess.DEVNULL)
+        if i == 0:
+            time.sleep(1)
+            first = rss_kib(proc.pid) + hosts_kib(proc.pid)
     time.sleep(1)
     gateway = (rss_kib(proc.pid) - base) / sessions
     hosts = hosts_kib(proc.pid) / sessions
+    beyond_first = (rss_kib(proc.pid) + hosts_kib(proc.pid) - first) / max(sessions - 1, 1)
     base = rss_kib(proc.pid) + hosts_kib(proc.pid)
     clients = [subprocess.Popen(target.ssh("attach idle0", tty=True), stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL) for _ in range(20)]
@@ -528,39 +867,112 @@ def foyer_memory(target, proc, quick):
     for i in range(sessions):
         subprocess.run(target.ssh(f"kill idle{i}"), stdout=subprocess.DEVNULL)
     return {"gateway KiB per idle session": gateway, "host KiB per idle session": hosts,
-            "KiB per idle session": gateway + hosts, "KiB per attached client": per_client}
+            "KiB per idle session": gateway + hosts,
+            "KiB per idle session beyond the first": beyond_first,
+            "idle sessions": sessions, "KiB per attached client": per_client}
 
 
-def report(results):
-    keys = ["text MiB/s", "TUI MiB/s", "echo p50 ms", "echo p90 ms", "echo p99 ms",
-            "screen shown ms", "screen shown ms, best of 21",
-            "handshakes/s sequential", "handshakes/s 8 parallel"]
+def report(results, payloads, fan_counts):
+    memory_row = None
+    if "idle sessions" in results["foyer"]:
+        memory_row = f"memory per idle session KiB ({results['foyer']['idle sessions']} sessions)"
+        for r in results.values():
+            if "KiB per idle session" in r:
+                r[memory_row] = r["KiB per idle session"]
+    keys = []
+    for kind in PAYLOADS:
+        keys += [f"{kind}: program MiB/s", f"{kind}: client MiB/s", f"{kind}: server CPU ms/MiB",
+                 f"{kind}: bytes received %"]
+    keys += ["echo p50 ms", "echo p90 ms", "echo p99 ms",
+             "screen shown ms", "screen shown ms, best of 21",
+             "handshakes/s sequential", "handshakes/s 8 parallel"]
+    keys += [memory_row] if memory_row else []
+    for n in fan_counts:
+        keys += [f"fan-out {n}: program MiB/s", f"fan-out {n}: per client MiB/s",
+                 f"fan-out {n}: server CPU ms per observer-MiB"]
+    keys = [k for k in keys if any(k in r for r in results.values())]
     before = "foyer-before" in results
     names = ["openssh", "tmux", "foyer"] + (["foyer-before"] if before else [])
     ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
-    cell = lambda v: f"{v:.1f}" if v is not None else "-"
+
+    def cell(key, v):
+        if v is None:
+            return "-"
+        if key.startswith("echo"):
+            return f"{v:.3f}"
+        if "CPU" in key:
+            return f"{v:.2f}"
+        return f"{v:.0f}" if key.endswith("%") or key.startswith("memory") else f"{v:.1f}"
+
     head = "| measure | OpenSSH | OpenSSH + tmux | foyer |" + (" foyer before |" if before else "")
     head += " foyer/OpenSSH | foyer/tmux |" + (" foyer/before |" if before else "")
     print(head)
     print("|---" + "|---:" * (len(names) + 2 + int(before)) + "|")
-    for k in keys + sorted(k for k in results["foyer"] if k.startswith("fan-out")):
+    for k in keys:
         values = [results[n].get(k) for n in names]
         o, t, f = values[:3]
-        row = f"| {k} | " + " | ".join(cell(v) for v in values)
+        row = f"| {k} | " + " | ".join(cell(k, v) for v in values)
         row += f" | {ratio(f, o)} | {ratio(f, t)} |"
         if before:
             row += f" {ratio(f, values[3])} |"
         print(row)
     print()
+    for n in names:
+        r = results[n]
+        got = [f"{kind} {r[f'{kind}: bytes received %'] * payloads[kind][1] / 100:.0f} "
+               f"of {payloads[kind][1]}" for kind in PAYLOADS if f"{kind}: bytes received %" in r]
+        if got:
+            print(f"- {n} bytes received (median): " + ", ".join(got))
     for n in names[2:]:
         r = results[n]
-        print(f"- {n} bytes received (of the payload): text {r['text bytes received']:.0f}, "
-              f"TUI {r['TUI bytes received']:.0f}")
-        print(f"- {n} memory per idle session: {r['KiB per idle session']:.0f} KiB "
-              f"(gateway {r['gateway KiB per idle session']:.0f}, "
-              f"session host {r['host KiB per idle session']:.0f})")
+        if "KiB per idle session" not in r:
+            continue
+        print(f"- {n} memory per idle session, {r['idle sessions']} idle sessions: "
+              f"{r['KiB per idle session']:.0f} KiB (gateway {r['gateway KiB per idle session']:.0f}, "
+              f"session host {r['host KiB per idle session']:.0f}); "
+              f"{r['KiB per idle session beyond the first']:.0f} KiB per session beyond the first "
+              f"(without the host process's own cost)")
         print(f"- {n} memory per attached client: {r['KiB per attached client']:.0f} KiB")
-    print(f"- sshd memory per connection: {results['openssh']['KiB per connection']:.0f} KiB")
+    if results["openssh"].get("KiB per connection") is not None:
+        print(f"- sshd memory per connection: {results['openssh']['KiB per connection']:.0f} KiB")
+    print()
+    bounds(results)
+
+
+def bounds(results):
+    """Issue 27's bounds, foyer against this run's OpenSSH and tmux."""
+    o, t, f = results["openssh"], results["tmux"], results["foyer"]
+    met = lambda ok: "met" if ok else "NOT met"
+    print("Issue 27's bounds in this run:")
+    for kind in PAYLOADS:
+        for what in ("program", "client"):
+            k = f"{kind}: {what} MiB/s"
+            if k not in f:
+                continue
+            ro, rt = f[k] / o[k], f[k] / t[k]
+            cpu = f"{kind}: server CPU ms/MiB"
+            print(f"- {k}: foyer/OpenSSH {ro:.2f} (at least 1.0: {met(ro >= 1.0)}), "
+                  f"foyer/tmux {rt:.2f} (at least 2.0: {met(rt >= 2.0)}); server CPU per MiB "
+                  f"foyer {f[cpu]:.2f} ms, sshd {o[cpu]:.2f}, sshd + tmux {t[cpu]:.2f}")
+    if "echo p50 ms" in f:
+        gap = f["echo p50 ms"] - o["echo p50 ms"]
+        print(f"- echo p50: foyer {f['echo p50 ms']:.3f} ms, OpenSSH + tmux {t['echo p50 ms']:.3f} "
+              f"(no worse: {met(f['echo p50 ms'] <= t['echo p50 ms'])}), OpenSSH "
+              f"{o['echo p50 ms']:.3f}: foyer - OpenSSH {gap:+.3f} ms (at most 0.15: {met(gap <= 0.15)})")
+    if "KiB per idle session" in f:
+        print(f"- memory per idle 80x24 session: {f['KiB per idle session']:.0f} KiB with "
+              f"{f['idle sessions']} idle sessions (at most 128: {met(f['KiB per idle session'] <= 128)})")
+    fans = sorted(int(k.split()[1].rstrip(":")) for k in f if k.endswith("program MiB/s")
+                  and k.startswith("fan-out"))
+    if fans:
+        n = fans[-1]
+        prog, cpu = f"fan-out {n}: program MiB/s", f"fan-out {n}: server CPU ms per observer-MiB"
+        r = f[prog] / t[prog]
+        line = f"- fan-out {n}: program foyer/tmux {r:.2f}"
+        if n == 50:
+            line += f" (at least 3: {met(r >= 3)})"
+        print(line + f"; server CPU per observer-MiB foyer {f[cpu]:.2f} ms, "
+              f"sshd + tmux {t[cpu]:.2f} ms (foyer/tmux {f[cpu] / t[cpu]:.2f})")
 
 
 if __name__ == "__main__":
