@@ -7,6 +7,8 @@ Markdown table with medians and foyer/OpenSSH and foyer/tmux ratios.
 
     python3 tools/bench/run.py [--quick] [--foyer target/release/foyer]
                                [--foyer-before OTHER_BUILD]
+                               [--memory-only | --echo-only | --throughput-only
+                                | --fanout-only]
 
 With --foyer-before, a second foyer (an earlier build) runs beside the
 first in the same run, and the table gains its column and the ratio
@@ -636,7 +638,9 @@ def fanout(target, observers, program, size):
     cpu = cpu_used(target, before, after) * 1000 / (observers * mib) if target.server_pid else None
     return {"program": mib / seconds,
             "per client": statistics.median(c.received for c in clients) / seconds / (1 << 20),
-            "cpu": cpu, "missed": missed}
+            "cpu": cpu, "missed": missed,
+            "received %": 100 * statistics.median(c.received for c in clients) / size,
+            "last final s": (max(c.last for c in clients) - start) / 1e9}
 
 
 def handshakes(target, count, parallel):
@@ -656,6 +660,12 @@ def handshakes(target, count, parallel):
 
 
 PAYLOADS = ("text", "TUI")
+STARTED = time.monotonic()
+
+
+def log(message):
+    """Progress on stderr, with the seconds since the bench started."""
+    print(f"[{time.monotonic() - STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
 def main():
@@ -713,9 +723,11 @@ def main():
         res[f"fan-out {n}: program MiB/s"] = r["program"]
         res[f"fan-out {n}: per client MiB/s"] = r["per client"]
         res[f"fan-out {n}: server CPU ms per observer-MiB"] = r["cpu"]
-        print(f"{t.name} fan-out {n}: program {r['program']:.1f} MiB/s, per client "
-              f"{r['per client']:.1f}, server CPU {r['cpu']:.2f} ms per observer-MiB"
-              + (f", {r['missed']} without the end marker" if r["missed"] else ""), file=sys.stderr)
+        log(f"{t.name} fan-out {n}: program {r['program']:.1f} MiB/s, per client "
+            f"{r['per client']:.1f} ({r['received %']:.0f} % of the bytes), server CPU "
+            f"{r['cpu']:.2f} ms per observer-MiB, every observer final "
+            f"{r['last final s']:.1f} s after the program's start"
+            + (f", {r['missed']} without the end marker" if r["missed"] else ""))
 
     try:
         if args.echo_only:
@@ -744,6 +756,8 @@ def main():
         for t in targets[2:]:
             memory[t.name] = foyer_memory(t, foyers["foyer" if t.name == "foyer" else "before"][0],
                                           sessions)
+            log(f"{t.name}: memory per idle session {memory[t.name]['KiB per idle session']:.0f} KiB "
+                f"({sessions} sessions)")
         if args.memory_only:
             for name, m in memory.items():
                 print(f"- {name}: " + ", ".join(f"{k} {v:.0f}" for k, v in m.items()))
@@ -765,7 +779,9 @@ def main():
                 for kind in PAYLOADS:
                     r = one_throughput(t, kind, round_)
                     samples[t.name][kind].append(r)
-                    print(f"{t.name} {kind} round {round_}: {r}", file=sys.stderr)
+                    log(f"{t.name} {kind} round {round_}: program {r['program']:.1f} MiB/s, "
+                        f"client {r['client']:.1f} MiB/s, {r['received']} bytes, "
+                        f"server CPU {r['cpu']:.2f} ms/MiB")
         for t in targets:
             res = results[t.name]
             for kind in PAYLOADS:
@@ -781,7 +797,8 @@ def main():
             res["echo p50 ms"], res["echo p90 ms"], res["echo p99 ms"] = p50, p90, p99
             res["handshakes/s sequential"] = handshakes(t, 20 if args.quick else 50, 1)
             res["handshakes/s 8 parallel"] = handshakes(t, 40 if args.quick else 160, 8)
-            print(f"{t.name}: {res}", file=sys.stderr)
+            log(f"{t.name}: echo p50 {p50:.3f} ms, handshakes/s {res['handshakes/s sequential']:.1f} "
+                f"sequential, {res['handshakes/s 8 parallel']:.1f} 8 in parallel")
         # Screen shown: a full screen (2000 lines printed) on reattach.
         for t in targets:
             if t.name == "tmux":
@@ -796,6 +813,7 @@ def main():
             shown = sorted(show_time(t, "full") for _ in range(21))
             results[t.name]["screen shown ms"] = statistics.median(shown)
             results[t.name]["screen shown ms, best of 21"] = shown[0]
+            log(f"{t.name}: screen shown, median {statistics.median(shown):.1f} ms")
         # Fan-out: a busy session with 1, 10 and 50 read-only observers.
         for n in fan_counts:
             for t in targets[1:]:
@@ -912,9 +930,12 @@ def report(results, payloads, fan_counts):
         values = [results[n].get(k) for n in names]
         o, t, f = values[:3]
         row = f"| {k} | " + " | ".join(cell(k, v) for v in values)
-        row += f" | {ratio(f, o)} | {ratio(f, t)} |"
-        if before:
-            row += f" {ratio(f, values[3])} |"
+        if k.endswith("%"):  # a share of the bytes, not a rate: no ratio
+            row += " | | |" + (" |" if before else "")
+        else:
+            row += f" | {ratio(f, o)} | {ratio(f, t)} |"
+            if before:
+                row += f" {ratio(f, values[3])} |"
         print(row)
     print()
     for n in names:
