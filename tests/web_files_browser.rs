@@ -23,7 +23,7 @@ mod web_support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use browser_support::{Driver, browser, wait_connected, wait_for_screen};
+use browser_support::{Driver, browser, wait_connected, wait_for_screen, wait_value};
 use common::{BASH, PATIENCE, Server, Ssh, eventually};
 use fantoccini::{Client, Locator};
 use web_support::{base, link};
@@ -123,26 +123,6 @@ fn wait_pasted(alice: &Ssh, after: usize) -> String {
         }
     });
     pasted
-}
-
-/// Polls `script`'s value until `wanted` says yes; returns it.
-async fn wait_value(
-    client: &Client,
-    script: &str,
-    what: &str,
-    wanted: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let value = client.execute(script, vec![]).await.unwrap();
-        if wanted(&value) {
-            return value;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out waiting for {what}; last: {value}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Builds a `DataTransfer` holding `files` ([name, type, bytes] each) in

@@ -181,3 +181,23 @@ pub async fn type_line(client: &Client, text: &str) {
     input.send_keys(text).await.unwrap();
     input.send_keys("\u{E007}").await.unwrap();
 }
+
+/// Polls `script`'s value until `wanted` says yes; returns it.
+pub async fn wait_value(
+    client: &Client,
+    script: &str,
+    what: &str,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let value = client.execute(script, vec![]).await.unwrap();
+        if wanted(&value) {
+            return value;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out waiting for {what}; last: {value}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
