@@ -9,14 +9,35 @@ use std::time::Instant;
 fn main() {
     let line = format!("{}\r\n", "x".repeat(79));
     let text: Vec<u8> = line.as_bytes().iter().copied().cycle().take(4095).collect();
+    // Words and spaces, as tools/bench/run.py's text (a build log's lines).
+    let prose: Vec<u8> = (0..1000)
+        .flat_map(|i| {
+            let line = format!(
+                "{i:08} the quick brown fox jumps over the lazy dog, line of plain text\r\n"
+            );
+            line.into_bytes()
+        })
+        .collect();
     let tui: Vec<u8> = tui_frame().iter().copied().cycle().take(4095).collect();
-    let total = 32 * 1024 * 1024;
+    // A second argument: MiB per payload (32 unless given; a few for
+    // `valgrind --tool=callgrind`, which counts instructions exactly).
+    let mib: usize = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(32);
+    let total = mib * 1024 * 1024;
     let payloads = [
         ("text, scrollback 10000", &text, 10_000),
         ("text, scrollback 0", &text, 0),
+        ("prose, scrollback 10000", &prose, 10_000),
         ("TUI redraws, scrollback 10000", &tui, 10_000),
     ];
+    // An argument runs only the payloads whose names contain it.
+    let only = std::env::args().nth(1).unwrap_or_default();
     for (name, chunk, scrollback) in payloads {
+        if !name.contains(&only) {
+            continue;
+        }
         let mut table = ClientTable::new(
             Size { rows: 24, cols: 80 },
             (scrollback, 1000),

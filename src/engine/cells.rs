@@ -162,19 +162,22 @@ pub fn write_row(row: &Row<Cell>, width: usize, out: &mut Vec<u8>) {
     let used = used_columns(row, width);
     out.reserve(used);
     let mut pen = Pen::default();
-    for col in 0..used {
-        let cell = &row[Column(col)];
-        if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
+    // Every line that scrolls off is written here, so this loop is on
+    // the byte path: a slice without index checks, and one test for the
+    // common cell (printable ASCII, space included, nothing combined).
+    for (col, cell) in row[..][..used].iter().enumerate() {
+        let flags = cell.flags;
+        if flags.contains(Flags::WIDE_CHAR_SPACER) {
             continue;
         }
-        if cell.fg != pen.fg || cell.bg != pen.bg || cell.flags & STYLE != pen.flags {
+        if cell.fg != pen.fg || cell.bg != pen.bg || flags & STYLE != pen.flags {
             pen = Pen::of(cell);
             pen.write(out);
         }
-        // Most cells: one ASCII character, nothing combined.
-        if cell.c.is_ascii_graphic() && cell.extra.is_none() {
-            out.push(cell.c as u8);
-        } else if cell.flags.contains(Flags::WIDE_CHAR) && col + 1 >= width {
+        let c = cell.c;
+        if (' '..='~').contains(&c) && cell.extra.is_none() {
+            out.push(c as u8);
+        } else if flags.contains(Flags::WIDE_CHAR) && col + 1 >= width {
             out.push(b' ');
         } else {
             write_text(cell, out);

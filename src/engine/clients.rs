@@ -165,6 +165,15 @@ impl ClientTable {
         self.copy.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
+    /// Gives back memory kept for output to come (see
+    /// [`Terminal::release_spare_memory`]): for a session gone quiet.
+    pub fn release_spare_memory(&mut self) {
+        self.terminal.release_spare_memory();
+        if self.held.is_empty() {
+            self.held = Vec::new();
+        }
+    }
+
     pub fn terminal(&self) -> &Terminal {
         &self.terminal
     }

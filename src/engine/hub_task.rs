@@ -34,6 +34,10 @@ const COMMAND_QUEUE: usize = 256;
 const OUTBOX_MESSAGES: usize = 64;
 /// After the program exits, output still in the PTY is read for this long.
 const EXIT_DRAIN: Duration = Duration::from_millis(300);
+/// Output quiet this long, the hub gives back the memory it keeps for
+/// more (`ClientTable::release_spare_memory`): most sessions sit idle
+/// most of the time, and a shell that once scrolled held about 2 MiB.
+pub(super) const RELEASE_AFTER_QUIET: Duration = Duration::from_secs(5);
 /// The size of a session nobody has attached to yet.
 pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
 
@@ -99,6 +103,9 @@ struct Hub {
     /// When the open synchronized frame (numbered as
     /// `Terminal::sync_frame` numbers them) is given up on.
     sync_deadline: Option<(u64, Instant)>,
+    /// When the output will have been quiet long enough to give back
+    /// spare memory (see [`RELEASE_AFTER_QUIET`]).
+    release_at: Option<Instant>,
     /// Bumped on every output shown, for previews.
     screen: watch::Sender<u64>,
     /// Records the running program's output, with `sessions.record`.
@@ -173,6 +180,7 @@ pub fn start_hub(
         deliveries: Vec::new(),
         replies: Vec::new(),
         sync_deadline: None,
+        release_at: None,
         screen,
         recorder: None,
         screen_sync_switches: 0,
@@ -230,7 +238,7 @@ impl Hub {
     fn next_deadline(&self) -> Option<Instant> {
         let running = self.running.as_ref()?;
         let sync = self.sync_deadline.map(|(_, at)| at);
-        [running.drain_until, running.kill_at, sync]
+        [running.drain_until, running.kill_at, sync, self.release_at]
             .into_iter()
             .flatten()
             .min()
@@ -241,6 +249,11 @@ impl Hub {
         if self.sync_deadline.is_some_and(|(_, at)| at <= now) {
             tracing::debug!(session = %self.identity.label, "synchronized frame open too long; flushed");
             self.with_deliveries(|table, out| table.give_up_sync_frame(out));
+        }
+        if self.release_at.is_some_and(|at| at <= now) {
+            self.release_at = None;
+            self.table.release_spare_memory();
+            return_freed_memory();
         }
         let Some(running) = &mut self.running else {
             return;
@@ -288,6 +301,7 @@ impl Hub {
         }
         self.deliver_notices();
         self.note_activity();
+        self.release_at = Some(Instant::now() + RELEASE_AFTER_QUIET);
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
     }
 
@@ -344,6 +358,10 @@ impl Hub {
             let _ = watcher.try_send(ClientMessage::Exited { status });
         }
         self.table.detach_all();
+        // No more output comes: the memory kept for it can go now.
+        self.release_at = None;
+        self.table.release_spare_memory();
+        return_freed_memory();
         self.changes.notify();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -439,3 +457,19 @@ impl Hub {
         }
     }
 }
+
+/// Hands memory the allocator holds free back to the system. glibc's
+/// `free` keeps freed blocks in the middle of its heaps for reuse, so a
+/// session host's resident size would stay at its busiest sessions' peak
+/// (about 2 MiB each for a shell that scrolled) after they went quiet.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_freed_memory() {
+    // SAFETY: `malloc_trim` takes no pointers and may be called at any
+    // time; it only releases pages the allocator holds free.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_freed_memory() {}

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::hub_task::RELEASE_AFTER_QUIET;
 use crate::wire::Size;
 
 /// Signals the hub sends to a program.
@@ -73,6 +74,9 @@ const INPUT_QUEUE: usize = 256;
 const OUTPUT_QUEUE: usize = 16;
 /// Most bytes one read from the program hands the hub.
 pub(super) const READ_BYTES: usize = 64 * 1024;
+/// The first read after a quiet time: a page, what a PTY hands out per
+/// read.
+const FIRST_READ: usize = 4096;
 
 pub(super) struct Running {
     /// The program's output in the order it printed it; closed at its end.
@@ -121,22 +125,52 @@ impl Drop for Running {
 /// Reads the program's output into `chunks` until it ends, fails, or
 /// the hub lets go of the queue (which also lets go of the PTY).
 async fn read_output(mut output: Box<dyn AsyncRead + Send + Unpin>, chunks: mpsc::Sender<Bytes>) {
-    // Filled only as output comes: an idle session's buffer stays
-    // mostly unbacked by memory (a zeroed one would be resident).
-    let mut buffer = Vec::with_capacity(READ_BYTES);
+    // Up to `READ_BYTES` while output comes; after a quiet time it is
+    // given back and the next read waits with a page (`FIRST_READ`).
+    let mut buffer = Vec::new();
+    let mut first = vec![0u8; FIRST_READ];
     loop {
         let read = tokio::select! {
-            read = read_into(&mut output, &mut buffer) => read,
+            read = read_next(&mut output, &mut buffer, &mut first) => read,
             () = chunks.closed() => return,
         };
         match read {
-            Ok(0) | Err(_) => return,
-            Ok(_) => read_more_now(&mut output, &mut buffer),
+            Some(Ok(0)) | Some(Err(_)) => return,
+            Some(Ok(_)) => read_more_now(&mut output, &mut buffer),
+            None => {
+                buffer = Vec::new();
+                continue;
+            }
         }
         if chunks.send(Bytes::copy_from_slice(&buffer)).await.is_err() {
             return;
         }
     }
+}
+
+/// Reads what output is ready into `buffer` (emptied first): up to its
+/// capacity while it has one, else a page into `first`, after which
+/// `buffer` gets its capacity back. `None` when the output stayed quiet
+/// for [`RELEASE_AFTER_QUIET`] while `buffer` had a capacity.
+async fn read_next(
+    output: &mut Box<dyn AsyncRead + Send + Unpin>,
+    buffer: &mut Vec<u8>,
+    first: &mut [u8],
+) -> Option<std::io::Result<usize>> {
+    buffer.clear();
+    if buffer.capacity() > 0 {
+        let spare = buffer.capacity();
+        let mut limited = (&mut *buffer).limit(spare);
+        // `read_buf` is cancel-safe: a read given up on has read nothing.
+        let read = tokio::io::AsyncReadExt::read_buf(&mut **output, &mut limited);
+        return tokio::time::timeout(RELEASE_AFTER_QUIET, read).await.ok();
+    }
+    let read = tokio::io::AsyncReadExt::read(&mut **output, first).await;
+    if let Ok(n) = read {
+        buffer.reserve_exact(READ_BYTES);
+        buffer.extend_from_slice(&first[..n]);
+    }
+    Some(read)
 }
 
 /// Reads whatever more output is ready right now into the rest of
@@ -155,18 +189,6 @@ fn read_more_now(output: &mut Box<dyn AsyncRead + Send + Unpin>, buffer: &mut Ve
             _ => break,
         }
     }
-}
-
-/// Reads what output is ready into `buffer` (emptied first), up to its
-/// capacity; 0 at the end of the output.
-async fn read_into(
-    output: &mut Box<dyn AsyncRead + Send + Unpin>,
-    buffer: &mut Vec<u8>,
-) -> std::io::Result<usize> {
-    buffer.clear();
-    let spare = buffer.capacity();
-    let mut limited = (&mut *buffer).limit(spare);
-    tokio::io::AsyncReadExt::read_buf(&mut **output, &mut limited).await
 }
 
 /// Takes the chunks already queued behind `first`, up to `READ_BYTES` in

@@ -163,6 +163,14 @@ impl QueryFilter {
         self.tracker.notice.take()
     }
 
+    /// Frees the working buffer (only read during a feed, it keeps the
+    /// capacity of the largest chunk fed) and what the held-back tail
+    /// does not use.
+    pub fn release_spare_memory(&mut self) {
+        self.buffer = Vec::new();
+        self.held.shrink_to_fit();
+    }
+
     /// The bytes that `Piece::Output` ranges of the last `feed` refer to.
     pub fn buffer(&self) -> &[u8] {
         &self.buffer

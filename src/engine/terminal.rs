@@ -358,6 +358,21 @@ impl Terminal {
         }
     }
 
+    /// Gives back memory the model holds for output to come: the rows its
+    /// history grew by in advance (a thousand at the first line that
+    /// scrolled, about 1.9 MiB at 80 columns, kept until then) and the
+    /// buffers of lines written. For a session gone quiet: the next line
+    /// that scrolls allocates them again. The alternate screen's grid and,
+    /// while it is up, the main one's spare rows cannot be reached.
+    pub fn release_spare_memory(&mut self) {
+        if !self.alternate_screen() {
+            self.model.grid_mut().truncate();
+        }
+        self.line = Vec::new();
+        self.pieces = Vec::new();
+        self.filter.release_spare_memory();
+    }
+
     /// The clipboard writes (`OSC 52`) the program made since the last
     /// call: taken out of what clients get, for one person's clients.
     pub fn take_clipboard(&mut self) -> Vec<Vec<u8>> {

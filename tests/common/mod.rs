@@ -27,6 +27,9 @@ pub use database::{TestDatabase, on_postgres, skipped, sqlite_only};
 /// How long a test waits for something it expects before failing.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// Lines of each server log a failed test prints.
+const LOG_TAIL_LINES: usize = 80;
+
 pub struct Server {
     child: Child,
     pub port: u16,
@@ -183,6 +186,27 @@ impl Server {
         self.child.id()
     }
 
+    /// Prints the end of the gateway's and the session hosts' logs (a
+    /// failed test's only account of what the server did).
+    fn print_logs_for_the_failure(&self) {
+        let tail = |text: &str| {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+        };
+        eprintln!(
+            "---- the gateway's log (last lines) ----\n{}",
+            tail(&self.log())
+        );
+        let hosts = self.dir.path().join("data/hosts/hosts.log");
+        if let Ok(text) = std::fs::read_to_string(&hosts) {
+            eprintln!(
+                "---- {} (last lines) ----\n{}",
+                hosts.display(),
+                tail(&text)
+            );
+        }
+    }
+
     /// The database URL this server and its admin commands use.
     pub fn database_url(&self) -> String {
         self.database.url(self.dir.path())
@@ -192,6 +216,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
+        if std::thread::panicking() {
+            self.print_logs_for_the_failure();
+        }
         // Sessions outlive a stopped server by design; a test's must not
         // outlive the test.
         for pid in session_hosts_of(self.dir.path()) {

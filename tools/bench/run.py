@@ -882,11 +882,24 @@ def foyer_memory(target, proc, sessions):
     for p in clients:
         p.kill()
         p.wait()
-    for i in range(sessions):
+    for i in range(sessions):  # (a user may have at most 100 sessions)
         subprocess.run(target.ssh(f"kill idle{i}"), stdout=subprocess.DEVNULL)
+    time.sleep(1)
+    # Idle sessions as people leave them: a shell that has printed more
+    # than a screenful, then nothing (measured once the host has had its
+    # quiet time, 5 s, to give back what it keeps for more output).
+    base = rss_kib(proc.pid) + hosts_kib(proc.pid)
+    for i in range(sessions):
+        subprocess.run(target.ssh(f"new scrolled{i} -d -- bash -c 'seq 1 500; exec sleep 3600'"),
+                       stdout=subprocess.DEVNULL)
+    time.sleep(8)
+    scrolled = (rss_kib(proc.pid) + hosts_kib(proc.pid) - base) / sessions
+    for i in range(sessions):
+        subprocess.run(target.ssh(f"kill scrolled{i}"), stdout=subprocess.DEVNULL)
     return {"gateway KiB per idle session": gateway, "host KiB per idle session": hosts,
             "KiB per idle session": gateway + hosts,
             "KiB per idle session beyond the first": beyond_first,
+            "KiB per idle session that scrolled": scrolled,
             "idle sessions": sessions, "KiB per attached client": per_client}
 
 
@@ -953,6 +966,9 @@ def report(results, payloads, fan_counts):
               f"session host {r['host KiB per idle session']:.0f}); "
               f"{r['KiB per idle session beyond the first']:.0f} KiB per session beyond the first "
               f"(without the host process's own cost)")
+        if "KiB per idle session that scrolled" in r:
+            print(f"- {n} memory per idle session that scrolled (500 lines, then quiet): "
+                  f"{r['KiB per idle session that scrolled']:.0f} KiB")
         print(f"- {n} memory per attached client: {r['KiB per attached client']:.0f} KiB")
     if results["openssh"].get("KiB per connection") is not None:
         print(f"- sshd memory per connection: {results['openssh']['KiB per connection']:.0f} KiB")

@@ -111,6 +111,50 @@ fn the_alternate_screen_keeps_no_scrollback() {
     assert_eq!(term.scrollback_len(), 0);
 }
 
+#[test]
+fn giving_back_spare_memory_changes_nothing_shown() {
+    // The same output into two terminals; one gives back its spare
+    // memory at points that matter (history grown, inside a sequence,
+    // on the alternate screen), the other never does.
+    let mut kept = Terminal::new(Size::new(5, 20), 1000);
+    let mut released = Terminal::new(Size::new(5, 20), 1000);
+    let lines: String = (1..=300)
+        .map(|i| format!("\x1b[3{}mline {i}\r\n", i % 8))
+        .collect();
+    let pieces: [&[u8]; 6] = [
+        lines.as_bytes(),
+        b"\x1b[1;31",
+        b"mred\r\nmore\r\n",
+        b"\x1b[?1049hvim-like\r\n",
+        b"\x1b[?1049l",
+        lines.as_bytes(),
+    ];
+    for piece in pieces {
+        let (kept_out, kept_replies) = run(&mut kept, piece);
+        released.release_spare_memory();
+        let (out, replies) = run(&mut released, piece);
+        assert_eq!((out, replies), (kept_out, kept_replies));
+        assert_eq!(released.contents(), kept.contents());
+        assert_eq!(released.cursor_position(), kept.cursor_position());
+        assert_eq!(released.pen(), kept.pen());
+        assert_eq!(released.scrollback_len(), kept.scrollback_len());
+        assert_eq!(
+            released.scrollback_rows(1000, 20),
+            kept.scrollback_rows(1000, 20)
+        );
+    }
+    // Growing taller still pulls the newest lines back from the history.
+    kept.resize(Size::new(10, 20));
+    released.release_spare_memory();
+    released.resize(Size::new(10, 20));
+    assert_eq!(released.contents(), kept.contents());
+    assert!(
+        released.contents().contains("line 296"),
+        "{}",
+        released.contents()
+    );
+}
+
 fn strip(bytes: &[u8]) -> Vec<u8> {
     let mut parser =
         vt100::Parser::new(NonZeroU16::new(1).unwrap(), NonZeroU16::new(40).unwrap(), 0);
