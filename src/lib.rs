@@ -8,8 +8,9 @@
 //! run); `host` (the session-host process) and `gateway` (the server's
 //! view of sessions, each lifecycle step and `App`, what every transport
 //! shares); `picker`; the
-//! transports `ssh`, `web` and `webhook` (attention POSTed out); `admin`
-//! and `announce` for the binary.
+//! transports `ssh`, `web` and `webhook` (attention POSTed out); `admin`,
+//! `announce` and `reload` (`SIGHUP`) for the binary, which tells a
+//! service manager how it does through `systemd`, a leaf.
 
 // No function over 80 lines (clippy.toml sets the threshold).
 #![warn(clippy::too_many_lines)]
@@ -24,9 +25,11 @@ pub mod gateway;
 pub mod host;
 pub mod metrics;
 pub mod picker;
+pub mod reload;
 pub mod runtime;
 pub mod ssh;
 pub mod store;
+pub mod systemd;
 pub mod web;
 pub mod webhook;
 pub mod wire;

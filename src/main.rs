@@ -19,8 +19,10 @@ use foyer::config::{Config, LogFormat, Overrides, RuntimeKind};
 use foyer::gateway::attention::AttentionEvents;
 use foyer::gateway::hosting::HostStarter;
 use foyer::gateway::link::LinkContext;
+use foyer::gateway::live::Live;
 use foyer::gateway::records::RecordWriter;
 use foyer::gateway::{App, Registry};
+use foyer::reload::{LoadConfig, Reloader};
 use foyer::runtime::Runtime;
 use foyer::runtime::account::HostAccount;
 use foyer::runtime::docker::DockerRuntime;
@@ -137,11 +139,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
     };
-    let config = Config::load(cli.config.as_deref(), overrides)?;
+    let config = Config::load(cli.config.as_deref(), overrides.clone())?;
     match cli.command {
         Command::Serve { stop_sessions, .. } => {
             let announcer = Announcer::new(config.log.format);
-            serve(config, stop_sessions, announcer)
+            // A reload reads the same sources again.
+            let path = cli.config.clone();
+            let load: LoadConfig =
+                Box::new(move || Config::load(path.as_deref(), overrides.clone()));
+            serve(config, load, stop_sessions, announcer)
                 .await
                 .map_err(|error| announcer.stopped(error))
         }
@@ -209,6 +215,7 @@ async fn create_first_admin(
 /// SIGTERM, then shuts down.
 async fn serve(
     mut config: Config,
+    load: LoadConfig,
     stop_sessions: bool,
     announcer: Announcer,
 ) -> anyhow::Result<()> {
@@ -220,9 +227,17 @@ async fn serve(
     let audit = Auditor::start(store.clone());
     let runtime = start_runtime(&config, &account)?;
     let attention = AttentionEvents::new();
+    let (live_sender, live) = foyer::gateway::live::channel(&config);
     let (hosts, registry, records) =
-        start_sessions(&config, &store, &audit, &runtime, &attention).await?;
+        start_sessions(&config, &store, &audit, &runtime, (&attention, &live)).await?;
     let listeners = Listeners::bind(&mut config).await?;
+    let reloader = Reloader {
+        load,
+        running: config.clone(),
+        live: live_sender,
+        tls: watch::Sender::new(listeners.tls.clone()),
+        log_level: None,
+    };
     let russh_config = Arc::new(ssh::russh_config(host_key, &config.ssh.kex));
     let app = Arc::new(App {
         config,
@@ -234,12 +249,18 @@ async fn serve(
         hosts,
         revocations: foyer::engine::Changes::new(),
         attention,
+        live,
     });
     listeners.announce(announcer);
     let metrics = foyer::metrics::Metrics::install()?;
     let metrics_listener = serve_metrics(&app, &metrics, announcer).await?;
     let webhook = foyer::webhook::start(&app).context("cannot start the attention webhook")?;
-    serve_until_signal(listeners, russh_config, &app, metrics).await;
+    let tls = reloader.tls.subscribe();
+    let reloads = tokio::spawn(reloader.run());
+    foyer::systemd::ready();
+    serve_until_signal(listeners.into_parts(tls), russh_config, &app, metrics).await;
+    foyer::systemd::stopping();
+    reloads.abort();
     for task in [metrics_listener, webhook].into_iter().flatten() {
         task.abort();
     }
@@ -271,9 +292,9 @@ async fn start_sessions(
     store: &Store,
     audit: &Auditor,
     runtime: &Runtime,
-    attention: &AttentionEvents,
+    (attention, live): (&AttentionEvents, &Live),
 ) -> anyhow::Result<(HostStarter, Registry, RecordWriter)> {
-    let hosts = host_starter(config, runtime.clone());
+    let hosts = host_starter(config, runtime.clone(), live.clone());
     foyer::gateway::host_start::prepare_directory(&hosts.hosts)
         .context("cannot prepare the session hosts' directory")?;
     let records = RecordWriter::start(store.clone());
@@ -291,7 +312,7 @@ async fn start_sessions(
 }
 
 /// Starts session hosts with each hub's settings from `[sessions]`.
-fn host_starter(config: &Config, runtime: Runtime) -> HostStarter {
+fn host_starter(config: &Config, runtime: Runtime, live: Live) -> HostStarter {
     let sessions = &config.sessions;
     let settings = HubSettings {
         scrollback_lines: sessions.scrollback_lines,
@@ -310,6 +331,7 @@ fn host_starter(config: &Config, runtime: Runtime) -> HostStarter {
         recordings: sessions.record.then(|| config.data.dir.join("recordings")),
         log_level: config.log.level.clone(),
         log_json: matches!(config.log.format, LogFormat::Json),
+        live,
     }
 }
 
@@ -348,12 +370,28 @@ impl Listeners {
         })
     }
 
+    /// The listeners, with the TLS acceptor as reloads change it.
+    fn into_parts(self, tls: watch::Receiver<Option<tokio_rustls::TlsAcceptor>>) -> Serving {
+        Serving {
+            ssh: self.ssh,
+            web: self.web,
+            tls,
+        }
+    }
+
     fn announce(&self, announcer: Announcer) {
         let web_scheme = if self.tls.is_some() { "https" } else { "http" };
         announcer.ssh_listening(self.ssh_address);
         announcer.web_listening(web_scheme, self.web_address);
         announcer.connect_with(self.ssh_address);
     }
+}
+
+/// What `serve_until_signal` serves.
+struct Serving {
+    ssh: tokio::net::TcpListener,
+    web: tokio::net::TcpListener,
+    tls: watch::Receiver<Option<tokio_rustls::TlsAcceptor>>,
 }
 
 /// With `metrics.listen`, `/metrics` on a listener of its own: its task.
@@ -375,7 +413,7 @@ async fn serve_metrics(
 /// Serves SSH and the web until SIGINT or SIGTERM, then stops both
 /// listeners and waits for them.
 async fn serve_until_signal(
-    listeners: Listeners,
+    listeners: Serving,
     russh_config: Arc<russh::server::Config>,
     app: &Arc<App>,
     metrics: foyer::metrics::Metrics,

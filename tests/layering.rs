@@ -17,6 +17,7 @@ const RANKS: &[(&str, u8)] = &[
     ("config", 1),
     ("store", 1),
     ("metrics", 1),
+    ("systemd", 1),
     ("audit", 2),
     ("engine", 2),
     ("runtime", 3),
@@ -28,6 +29,7 @@ const RANKS: &[(&str, u8)] = &[
     ("webhook", 6),
     ("admin", 7),
     ("announce", 7),
+    ("reload", 7),
 ];
 
 /// Modules held to less than their rank allows: what they may import.

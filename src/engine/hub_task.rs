@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::changes::Changes;
 use super::clients::{ClientTable, Delivery};
 use super::hub::{AttachError, Attachment, ClientMessage, Command, HubHandle};
-use super::program::{Running, take_queued};
+use super::program::{RELEASE_AFTER_QUIET, Running, take_queued};
 use super::recording::Recorder;
 use crate::clock::unix_now;
 use crate::engine::program::{Process, Signal};
@@ -34,10 +34,6 @@ const COMMAND_QUEUE: usize = 256;
 const OUTBOX_MESSAGES: usize = 64;
 /// After the program exits, output still in the PTY is read for this long.
 const EXIT_DRAIN: Duration = Duration::from_millis(300);
-/// Output quiet this long, the hub gives back the memory it keeps for
-/// more (`ClientTable::release_spare_memory`): most sessions sit idle
-/// most of the time, and a shell that once scrolled held about 2 MiB.
-pub(super) const RELEASE_AFTER_QUIET: Duration = Duration::from_secs(5);
 /// The size of a session nobody has attached to yet.
 pub const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
 

@@ -9,12 +9,13 @@
 //!
 //! Must not know about clients or the screen.
 
+use std::time::Duration;
+
 use bytes::{BufMut, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::hub_task::RELEASE_AFTER_QUIET;
 use crate::wire::Size;
 
 /// Signals the hub sends to a program.
@@ -74,6 +75,10 @@ const INPUT_QUEUE: usize = 256;
 const OUTPUT_QUEUE: usize = 16;
 /// Most bytes one read from the program hands the hub.
 pub(super) const READ_BYTES: usize = 64 * 1024;
+/// Output quiet this long, the hub gives back the memory it keeps for
+/// more (`ClientTable::release_spare_memory`): most sessions sit idle
+/// most of the time, and a shell that once scrolled held about 2 MiB.
+pub(super) const RELEASE_AFTER_QUIET: Duration = Duration::from_secs(5);
 /// The first read after a quiet time: a page, what a PTY hands out per
 /// read.
 const FIRST_READ: usize = 4096;

@@ -12,6 +12,7 @@ use crate::engine::Changes;
 use crate::gateway::Registry;
 use crate::gateway::attention::AttentionEvents;
 use crate::gateway::hosting::HostStarter;
+use crate::gateway::live::Live;
 use crate::runtime::Runtime;
 use crate::runtime::account::HostAccount;
 use crate::store::Store;
@@ -36,4 +37,7 @@ pub struct App {
     pub revocations: Changes,
     /// Sessions starting to want attention, as their links report them.
     pub attention: AttentionEvents,
+    /// The settings a reload (`SIGHUP`) changes: read them here, not in
+    /// `config`, which keeps the values the server started with.
+    pub live: Live,
 }

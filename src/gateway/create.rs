@@ -83,7 +83,7 @@ pub async fn start(
     });
     let create = CreateRequest {
         owner: owner.clone(),
-        max_per_user: app.config.sessions.max_per_user,
+        max_per_user: app.live.borrow().max_per_user,
         name: request.name.clone(),
         command,
         spec,

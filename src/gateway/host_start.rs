@@ -236,6 +236,8 @@ fn host_command(dir: &Path, owner: i64, log: &Path) -> tokio::process::Command {
         .arg("--log")
         .arg(log)
         .current_dir("/")
+        // Only the server talks to a service manager (`Type=notify`).
+        .env_remove("NOTIFY_SOCKET")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

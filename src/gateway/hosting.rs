@@ -11,6 +11,7 @@ use super::host_start;
 use crate::engine::hub_task::HubIdentity;
 use crate::engine::recording;
 use crate::gateway::host_connection::HostConnection;
+use crate::gateway::live::Live;
 use crate::runtime::{Owner, Runtime, SpawnError, SpawnSpec};
 use crate::wire::FinalScreen;
 use crate::wire::HubSettings;
@@ -27,6 +28,8 @@ pub struct HostStarter {
     pub recordings: Option<PathBuf>,
     pub log_level: String,
     pub log_json: bool,
+    /// `sessions.max_clients` as last reloaded, for new sessions.
+    pub live: Live,
 }
 
 impl HostStarter {
@@ -45,6 +48,7 @@ impl HostStarter {
         }
         let (program, lease) = self.runtime.program(owner, spec).await?;
         let mut settings = self.settings.clone();
+        settings.max_clients = self.live.borrow().max_clients;
         // The host runs in `/`: every path it gets is absolute.
         settings.recording = match &self.recordings {
             Some(dir) => {

@@ -26,6 +26,7 @@ pub mod host_connection;
 pub mod host_start;
 pub mod hosting;
 pub mod link;
+pub mod live;
 pub mod manage;
 pub mod names;
 pub mod records;

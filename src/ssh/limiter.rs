@@ -87,6 +87,12 @@ impl FailureLimiter {
         FailureLimiter::with_capacity(limit, TRACKED)
     }
 
+    /// A reloaded `auth.max_failures_per_minute`: failures already
+    /// counted stay counted.
+    pub fn set_limit(&mut self, limit: u32) {
+        self.limit = limit;
+    }
+
     fn with_capacity(limit: u32, capacity: usize) -> FailureLimiter {
         FailureLimiter {
             limit,

@@ -147,16 +147,29 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let (failures, mut failed) = mpsc::channel(FAILURE_REPORTS);
-    let gate = Arc::new(Gate {
-        cas: TrustedCas::from_lines(&app.config.auth.trusted_user_ca_keys),
-        failures,
+    let mut live = app.live.clone();
+    let settings = live.borrow_and_update().clone();
+    let mut gate = Arc::new(Gate {
+        cas: TrustedCas::from_lines(&settings.trusted_user_ca_keys),
+        failures: failures.clone(),
     });
-    let mut limiter = FailureLimiter::new(app.config.auth.max_failures_per_minute);
+    let mut limiter = FailureLimiter::new(settings.max_failures_per_minute);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             Some(ip) = failed.recv() => {
                 note_failure(&mut limiter, ip, &app);
+                continue;
+            }
+            Ok(()) = live.changed() => {
+                // A reload: connections from now on sign in against the
+                // new CAs; those signed in stay.
+                let settings = live.borrow_and_update().clone();
+                gate = Arc::new(Gate {
+                    cas: TrustedCas::from_lines(&settings.trusted_user_ca_keys),
+                    failures: failures.clone(),
+                });
+                limiter.set_limit(settings.max_failures_per_minute);
                 continue;
             }
             _ = shutdown.changed() => break,
@@ -285,7 +298,7 @@ impl Connection {
             tokio::time::sleep(self.delay).await;
         }
         let peer = self.peer;
-        let idle = self.app.config.ssh.idle_timeout;
+        let idle = self.app.live.borrow().idle_timeout;
         let deadline = Instant::now() + idle;
         let (handler, signed_in) = handler::ConnectionHandler::new(self.app, self.gate, peer, span);
         let (stream, closer) = Closable::new(quick_ack::QuickAck::new(stream));

@@ -53,7 +53,7 @@ async fn upload(
     body: Body,
 ) -> Result<Response, ApiError> {
     let (who, entry) = writer(&app, &headers, (&owner, &name), "upload to", true).await?;
-    let max = app.config.web.upload_max.0;
+    let max = app.live.borrow().upload_max;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());

@@ -73,7 +73,7 @@ pub fn router(app: Arc<App>, metrics: Metrics) -> Router {
 /// connection is an HTTPS one.
 pub async fn serve(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: watch::Receiver<Option<TlsAcceptor>>,
     app: Arc<App>,
     metrics: Metrics,
     mut shutdown: watch::Receiver<bool>,
@@ -96,7 +96,10 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         // Every line logged for this connection names its address.
         let span = tracing::info_span!("http", %peer);
-        tokio::spawn(serve_connection(stream, peer, tls.clone(), router.clone()).instrument(span));
+        // The certificate as last (re)loaded: a reload reaches the next
+        // connection, and open ones keep theirs.
+        let acceptor = tls.borrow().clone();
+        tokio::spawn(serve_connection(stream, peer, acceptor, router.clone()).instrument(span));
     }
     sweeper.abort();
 }

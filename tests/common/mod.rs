@@ -207,6 +207,20 @@ impl Server {
         }
     }
 
+    /// The configuration file the server reads (at start and on SIGHUP).
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.path().join("config/foyer.toml")
+    }
+
+    /// Sends the server SIGHUP (a reload).
+    pub fn hang_up(&self) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGHUP,
+        )
+        .expect("SIGHUP to the server");
+    }
+
     /// The database URL this server and its admin commands use.
     pub fn database_url(&self) -> String {
         self.database.url(self.dir.path())

@@ -91,7 +91,7 @@ fn owner_of(entry: &SessionEntry) -> Owner {
 /// Shows `requested` (relative to the session's working directory).
 pub async fn view(app: &App, entry: &SessionEntry, requested: &str) -> Result<Viewed, FilesError> {
     let path = names::relative_path(requested)?.join("/");
-    let max = app.config.web.file_view_max.0;
+    let max = app.live.borrow().file_view_max;
     let pid = entry.link.status().await.ok().and_then(|s| s.program_pid);
     let command = UserCommand {
         argv: scripts::view_command(max, &entry.record.cwd, pid, &path),
