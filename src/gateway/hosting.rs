@@ -15,6 +15,7 @@ use crate::runtime::{Owner, Runtime, SpawnError, SpawnSpec};
 use crate::wire::FinalScreen;
 use crate::wire::HubSettings;
 use crate::wire::launch::Launch;
+use crate::wire::session::Recording;
 
 /// Starts session hosts. Cheap to clone.
 #[derive(Clone)]
@@ -43,6 +44,7 @@ impl HostStarter {
         if let Some(seed) = &seed {
             spec.size = seed.size;
         }
+        let term = term_of(&spec);
         let (program, lease) = self.runtime.program(owner, spec).await?;
         let mut settings = self.settings.clone();
         // The host runs in `/`: every path it gets is absolute.
@@ -51,7 +53,10 @@ impl HostStarter {
                 let dir = std::path::absolute(dir).map_err(|error| {
                     SpawnError::Host(format!("cannot resolve {}: {error}", dir.display()))
                 })?;
-                Some(recording::path_for(&dir, &identity.label, identity.id.0))
+                Some(Recording {
+                    path: recording::path_for(&dir, &identity.label, identity.id.0),
+                    term,
+                })
             }
             None => None,
         };
@@ -70,4 +75,14 @@ impl HostStarter {
         connection.lease = lease;
         Ok(connection)
     }
+}
+
+/// The `TERM` the program gets (what its recording's header names).
+fn term_of(spec: &SpawnSpec) -> String {
+    spec.env
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "TERM")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default()
 }
