@@ -101,6 +101,20 @@ pub enum StoreError {
     /// A public key line that cannot be used.
     #[error("invalid public key: {reason}")]
     InvalidKey { reason: String },
+
+    /// An authorized_keys line whose options foyer cannot honour: the key
+    /// is not trusted without them.
+    #[error(
+        "the key {fingerprint}{comment} has the option `{option}`, which foyer cannot \
+         enforce ({reason}); remove the option from the line to trust the key without it"
+    )]
+    KeyOption {
+        fingerprint: String,
+        /// ` (COMMENT)`, or empty.
+        comment: String,
+        option: String,
+        reason: &'static str,
+    },
 }
 
 /// SQLite primary result codes we give their own message.

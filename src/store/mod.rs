@@ -5,7 +5,8 @@
 //! WAL, busy timeout, foreign keys), running the embedded migrations, the id
 //! newtypes and the time helper. The tables are handled in the submodules:
 //! `users` (users and their keys), `sessions` (session records), `keys`
-//! (parsing public-key lines), `grants`, `tokens` (sign-in links, guest
+//! (parsing public-key lines), `key_options` (what authorized_keys options
+//! foyer honours), `grants`, `tokens` (sign-in links, guest
 //! links, browser sign-ins and API tokens, stored hashed), `error` (the
 //! error type), `redact` (a database URL's secrets hidden for display).
 //! Must not: know about SSH connections, PTYs or the session hub; keep any
@@ -17,6 +18,7 @@
 mod audit;
 mod error;
 mod grants;
+mod key_options;
 mod keys;
 mod redact;
 mod sessions;
@@ -35,7 +37,10 @@ use sqlx::any::AnyPoolOptions;
 pub use audit::AuditRecord;
 pub use error::StoreError;
 pub use grants::{Grant, GrantRecord};
-pub use keys::{ParsedKey, normalize_fingerprint, parse_key_line, parse_public_key};
+pub use keys::{
+    AuthorizedLine, ParsedKey, normalize_fingerprint, parse_authorized_line, parse_key_line,
+    parse_public_key,
+};
 pub use redact::redact_url;
 pub use sessions::{NewSession, SessionRecord, SessionState, valid_session_name};
 pub use tokens::{Minted, NewToken, TokenId, TokenKind, TokenRecord, hash_secret};
