@@ -215,8 +215,55 @@ pub async fn run_key_to(store: &Store, cmd: KeyCommand, out: &mut dyn Write) -> 
 
 /// The keys of the OS user whose home is `home`, for the admin created on
 /// first start: `~/.ssh/authorized_keys` and `~/.ssh/*.pub`, deduplicated by
-/// fingerprint; unreadable files and unusable lines are skipped.
+/// fingerprint. Unreadable files are skipped; each line left out (a key
+/// with an option foyer cannot enforce, a certificate authority, an
+/// unusable key) is logged as a warning that says why.
 pub fn first_start_keys(home: &Path) -> Vec<ParsedKey> {
+    let (keys, skipped) = first_start_import(home);
+    for line in &skipped {
+        tracing::warn!(
+            file = %line.file.display(),
+            line = line.number,
+            "key not imported for the first admin: {}",
+            line.reason
+        );
+    }
+    keys
+}
+
+/// A key line the first-start import left out.
+#[derive(Debug, Clone)]
+pub struct SkippedLine {
+    pub file: PathBuf,
+    /// 1-based.
+    pub number: usize,
+    pub reason: String,
+}
+
+/// [`first_start_keys`] without logging: the keys, and the lines left out.
+pub fn first_start_import(home: &Path) -> (Vec<ParsedKey>, Vec<SkippedLine>) {
+    let mut keys = Vec::new();
+    let mut skipped = Vec::new();
+    for file in first_start_files(home) {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for (number, line) in key_lines(&text) {
+            match parse_key_line(line) {
+                Ok(key) => keys.push(key),
+                Err(error) => skipped.push(SkippedLine {
+                    file: file.clone(),
+                    number,
+                    reason: error.to_string(),
+                }),
+            }
+        }
+    }
+    (dedup_keys(keys), skipped)
+}
+
+/// `~/.ssh/authorized_keys`, then the `.pub` files of `~/.ssh` by name.
+fn first_start_files(home: &Path) -> Vec<PathBuf> {
     let ssh = home.join(".ssh");
     let mut files = vec![ssh.join("authorized_keys")];
     if let Ok(entries) = std::fs::read_dir(&ssh) {
@@ -227,16 +274,7 @@ pub fn first_start_keys(home: &Path) -> Vec<ParsedKey> {
         pubs.sort();
         files.extend(pubs);
     }
-    let keys = files
-        .iter()
-        .filter_map(|path| std::fs::read_to_string(path).ok())
-        .flat_map(|text| {
-            key_lines(&text)
-                .filter_map(|(_, line)| parse_key_line(line).ok())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    dedup_keys(keys)
+    files
 }
 
 /// Every key of a key file; an unusable line is an error naming the file and line.

@@ -94,7 +94,7 @@ async fn users_are_added_listed_and_removed() {
     let file = dir.path().join("authorized_keys");
     std::fs::write(
         &file,
-        format!("# my keys\n\nno-pty,command=\"echo a b\" {KEY_B}\n{KEY_A}\n"),
+        format!("# my keys\n\nno-port-forwarding,environment=\"A=a b\" {KEY_B}\n{KEY_A}\n"),
     )
     .unwrap();
     let out = run(
@@ -225,7 +225,7 @@ fn first_start_reads_authorized_keys_and_pub_files() {
     std::fs::create_dir(&ssh).unwrap();
     std::fs::write(
         ssh.join("authorized_keys"),
-        format!("# comment\n{KEY_A}\nrestrict {KEY_B}\nnot a key\n"),
+        format!("# comment\n\n{KEY_A}\nrestrict,pty {KEY_B}\nnot a key\n"),
     )
     .unwrap();
     std::fs::write(ssh.join("id_ed25519.pub"), format!("{KEY_A}\n")).unwrap();
@@ -238,4 +238,77 @@ fn first_start_reads_authorized_keys_and_pub_files() {
     let keys = first_start_keys(home.path());
     let comments: Vec<_> = keys.iter().map(|k| k.comment.as_str()).collect();
     assert_eq!(comments, ["alice@laptop", "bob@desk", ""]);
+}
+
+#[test]
+fn first_start_leaves_out_keys_with_options_it_cannot_enforce_and_says_why() {
+    let home = tempfile::tempdir().unwrap();
+    let ssh = home.path().join(".ssh");
+    std::fs::create_dir(&ssh).unwrap();
+    // Lines as they are found in the wild: a forced command with quoted
+    // spaces and commas (as GitLab writes them), source addresses, a CA.
+    let text = format!(
+        "# keys\n\
+         command=\"/usr/bin/gitlab-shell key-1,x\",no-port-forwarding,no-X11-forwarding {KEY_A}\n\
+         \n\
+         from=\"10.0.0.0/8,!10.0.0.9\" {KEY_B}\n\
+         cert-authority,principals=\"alice\" {KEY_C}\n\
+         no-agent-forwarding,no-port-forwarding {KEY_C}\n"
+    );
+    std::fs::write(ssh.join("authorized_keys"), text).unwrap();
+    let (keys, skipped) = first_start_import(home.path());
+    let fingerprints: Vec<_> = keys.iter().map(|k| k.fingerprint.as_str()).collect();
+    assert_eq!(fingerprints.len(), 1);
+    assert_eq!(keys[0].comment, "", "only KEY_C, from its harmless line");
+    let lines: Vec<_> = skipped.iter().map(|s| s.number).collect();
+    assert_eq!(lines, [2, 4, 5]);
+    assert!(skipped[0].reason.contains(KEY_A_FP), "{:?}", skipped[0]);
+    assert!(
+        skipped[0].reason.contains("(alice@laptop)"),
+        "{:?}",
+        skipped[0]
+    );
+    assert!(
+        skipped[0]
+            .reason
+            .contains(r#"`command="/usr/bin/gitlab-shell key-1,x"`"#),
+        "{:?}",
+        skipped[0]
+    );
+    assert!(skipped[1].reason.contains("(bob@desk)") && skipped[1].reason.contains("`from="));
+    assert!(
+        skipped[2].reason.contains("`cert-authority`"),
+        "{:?}",
+        skipped[2]
+    );
+    assert!(
+        skipped
+            .iter()
+            .all(|s| s.file == ssh.join("authorized_keys"))
+    );
+}
+
+#[tokio::test]
+async fn key_options_foyer_cannot_enforce_stop_user_add_and_key_add() {
+    let (_dir, store) = store().await;
+    let line = format!("no-pty {KEY_A}");
+    let err = run(&store, &["user", "add", "alice", "--key", &line])
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("`no-pty`") && text.contains(KEY_A_FP),
+        "{text}"
+    );
+    run(&store, &["user", "add", "alice"]).await.unwrap();
+    let err = run(
+        &store,
+        &["key", "add", "alice", &format!("restrict {KEY_B}")],
+    )
+    .await
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("`restrict`"), "{err:#}");
+    let kept = format!("restrict,pty {KEY_B}");
+    let out = run(&store, &["key", "add", "alice", &kept]).await.unwrap();
+    assert!(out.starts_with("added key SHA256:"), "{out}");
 }

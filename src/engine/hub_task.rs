@@ -398,12 +398,17 @@ impl Hub {
 
     /// Starts recording the program just started, with `sessions.record`.
     fn start_recording(&mut self) {
-        let Some(path) = self.settings.recording.clone() else {
+        let Some(target) = self.settings.recording.clone() else {
             return;
         };
         let size = self.table.pty_size();
         let failures = self.recording_failures.clone();
-        self.recorder = Some(Recorder::start(path, size, &self.identity.label, failures));
+        self.recorder = Some(Recorder::start(
+            target,
+            size,
+            &self.identity.label,
+            failures,
+        ));
     }
 
     fn write_to_program(&mut self, bytes: Bytes) {

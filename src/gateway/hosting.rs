@@ -16,6 +16,7 @@ use crate::runtime::{Owner, Runtime, SpawnError, SpawnSpec};
 use crate::wire::FinalScreen;
 use crate::wire::HubSettings;
 use crate::wire::launch::Launch;
+use crate::wire::session::Recording;
 
 /// Starts session hosts. Cheap to clone.
 #[derive(Clone)]
@@ -46,6 +47,7 @@ impl HostStarter {
         if let Some(seed) = &seed {
             spec.size = seed.size;
         }
+        let term = term_of(&spec);
         let (program, lease) = self.runtime.program(owner, spec).await?;
         let mut settings = self.settings.clone();
         settings.max_clients = self.live.borrow().max_clients;
@@ -55,7 +57,10 @@ impl HostStarter {
                 let dir = std::path::absolute(dir).map_err(|error| {
                     SpawnError::Host(format!("cannot resolve {}: {error}", dir.display()))
                 })?;
-                Some(recording::path_for(&dir, &identity.label, identity.id.0))
+                Some(Recording {
+                    path: recording::path_for(&dir, &identity.label, identity.id.0),
+                    term,
+                })
             }
             None => None,
         };
@@ -74,4 +79,14 @@ impl HostStarter {
         connection.lease = lease;
         Ok(connection)
     }
+}
+
+/// The `TERM` the program gets (what its recording's header names).
+fn term_of(spec: &SpawnSpec) -> String {
+    spec.env
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "TERM")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default()
 }

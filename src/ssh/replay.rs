@@ -1,7 +1,9 @@
 //! The `replay` verb: plays a session's asciicast recording to the client
-//! with its timing (pauses longer than [`MAX_PAUSE`] are shortened, as
-//! asciinema's idle limit does), until its end or until the client leaves
-//! with the prefix key and `d`.
+//! with its timing (pauses longer than the header's `idle_time_limit`,
+//! or [`recording::IDLE_TIME_LIMIT`] when it has none, are shortened, as
+//! asciinema does), until its end or until the client leaves with the
+//! prefix key and `d`. Resize events change nothing: the client's terminal
+//! keeps its size, as with `asciinema play`.
 //!
 //! Must not touch the session itself: it only reads the recording file.
 
@@ -16,9 +18,6 @@ use super::channel::{ChannelEvent, ChannelIo};
 use crate::engine::recording;
 use crate::gateway::App;
 use crate::ssh::prefix::{InputAction, PrefixReader};
-
-/// Longest pause played as recorded.
-const MAX_PAUSE: Duration = Duration::from_secs(2);
 
 pub(super) async fn replay(app: &App, caller: &Caller, name: &str, io: &mut ChannelIo) -> Outcome {
     let (entry, _) = match find(app, caller, name).await {
@@ -43,10 +42,10 @@ pub(super) async fn replay(app: &App, caller: &Caller, name: &str, io: &mut Chan
         }
     };
     let mut lines = BufReader::new(file).lines();
-    // The header: nothing in it changes how the events play.
-    if !matches!(lines.next_line().await, Ok(Some(_))) {
+    let Ok(Some(header)) = lines.next_line().await else {
         return Outcome::refused(format!("the recording of {} is empty", entry.label()));
-    }
+    };
+    let max_pause = idle_limit(&header);
     let mut player = Player {
         io,
         keys: PrefixReader::new(app.config.keys.prefix.byte),
@@ -58,7 +57,7 @@ pub(super) async fn replay(app: &App, caller: &Caller, name: &str, io: &mut Chan
         let Some((time, output)) = parse_event(&line) else {
             continue;
         };
-        let pause = Duration::from_secs_f64((time - last).max(0.0)).min(MAX_PAUSE);
+        let pause = Duration::from_secs_f64((time - last).max(0.0)).min(max_pause);
         last = time.max(last);
         at += pause;
         if !player.wait_until(at).await {
@@ -71,6 +70,17 @@ pub(super) async fn replay(app: &App, caller: &Caller, name: &str, io: &mut Chan
         }
     }
     player.finish(&entry.label(), true).await
+}
+
+/// The longest pause to play: the header's `idle_time_limit`, or
+/// foyer's default for a recording without one.
+fn idle_limit(header: &str) -> Duration {
+    serde_json::from_str::<serde_json::Value>(header)
+        .ok()
+        .and_then(|header| header.get("idle_time_limit")?.as_f64())
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .filter(|limit| !limit.is_zero())
+        .unwrap_or(Duration::from_secs_f64(recording::IDLE_TIME_LIMIT))
 }
 
 /// One event's time and, for output, its text (`None` for a resize).
@@ -125,7 +135,8 @@ impl Player<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_event;
+    use super::{idle_limit, parse_event};
+    use std::time::Duration;
 
     #[test]
     fn events_parse_and_bad_lines_are_skipped() {
@@ -136,5 +147,20 @@ mod tests {
         assert_eq!(parse_event(r#"[2.0, "r", "100x30"]"#), Some((2.0, None)));
         assert_eq!(parse_event("not json"), None);
         assert_eq!(parse_event(r#"["x", "o", "hi"]"#), None);
+    }
+
+    #[test]
+    fn the_header_idle_limit_is_honoured_with_a_default() {
+        let limit = |header: &str| idle_limit(header);
+        assert_eq!(
+            limit(r#"{"version": 2, "idle_time_limit": 0.5}"#),
+            Duration::from_millis(500)
+        );
+        assert_eq!(limit(r#"{"version": 2}"#), Duration::from_secs(2));
+        assert_eq!(
+            limit(r#"{"version": 2, "idle_time_limit": -1}"#),
+            Duration::from_secs(2)
+        );
+        assert_eq!(limit("not json"), Duration::from_secs(2));
     }
 }

@@ -101,6 +101,20 @@ pub enum StoreError {
     /// A public key line that cannot be used.
     #[error("invalid public key: {reason}")]
     InvalidKey { reason: String },
+
+    /// An authorized_keys line whose options foyer cannot honour: the key
+    /// is not trusted without them.
+    #[error(
+        "the key {fingerprint}{comment} has the option `{option}`, which foyer cannot \
+         enforce ({reason}); remove the option from the line to trust the key without it"
+    )]
+    KeyOption {
+        fingerprint: String,
+        /// ` (COMMENT)`, or empty.
+        comment: String,
+        option: String,
+        reason: &'static str,
+    },
 }
 
 /// SQLite primary result codes we give their own message.
@@ -152,47 +166,4 @@ impl StoreError {
 /// `map_err` helper: `.map_err(db("create a user"))`.
 pub(crate) fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::from_sqlx(context, source)
-}
-
-/// Hide the password of a URL such as `postgres://user:secret@host/db`.
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest_start = scheme_end + 3;
-    let rest = &url[rest_start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_string();
-    };
-    let userinfo = &authority[..at];
-    match userinfo.find(':') {
-        Some(colon) => format!(
-            "{}{}:***{}",
-            &url[..rest_start],
-            &userinfo[..colon],
-            &url[rest_start + at..]
-        ),
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            redact_url("postgres://foyer:s3cret@db:5432/foyer"),
-            "postgres://foyer:***@db:5432/foyer"
-        );
-        assert_eq!(redact_url("postgres://db/foyer"), "postgres://db/foyer");
-        assert_eq!(redact_url("postgres://me@db/x"), "postgres://me@db/x");
-        assert_eq!(
-            redact_url("sqlite://data/foyer.db"),
-            "sqlite://data/foyer.db"
-        );
-    }
 }

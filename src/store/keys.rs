@@ -2,12 +2,16 @@
 //!
 //! Owns: `ParsedKey`, the accepted key types (ed25519, ECDSA, RSA of 2048
 //! bits or more, and their FIDO `sk-` forms), readable reasons for refusing a
-//! line, authorized_keys lines with options, and fingerprint normalisation.
+//! line, authorized_keys lines with options (through ssh-key's parser; what
+//! is done with each option is `key_options`), and fingerprint
+//! normalisation.
 //! Must not: touch the database or the file system.
 
+use russh::keys::ssh_key::authorized_keys::Entry;
 use russh::keys::{Algorithm, HashAlg, PublicKey};
 
 use super::StoreError;
+use super::key_options;
 
 /// A public key accepted for storage.
 #[derive(Debug, Clone)]
@@ -119,33 +123,92 @@ pub fn parse_public_key(line: &str) -> Result<ParsedKey, StoreError> {
     })
 }
 
-/// Parse a line as found in an `authorized_keys` or `.pub` file: either a
-/// plain key line, or one with options before the key type
-/// (`from="10.0.0.0/8",no-pty ssh-ed25519 AAAA… me`). The options are
-/// dropped. `cert-authority` lines name a CA, not a user's key, and are
-/// refused.
-pub fn parse_key_line(line: &str) -> Result<ParsedKey, StoreError> {
+/// A line of an `authorized_keys` file: its key and its options as
+/// written (`from="10.0.0.0/8"`, `no-pty`, …).
+#[derive(Debug, Clone)]
+pub struct AuthorizedLine {
+    pub key: ParsedKey,
+    pub options: Vec<String>,
+}
+
+/// Parse a line as found in an `authorized_keys` or `.pub` file, a plain
+/// key line or one with options before the key type
+/// (`from="10.0.0.0/8",no-pty ssh-ed25519 AAAA… me`), with ssh-key's
+/// authorized_keys parser. It refuses what ssh-key 0.7 cannot represent
+/// but sshd accepts (a space inside a quoted option, options before a key
+/// without a comment); those lines are split here, quotes respected.
+pub fn parse_authorized_line(line: &str) -> Result<AuthorizedLine, StoreError> {
     let line = line.trim();
     let first = line.split_whitespace().next().unwrap_or_default();
     if KEY_TYPES.contains(&first) || first.contains("-cert-v01@openssh.com") {
-        return parse_public_key(line);
+        return Ok(AuthorizedLine {
+            key: parse_public_key(line)?,
+            options: Vec::new(),
+        });
     }
-    // Options come first; the key starts at the first word naming a key type.
-    // Options may hold quoted spaces, so look at every later word.
-    let mut offset = 0;
-    for word in line.split_whitespace() {
-        let at = offset + line[offset..].find(word).unwrap_or(0);
-        offset = at + word.len();
-        if at > 0 && KEY_TYPES.contains(&word) {
-            if line[..at].contains("cert-authority") {
-                return Err(invalid(
-                    "a cert-authority line names a certificate authority, not a user's key",
-                ));
+    if let Ok(entry) = line.parse::<Entry>() {
+        let options = entry.config_opts().iter().map(str::to_string).collect();
+        let openssh = entry
+            .public_key()
+            .to_openssh()
+            .map_err(|e| invalid(format!("the key cannot be re-encoded ({e})")))?;
+        return Ok(AuthorizedLine {
+            key: parse_public_key(&openssh)?,
+            options,
+        });
+    }
+    match split_options_field(line) {
+        Some((field, key)) => Ok(AuthorizedLine {
+            key: parse_public_key(key)?,
+            options: key_options::split_options(field),
+        }),
+        None => parse_public_key(line).map(|key| AuthorizedLine {
+            key,
+            options: Vec::new(),
+        }),
+    }
+}
+
+/// [`parse_authorized_line`], refusing a line with an option foyer cannot
+/// honour (see `key_options`): the key is never trusted without it.
+pub fn parse_key_line(line: &str) -> Result<ParsedKey, StoreError> {
+    let AuthorizedLine { key, options } = parse_authorized_line(line)?;
+    match key_options::refused_option(&options) {
+        None => Ok(key),
+        Some(refused) => Err(StoreError::KeyOption {
+            comment: if key.comment.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", key.comment)
+            },
+            fingerprint: key.fingerprint,
+            option: refused.option,
+            reason: refused.reason,
+        }),
+    }
+}
+
+/// The options field and the rest of a line whose first word is not a
+/// key type: split at the first space outside quotes, when a key type
+/// follows.
+fn split_options_field(line: &str) -> Option<(&str, &str)> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                let rest = line[i..].trim_start();
+                let kind = rest.split_whitespace().next().unwrap_or_default();
+                let is_key = KEY_TYPES.contains(&kind) || kind.contains("-cert-v01@openssh.com");
+                return is_key.then_some((&line[..i], rest));
             }
-            return parse_public_key(&line[at..]);
+            _ => {}
         }
     }
-    parse_public_key(line)
+    None
 }
 
 /// Accept a fingerprint as `SHA256:…` or as the bare base64 part.
@@ -234,15 +297,65 @@ mod tests {
         assert!(err.contains("DSA"), "{err}");
     }
 
+    /// The key and options of a line, or the error's text.
+    fn options_of(line: &str) -> Result<(String, Vec<String>), String> {
+        parse_authorized_line(line)
+            .map(|l| (l.key.comment, l.options))
+            .map_err(|e| e.to_string())
+    }
+
     #[test]
-    fn authorized_keys_options_are_skipped() {
-        let line = format!("from=\"10.0.0.1\",command=\"echo hi there\" {ED25519_B}");
-        let key = parse_key_line(&line).unwrap();
-        assert_eq!(key.comment, "bob@desk");
+    fn authorized_keys_lines_give_their_key_and_options() {
+        // Quoted commas (ssh-key's parser).
+        let line = format!(r#"from="10.0.0.1,10.0.0.2",no-pty {ED25519_B}"#);
+        assert_eq!(
+            options_of(&line).unwrap(),
+            (
+                "bob@desk".into(),
+                vec![r#"from="10.0.0.1,10.0.0.2""#.into(), "no-pty".into()]
+            )
+        );
+        // A quoted space, which ssh-key 0.7 refuses and sshd accepts.
+        let line = format!(r#"command="echo hi there",no-port-forwarding {ED25519_B}"#);
+        assert_eq!(
+            options_of(&line).unwrap().1,
+            [r#"command="echo hi there""#, "no-port-forwarding"]
+        );
+        // Options before a key without a comment.
+        let line = format!("restrict,pty {ED25519_C}");
+        assert_eq!(
+            options_of(&line).unwrap(),
+            (String::new(), vec!["restrict".into(), "pty".into()])
+        );
+        // A comment with spaces, no options.
+        let line = format!("{ED25519_C} my old laptop");
+        assert_eq!(options_of(&line).unwrap(), ("my old laptop".into(), vec![]));
+        // An options field before a certificate is still a certificate.
+        let err = options_of("no-pty ssh-ed25519-cert-v01@openssh.com AAAA x").unwrap_err();
+        assert!(err.contains("certificate"), "{err}");
+        assert!(parse_key_line("no-pty just words").is_err());
+    }
+
+    #[test]
+    fn a_key_is_not_trusted_without_options_foyer_cannot_enforce() {
+        let line = format!(r#"from="10.0.0.0/8" {ED25519_A}"#);
+        let err = parse_key_line(&line).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "the key {ED25519_A_FP} (alice@laptop) has the option `from=\"10.0.0.0/8\"`, \
+                 which foyer cannot enforce (it limits the addresses the key may sign in from); \
+                 remove the option from the line to trust the key without it"
+            )
+        );
         let ca = format!("cert-authority {ED25519_B}");
         let err = parse_key_line(&ca).unwrap_err().to_string();
-        assert!(err.contains("certificate authority"), "{err}");
-        assert!(parse_key_line("no-pty just words").is_err());
+        assert!(
+            err.contains("`cert-authority`") && err.contains("trusted_user_ca_keys"),
+            "{err}"
+        );
+        let kept = format!("no-agent-forwarding,no-X11-forwarding,restrict,pty {ED25519_A}");
+        assert_eq!(parse_key_line(&kept).unwrap().fingerprint, ED25519_A_FP);
     }
 
     #[test]

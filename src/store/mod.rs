@@ -5,9 +5,10 @@
 //! WAL, busy timeout, foreign keys), running the embedded migrations, the id
 //! newtypes and the time helper. The tables are handled in the submodules:
 //! `users` (users and their keys), `sessions` (session records), `keys`
-//! (parsing public-key lines), `grants`, `tokens` (sign-in links, guest
+//! (parsing public-key lines), `key_options` (what authorized_keys options
+//! foyer honours), `grants`, `tokens` (sign-in links, guest
 //! links, browser sign-ins and API tokens, stored hashed), `error` (the
-//! error type).
+//! error type), `redact` (a database URL's secrets hidden for display).
 //! Must not: know about SSH connections, PTYs or the session hub; keep any
 //! state besides the connection pool; print anything.
 //!
@@ -17,7 +18,9 @@
 mod audit;
 mod error;
 mod grants;
+mod key_options;
 mod keys;
+mod redact;
 mod sessions;
 mod tokens;
 mod users;
@@ -34,12 +37,14 @@ use sqlx::any::AnyPoolOptions;
 pub use audit::AuditRecord;
 pub use error::StoreError;
 pub use grants::{Grant, GrantRecord};
-pub use keys::{ParsedKey, normalize_fingerprint, parse_key_line, parse_public_key};
+pub use keys::{
+    AuthorizedLine, ParsedKey, normalize_fingerprint, parse_authorized_line, parse_key_line,
+    parse_public_key,
+};
+pub use redact::redact_url;
 pub use sessions::{NewSession, SessionRecord, SessionState, valid_session_name};
 pub use tokens::{Minted, NewToken, TokenId, TokenKind, TokenRecord, hash_secret};
 pub use users::{User, UserKey, valid_user_name};
-
-use error::redact_url;
 
 /// Most connections a server (or admin command) holds to PostgreSQL at
 /// once; each is a socket. Size `max_connections` on the PostgreSQL side

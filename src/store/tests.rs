@@ -381,6 +381,15 @@ async fn bad_urls_are_refused_readably() {
             .starts_with("unsupported database URL mysql://x/y"),
         "{err}"
     );
+    // A keyword/value connection string is not supported, and its
+    // password is not shown either.
+    let err = Store::open("host=db user=me password=s3cret")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unsupported database URL host=db user=me password=***: use sqlite://PATH or postgres://…"
+    );
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/missing.db?mode=rw", dir.path().display());
     let err = Store::open(&url).await.unwrap_err();

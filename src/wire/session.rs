@@ -75,9 +75,18 @@ pub struct HubSettings {
     pub sync_timeout: Duration,
     /// Most clients attached at once (`sessions.max_clients`); 0: no limit.
     pub max_clients: usize,
-    /// The recording file (`sessions.record`), as the hub sees it, or
-    /// `None` to not record.
-    pub recording: Option<std::path::PathBuf>,
+    /// Where and how to record (`sessions.record`), or `None` to not
+    /// record.
+    pub recording: Option<Recording>,
+}
+
+/// A session's recording: its file, as the hub sees it, and what the
+/// asciicast header says of the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recording {
+    pub path: std::path::PathBuf,
+    /// The `TERM` the program was started with.
+    pub term: String,
 }
 
 /// A running session's state, as `ls` and the metrics show it.

@@ -64,6 +64,17 @@ impl Server {
         Server::start_in(dir, TestDatabase::create(), args)
     }
 
+    /// Starts a server with `config` after `prepare` has set up its
+    /// directory (`home/` is the server's `HOME`, for a first start).
+    pub fn start_prepared(config: &str, prepare: impl FnOnce(&Path)) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(dir.path().join("config/foyer.toml"), config).unwrap();
+        prepare(dir.path());
+        Server::start_in(dir, TestDatabase::create(), Vec::new())
+    }
+
     /// Starts a server on a database the test manages itself.
     pub fn start_on_database(url: &str) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
