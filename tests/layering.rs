@@ -19,6 +19,7 @@ const RANKS: &[(&str, u8)] = &[
     ("metrics", 1),
     ("audit", 2),
     ("engine", 2),
+    ("logging", 2),
     ("runtime", 3),
     ("host", 4),
     ("gateway", 4),
@@ -38,6 +39,8 @@ const ONLY: &[(&str, &[&str])] = &[
     ("clock", &[]),
     ("wire", &[]),
     ("engine", &["wire", "clock"]),
+    // Sets up log output; knows the configuration's format, nothing else.
+    ("logging", &["config"]),
     // A transport out: it hears the gateway's attention events and POSTs.
     (
         "webhook",
