@@ -23,6 +23,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::server;
 use crate::clock::unix_now;
@@ -213,8 +214,12 @@ async fn start_session(
     };
     tracing::info!(session = %label, pid = ?hello.program_pid, "session started");
     let hub = start_hub(identity, launch.settings, changes.clone(), start);
+    // The server's lines about this session's connections name it.
+    let span = tracing::info_span!("session", session = %label);
     tokio::spawn(async move {
-        server::serve(listener, hub, changes, hello).await;
+        server::serve(listener, hub, changes, hello)
+            .instrument(span)
+            .await;
         let _ = std::fs::remove_file(&socket);
         tracing::info!(session = %label, "session ended");
         let _ = ended.send(()).await;
