@@ -33,7 +33,7 @@ const FALLBACK_LEVEL: &str = "info";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoggingError {
-    #[error("invalid log level `{directive}`: {reason}")]
+    #[error("invalid log filter `{directive}`: {reason}")]
     InvalidLevel { directive: String, reason: String },
     #[error("cannot change the log level: {0}")]
     Reload(String),
@@ -110,28 +110,31 @@ enum Output {
 }
 
 fn install(format: LogFormat, level: &str, output: Output) -> Result<LogLevelHandle, LoggingError> {
-    let (subscriber, handle, rejected) = subscriber(format, level, output);
+    let rust_log = std::env::var(RUST_LOG).ok();
+    let (subscriber, handle, rejected) = subscriber(format, rust_log.as_deref(), level, output);
     subscriber
         .try_init()
         .map_err(|error| LoggingError::Install(error.to_string()))?;
-    if let Some(error) = rejected {
-        tracing::warn!(%error, "log level not applied; logging at {FALLBACK_LEVEL}");
+    for error in rejected {
+        tracing::warn!(%error, "log filter not applied");
     }
     Ok(handle)
 }
 
-/// The subscriber for `format`, `level` and `output`, not installed; the
-/// handle to its level; why `level` was not taken if it was not.
+/// The subscriber for `format`, the filter (`rust_log`, else `level`) and
+/// `output`, not installed; the handle to its level; the filters it could
+/// not take.
 fn subscriber(
     format: LogFormat,
+    rust_log: Option<&str>,
     level: &str,
     output: Output,
 ) -> (
     impl tracing::Subscriber + Send + Sync,
     LogLevelHandle,
-    Option<LoggingError>,
+    Vec<LoggingError>,
 ) {
-    let (filter, from_rust_log, rejected) = starting_filter(level);
+    let (filter, from_rust_log, rejected) = starting_filter(rust_log, level);
     let (filter, handle) = reload::Layer::new(filter);
     let subscriber = tracing_subscriber::registry()
         .with(filter)
@@ -143,15 +146,23 @@ fn subscriber(
     (subscriber, handle, rejected)
 }
 
-/// The filter to start with, whether it came from `RUST_LOG`, and why
-/// `level` was not taken when it was not.
-fn starting_filter(level: &str) -> (EnvFilter, bool, Option<LoggingError>) {
-    if let Ok(filter) = EnvFilter::try_from_env(RUST_LOG) {
-        return (filter, true, None);
+/// The filter to start with: `rust_log` when it is set (not empty) and
+/// valid, else `level`, else `info`; whether it came from `RUST_LOG`; the
+/// ones that were not valid.
+fn starting_filter(rust_log: Option<&str>, level: &str) -> (EnvFilter, bool, Vec<LoggingError>) {
+    let mut rejected = Vec::new();
+    if let Some(rust_log) = rust_log.filter(|value| !value.is_empty()) {
+        match parse_level(rust_log) {
+            Ok(filter) => return (filter, true, rejected),
+            Err(error) => rejected.push(error),
+        }
     }
     match parse_level(level) {
-        Ok(filter) => (filter, false, None),
-        Err(error) => (EnvFilter::new(FALLBACK_LEVEL), false, Some(error)),
+        Ok(filter) => (filter, false, rejected),
+        Err(error) => {
+            rejected.push(error);
+            (EnvFilter::new(FALLBACK_LEVEL), false, rejected)
+        }
     }
 }
 
@@ -192,6 +203,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rust_log_wins_when_set_and_valid() {
+        let (_, from_rust_log, rejected) = starting_filter(Some("debug"), "warn");
+        assert!(from_rust_log && rejected.is_empty());
+        let (_, from_rust_log, rejected) = starting_filter(Some(""), "warn");
+        assert!(
+            !from_rust_log && rejected.is_empty(),
+            "an empty RUST_LOG is unset"
+        );
+        let (_, from_rust_log, rejected) = starting_filter(Some("foyer=loud"), "warn");
+        assert!(!from_rust_log, "an invalid RUST_LOG gives way to log.level");
+        assert!(
+            matches!(&rejected[..], [LoggingError::InvalidLevel { directive, .. }] if directive == "foyer=loud")
+        );
+        let (filter, _, rejected) = starting_filter(None, "foyer=loud");
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(filter.to_string(), FALLBACK_LEVEL);
+    }
+
+    #[test]
     fn colors_only_on_a_terminal_without_no_color() {
         assert!(use_color(None, true));
         assert!(
@@ -216,14 +246,9 @@ mod tests {
         LogLevelHandle,
     ) {
         let file = tempfile::tempfile().unwrap();
-        let (subscriber, mut handle, rejected) =
-            subscriber(format, level, Output::File(file.try_clone().unwrap()));
-        assert!(rejected.is_none(), "{rejected:?}");
-        // The test's environment must not decide: as if RUST_LOG were unset.
-        if handle.from_rust_log {
-            handle.from_rust_log = false;
-            handle.set(level).unwrap();
-        }
+        let output = Output::File(file.try_clone().unwrap());
+        let (subscriber, handle, rejected) = subscriber(format, None, level, output);
+        assert!(rejected.is_empty(), "{rejected:?}");
         (subscriber, file, handle)
     }
 
@@ -292,6 +317,7 @@ mod tests {
     #[test]
     fn rust_log_keeps_winning_over_a_reload() {
         let (subscriber, file, mut handle) = to_file(LogFormat::Text, "info");
+        // As `init` makes it when RUST_LOG=info is set.
         handle.from_rust_log = true;
         tracing::subscriber::with_default(subscriber, || {
             assert_eq!(handle.set("debug").unwrap(), LevelChange::KeptRustLog);
