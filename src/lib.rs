@@ -23,6 +23,7 @@ pub mod config;
 pub mod engine;
 pub mod gateway;
 pub mod host;
+pub mod logging;
 pub mod metrics;
 pub mod picker;
 pub mod reload;

@@ -172,21 +172,6 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log.level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colors only on a terminal: journald and log files get plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    match config.log.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-}
-
 /// First start with no users: the OS user becomes an admin with the keys
 /// from `~/.ssh`.
 async fn create_first_admin(
@@ -219,7 +204,8 @@ async fn serve(
     stop_sessions: bool,
     announcer: Announcer,
 ) -> anyhow::Result<()> {
-    init_logging(&config);
+    // The handle changes the level at run time (SIGHUP).
+    let _log_level = foyer::logging::init(config.log.format, &config.log.level)?;
     announcer.log_panics();
     foyer::runtime::local::raise_open_files_limit();
     let (store, account) = open_data(&config, announcer).await?;

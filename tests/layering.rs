@@ -20,6 +20,7 @@ const RANKS: &[(&str, u8)] = &[
     ("systemd", 1),
     ("audit", 2),
     ("engine", 2),
+    ("logging", 2),
     ("runtime", 3),
     ("host", 4),
     ("gateway", 4),
@@ -40,6 +41,8 @@ const ONLY: &[(&str, &[&str])] = &[
     ("clock", &[]),
     ("wire", &[]),
     ("engine", &["wire", "clock"]),
+    // Sets up log output; knows the configuration's format, nothing else.
+    ("logging", &["config"]),
     // A transport out: it hears the gateway's attention events and POSTs.
     (
         "webhook",

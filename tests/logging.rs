@@ -29,7 +29,7 @@ fn connection_lines_carry_user_peer_and_session() {
             .log()
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|l| l["fields"]["message"] == "session killed");
+            .find(|l| l["message"] == "session killed");
         found.is_some()
     });
     let fields = span_fields(&found.unwrap());
@@ -63,10 +63,10 @@ fn connection_lines_carry_user_peer_and_session() {
     }
 }
 
-/// An event's own fields merged with its spans' (the span's win: they are
-/// what the line is about).
+/// An event's own fields (at the top level of the line) merged with its
+/// spans' (the span's win: they are what the line is about).
 fn all_fields(line: &serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    let mut fields = line["fields"].as_object().cloned().unwrap_or_default();
+    let mut fields = line.as_object().cloned().unwrap_or_default();
     fields.extend(span_fields(line));
     fields
 }
@@ -94,7 +94,16 @@ fn in_json_every_line_is_json_and_connection_lines_name_user_and_peer() {
 
     let log = server.log();
     let lines = json_lines(&log);
-    let message = |line: &serde_json::Value| line["fields"]["message"].as_str().map(str::to_string);
+    let message = |line: &serde_json::Value| line["message"].as_str().map(str::to_string);
+    // The message and the event's fields sit at the top level, beside
+    // the level, the target and the time (not nested under `fields`).
+    for line in &lines {
+        assert!(line["message"].is_string(), "no top-level message: {line}");
+        assert!(line.get("fields").is_none(), "nested fields: {line}");
+        for key in ["level", "target", "timestamp"] {
+            assert!(line[key].is_string(), "no {key}: {line}");
+        }
+    }
     for (listener, what) in [
         ("ssh", "SSH listening"),
         ("web", "web listening"),
@@ -102,14 +111,14 @@ fn in_json_every_line_is_json_and_connection_lines_name_user_and_peer() {
     ] {
         let event = lines
             .iter()
-            .find(|l| l["fields"]["listener"] == listener)
+            .find(|l| l["listener"] == listener)
             .unwrap_or_else(|| panic!("no {listener} listening event in:\n{log}"));
         assert_eq!(message(event).as_deref(), Some(what), "{event}");
-        let address = event["fields"]["address"].as_str().unwrap_or_default();
+        let address = event["address"].as_str().unwrap_or_default();
         assert!(address.starts_with("127.0.0.1:"), "{event}");
     }
     assert!(
-        lines.iter().any(|l| l["fields"]["command"]
+        lines.iter().any(|l| l["command"]
             .as_str()
             .is_some_and(|c| c.starts_with("ssh -t -p "))),
         "no connect-with event in:\n{log}"
@@ -137,7 +146,7 @@ fn json_lines(log: &str) -> Vec<serde_json::Value> {
 fn assert_names(lines: &[serde_json::Value], what: &str, session: Option<&str>) {
     let line = lines
         .iter()
-        .find(|l| l["fields"]["message"] == what)
+        .find(|l| l["message"] == what)
         .unwrap_or_else(|| panic!("no `{what}` line in {lines:#?}"));
     let fields = all_fields(line);
     assert_eq!(fields.get("user"), Some(&"alice".into()), "{line}");
@@ -205,11 +214,106 @@ fn in_json_a_failed_start_is_a_json_event() {
     let lines = json_lines(&log);
     let stopped = lines
         .iter()
-        .find(|l| l["fields"]["message"] == "foyer stopped")
+        .find(|l| l["message"] == "foyer stopped")
         .unwrap_or_else(|| panic!("no `foyer stopped` event in:\n{log}"));
-    let error = stopped["fields"]["error"].as_str().unwrap_or_default();
+    let error = stopped["error"].as_str().unwrap_or_default();
     assert!(
         error.contains("ssh.listen") && error.contains(&address),
         "{stopped}"
     );
+}
+
+/// Session hosts write `data/hosts/hosts.log` in the gateway's format: in
+/// JSON each line is an object with the message at the top level beside
+/// the level, target and time, and the session it is about.
+#[test]
+fn in_json_the_hosts_log_lines_are_json_with_a_top_level_message() {
+    let server = Server::start_with_config("[log]\nformat = \"json\"\n");
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let path = server.dir.path().join("data/hosts/hosts.log");
+    let mut text = String::new();
+    eventually("the host to log the session's start", || {
+        text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.contains("session started")
+    });
+    let lines = json_lines(&text);
+    let started = lines
+        .iter()
+        .find(|l| l["message"] == "session started")
+        .unwrap_or_else(|| panic!("no `session started` line in:\n{text}"));
+    assert_eq!(started["session"], "alice/work", "{started}");
+    assert_eq!(started["level"], "INFO", "{started}");
+    assert!(
+        started["target"]
+            .as_str()
+            .unwrap()
+            .starts_with("foyer::host"),
+        "{started}"
+    );
+    assert!(started["timestamp"].is_string(), "{started}");
+    assert!(lines.iter().all(|l| l["message"].is_string()), "{text}");
+}
+
+/// In text the hosts' lines look like the gateway's: level, target,
+/// message, then the fields as `key=value`, without colors.
+#[test]
+fn in_text_the_hosts_log_lines_are_laid_out_like_the_gateways() {
+    let server = Server::start();
+    let alice = server.user("alice", false);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let path = server.dir.path().join("data/hosts/hosts.log");
+    let mut text = String::new();
+    eventually("the host to log the session's start", || {
+        text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.contains("session started")
+    });
+    let line = text
+        .lines()
+        .find(|l| l.contains("session started"))
+        .unwrap();
+    assert!(
+        line.contains(" INFO foyer::host::process: session started session=alice/work"),
+        "{line}"
+    );
+    assert!(!text.contains('\x1b'), "{text:?}");
+}
+
+/// On a terminal the text log is colored, unless `NO_COLOR` is set
+/// (no-color.org): then not one ESC byte.
+#[test]
+fn no_color_on_a_terminal_gives_a_plain_log() {
+    assert!(
+        log_on_a_terminal(None).contains(&0x1b),
+        "no colors on a terminal without NO_COLOR"
+    );
+    let plain = log_on_a_terminal(Some("1"));
+    assert!(
+        !plain.contains(&0x1b),
+        "{:?}",
+        String::from_utf8_lossy(&plain)
+    );
+    // An empty NO_COLOR is as if unset.
+    assert!(log_on_a_terminal(Some("")).contains(&0x1b));
+}
+
+/// What `foyer serve` writes on a terminal until it listens, with
+/// `NO_COLOR` set to `no_color` (or removed).
+fn log_on_a_terminal(no_color: Option<&str>) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("home")).unwrap();
+    let url = format!("sqlite://{}", dir.path().join("foyer.db").display());
+    let mut command = common::foyer_on(dir.path(), &url);
+    command
+        .args(["serve", "--ssh-listen", "127.0.0.1:0"])
+        .args(["--web-listen", "127.0.0.1:0"]);
+    match no_color {
+        Some(value) => command.env("NO_COLOR", value),
+        None => command.env_remove("NO_COLOR"),
+    };
+    let term = common::Term::spawn(command, 24, 200);
+    eventually("the server to log that the database is ready", || {
+        String::from_utf8_lossy(&term.raw_output()).contains("database ready")
+    });
+    term.raw_output()
 }

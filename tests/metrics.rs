@@ -2,6 +2,10 @@
 //! clients connect, fail to sign in, attach, type and read (SPEC §7, §9).
 
 mod common;
+mod web_support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use common::{BASH, Server, eventually};
 
@@ -81,12 +85,12 @@ fn counters_move_as_clients_connect_attach_and_type() {
         1.0
     );
     assert!(value(&during, "foyer_ssh_connections_open", &[]) >= 1.0);
-    assert!(grew("foyer_bytes_out_total", &[("transport", "ssh")]) > 100.0);
-    assert!(grew("foyer_bytes_in_total", &[("transport", "ssh")]) >= 18.0);
+    assert!(grew("foyer_output_bytes_total", &[("transport", "ssh")]) > 100.0);
+    assert!(grew("foyer_input_bytes_total", &[("transport", "ssh")]) >= 18.0);
     assert!(
         value(
             &during,
-            "foyer_attach_seconds_count",
+            "foyer_attach_duration_seconds_count",
             &[("transport", "ssh")]
         ) >= 1.0
     );
@@ -212,4 +216,114 @@ fn session_field(ssh: &common::Ssh, name: &str, field: &str) -> u64 {
         .into_iter()
         .find(|s| s["name"] == name)
         .map_or(0, |s| s[field].as_u64().unwrap())
+}
+
+/// `/metrics` after SSH and browser traffic passes the real `promtool
+/// check metrics` (HELP and TYPE for every family, counters ending in
+/// `_total`, units in names), and carries `foyer_build_info` and the
+/// renamed byte counters. Without promtool the test fails in CI
+/// (`CI=true`) and is skipped loudly elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promtool_accepts_the_metrics_after_traffic() {
+    if !promtool_present("promtool_accepts_the_metrics_after_traffic") {
+        return;
+    }
+    let server = Server::start_with_config("[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let address = metrics_address(&server);
+    let alice = server.user("alice", false);
+    assert_ne!(server.stranger().run("whoami").status, 0);
+    alice.ok(&format!("new work -d -- {BASH}"));
+    let term = alice.term("attach work", 24, 80);
+    term.wait_for_text("$ ");
+    term.type_line("echo typed-$((2*21))");
+    term.wait_for_text("typed-42");
+    let cookie = web_support::sign_in(&alice, "work").await;
+    let mut browser = web_support::connect(&server, "alice/work", &cookie).await;
+    browser.resize(80, 24).await;
+    browser.send_bytes(b"echo ws-$((6*7))\r").await;
+    browser.wait_for_text("ws-42").await;
+
+    let text = scrape_text(&address);
+    let checked = promtool_check(&text);
+    assert!(
+        checked.status.success(),
+        "promtool check metrics: {checked:?}\n{text}"
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        text.lines()
+            .any(|l| l == format!("foyer_build_info{{version=\"{version}\"}} 1")),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE foyer_build_info gauge\n"), "{text}");
+    for family in [
+        "foyer_output_bytes_total",
+        "foyer_input_bytes_total",
+        "foyer_attach_duration_seconds",
+        "foyer_websocket_connections_total",
+    ] {
+        assert!(
+            text.contains(&format!("# HELP {family} ")),
+            "{family}: {text}"
+        );
+    }
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    for transport in ["ssh", "websocket"] {
+        let labels = [("transport", transport)];
+        assert!(
+            value(&scrape, "foyer_output_bytes_total", &labels) > 0.0,
+            "{transport}"
+        );
+        assert!(
+            value(&scrape, "foyer_input_bytes_total", &labels) > 0.0,
+            "{transport}"
+        );
+    }
+    assert!(!text.contains("foyer_bytes_out_total") && !text.contains("foyer_bytes_in_total"));
+    term.detach();
+}
+
+/// The body of `/metrics` as it came.
+fn scrape_text(address: &str) -> String {
+    let response = common::http_get(address, "/metrics");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_string()
+}
+
+/// Whether `promtool` runs here; in CI its absence fails the test.
+fn promtool_present(test: &str) -> bool {
+    let found = Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "promtool is missing in CI: install Debian's `prometheus` package"
+        );
+        common::skipped(
+            test,
+            "promtool is not installed (Debian: apt-get install prometheus)",
+        );
+    }
+    found
+}
+
+/// `promtool check metrics` with `text` on its standard input.
+fn promtool_check(text: &str) -> std::process::Output {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }

@@ -117,7 +117,7 @@ pub async fn attach(
     let feed = attachment.messages.take().map(|messages| ClientFeed {
         receipts: attachment.receipts(),
         messages,
-        bytes_out: metrics::counter!(metric::BYTES_OUT, "transport" => transport.label()),
+        bytes_out: metrics::counter!(metric::OUTPUT_BYTES, "transport" => transport.label()),
         transport,
         asked,
         restored: false,

@@ -23,9 +23,11 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::server;
 use crate::clock::unix_now;
+use crate::config::LogFormat;
 use crate::engine::Changes;
 use crate::engine::hub_task::{HubIdentity, HubStart, start_hub};
 use crate::runtime::{Process, SpawnError};
@@ -212,8 +214,12 @@ async fn start_session(
     };
     tracing::info!(session = %label, pid = ?hello.program_pid, "session started");
     let hub = start_hub(identity, launch.settings, changes.clone(), start);
+    // The server's lines about this session's connections name it.
+    let span = tracing::info_span!("session", session = %label);
     tokio::spawn(async move {
-        server::serve(listener, hub, changes, hello).await;
+        server::serve(listener, hub, changes, hello)
+            .instrument(span)
+            .await;
         let _ = std::fs::remove_file(&socket);
         tracing::info!(session = %label, "session ended");
         let _ = ended.send(()).await;
@@ -272,7 +278,8 @@ fn detach_standard_streams() {
     let _ = nix::unistd::dup2_stderr(&null);
 }
 
-/// Logs go to the shared hosts log, each line naming its session.
+/// Logs go to the shared hosts log, each line naming its session, in the
+/// gateway's format (`crate::logging`).
 fn init_logging(log: &Path, launch: &Launch) {
     let Ok(file) = std::fs::OpenOptions::new()
         .create(true)
@@ -281,15 +288,11 @@ fn init_logging(log: &Path, launch: &Launch) {
     else {
         return;
     };
-    let filter = tracing_subscriber::EnvFilter::try_new(&launch.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file));
-    if launch.log_json {
-        builder.json().init();
+    let format = if launch.log_json {
+        LogFormat::Json
     } else {
-        builder.init();
-    }
+        LogFormat::Text
+    };
+    // A host has no one to tell: without a log it runs on silent.
+    let _ = crate::logging::init_file(file, format, &launch.log_level);
 }

@@ -16,6 +16,7 @@ use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::engine::AttachError;
 use crate::engine::Changes;
@@ -65,7 +66,7 @@ pub(super) async fn serve(
                         if let Err(error) = open(stream, hub, hello, controls).await {
                             tracing::debug!(%error, "a gateway connection ended");
                         }
-                    });
+                    }.in_current_span());
                 }
                 Err(error) => {
                     // Out of descriptors, most likely: try again shortly.
@@ -78,7 +79,9 @@ pub(super) async fn serve(
                 if let Some(older) = control.take() {
                     older.abort();
                 }
-                control = Some(tokio::spawn(serve_control(reader, writer, hub.clone(), changes.clone())));
+                control = Some(tokio::spawn(
+                    serve_control(reader, writer, hub.clone(), changes.clone()).in_current_span(),
+                ));
             }
         }
     }

@@ -107,7 +107,7 @@ pub async fn run(
                 Some(ChannelEvent::Data(bytes)) => {
                     actions.clear();
                     reader.feed(&bytes, &mut actions);
-                    metrics::counter!(metric::BYTES_IN, "transport" => "ssh").increment(bytes.len() as u64);
+                    metrics::counter!(metric::INPUT_BYTES, "transport" => "ssh").increment(bytes.len() as u64);
                     if let Some(end) = act(&client.attachment, &actions, &local_tx, &prefix.name()).await {
                         break end;
                     }

@@ -92,6 +92,7 @@ async fn attached(
     peer: SocketAddr,
     socket: WebSocket,
 ) {
+    metrics::counter!(metric::WEBSOCKET_CONNECTIONS).increment(1);
     let span =
         tracing::info_span!("websocket", user = %viewer.name(), %peer, session = %entry.label());
     run(app, entry, viewer, (role, upgradable, peer), socket)
@@ -280,7 +281,7 @@ impl Bridge {
     async fn frame(&mut self, frame: Message) -> Flow {
         match frame {
             Message::Binary(bytes) => {
-                metrics::counter!(metric::BYTES_IN, "transport" => "websocket")
+                metrics::counter!(metric::INPUT_BYTES, "transport" => "websocket")
                     .increment(bytes.len() as u64);
                 let writing = *self.access.borrow() == Role::Writer;
                 if writing && self.client.attachment.input(bytes).await.is_err() {

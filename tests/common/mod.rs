@@ -343,15 +343,14 @@ fn collect_lines(
 
 /// A listener's port from the line announcing it: `foyer: SSH listening
 /// on ADDR` (text logs), or a JSON event with `listener` and `address`
-/// fields (`log.format = "json"`).
+/// fields at its top level (`log.format = "json"`).
 pub fn announced_port(line: &str) -> Option<(Listener, u16)> {
     let (listener, address) = if let Some(address) = line.strip_prefix("foyer: SSH listening on ") {
         (Listener::Ssh, address.to_string())
     } else if let Some(address) = line.strip_prefix("foyer: web listening on ") {
         (Listener::Web, address.to_string())
     } else {
-        let event: serde_json::Value = serde_json::from_str(line).ok()?;
-        let fields = &event["fields"];
+        let fields: serde_json::Value = serde_json::from_str(line).ok()?;
         let listener = match fields["listener"].as_str()? {
             "ssh" => Listener::Ssh,
             "web" => Listener::Web,
