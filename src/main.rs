@@ -205,7 +205,7 @@ async fn serve(
     announcer: Announcer,
 ) -> anyhow::Result<()> {
     // The handle changes the level at run time (SIGHUP).
-    let _log_level = foyer::logging::init(config.log.format, &config.log.level)?;
+    let log_level = foyer::logging::init(config.log.format, &config.log.level)?;
     announcer.log_panics();
     foyer::runtime::local::raise_open_files_limit();
     let (store, account) = open_data(&config, announcer).await?;
@@ -222,7 +222,7 @@ async fn serve(
         running: config.clone(),
         live: live_sender,
         tls: watch::Sender::new(listeners.tls.clone()),
-        log_level: None,
+        log_level,
     };
     let russh_config = Arc::new(ssh::russh_config(host_key, &config.ssh.kex));
     let app = Arc::new(App {

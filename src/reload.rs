@@ -16,13 +16,12 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Config, ConfigError};
 use crate::gateway::live::{LiveSettings, needs_restart};
+use crate::logging::{LevelChange, LogLevelHandle};
 use crate::systemd;
 use crate::web;
 
 /// Reads the configuration from the sources the server started with.
 pub type LoadConfig = Box<dyn Fn() -> Result<Config, ConfigError> + Send + Sync>;
-/// Sets the log level to a `log.level` directive.
-pub type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 pub struct Reloader {
     pub load: LoadConfig,
@@ -32,7 +31,7 @@ pub struct Reloader {
     pub live: watch::Sender<Arc<LiveSettings>>,
     /// The web listener's TLS acceptor, when it serves HTTPS.
     pub tls: watch::Sender<Option<TlsAcceptor>>,
-    pub log_level: Option<SetLogLevel>,
+    pub log_level: LogLevelHandle,
 }
 
 impl Reloader {
@@ -104,12 +103,12 @@ impl Reloader {
         if new.log.level == self.running.log.level {
             return;
         }
-        let Some(set) = &self.log_level else {
-            return;
-        };
-        match set(&new.log.level) {
-            Ok(()) => self.running.log.level = new.log.level.clone(),
-            Err(why) => tracing::warn!(level = %new.log.level, "log.level not applied: {why}"),
+        match self.log_level.set(&new.log.level) {
+            Ok(LevelChange::Applied) => self.running.log.level = new.log.level.clone(),
+            Ok(LevelChange::KeptRustLog) => {
+                tracing::info!("log.level changed but RUST_LOG sets the level; it stays")
+            }
+            Err(error) => tracing::warn!(%error, "log.level not applied"),
         }
     }
 }

@@ -52,8 +52,13 @@ fn first_start_imports_keys_it_can_honour_and_names_those_it_cannot() {
         );
         std::fs::write(ssh.join("authorized_keys"), text).unwrap();
     });
+    // The import's lines come on stdout and stderr, read by two threads:
+    // either may still be on its way when the listening line has come.
+    common::eventually("the first start's lines", || {
+        let log = server.log();
+        log.contains("with 1 key(s)") && log.contains("key not imported")
+    });
     let log = server.log();
-    assert!(log.contains("with 1 key(s)"), "{log}");
     let warning = log
         .lines()
         .find(|line| line.contains("key not imported"))
