@@ -187,14 +187,23 @@ fn check_print_is_toml_holding_environment_values_and_warns_of_other_variables()
         .env("FOYER_CONFIG", &other)
         .env("FOYER_LOG__LEVEL", "foyer=trace")
         .env("FOYER_PORT", "tcp://10.0.0.1:2222")
+        .env("STATE_DIRECTORY", "/var/lib/foyer:/var/lib/other")
         .args(["config", "check", "--print"]));
     assert!(out.status.success(), "{}", stderr(&out));
     let printed: toml::Table = toml::from_str(&stdout(&out)).expect("TOML");
     assert_eq!(printed["log"]["level"].as_str(), Some("foyer=trace"));
+    assert_eq!(printed["data"]["dir"].as_str(), Some("/var/lib/foyer"));
     assert_eq!(printed["sessions"]["max_clients"].as_integer(), Some(7));
     let warnings: Vec<String> = stderr(&out).lines().map(String::from).collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("FOYER_PORT"), "{warnings:?}");
+    // A data.dir given anywhere wins over systemd's.
+    let given = run(foyer_in(dir.path())
+        .env("STATE_DIRECTORY", "/var/lib/foyer")
+        .env("FOYER_DATA__DIR", "/srv/foyer")
+        .args(["config", "check", "--print"]));
+    let given: toml::Table = toml::from_str(&stdout(&given)).expect("TOML");
+    assert_eq!(given["data"]["dir"].as_str(), Some("/srv/foyer"));
     // What it printed is a configuration that checks.
     std::fs::write(&other, stdout(&out)).unwrap();
     let again = run(foyer_in(dir.path())
