@@ -368,6 +368,13 @@ pub fn foyer_on(dir: &Path, url: &str) -> Command {
     foyer_command(dir, &TestDatabase::Given { url: url.into() })
 }
 
+/// `foyer` (add the arguments) in `dir` with its default database (SQLite
+/// under `dir`), isolated like the servers from the caller's `FOYER_*` and
+/// `DATABASE_URL`: for tests of the command line and the configuration.
+pub fn foyer_in(dir: &Path) -> Command {
+    foyer_command(dir, &TestDatabase::Sqlite)
+}
+
 /// `foyer` in `dir`, isolated from the caller's `FOYER_*` and
 /// `DATABASE_URL`; the test database is named by `--database-url` instead.
 fn foyer_command(dir: &Path, database: &TestDatabase) -> Command {
