@@ -1,5 +1,6 @@
-//! What `foyer serve` tells whoever started it: where it listens, how to
-//! connect, the first admin, and why it stopped. With `log.format =
+//! What `foyer serve` tells whoever started it: where it listens, its SSH
+//! host key's fingerprint, how to connect, the first admin, and why it
+//! stopped. With `log.format =
 //! "text"` these are the plain lines they always were (the news on
 //! stdout, byte for byte: scripts and tests read them); with `"json"` they
 //! are tracing events with fields, written with every other log line, so
@@ -59,6 +60,17 @@ impl Announcer {
             tracing::info!(listener = "metrics", %address, "metrics listening");
         } else {
             println!("foyer: metrics listening on {address}");
+        }
+    }
+
+    /// The SSH host key's fingerprint (and where its public half is), for
+    /// people to check their first connection against.
+    pub fn host_key(&self, fingerprint: &str, public: &Path) {
+        let public = public.display();
+        if self.json() {
+            tracing::info!(%fingerprint, %public, "SSH host key");
+        } else {
+            println!("foyer: SSH host key {fingerprint} ({public})");
         }
     }
 

@@ -1,21 +1,27 @@
 //! The `foyer` binary: `serve` runs the server (SSH and web listeners);
 //! `user`, `key` and `migrate` act on the same database, also while a
-//! server runs.
+//! server runs; `config check`, `hostkey`, `completions` and `man` help
+//! whoever operates it.
 //!
-//! Owns argument parsing and start-up order only; errors are reported here,
-//! once, with their context. No function over 80 lines (clippy.toml).
+//! Owns argument parsing, start-up order and exit codes only: 78
+//! (EX_CONFIG) for a bad configuration, 1 for any other failure. Errors are
+//! reported here, once, with their context. No function over 80 lines
+//! (clippy.toml).
 #![warn(clippy::too_many_lines)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use foyer::admin::{self, KeyCommand, UserCommand};
 use foyer::announce::{Announcer, Reported};
 use foyer::audit::Auditor;
-use foyer::config::{Config, LogFormat, Overrides, RuntimeKind};
+use foyer::config::{
+    Config, ConfigError, IgnoredVariable, Loaded, LogFormat, Overrides, RuntimeKind, Sources,
+};
 use foyer::gateway::attention::AttentionEvents;
 use foyer::gateway::hosting::HostStarter;
 use foyer::gateway::link::LinkContext;
@@ -31,6 +37,10 @@ use foyer::web;
 use foyer::wire::HubSettings;
 use tokio::sync::watch;
 
+/// sysexits.h's EX_CONFIG: the configuration is bad, so restarting with
+/// the same one cannot help (systemd: `RestartPreventExitStatus=78`).
+const EX_CONFIG: u8 = 78;
+
 #[derive(Parser)]
 #[command(
     name = "foyer",
@@ -38,10 +48,12 @@ use tokio::sync::watch;
     about = "An SSH front door for shared, persistent terminal sessions"
 )]
 struct Cli {
-    /// Configuration file (default: config/foyer.toml if present)
+    /// Configuration file. Without it: $FOYER_CONFIG, else
+    /// ./config/foyer.toml, else /etc/foyer/foyer.toml, else none
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
-    /// Data directory (overrides data.dir)
+    /// Data directory (overrides data.dir; default: $STATE_DIRECTORY under
+    /// systemd, else ./data)
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Database URL (overrides database.url; sqlite://… or postgres://…)
@@ -72,35 +84,90 @@ enum Command {
     /// Manage users' SSH keys
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Apply database migrations and exit
+    /// Apply database migrations and exit (creates the database if missing)
     Migrate,
-    /// Run one session's host (started by the server, not by hand)
-    #[command(hide = true)]
-    SessionHost {
-        /// The hosts directory (data/hosts)
-        #[arg(long, value_name = "DIR")]
-        hosts: PathBuf,
-        /// The foyer user whose sessions it runs
-        #[arg(long, value_name = "ID")]
-        owner: i64,
-        #[arg(long, value_name = "PATH")]
-        log: PathBuf,
+    /// Check the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the SSH host key's SHA256 fingerprint and a known_hosts line,
+    /// for people to check their first connection against
+    Hostkey {
+        /// The host name clients connect to, for the known_hosts line
+        /// (default: ssh.listen's address; give the server's name when
+        /// that is 0.0.0.0 or ::)
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
+    },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff; view with `foyer man | man -l -`)
+    Man,
+}
+
+/// `foyer session-host …`: one session's host, started by the server, not
+/// by hand. Parsed apart from [`Cli`] (always the first argument), so it
+/// appears in no help, completion or man page.
+#[derive(Parser)]
+#[command(
+    name = "foyer session-host",
+    about = "Run one session's host (started by the server, not by hand)"
+)]
+struct SessionHostArgs {
+    /// The hosts directory (data/hosts)
+    #[arg(long, value_name = "DIR")]
+    hosts: PathBuf,
+    /// The foyer user whose sessions it runs
+    #[arg(long, value_name = "ID")]
+    owner: i64,
+    #[arg(long, value_name = "PATH")]
+    log: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the file, the environment and the flags without starting
+    /// anything: exit 0 when good, 78 with the key, the file and the
+    /// reason when not
+    Check {
+        /// Print the effective configuration as TOML
+        #[arg(long)]
+        print: bool,
     },
 }
 
-fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    if let Command::SessionHost { hosts, owner, log } = cli.command {
+fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "session-host")
+    {
         // Before anything else: a host reads no configuration and runs
         // its own runtime.
-        return match foyer::host::process::main(hosts, owner, log) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("foyer: {error:#}");
-                std::process::ExitCode::FAILURE
-            }
-        };
+        let args = SessionHostArgs::parse_from(std::env::args_os().skip(1));
+        return exit_with(foyer::host::process::main(args.hosts, args.owner, args.log));
     }
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "foyer", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => exit_with(print_man_page()),
+        _ => run_with_runtime(cli),
+    }
+}
+
+/// The man page of every command but the hidden session host.
+fn print_man_page() -> anyhow::Result<()> {
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut std::io::stdout())
+        .context("cannot write the man page")
+}
+
+fn run_with_runtime(cli: Cli) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -108,21 +175,30 @@ fn main() -> std::process::ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("foyer: cannot start the async runtime: {error}");
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            if !error.is::<Reported>() {
-                eprintln!("foyer: {error:#}");
-            }
-            std::process::ExitCode::FAILURE
-        }
+    exit_with(runtime.block_on(run(cli)))
+}
+
+/// Prints the error (unless already logged) and picks the exit code.
+fn exit_with(result: anyhow::Result<()>) -> ExitCode {
+    let Err(error) = result else {
+        return ExitCode::SUCCESS;
+    };
+    if !error.is::<Reported>() {
+        eprintln!("foyer: {error:#}");
+    }
+    if error.is::<ConfigError>() {
+        ExitCode::from(EX_CONFIG)
+    } else {
+        ExitCode::FAILURE
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// The sources the command line names (`--config` and the overriding
+/// flags); loading them again later reads the same places again.
+fn sources(cli: &Cli) -> Sources {
     let (ssh_listen, web_listen) = match &cli.command {
         Command::Serve {
             ssh_listen,
@@ -131,29 +207,95 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => (*ssh_listen, *web_listen),
         _ => (None, None),
     };
-    let overrides = Overrides {
-        ssh_listen,
-        web_listen,
-        data_dir: cli.data_dir.clone(),
-        database_url: cli.database_url.clone(),
-    };
-    let config = Config::load(cli.config.as_deref(), overrides)?;
+    Sources {
+        file: cli.config.clone(),
+        overrides: Overrides {
+            ssh_listen,
+            web_listen,
+            data_dir: cli.data_dir.clone(),
+            database_url: cli.database_url.clone(),
+        },
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let loaded = sources(&cli).load()?;
+    if !matches!(cli.command, Command::Serve { .. }) {
+        // The server logs these once logging has started.
+        for ignored in &loaded.ignored {
+            eprintln!("foyer: warning: {ignored}");
+        }
+    }
+    let config = loaded.config.clone();
     match cli.command {
         Command::Serve { stop_sessions, .. } => {
             let announcer = Announcer::new(config.log.format);
-            serve(config, stop_sessions, announcer)
+            serve(loaded, stop_sessions, announcer)
                 .await
                 .map_err(|error| announcer.stopped(error))
         }
-        Command::User(command) => admin::run_user(&open_store(&config).await?, command).await,
-        Command::Key(command) => admin::run_key(&open_store(&config).await?, command).await,
+        Command::User(command) => {
+            admin::run_user(&open_existing_store(&config).await?, command).await
+        }
+        Command::Key(command) => {
+            admin::run_key(&open_existing_store(&config).await?, command).await
+        }
         Command::Migrate => {
             open_store(&config).await?;
             println!("database is up to date");
             Ok(())
         }
-        Command::SessionHost { .. } => Ok(()),
+        Command::Config(ConfigCommand::Check { print }) => check_config(&loaded, print),
+        Command::Hostkey { host } => print_host_key(&config, host),
+        Command::Completions { .. } | Command::Man => Ok(()),
     }
+}
+
+/// `foyer config check`: the configuration loaded, so it is good; says
+/// which file it came from, or prints it whole.
+fn check_config(loaded: &Loaded, print: bool) -> anyhow::Result<()> {
+    if print {
+        let text = loaded
+            .config
+            .to_toml()
+            .context("cannot print the configuration as TOML")?;
+        print!("{text}");
+        return Ok(());
+    }
+    match &loaded.file {
+        Some(file) => println!("configuration is good ({})", file.display()),
+        None => println!("configuration is good (no config file: defaults, environment and flags)"),
+    }
+    Ok(())
+}
+
+/// `foyer hostkey`: the existing host key's fingerprint and known_hosts
+/// line (never creates a key).
+fn print_host_key(config: &Config, host: Option<String>) -> anyhow::Result<()> {
+    let key = ssh::hostkey::load(&config.ssh.host_key)?;
+    let listen = config.ssh.listen;
+    let host = host.unwrap_or_else(|| listen.ip().to_string());
+    println!("{}", ssh::hostkey::fingerprint(&key));
+    println!(
+        "{}",
+        ssh::hostkey::known_hosts_line(&key, &host, listen.port())?
+    );
+    Ok(())
+}
+
+/// The store of an admin command: the database must exist already (an
+/// admin command run from the wrong directory must not create an empty
+/// one and report no users).
+async fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
+    if let Some(path) = config.sqlite_file()
+        && !path.exists()
+    {
+        anyhow::bail!(
+            "no database at {} (start foyer serve, run foyer migrate, or pass --config)",
+            path.display()
+        );
+    }
+    open_store(config).await
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
@@ -178,6 +320,13 @@ fn init_logging(config: &Config) {
     match config.log.format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
+    }
+}
+
+/// One warning line per `FOYER_*` variable that names no key.
+fn warn_ignored(ignored: &[IgnoredVariable]) {
+    for variable in ignored {
+        tracing::warn!(variable = %variable.name, "{variable}");
     }
 }
 
@@ -207,16 +356,15 @@ async fn create_first_admin(
 
 /// `foyer serve`: starts everything in order, serves until SIGINT or
 /// SIGTERM, then shuts down.
-async fn serve(
-    mut config: Config,
-    stop_sessions: bool,
-    announcer: Announcer,
-) -> anyhow::Result<()> {
+async fn serve(loaded: Loaded, stop_sessions: bool, announcer: Announcer) -> anyhow::Result<()> {
+    let mut config = loaded.config;
     init_logging(&config);
+    warn_ignored(&loaded.ignored);
     announcer.log_panics();
     foyer::runtime::local::raise_open_files_limit();
     let (store, account) = open_data(&config, announcer).await?;
     let host_key = ssh::hostkey::load_or_create(&config.ssh.host_key)?;
+    let host_key_fingerprint = ssh::hostkey::fingerprint(&host_key);
     let audit = Auditor::start(store.clone());
     let runtime = start_runtime(&config, &account)?;
     let attention = AttentionEvents::new();
@@ -235,6 +383,10 @@ async fn serve(
         revocations: foyer::engine::Changes::new(),
         attention,
     });
+    announcer.host_key(
+        &host_key_fingerprint,
+        &ssh::hostkey::public_path(&app.config.ssh.host_key),
+    );
     listeners.announce(announcer);
     let metrics = foyer::metrics::Metrics::install()?;
     let metrics_listener = serve_metrics(&app, &metrics, announcer).await?;

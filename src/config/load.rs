@@ -1,8 +1,11 @@
-//! Loading: the embedded defaults, then the config file, then `FOYER_*`
+//! Loading: the embedded defaults, then systemd's `$STATE_DIRECTORY` as
+//! `data.dir`, then the config file (found by `search`), then `FOYER_*`
 //! environment variables (and `DATABASE_URL`), then command-line flags.
 //!
 //! Owns merging the sources and wording their errors; it must not open
 //! anything but the config file, and leaves the checks to `validate`.
+//! [`Sources::load`] reads every source again each time it is called, so a
+//! reload is one more call.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,11 +14,10 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Serialize;
 
+use super::environment::{self, IgnoredVariable};
 use super::error::ConfigError;
+use super::search::{self, CONFIG_VARIABLE, DEFAULT_CONFIG_PATH, SYSTEM_CONFIG_PATH};
 use super::sections::Config;
-
-/// The file read when `--config` is not given; missing is fine.
-pub const DEFAULT_CONFIG_PATH: &str = "config/foyer.toml";
 
 /// Values given on the command line; they win over file and environment.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -49,44 +51,92 @@ impl Overrides {
     }
 }
 
-impl Config {
-    /// Loads the configuration. `explicit` is the `--config` path, which must
-    /// exist; without it `config/foyer.toml` is read when present.
-    pub fn load(explicit: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
-        let path = config_file(explicit)?;
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        if let Some(path) = &path {
-            figment = figment.merge(Toml::file_exact(path));
-        }
-        figment = figment
-            .merge(Env::prefixed("FOYER_").split("__"))
-            .merge(
-                Env::raw()
-                    .only(&["DATABASE_URL"])
-                    .map(|_| "database.url".into()),
-            )
-            .merge(overrides.into_figment());
-        let config: Config = figment
-            .extract()
-            .map_err(|e| ConfigError::Invalid(describe(e)))?;
-        config.validate()?;
-        Ok(config)
+/// Where a configuration comes from: the `--config` flag and the other
+/// flags. The environment and the files are read at each [`Sources::load`].
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// `--config PATH`; without it `$FOYER_CONFIG`, then the default files.
+    pub file: Option<PathBuf>,
+    pub overrides: Overrides,
+}
+
+/// A loaded, checked configuration and what was learnt on the way.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The file read, if any.
+    pub file: Option<PathBuf>,
+    /// `FOYER_*` variables that name no key: the caller warns about each
+    /// (to stderr before logging starts, or as a log line).
+    pub ignored: Vec<IgnoredVariable>,
+}
+
+impl Sources {
+    /// Reads the file, the environment and the flags (again) and checks
+    /// the result.
+    pub fn load(&self) -> Result<Loaded, ConfigError> {
+        let candidates = [
+            Path::new(DEFAULT_CONFIG_PATH),
+            Path::new(SYSTEM_CONFIG_PATH),
+        ];
+        let file = search::config_file(
+            self.file.as_deref(),
+            std::env::var_os(CONFIG_VARIABLE),
+            &candidates,
+        )?;
+        let state = search::state_directory(std::env::var_os("STATE_DIRECTORY"));
+        let config = merge(file.as_deref(), state, self.overrides.clone())?;
+        Ok(Loaded {
+            config,
+            file,
+            ignored: environment::ignored_variables(std::env::vars_os()),
+        })
     }
 }
 
-/// The file to read: `explicit`, which must exist, or the default file
-/// when it is present.
-fn config_file(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
-    match explicit {
-        Some(path) => {
-            std::fs::metadata(path).map_err(|source| ConfigError::Unreadable {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            Ok(Some(path.to_path_buf()))
-        }
-        None => Ok(Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.exists())),
+impl Config {
+    /// Loads the configuration from `file` (which must exist when given;
+    /// without it the search of [`Sources::load`] applies), the environment
+    /// and `overrides`.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let sources = Sources {
+            file: file.map(Path::to_path_buf),
+            overrides,
+        };
+        Ok(sources.load()?.config)
     }
+}
+
+/// Merges the sources in order and checks the result.
+fn merge(
+    file: Option<&Path>,
+    state_directory: Option<PathBuf>,
+    overrides: Overrides,
+) -> Result<Config, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(dir) = state_directory {
+        figment = figment.merge(Serialized::default("data.dir", dir));
+    }
+    if let Some(path) = file {
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    figment = figment
+        .merge(
+            Env::prefixed(environment::PREFIX)
+                .split(environment::SEPARATOR)
+                .filter(|key| environment::names_a_key(key.as_str())),
+        )
+        .merge(
+            Env::raw()
+                .only(&["DATABASE_URL"])
+                .map(|_| "database.url".into()),
+        )
+        .merge(overrides.into_figment());
+    let config: Config = figment
+        .extract()
+        .map_err(|e| ConfigError::Invalid(describe(e)))?;
+    config.validate().map_err(|e| with_source(e, &figment))?;
+    Ok(config)
 }
 
 /// One readable line per problem, naming the key and where it came from.
@@ -99,16 +149,37 @@ fn describe(error: figment::Error) -> String {
             } else {
                 format!("`{}`: ", e.path.join("."))
             };
-            let source = e
-                .metadata
-                .as_ref()
-                .map(|m| match &m.source {
-                    Some(figment::Source::File(path)) => format!(" (in {})", path.display()),
-                    _ => format!(" (from {})", m.name),
-                })
-                .unwrap_or_default();
+            let source = e.metadata.as_ref().map(source_name).unwrap_or_default();
             format!("{key}{}{source}", e.kind)
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// ` (in FILE)`, ` (from SOURCE)`, or nothing for the defaults.
+fn source_name(metadata: &figment::Metadata) -> String {
+    match &metadata.source {
+        Some(figment::Source::File(path)) => format!(" (in {})", path.display()),
+        _ if metadata.name.ends_with("::Config") => String::new(),
+        // A value of ours (figment names it by its Rust type).
+        _ if metadata.name.contains("::") => " (from the command line)".into(),
+        _ => format!(" (from {})", metadata.name),
+    }
+}
+
+/// A refusal of `validate` (`key: reason`) with where the key's value
+/// came from, when that was not the defaults.
+fn with_source(error: ConfigError, figment: &Figment) -> ConfigError {
+    let ConfigError::Invalid(text) = error else {
+        return error;
+    };
+    let key: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
+        .collect();
+    let source = figment
+        .find_metadata(&key)
+        .map(source_name)
+        .unwrap_or_default();
+    ConfigError::Invalid(format!("{text}{source}"))
 }

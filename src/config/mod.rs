@@ -1,18 +1,24 @@
-//! Configuration: the embedded defaults, then `config/foyer.toml` (or `--config`),
-//! then `FOYER_*` environment variables, then command-line flags.
+//! Configuration: the embedded defaults, then the config file (`--config`,
+//! `$FOYER_CONFIG`, `config/foyer.toml` or `/etc/foyer/foyer.toml`), then
+//! `FOYER_*` environment variables, then command-line flags.
 //!
 //! Owns parsing and validation only. It must not open sockets, files other than
 //! the config file, or the database; callers get a checked, typed `Config`.
 //!
 //! This file only names the pieces and re-exports them as `crate::config::X`:
 //! `sections` and `runtime` hold the shapes and defaults, `values` and `kex`
-//! the values written as text, `load` the merging of sources, `validate`
-//! the checks, `error` the error. The pieces never import this file.
+//! the values written as text, `search` where the file is looked for,
+//! `environment` which `FOYER_*` variables name keys, `load` the merging
+//! of sources, `validate` the checks, `print` the TOML of `config check
+//! --print`, `error` the error. The pieces never import this file.
 
+mod environment;
 mod error;
 mod kex;
 mod load;
+mod print;
 mod runtime;
+mod search;
 mod sections;
 mod validate;
 mod values;
@@ -21,10 +27,12 @@ mod values;
 mod tests;
 
 pub use crate::wire::SizePolicy;
+pub use environment::IgnoredVariable;
 pub use error::ConfigError;
 pub use kex::KexAlgorithm;
-pub use load::{DEFAULT_CONFIG_PATH, Overrides};
+pub use load::{Loaded, Overrides, Sources};
 pub use runtime::{DockerRuntimeConfig, LocalRuntimeConfig, RuntimeConfig, RuntimeKind};
+pub use search::{CONFIG_VARIABLE, DEFAULT_CONFIG_PATH, SYSTEM_CONFIG_PATH};
 pub use sections::{
     AuthConfig, Config, DataConfig, DatabaseConfig, KeysConfig, LogConfig, LogFormat,
     MetricsConfig, NotifyConfig, Preset, SessionsConfig, SshConfig, WebConfig,

@@ -307,4 +307,17 @@ impl Config {
             self.database.url.clone()
         }
     }
+
+    /// The SQLite file the database URL names; `None` for PostgreSQL or an
+    /// in-memory database.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let url = self.database_url();
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+        let in_memory =
+            path.is_empty() || path == ":memory:" || params.split('&').any(|p| p == "mode=memory");
+        (!in_memory).then(|| PathBuf::from(path))
+    }
 }

@@ -173,3 +173,137 @@ fn public_url_is_checked_and_derived() {
     };
     assert_eq!(web.public_base(bound), "https://foyer.example");
 }
+
+#[test]
+fn the_config_file_is_searched_in_order() {
+    use super::search::config_file;
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.toml");
+    let second = dir.path().join("second.toml");
+    std::fs::write(&second, "").unwrap();
+    let candidates = [first.as_path(), second.as_path()];
+    // Without a flag or variable: the first candidate that exists.
+    assert_eq!(
+        config_file(None, None, &candidates).unwrap(),
+        Some(second.clone())
+    );
+    std::fs::write(&first, "").unwrap();
+    assert_eq!(
+        config_file(None, None, &candidates).unwrap(),
+        Some(first.clone())
+    );
+    // The variable wins over the candidates, the flag over the variable.
+    let variable = Some(second.clone().into_os_string());
+    assert_eq!(
+        config_file(None, variable.clone(), &candidates).unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(
+        config_file(Some(&first), variable, &candidates).unwrap(),
+        Some(first.clone())
+    );
+    // None is fine; a named file that is missing is not.
+    assert_eq!(config_file(None, None, &[]).unwrap(), None);
+    let missing = dir.path().join("missing.toml");
+    let text = config_file(None, Some(missing.clone().into_os_string()), &candidates)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("missing.toml") && text.contains("FOYER_CONFIG"),
+        "{text}"
+    );
+    let text = config_file(Some(&missing), None, &candidates)
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("--config"), "{text}");
+}
+
+#[test]
+fn state_directory_is_the_first_of_its_list() {
+    use super::search::state_directory;
+    assert_eq!(
+        state_directory(Some("/var/lib/foyer:/var/lib/other".into())),
+        Some("/var/lib/foyer".into())
+    );
+    assert_eq!(state_directory(Some("".into())), None);
+    assert_eq!(state_directory(None), None);
+}
+
+#[test]
+fn foyer_variables_that_name_no_key_are_ignored() {
+    use super::environment::{ignored_variables, names_a_key};
+    for key in [
+        "ssh.listen",
+        "web.tls_cert",
+        "runtime.docker.memory",
+        "presets",
+        "SSH.LISTEN",
+    ] {
+        assert!(names_a_key(key), "{key}");
+    }
+    for key in [
+        "port",
+        "service_host",
+        "ssh.listen_port",
+        "ssh.listen.x",
+        "",
+    ] {
+        assert!(!names_a_key(key), "{key}");
+    }
+    let variables = [
+        "FOYER_PORT",
+        "FOYER_SERVICE_HOST",
+        "FOYER_CONFIG",
+        "FOYER_SSH__LISTEN",
+        "FOYER_LOG__LEVEL",
+        "PATH",
+    ]
+    .map(|name| (name.into(), "x".into()));
+    let ignored: Vec<String> = ignored_variables(variables)
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(ignored, ["FOYER_PORT", "FOYER_SERVICE_HOST"]);
+}
+
+#[test]
+fn the_sqlite_file_comes_from_the_url() {
+    let mut config = Config::default();
+    assert_eq!(config.sqlite_file(), Some("data/foyer.db".into()));
+    config.database.url = "sqlite:///srv/foyer.db?mode=rwc".into();
+    assert_eq!(config.sqlite_file(), Some("/srv/foyer.db".into()));
+    config.database.url = "sqlite::memory:".into();
+    assert_eq!(config.sqlite_file(), None);
+    config.database.url = "postgres://db/foyer".into();
+    assert_eq!(config.sqlite_file(), None);
+}
+
+#[test]
+fn printed_toml_loads_back_to_the_same_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("foyer.toml");
+    std::fs::write(
+        &path,
+        "[sessions]\nkill_grace = \"7s\"\n[[presets]]\nname = \"top\"\ncommand = [\"top\"]\n",
+    )
+    .unwrap();
+    let config = Config::load(Some(&path), Overrides::default()).unwrap();
+    let printed = config.to_toml().unwrap();
+    std::fs::write(&path, &printed).unwrap();
+    let again = Config::load(Some(&path), Overrides::default()).unwrap();
+    assert_eq!(again.sessions.kill_grace, Duration::from_secs(7));
+    assert_eq!(again.presets[0].command, ["top"]);
+    assert_eq!(again.to_toml().unwrap(), printed);
+}
+
+#[test]
+fn a_refused_value_names_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("foyer.toml");
+    std::fs::write(&path, "[sessions]\nscrollback_lines = 2000000\n").unwrap();
+    let text = Config::load(Some(&path), Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("sessions.scrollback_lines"), "{text}");
+    assert!(text.contains("foyer.toml"), "{text}");
+}
