@@ -9,7 +9,8 @@
 //! view of sessions, each lifecycle step and `App`, what every transport
 //! shares); `picker`; the
 //! transports `ssh`, `web` and `webhook` (attention POSTed out); `admin`,
-//! `announce` and `reload` (`SIGHUP`) for the binary, which tells a
+//! `announce`, `reload` (`SIGHUP`) and `server` (what `foyer serve` starts
+//! and stops, in order) for the binary, which tells a
 //! service manager how it does through `systemd`, a leaf.
 
 // No function over 80 lines (clippy.toml sets the threshold).
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod picker;
 pub mod reload;
 pub mod runtime;
+pub mod server;
 pub mod ssh;
 pub mod store;
 pub mod systemd;

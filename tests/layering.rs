@@ -31,6 +31,7 @@ const RANKS: &[(&str, u8)] = &[
     ("admin", 7),
     ("announce", 7),
     ("reload", 7),
+    ("server", 8),
 ];
 
 /// Modules held to less than their rank allows: what they may import.
