@@ -261,3 +261,46 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+#[test]
+fn a_service_manager_hears_ready_reloading_and_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("home")).unwrap();
+    // systemd's side of `Type=notify`: a datagram socket named by
+    // NOTIFY_SOCKET.
+    let socket_path = dir.path().join("notify.sock");
+    let manager = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    manager.set_read_timeout(Some(common::PATIENCE)).unwrap();
+    let mut server = common::foyer_in(dir.path())
+        .args([
+            "serve",
+            "--ssh-listen",
+            "127.0.0.1:0",
+            "--web-listen",
+            "127.0.0.1:0",
+        ])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let next = || {
+        let mut buffer = [0u8; 512];
+        let n = manager.recv(&mut buffer).expect("a notification in time");
+        String::from_utf8_lossy(&buffer[..n]).into_owned()
+    };
+    assert_eq!(next(), "READY=1\n");
+    let signal = |signal| {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.id() as i32), signal).unwrap()
+    };
+    signal(nix::sys::signal::Signal::SIGHUP);
+    let reloading = next();
+    assert!(
+        reloading.starts_with("RELOADING=1\nMONOTONIC_USEC="),
+        "{reloading:?}"
+    );
+    assert_eq!(next(), "READY=1\n");
+    signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(next(), "STOPPING=1\n");
+    assert!(server.wait().unwrap().success());
+}
