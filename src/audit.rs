@@ -3,7 +3,10 @@
 //!
 //! Must not make a caller wait on the database: senders wait only for room
 //! in the queue (async callers) or drop the event with a log line when it
-//! is full (the hub, which never waits).
+//! is full (the hub, which never waits). An event the database refuses is
+//! tried again for a while (a restart loses no row), holding later ones.
+
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -102,13 +105,28 @@ impl Auditor {
 
 async fn write_events(store: Store, mut rx: mpsc::Receiver<Entry>) {
     while let Some(entry) = rx.recv().await {
-        let (at, event) = match entry {
-            Entry::Event(at, event) => (at, event),
+        match entry {
+            Entry::Event(at, event) => write_event(&store, at, &event).await,
             Entry::Flush(done) => {
                 let _ = done.send(());
-                continue;
             }
-        };
+        }
+    }
+}
+
+/// How long an event is retried while the database does not take it (a
+/// restart, a lost connection) before it is given up, loudly.
+const RETRY_FOR: Duration = Duration::from_secs(60);
+/// The longest wait between two tries.
+const RETRY_AT_MOST: Duration = Duration::from_secs(5);
+
+/// Writes one event, trying again with growing pauses while the database
+/// refuses it: a database restarting under the server loses no row.
+/// Later events wait their turn, so the log keeps its order.
+async fn write_event(store: &Store, at: i64, event: &AuditEvent) {
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
         let written = store
             .append_audit(
                 at,
@@ -118,8 +136,15 @@ async fn write_events(store: Store, mut rx: mpsc::Receiver<Entry>) {
                 &event.detail,
             )
             .await;
-        if let Err(error) = written {
-            tracing::error!(%error, action = event.action, "cannot write the audit log");
+        let Err(error) = written else {
+            return;
+        };
+        if started.elapsed() >= RETRY_FOR {
+            tracing::error!(%error, action = event.action, "cannot write the audit log; event lost");
+            return;
         }
+        tracing::warn!(%error, action = event.action, ?pause, "cannot write the audit log yet; trying again");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(RETRY_AT_MOST);
     }
 }

@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use tokio::signal::unix::Signal;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
@@ -35,13 +36,10 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    /// Reloads on every `SIGHUP` until the process ends.
-    pub async fn run(mut self) {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP: no reloads");
-            return;
-        };
+    /// Reloads on every `SIGHUP` (`hangups`, listened for since the
+    /// server's start: a SIGHUP nobody listens for ends the process)
+    /// until the process ends.
+    pub async fn run(mut self, mut hangups: Signal) {
         while hangups.recv().await.is_some() {
             self.reload();
         }

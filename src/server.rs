@@ -29,6 +29,7 @@ use crate::store::Store;
 use crate::web;
 use crate::wire::HubSettings;
 use anyhow::Context;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
@@ -80,6 +81,9 @@ pub async fn serve(
     stop_sessions: bool,
     announcer: Announcer,
 ) -> anyhow::Result<()> {
+    // Before anything else: a signal nobody listens for yet would end the
+    // process (SIGHUP's default action), or skip the orderly shutdown.
+    let signals = Signals::listen()?;
     let mut config = loaded.config;
     // The handle changes the level at run time (SIGHUP).
     let log_level = crate::logging::init(config.log.format, &config.log.level)?;
@@ -125,9 +129,10 @@ pub async fn serve(
     let metrics_listener = serve_metrics(&app, &metrics, announcer).await?;
     let webhook = crate::webhook::start(&app).context("cannot start the attention webhook")?;
     let tls = reloader.tls.subscribe();
-    let reloads = tokio::spawn(reloader.run());
+    let reloads = tokio::spawn(reloader.run(signals.hangup));
     crate::systemd::ready();
-    serve_until_signal(listeners.into_parts(tls), russh_config, &app, metrics).await;
+    let serving = listeners.into_parts(tls, (signals.interrupt, signals.terminate));
+    serve_until_signal(serving, russh_config, &app, metrics).await;
     crate::systemd::stopping();
     reloads.abort();
     for task in [metrics_listener, webhook].into_iter().flatten() {
@@ -239,12 +244,18 @@ impl Listeners {
         })
     }
 
-    /// The listeners, with the TLS acceptor as reloads change it.
-    fn into_parts(self, tls: watch::Receiver<Option<tokio_rustls::TlsAcceptor>>) -> Serving {
+    /// The listeners, with the TLS acceptor as reloads change it and the
+    /// signals that end serving.
+    fn into_parts(
+        self,
+        tls: watch::Receiver<Option<tokio_rustls::TlsAcceptor>>,
+        stop_signals: (Signal, Signal),
+    ) -> Serving {
         Serving {
             ssh: self.ssh,
             web: self.web,
             tls,
+            stop_signals,
         }
     }
 
@@ -261,6 +272,8 @@ struct Serving {
     ssh: tokio::net::TcpListener,
     web: tokio::net::TcpListener,
     tls: watch::Receiver<Option<tokio_rustls::TlsAcceptor>>,
+    /// SIGINT and SIGTERM.
+    stop_signals: (Signal, Signal),
 }
 
 /// With `metrics.listen`, `/metrics` on a listener of its own: its task.
@@ -301,7 +314,7 @@ async fn serve_until_signal(
         metrics,
         stopped,
     ));
-    wait_for_signal().await;
+    wait_for_signal(listeners.stop_signals).await;
     tracing::info!("shutting down");
     let _ = stop.send(true);
     let _ = server.await;
@@ -378,15 +391,28 @@ fn start_runtime(config: &Config, account: &HostAccount) -> anyhow::Result<Runti
     })
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
+/// The signals `serve` answers, listened for from its start.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    fn listen() -> anyhow::Result<Signals> {
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).with_context(|| format!("cannot listen for {name}"))
+        };
+        Ok(Signals {
+            interrupt: listen(SignalKind::interrupt(), "SIGINT")?,
+            terminate: listen(SignalKind::terminate(), "SIGTERM")?,
+            hangup: listen(SignalKind::hangup(), "SIGHUP")?,
+        })
+    }
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn wait_for_signal((mut interrupt, mut terminate): (Signal, Signal)) {
     tokio::select! {
         _ = interrupt.recv() => {}
         _ = terminate.recv() => {}
