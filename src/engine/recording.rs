@@ -253,13 +253,12 @@ const TAIL: u64 = 64 * 1024;
 impl Earlier {
     /// The recording at `path`, if there is one with a readable header.
     async fn read(path: &Path) -> Option<Earlier> {
-        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, BufReader};
         let mut file = tokio::fs::File::open(path).await.ok()?;
         let len = file.metadata().await.ok()?.len();
-        let mut head = vec![0; len.min(4096) as usize];
-        file.read_exact(&mut head).await.ok()?;
-        let first = head.split(|b| *b == b'\n').next()?;
-        let header: serde_json::Value = serde_json::from_slice(first).ok()?;
+        let mut first = String::new();
+        BufReader::new(&mut file).read_line(&mut first).await.ok()?;
+        let header: serde_json::Value = serde_json::from_str(&first).ok()?;
         let start = header.get("timestamp")?.as_u64()?;
         file.seek(std::io::SeekFrom::Start(len.saturating_sub(TAIL)))
             .await

@@ -56,23 +56,23 @@ impl Server {
     /// Starts a server with `config` and extra `serve` arguments (kept for
     /// restarts).
     pub fn start_with(config: &str, serve_args: &[&str]) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::create_dir_all(dir.path().join("home")).unwrap();
-        std::fs::create_dir_all(dir.path().join("config")).unwrap();
-        std::fs::write(dir.path().join("config/foyer.toml"), config).unwrap();
-        let args = serve_args.iter().map(|a| a.to_string()).collect();
-        Server::start_in(dir, TestDatabase::create(), args)
+        Server::start_set_up(config, serve_args, |_| {})
     }
 
     /// Starts a server with `config` after `prepare` has set up its
     /// directory (`home/` is the server's `HOME`, for a first start).
     pub fn start_prepared(config: &str, prepare: impl FnOnce(&Path)) -> Server {
+        Server::start_set_up(config, &[], prepare)
+    }
+
+    fn start_set_up(config: &str, serve_args: &[&str], prepare: impl FnOnce(&Path)) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
         std::fs::write(dir.path().join("config/foyer.toml"), config).unwrap();
         prepare(dir.path());
-        Server::start_in(dir, TestDatabase::create(), Vec::new())
+        let args = serve_args.iter().map(|a| a.to_string()).collect();
+        Server::start_in(dir, TestDatabase::create(), args)
     }
 
     /// Starts a server on a database the test manages itself.
