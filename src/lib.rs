@@ -3,7 +3,8 @@
 //! The modules follow the two processes and the wire between them, and
 //! every import runs one way (docs/architecture.md, "The house"; checked
 //! by tests/layering.rs): `clock` and `wire` (the gateway-host protocol)
-//! at the bottom; the leaves `config`, `store`, `metrics`; `audit`;
+//! at the bottom; the leaves `config`, `store`, `metrics`; `audit` and
+//! `logging` (log lines' format and filter, for both processes);
 //! `engine` (what runs one session, in a host); `runtime` (where programs
 //! run); `host` (the session-host process) and `gateway` (the server's
 //! view of sessions, each lifecycle step and `App`, what every transport
