@@ -111,8 +111,11 @@ fn clients_attached_at_once_all_get_their_screen_and_sign_ins_meet_the_limit() {
         .build()
         .unwrap();
 
+    // The session the burst of sign-ins attaches to, idle until then.
+    owners[0].ok(&format!("new gate -d -- {}", printer("gate")));
     std::thread::sleep(Duration::from_secs(1));
     let (gateway_before, hosts_before) = server_rss_kib(&server);
+    let fds_before = server_fds(&server);
     let started = Instant::now();
     let clients = runtime.block_on(attach_all(&owners, &names, counts.clients));
     let attached_in = started.elapsed();
@@ -147,7 +150,6 @@ fn clients_attached_at_once_all_get_their_screen_and_sign_ins_meet_the_limit() {
     );
 
     let gate = &owners[0];
-    gate.ok(&format!("new gate -d -- {}", printer("gate")));
     let started = Instant::now();
     let (attached, refused) = runtime.block_on(sign_in_burst(gate, counts.signins, limit));
     eprintln!(
@@ -164,6 +166,24 @@ fn clients_attached_at_once_all_get_their_screen_and_sign_ins_meet_the_limit() {
     eventually("every client to be gone", || {
         owners.iter().all(|o| total_clients(o) == 0)
     });
+    // Every connection's descriptors closed: the gateway's sockets (and
+    // its links to the hosts), the hosts' ends. PostgreSQL's pool may have
+    // opened sockets since, up to its bound; SQLite's files are not counted.
+    let pool = if common::on_postgres() {
+        foyer::store::POSTGRES_MAX_CONNECTIONS as usize
+    } else {
+        0
+    };
+    eventually("descriptors back to their level", || {
+        let (gateway, hosts) = server_fds(&server);
+        gateway <= fds_before.0 + 2 + pool && hosts <= fds_before.1 + 2
+    });
+}
+
+/// Open descriptors of the gateway and of the session hosts (summed).
+fn server_fds(server: &Server) -> (usize, usize) {
+    let hosts = server.session_hosts().into_iter().map(common::open_fds);
+    (common::open_fds(server.pid()), hosts.sum())
 }
 
 /// Attaches `count` clients, client `i` to session `i % sessions`, a few

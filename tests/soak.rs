@@ -150,7 +150,10 @@ fn killed_cycle(ssh: &Ssh, n: usize) {
     // 5,000: a flood would only queue behind the next cycle's typing).
     let writer = std::thread::spawn(move || {
         let mut written = 0;
-        while written < 5000 && stdin.write_all(format!("k-{n}-{written}\r").as_bytes()).is_ok()
+        while written < 5000
+            && stdin
+                .write_all(format!("k-{n}-{written}\r").as_bytes())
+                .is_ok()
         {
             written += 1;
             std::thread::sleep(Duration::from_millis(1));
@@ -225,12 +228,32 @@ fn cycles_with_killed_clients_keep_descriptors_threads_and_memory_flat() {
     // threads come and go (10 s idle).
     let pool = foyer::store::POSTGRES_MAX_CONNECTIONS as u64;
     let fd_slack = if common::on_postgres() { pool } else { 2 };
-    assert_flat("the gateway's descriptors", warm_gateway.fds, gateway.fds, fd_slack);
-    assert_flat("the gateway's threads", warm_gateway.threads, gateway.threads, 8);
-    assert_flat("the gateway's memory (KiB)", warm_gateway.rss_kib, gateway.rss_kib, 0);
+    assert_flat(
+        "the gateway's descriptors",
+        warm_gateway.fds,
+        gateway.fds,
+        fd_slack,
+    );
+    assert_flat(
+        "the gateway's threads",
+        warm_gateway.threads,
+        gateway.threads,
+        8,
+    );
+    assert_flat(
+        "the gateway's memory (KiB)",
+        warm_gateway.rss_kib,
+        gateway.rss_kib,
+        0,
+    );
     assert_flat("the hosts' descriptors", warm_hosts.fds, hosts.fds, 2);
     assert_flat("the hosts' threads", warm_hosts.threads, hosts.threads, 2);
-    assert_flat("the hosts' memory (KiB)", warm_hosts.rss_kib, hosts.rss_kib, 0);
+    assert_flat(
+        "the hosts' memory (KiB)",
+        warm_hosts.rss_kib,
+        hosts.rss_kib,
+        0,
+    );
 
     // The session still works, and nobody is left attached.
     polite_cycle(&alice, total + 1);
