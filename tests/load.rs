@@ -110,29 +110,54 @@ fn clients_attached_at_once_all_get_their_screen_and_sign_ins_meet_the_limit() {
         .enable_all()
         .build()
         .unwrap();
-
     // The session the burst of sign-ins attaches to, idle until then.
     owners[0].ok(&format!("new gate -d -- {}", printer("gate")));
     std::thread::sleep(Duration::from_secs(1));
-    let (gateway_before, hosts_before) = server_rss_kib(&server);
     let fds_before = server_fds(&server);
+
+    let clients = runtime.block_on(attached_at_once(&server, &owners, &names, counts.clients));
     let started = Instant::now();
-    let clients = runtime.block_on(attach_all(&owners, &names, counts.clients));
+    let (attached, refused) = runtime.block_on(sign_in_burst(&owners[0], counts.signins, limit));
+    eprintln!(
+        "load: {} sign-ins at once, all signed in, all answered within {:.1} s; {attached} attached, \
+         {refused} refused by sessions.max_clients = {limit} with its message",
+        counts.signins,
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(attached, limit, "as many attached as the limit");
+    assert_eq!(refused, counts.signins - limit, "the rest refused");
+
+    drop(clients);
+    drop(runtime);
+    all_closed(&server, &owners, fds_before);
+}
+
+/// Attaches `count` clients across the sessions and checks each gets its
+/// screen and the output after it, that typing echoes, and what memory a
+/// client costs; returns the clients, still attached.
+async fn attached_at_once(
+    server: &Server,
+    owners: &[Ssh],
+    names: &[String],
+    count: usize,
+) -> Vec<Client> {
+    let (gateway_before, hosts_before) = server_rss_kib(server);
+    let started = Instant::now();
+    let clients = attach_all(owners, names, count).await;
     let attached_in = started.elapsed();
     let stale: Vec<u64> = clients.iter().map(Client::tick).collect();
-    runtime.block_on(nobody_starved(&clients, &stale));
+    nobody_starved(&clients, &stale).await;
     let fed_in = started.elapsed() - attached_in;
-    let (gateway_after, hosts_after) = server_rss_kib(&server);
-    let echoed_in = runtime.block_on(typing_echoes(&clients));
+    let (gateway_after, hosts_after) = server_rss_kib(server);
+    let echoed_in = typing_echoes(&clients).await;
     let (gateway_each, hosts_each) = (
-        per_client(gateway_before, gateway_after, counts.clients),
-        per_client(hosts_before, hosts_after, counts.clients),
+        per_client(gateway_before, gateway_after, count),
+        per_client(hosts_before, hosts_after, count),
     );
     eprintln!(
-        "load: {} clients over {} sessions attached in {:.1} s, each with its screen; \
+        "load: {count} clients over {} sessions attached in {:.1} s, each with its screen; \
          each had newer output {:.1} s later; a typed line reached its session's clients in {:.2} s",
-        counts.clients,
-        counts.sessions,
+        names.len(),
         attached_in.as_secs_f64(),
         fed_in.as_secs_f64(),
         echoed_in.as_secs_f64()
@@ -148,34 +173,25 @@ fn clients_attached_at_once_all_get_their_screen_and_sign_ins_meet_the_limit() {
         gateway_each + hosts_each < 1024.0,
         "{gateway_each:.1} + {hosts_each:.1} KiB per attached client"
     );
+    clients
+}
 
-    let gate = &owners[0];
-    let started = Instant::now();
-    let (attached, refused) = runtime.block_on(sign_in_burst(gate, counts.signins, limit));
-    eprintln!(
-        "load: {} sign-ins at once, all signed in within {:.1} s; {attached} attached, \
-         {refused} refused by sessions.max_clients = {limit} with its message",
-        counts.signins,
-        started.elapsed().as_secs_f64()
-    );
-    assert_eq!(attached, limit, "as many attached as the limit");
-    assert_eq!(refused, counts.signins - limit, "the rest refused");
-
-    drop(clients);
-    drop(runtime);
+/// Once every client has gone, `ls` shows none and every connection's
+/// descriptors are closed: the gateway's sockets (and its links to the
+/// hosts), the hosts' ends.
+fn all_closed(server: &Server, owners: &[Ssh], fds_before: (usize, usize)) {
     eventually("every client to be gone", || {
         owners.iter().all(|o| total_clients(o) == 0)
     });
-    // Every connection's descriptors closed: the gateway's sockets (and
-    // its links to the hosts), the hosts' ends. PostgreSQL's pool may have
-    // opened sockets since, up to its bound; SQLite's files are not counted.
+    // PostgreSQL's pool may have opened sockets since, up to its bound;
+    // SQLite's files are not counted.
     let pool = if common::on_postgres() {
         foyer::store::POSTGRES_MAX_CONNECTIONS as usize
     } else {
         0
     };
     eventually("descriptors back to their level", || {
-        let (gateway, hosts) = server_fds(&server);
+        let (gateway, hosts) = server_fds(server);
         gateway <= fds_before.0 + 2 + pool && hosts <= fds_before.1 + 2
     });
 }
