@@ -42,6 +42,8 @@ mod commands;
 mod delivery;
 mod notices;
 mod pausing;
+#[cfg(test)]
+mod tests;
 mod views;
 
 enum Event {
@@ -132,6 +134,22 @@ pub fn start_hub(
     changes: Changes,
     start: HubStart,
 ) -> HubHandle {
+    let (hub, commands) = new_hub(identity, settings, changes, start);
+    let handle = hub.handle.clone();
+    tokio::spawn(hub.run(commands));
+    handle
+}
+
+/// A hub and its command queue, not yet running. The hub is boxed: its
+/// task then holds a pointer, where a hub held by value would be stored
+/// in the task's state machine (more than once across its await points),
+/// which made the task of an idle session about 8 KiB.
+fn new_hub(
+    identity: HubIdentity,
+    settings: HubSettings,
+    changes: Changes,
+    start: HubStart,
+) -> (Box<Hub>, mpsc::Receiver<Command>) {
     let HubStart {
         process,
         exit_status,
@@ -155,7 +173,7 @@ pub fn start_hub(
         let (mut ignored, mut replies) = (Vec::new(), Vec::new());
         table.output(&seed.snapshot, &mut ignored, &mut replies);
     }
-    let mut hub = Hub {
+    let mut hub = Box::new(Hub {
         identity,
         settings,
         changes,
@@ -172,7 +190,7 @@ pub fn start_hub(
         notices: Vec::new(),
         last_typer: None,
         next_client: 0,
-        handle: handle.clone(),
+        handle,
         deliveries: Vec::new(),
         replies: Vec::new(),
         sync_deadline: None,
@@ -183,16 +201,15 @@ pub fn start_hub(
         recorder: None,
         screen_sync_switches: 0,
         recording_failures: Arc::new(AtomicU64::new(0)),
-    };
+    });
     if hub.running.is_some() {
         hub.start_recording();
     }
-    tokio::spawn(hub.run(rx));
-    handle
+    (hub, rx)
 }
 
 impl Hub {
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    async fn run(mut self: Box<Self>, mut commands: mpsc::Receiver<Command>) {
         loop {
             match self.next_event(&mut commands).await {
                 Event::Output(chunk) => self.on_output(chunk),

@@ -148,7 +148,7 @@ enum State {
 
 enum Event {
     Command(Option<Command>),
-    Host(Option<FromHost>),
+    Host(Option<Box<FromHost>>),
 }
 
 impl Link {
@@ -168,7 +168,7 @@ impl Link {
                 Event::Command(None) => false,
                 Event::Command(Some(command)) => self.command(command),
                 Event::Host(Some(event)) => {
-                    self.host_event(event);
+                    self.host_event(*event);
                     true
                 }
                 Event::Host(None) => {

@@ -139,7 +139,9 @@ async fn serve_control(
     hub: HubHandle,
     changes: Changes,
 ) {
-    let (out, queue) = mpsc::channel(CONTROL_QUEUE);
+    // Boxed messages: a queue keeps a block of 32 slots, and a status
+    // held inline made that block about 5 KiB for every session.
+    let (out, queue) = mpsc::channel::<Box<FromHost>>(CONTROL_QUEUE);
     let writing = tokio::spawn(protocol::write_queued(writer, queue));
     let mut changed = changes.subscribe();
     let mut screen = hub.screen_changes();
@@ -180,14 +182,14 @@ async fn serve_control(
                     break;
                 }
                 if let Some(reply) = reply
-                    && out.send(reply).await.is_err()
+                    && out.send(Box::new(reply)).await.is_err()
                 {
                     break;
                 }
             }
             changed = changed.changed() => if changed.is_err() { break },
             changed = screen.changed(), if screen_armed => {
-                if changed.is_err() || out.send(FromHost::ScreenChanged).await.is_err() {
+                if changed.is_err() || out.send(Box::new(FromHost::ScreenChanged)).await.is_err() {
                     break;
                 }
                 screen_armed = false;
@@ -204,7 +206,7 @@ async fn serve_control(
 async fn push_status(
     hub: &HubHandle,
     shown: &mut Option<HubStatus>,
-    out: &mpsc::Sender<FromHost>,
+    out: &mpsc::Sender<Box<FromHost>>,
 ) -> bool {
     let Ok(status) = hub.status().await else {
         return false;
@@ -213,7 +215,7 @@ async fn push_status(
         return true;
     }
     *shown = Some(status.clone());
-    out.send(FromHost::Status(status)).await.is_ok()
+    out.send(Box::new(FromHost::Status(status))).await.is_ok()
 }
 
 /// Carries out one control request and gives its reply, if it has one;

@@ -685,6 +685,10 @@ def main():
     parser.add_argument("--fanout-only", action="store_true",
                         help="only the fan-out (1, 10 and 50 observers)")
     args = parser.parse_args()
+    missing = [tool for tool in ("/usr/sbin/sshd", "tmux", "ssh", "ssh-keygen") if not shutil.which(tool)]
+    if missing:
+        sys.exit(f"run.py: {', '.join(missing)} not found; it measures beside them "
+                 "(apt-get install openssh-server openssh-client tmux)")
     binary = os.path.abspath(args.foyer)
     size = (16 if args.quick else 64) << 20
     echo_count = 100 if args.quick else 500

@@ -31,7 +31,9 @@ const ATTACH_PASS_DELAY: Duration = Duration::from_millis(50);
 pub(super) struct Host {
     pub(super) socket: PathBuf,
     pub(super) to_host: mpsc::Sender<ToHost>,
-    pub(super) events: mpsc::Receiver<FromHost>,
+    /// Boxed: a queue keeps a block of 32 slots, and a status held
+    /// inline made that block about 5 KiB for every session.
+    pub(super) events: mpsc::Receiver<Box<FromHost>>,
     /// The last status the host reported.
     pub(super) status: HubStatus,
     pub(super) pending: HashMap<u64, Pending>,
@@ -222,8 +224,8 @@ pub async fn kill_host(connection: HostConnection) {
     let _ = protocol::send(&mut writer, &ToHost::Kill).await;
 }
 
-pub(super) async fn read_control(mut reader: HostReader, events: mpsc::Sender<FromHost>) {
-    while let Ok(event) = protocol::receive::<FromHost, _>(&mut reader).await {
+pub(super) async fn read_control(mut reader: HostReader, events: mpsc::Sender<Box<FromHost>>) {
+    while let Ok(event) = protocol::receive::<Box<FromHost>, _>(&mut reader).await {
         if events.send(event).await.is_err() {
             return;
         }
