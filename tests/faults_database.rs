@@ -1,0 +1,162 @@
+//! End-to-end fault of the database (issue 28, "Faults"): PostgreSQL
+//! restarted under the running server (a cluster of this test's own,
+//! stopped with `pg_ctl -m fast`, which closes every connection, then
+//! started again). During the outage what needs the database fails with a
+//! message that names it, what does not goes on, and every audit event of
+//! the outage is written once the database is back; the server reconnects
+//! without a restart and nothing panics.
+//!
+//! It runs its own PostgreSQL whatever the pass, so it runs in the SQLite
+//! pass and prints SKIPPED in the PostgreSQL one (the same test twice).
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::control_master::ControlMaster;
+use common::faults::{assert_no_panic, figure};
+use common::postgres::Cluster;
+use common::{BASH, Server, Ssh, eventually};
+
+const TEST: &str = "postgresql_restarted_under_the_server_loses_no_audit_row";
+
+/// Runs `command`; returns (exit status, stdout, stderr).
+fn run(mut command: Command) -> (i32, String, String) {
+    let out = command.stdin(Stdio::null()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The cluster, or None after printing why the test does not run here;
+/// in CI a missing PostgreSQL fails the test.
+fn cluster() -> Option<Cluster> {
+    if common::on_postgres() {
+        common::skipped(TEST, "it runs its own PostgreSQL in the SQLite pass");
+        return None;
+    }
+    let cluster = Cluster::create(TEST);
+    assert!(
+        cluster.is_some() || std::env::var("CI").as_deref() != Ok("true"),
+        "CI needs PostgreSQL's server binaries (tools/install-test-deps installs them)"
+    );
+    cluster
+}
+
+/// Audit rows of `session` with `action`, counted in the database.
+fn audited(cluster: &Cluster, action: &str, session: &str) -> i64 {
+    cluster.count(&format!(
+        "SELECT count(*) FROM audit WHERE action = '{action}' AND session = '{session}'"
+    ))
+}
+
+/// What the outage does through connections signed in before it.
+struct DuringTheOutage {
+    refused_sign_in: String,
+    refused_new: String,
+    refused_audit: String,
+}
+
+fn through_the_outage(
+    alice: &Ssh,
+    boss: &Ssh,
+    masters: (&ControlMaster, &ControlMaster),
+) -> DuringTheOutage {
+    let (alice_master, boss_master) = masters;
+    // A fresh connection must look its key up: refused.
+    let fresh = alice.run("ls");
+    assert_ne!(fresh.status, 0, "{}", fresh.stdout);
+    // Signed in already: `ls` and attach go on from memory.
+    let (status, table, _) = run(alice_master.command(alice, &["ls"]));
+    assert_eq!(status, 0);
+    assert!(
+        table.contains("work") && table.contains("doomed"),
+        "{table}"
+    );
+    let mut ssh = alice_master.command(alice, &[]);
+    ssh.arg("-t").arg("attach work");
+    let term = common::Term::spawn(ssh, 24, 80);
+    term.type_line("echo during-$((6*7))");
+    term.wait_for_text("during-42");
+    term.detach();
+    // Kill needs no database either (the removal is written later).
+    let (status, _, stderr) = run(alice_master.command(alice, &["kill", "doomed"]));
+    assert_eq!(status, 0, "{stderr}");
+    // What needs the database fails and says why.
+    let (status, _, refused_new) =
+        run(alice_master.command(alice, &["new", "late", "-d", "--", "sleep", "600"]));
+    assert_ne!(status, 0);
+    let (status, _, refused_audit) = run(boss_master.command(boss, &["audit"]));
+    assert_ne!(status, 0);
+    DuringTheOutage {
+        refused_sign_in: fresh.stderr,
+        refused_new,
+        refused_audit,
+    }
+}
+
+#[test]
+fn postgresql_restarted_under_the_server_loses_no_audit_row() {
+    let Some(mut cluster) = cluster() else {
+        return;
+    };
+    let server = Server::start_on_database(&cluster.url());
+    let (boss, alice) = (server.user("boss", true), server.user("alice", false));
+    alice.ok(&format!("new work -d -- {BASH}"));
+    alice.ok("new doomed -d -- sleep 600");
+    let masters = (ControlMaster::open(&alice), ControlMaster::open(&boss));
+    eventually("the news to be audited", || {
+        audited(&cluster, "new", "alice/work") == 1 && audited(&cluster, "new", "alice/doomed") == 1
+    });
+    let attaches_before = audited(&cluster, "attach", "alice/work");
+
+    cluster.stop();
+    let outage = through_the_outage(&alice, &boss, (&masters.0, &masters.1));
+    cluster.start();
+
+    for (what, message) in [
+        ("new", &outage.refused_new),
+        ("audit", &outage.refused_audit),
+    ] {
+        assert!(
+            message.contains("database"),
+            "`{what}` during the outage should name the database: {message}"
+        );
+    }
+    eventually("a fresh connection to work again", || {
+        alice.run("ls").status == 0
+    });
+    let table = alice.ok("ls");
+    assert!(
+        table.contains("work") && !table.contains("doomed"),
+        "{table}"
+    );
+    assert!(!table.contains("late"), "{table}");
+    // Written behind the verbs, after the database came back.
+    eventually("the outage's events to be audited", || {
+        audited(&cluster, "attach", "alice/work") == attaches_before + 1
+            && audited(&cluster, "detach", "alice/work") == attaches_before + 1
+            && audited(&cluster, "kill", "alice/doomed") == 1
+    });
+    alice.ok("new after -d -- sleep 600");
+    eventually("a new session to be audited", || {
+        audited(&cluster, "new", "alice/after") == 1
+    });
+    assert_eq!(
+        audited(&cluster, "new", "alice/work"),
+        1,
+        "no row written twice"
+    );
+    figure(
+        TEST,
+        &format!(
+            "during the outage: fresh sign-in: {:?}; new: {:?}; audit: {:?}",
+            outage.refused_sign_in.trim(),
+            outage.refused_new.trim(),
+            outage.refused_audit.trim()
+        ),
+    );
+    assert_no_panic(&server);
+}
