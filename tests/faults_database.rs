@@ -30,6 +30,10 @@ fn run(mut command: Command) -> (i32, String, String) {
     )
 }
 
+fn spawn(command: Command) -> std::thread::JoinHandle<(i32, String, String)> {
+    std::thread::spawn(move || run(command))
+}
+
 /// The cluster, or None after printing why the test does not run here;
 /// in CI a missing PostgreSQL fails the test.
 fn cluster() -> Option<Cluster> {
@@ -65,9 +69,13 @@ fn through_the_outage(
     masters: (&ControlMaster, &ControlMaster),
 ) -> DuringTheOutage {
     let (alice_master, boss_master) = masters;
-    // A fresh connection must look its key up: refused.
-    let fresh = alice.run("ls");
-    assert_ne!(fresh.status, 0, "{}", fresh.stdout);
+    // What needs the database waits for it, then fails: all asked at once.
+    let fresh = {
+        let alice = alice.clone();
+        std::thread::spawn(move || alice.run("ls"))
+    };
+    let new = spawn(alice_master.command(alice, &["new", "late", "-d", "--", "sleep", "600"]));
+    let audit = spawn(boss_master.command(boss, &["audit"]));
     // Signed in already: `ls` and attach go on from memory.
     let (status, table, _) = run(alice_master.command(alice, &["ls"]));
     assert_eq!(status, 0);
@@ -84,11 +92,12 @@ fn through_the_outage(
     // Kill needs no database either (the removal is written later).
     let (status, _, stderr) = run(alice_master.command(alice, &["kill", "doomed"]));
     assert_eq!(status, 0, "{stderr}");
-    // What needs the database fails and says why.
-    let (status, _, refused_new) =
-        run(alice_master.command(alice, &["new", "late", "-d", "--", "sleep", "600"]));
+    // A fresh connection must look its key up: refused.
+    let fresh = fresh.join().unwrap();
+    assert_ne!(fresh.status, 0, "{}", fresh.stdout);
+    let (status, _, refused_new) = new.join().unwrap();
     assert_ne!(status, 0);
-    let (status, _, refused_audit) = run(boss_master.command(boss, &["audit"]));
+    let (status, _, refused_audit) = audit.join().unwrap();
     assert_ne!(status, 0);
     DuringTheOutage {
         refused_sign_in: fresh.stderr,

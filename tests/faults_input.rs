@@ -8,8 +8,10 @@
 //! fresh client attaches and types, and neither the gateway's log nor the
 //! hosts' holds a panic.
 //!
-//! Only `cat` can run (`presets_only`, one preset), so random keys can
-//! start nothing else.
+//! Only `cat` can run (`presets_only`), so random keys can start nothing
+//! else: cooked by the terminal (the default), or raw (the preset `raw`,
+//! for the bridge's target: its random bytes hold ^C and ^D, which would
+//! end a cooked `cat` within a few frames).
 
 mod common;
 mod russh_support;
@@ -30,7 +32,9 @@ use common::faults::{assert_no_panic, figure, seeded_rng};
 use common::{Server, eventually};
 
 const CONFIG: &str = "[sessions]\ndefault_command = [\"cat\"]\npresets_only = true\n\n\
-                      [[presets]]\nname = \"cat\"\ncommand = [\"cat\"]\n";
+                      [[presets]]\nname = \"cat\"\ncommand = [\"cat\"]\n\n\
+                      [[presets]]\nname = \"raw\"\n\
+                      command = [\"sh\", \"-c\", \"stty raw -echo; exec cat\"]\n";
 /// How long one exec may stream before the test moves on (a random line
 /// may name a verb that streams until detached).
 const EXEC_WAIT: Duration = Duration::from_secs(3);
@@ -121,49 +125,74 @@ async fn random_picker_round(alice: &common::Ssh, rng: &mut StdRng) {
     drained.abort();
 }
 
-/// A text frame: a resize or a signal with random values, a message of
-/// a random type, or random text.
+/// A text frame the bridge reads and goes on after: a resize or a
+/// signal with random values, or a message of a random type.
 fn text_frame(rng: &mut StdRng) -> String {
     let random_text = String::from_utf8_lossy(&random_bytes(rng, 100)).into_owned();
-    match rng.random_range(0..4) {
+    match rng.random_range(0..3) {
         0 => format!(
             r#"{{"type":"resize","cols":{},"rows":{}}}"#,
             rng.random::<u32>() % 3000,
             rng.random::<u32>() % 3000
         ),
         1 => serde_json::json!({ "type": "signal", "signal": random_text }).to_string(),
-        2 => serde_json::json!({ "type": random_text, "cols": -1 }).to_string(),
-        _ => random_text,
+        _ => serde_json::json!({ "type": random_text, "cols": -1 }).to_string(),
     }
 }
 
-fn web_frame(rng: &mut StdRng) -> Message {
-    match rng.random_range(0..10) {
-        0..=3 => Message::Text(text_frame(rng).into()),
-        4 if rng.random_bool(0.05) => Message::Binary(vec![b'x'; 70_000].into()),
-        _ => Message::Binary(random_bytes(rng, 200).into()),
+/// A frame, and whether the server may well close the connection for it
+/// (random text is seldom JSON; a frame over 64 KiB is too big).
+fn web_frame(rng: &mut StdRng) -> (Message, bool) {
+    match rng.random_range(0..20) {
+        0..=7 => (Message::Text(text_frame(rng).into()), false),
+        8 => {
+            let text = String::from_utf8_lossy(&random_bytes(rng, 100)).into_owned();
+            (Message::Text(text.into()), true)
+        }
+        9 if rng.random_bool(0.1) => (Message::Binary(vec![b'x'; 70_000].into()), true),
+        _ => (Message::Binary(random_bytes(rng, 200).into()), false),
     }
 }
 
 /// Random frames to alice's bridge; a connection the server closes (a
-/// malformed or too big frame) is opened again. Returns how many
+/// malformed or too big frame, or the target ended by a random signal)
+/// is opened again, the target restarted if need be. Returns how many
 /// connections it took.
 async fn random_web_frames(server: &Server, alice: &common::Ssh, rng: &mut StdRng) -> usize {
+    running_target(alice);
     let cookie = web_support::sign_in(alice, "target").await;
     let request = || web_support::ws_request(server, "alice/target", Some(&cookie));
-    let mut connections = 0;
-    let mut frames = 0;
+    let (mut attempts, mut connections, mut frames) = (0, 0, 0);
     while frames < WEB_FRAMES {
+        // A connection refused or closed at once sends no frame: bounded,
+        // lest the loop spin without end.
+        attempts += 1;
+        assert!(
+            attempts <= WEB_FRAMES,
+            "{attempts} connections for {frames} frames"
+        );
+        running_target(alice);
         let Ok((socket, _)) = tokio_tungstenite::connect_async(request()).await else {
-            break;
+            continue;
         };
         connections += 1;
         let (mut sink, mut stream) = socket.split();
         let drained = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
         while frames < WEB_FRAMES && !drained.is_finished() {
             frames += 1;
-            if sink.send(web_frame(rng)).await.is_err() {
+            let (frame, may_close) = web_frame(rng);
+            if sink.send(frame).await.is_err() {
                 break;
+            }
+            if may_close {
+                // Sent on a closed connection, the next frames would
+                // never be read: wait for the close, if it comes.
+                let _ = tokio::time::timeout(Duration::from_millis(500), async {
+                    while !drained.is_finished() {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                })
+                .await;
             }
         }
         let _ = sink.close().await;
@@ -181,22 +210,33 @@ async fn random_bytes_to(port: u16, rng: &mut StdRng) {
     let _ = stream.shutdown().await;
 }
 
+/// Makes sure alice's `target` runs (random keys or a random signal
+/// frame may have ended or killed it): the bridge needs it.
+fn running_target(alice: &common::Ssh) {
+    let rows = common::json_rows(&alice.ok("ls --json"));
+    match rows.iter().find(|row| row["name"] == "target") {
+        Some(row) if row["state"] == "running" => {}
+        Some(_) => {
+            alice.ok("restart target");
+        }
+        None => {
+            alice.ok("new target -d -p raw");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_bytes_from_the_network_never_panic_the_server() {
     const TEST: &str = "random_bytes_from_the_network_never_panic_the_server";
     let mut rng = seeded_rng(TEST);
     let server = Server::start_with_config(CONFIG);
     let (alice, bob) = (server.user("alice", false), server.user("bob", false));
-    alice.ok("new target -d");
+    alice.ok("new target -d -p raw");
     bob.ok("new control -d");
 
     random_command_lines(&alice, &mut rng).await;
     for _ in 0..PICKER_ROUNDS {
         random_picker_round(&alice, &mut rng).await;
-    }
-    // The picker may have killed it: the bridge needs it.
-    if alice.run("capture target").status != 0 {
-        alice.ok("new target -d");
     }
     let connections = random_web_frames(&server, &alice, &mut rng).await;
     for _ in 0..20 {
