@@ -10,6 +10,7 @@ mod common;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 use common::faults::{assert_no_panic, figure};
 use common::{BASH, Server, eventually, listed};
@@ -127,9 +128,11 @@ fn a_full_recordings_disk_stops_the_recording_and_nothing_else() {
     assert!(stopped_lines(&server, "alice/loud").is_empty());
 
     let filled = disk.fill();
+    let full = Instant::now();
     eventually("the recording to stop", || {
         !stopped_lines(&server, "alice/loud").is_empty()
     });
+    let logged = full.elapsed();
     eventually("the failure to be counted", || {
         counter(&metrics, "foyer_recording_failures_total") == 1.0
     });
@@ -160,8 +163,9 @@ fn a_full_recordings_disk_stops_the_recording_and_nothing_else() {
     figure(
         TEST,
         &format!(
-            "filler {filled} bytes; the session printed on past line {at_stop} after the stop; \
-             log line: {}",
+            "filler {filled} bytes; the stop logged {} ms after the disk was full; the session \
+             printed on past line {at_stop} after the stop; log line: {}",
+            logged.as_millis(),
             stopped[0].trim()
         ),
     );

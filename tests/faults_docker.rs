@@ -7,13 +7,15 @@
 //! tests build theirs. Docker sessions end with a line that says why,
 //! `new` says the engine is down, the local session runs on untouched;
 //! with the engine back `new` and `restart` work without a server restart.
-//! A missing `dockerd` fails the test (Docker tests run in CI).
+//! It needs `dockerd` and the docker CLI, not a running system engine; a
+//! missing `dockerd` fails the test (Docker tests run in CI).
 
 mod common;
 mod docker;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Instant;
 
 use common::faults::{alive, assert_no_panic, figure};
 use common::{BASH, Server, Ssh, eventually, listed};
@@ -136,6 +138,19 @@ fn server_with_a_local_session(engine: &PrivateEngine) -> (Server, Ssh) {
     (server, alice)
 }
 
+/// The line foyer wrote on `name`'s screen when it ended (`[foyer: …]`),
+/// put back together where the terminal wrapped it.
+fn end_line(ssh: &Ssh, name: &str) -> String {
+    let capture = ssh.ok(&format!("capture {name}"));
+    let start = capture
+        .find("[foyer: ")
+        .unwrap_or_else(|| panic!("no reason on the screen:\n{capture}"));
+    let end = capture[start..]
+        .find(']')
+        .map_or(capture.len(), |at| start + at + 1);
+    capture[start..end].replace('\n', "")
+}
+
 /// The pid of the local session's shell, read through its own `$$`.
 fn shell_pid(alice: &Ssh) -> u32 {
     alice.ok("send here 'echo pid=$$\\n'");
@@ -154,7 +169,6 @@ fn shell_pid(alice: &Ssh) -> u32 {
 fn the_docker_engine_stopped_ends_docker_sessions_only_and_its_return_needs_no_restart() {
     const TEST: &str =
         "the_docker_engine_stopped_ends_docker_sessions_only_and_its_return_needs_no_restart";
-    docker::engine();
     let mut engine = PrivateEngine::start();
     engine.build_image();
     let (server, alice) = server_with_a_local_session(&engine);
@@ -165,17 +179,16 @@ fn the_docker_engine_stopped_ends_docker_sessions_only_and_its_return_needs_no_r
     boxed.wait_for_text("$ ");
     ssh.ok("new ticker -d -- sh -c 'while true; do echo tick; sleep 0.2; done'");
 
+    let stopping = Instant::now();
     engine.stop();
+    let stopped = stopping.elapsed();
     boxed.wait_for_text("[foyer: session box exited");
+    let told = stopping.elapsed();
     boxed.wait_exit();
     wait_exited(&ssh, "box");
     wait_exited(&ssh, "ticker");
-    let capture = ssh.ok("capture box");
-    let reason = capture
-        .lines()
-        .find(|l| l.starts_with("[foyer: "))
-        .unwrap_or_else(|| panic!("no reason on the screen:\n{capture}"))
-        .to_string();
+    let listed_exited = stopping.elapsed();
+    let reason = end_line(&ssh, "box");
     assert!(
         reason.contains("Docker engine") || reason.contains("container"),
         "{reason}"
@@ -199,8 +212,10 @@ fn the_docker_engine_stopped_ends_docker_sessions_only_and_its_return_needs_no_r
     term.wait_for_text("local-42");
     term.detach();
 
+    let starting = Instant::now();
     engine.start_again();
     let back = run_script(&ssh, "probe", "echo engine-is-back");
+    let back_in = starting.elapsed();
     assert!(back.contains("engine-is-back"), "{back}");
     ssh.ok("restart box");
     eventually("box to run again", || {
@@ -209,7 +224,16 @@ fn the_docker_engine_stopped_ends_docker_sessions_only_and_its_return_needs_no_r
     assert_eq!(shell_pid(&alice), local, "the same local shell");
     figure(
         TEST,
-        &format!("reason shown: {reason:?}; new: {:?}", refused.stderr.trim()),
+        &format!(
+            "engine stopped in {} ms; the attached client told {} ms and both Docker sessions \
+             listed exited {} ms after the stop began; reason shown: {reason:?}; new: {:?}; \
+             engine started and a new session ran in {} ms",
+            stopped.as_millis(),
+            told.as_millis(),
+            listed_exited.as_millis(),
+            refused.stderr.trim(),
+            back_in.as_millis()
+        ),
     );
     assert_no_panic(&server);
 }
