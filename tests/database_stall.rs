@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BASH, Server, Ssh, eventually};
+use common::control_master::ControlMaster;
+use common::{BASH, Server, eventually};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -90,59 +91,6 @@ fn run(mut command: Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-/// An OpenSSH master connection: later commands run as channels of it,
-/// with no new sign-in (which would ask the database).
-struct ControlMaster {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    child: Child,
-}
-
-impl ControlMaster {
-    fn open(ssh: &Ssh) -> ControlMaster {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("control");
-        let child = ssh
-            .command()
-            .args(["-M", "-N", "-S"])
-            .arg(&path)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let master = ControlMaster {
-            _dir: dir,
-            path,
-            child,
-        };
-        eventually("the master connection to be up", || {
-            let mut check = ssh.command();
-            check.arg("-S").arg(&master.path).args(["-O", "check"]);
-            check
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        });
-        master
-    }
-
-    fn command(&self, ssh: &Ssh, words: &[&str]) -> Command {
-        let mut command = ssh.command();
-        command.arg("-S").arg(&self.path);
-        if !words.is_empty() {
-            command.arg(words.join(" "));
-        }
-        command
-    }
-}
-
-impl Drop for ControlMaster {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A PostgreSQL server of this test's own, in a temporary directory.

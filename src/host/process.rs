@@ -29,6 +29,7 @@ use super::server;
 use crate::clock::unix_now;
 use crate::config::LogFormat;
 use crate::engine::Changes;
+use crate::engine::HubHandle;
 use crate::engine::hub_task::{HubIdentity, HubStart, start_hub};
 use crate::runtime::{Process, SpawnError};
 use crate::wire::SessionId;
@@ -82,12 +83,17 @@ async fn run(first: Launch, hosts: PathBuf, owner: i64) {
         }
     };
     let (ended_tx, mut ended) = mpsc::channel::<()>(16);
-    if let Err(error) = start_session(first, &hosts, ended_tx.clone()).await {
-        let _ = std::fs::remove_file(&owner_socket);
-        say(&format!("error: {error}"));
-        return;
+    let started = match start_session(first, &hosts, ended_tx.clone()).await {
+        Ok(started) => started,
+        Err(error) => {
+            let _ = std::fs::remove_file(&owner_socket);
+            say(&format!("error: {error}"));
+            return;
+        }
+    };
+    if !say("ready") {
+        starter_gone(&started).await;
     }
-    say("ready");
     detach_standard_streams();
     tracing::info!(owner, pid = std::process::id(), "session host started");
     let (requests_tx, mut requests) = mpsc::channel::<StartRequest>(16);
@@ -102,6 +108,10 @@ async fn run(first: Launch, hosts: PathBuf, owner: i64) {
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    if let Some(why) = super::peer::refusal(&stream) {
+                        tracing::warn!(owner, %why, "refused a connection to the owner socket");
+                        continue;
+                    }
                     sessions += 1;
                     let (requests, ended) = (requests_tx.clone(), ended_tx.clone());
                     tokio::spawn(read_start_request(stream, owner, requests, ended));
@@ -158,14 +168,34 @@ async fn start_requested(
     ended: mpsc::Sender<()>,
     mut writer: protocol::Writer<tokio::net::unix::OwnedWriteHalf>,
 ) {
-    let reply = match start_session(launch, &hosts, ended.clone()).await {
-        Ok(()) => StartReply::Ready,
+    let (reply, started) = match start_session(launch, &hosts, ended.clone()).await {
+        Ok(started) => (StartReply::Ready, Some(started)),
         Err(error) => {
             let _ = ended.send(()).await;
-            StartReply::Failed(error.to_string())
+            (StartReply::Failed(error.to_string()), None)
         }
     };
-    let _ = protocol::send(&mut writer, &reply).await;
+    let told = protocol::send(&mut writer, &reply).await.is_ok();
+    if let (false, Some(started)) = (told, started) {
+        starter_gone(&started).await;
+    }
+}
+
+/// The gateway that asked for a session went away before it could hear
+/// that it runs (killed mid-`new`): no gateway knows of it, and one that
+/// started since may already have found no socket and recorded it as
+/// exited, so left running it would be a program no session lists and
+/// no `restart` can replace. It is ended like a killed session; its
+/// record says exited once a gateway looks (tests/faults_hosts.rs).
+async fn starter_gone(started: &Started) {
+    tracing::warn!(session = %started.label, "the gateway that asked for this session went away before hearing it started; ending it");
+    let _ = started.hub.kill().await;
+}
+
+/// A session that started here: its hub, and its label for the log.
+struct Started {
+    hub: HubHandle,
+    label: String,
 }
 
 /// Why a session could not start here.
@@ -186,7 +216,7 @@ async fn start_session(
     launch: Launch,
     hosts: &Path,
     ended: mpsc::Sender<()>,
-) -> Result<(), StartError> {
+) -> Result<Started, StartError> {
     let socket = socket_path(hosts, launch.session_id);
     let listener = listen(&socket).map_err(|source| StartError::Listen {
         path: socket.clone(),
@@ -216,6 +246,10 @@ async fn start_session(
     let hub = start_hub(identity, launch.settings, changes.clone(), start);
     // The server's lines about this session's connections name it.
     let span = tracing::info_span!("session", session = %label);
+    let started = Started {
+        hub: hub.clone(),
+        label: label.clone(),
+    };
     tokio::spawn(async move {
         server::serve(listener, hub, changes, hello)
             .instrument(span)
@@ -224,7 +258,7 @@ async fn start_session(
         tracing::info!(session = %label, "session ended");
         let _ = ended.send(()).await;
     });
-    Ok(())
+    Ok(started)
 }
 
 fn hello(session_id: i64, program_pid: Option<u32>) -> Hello {
@@ -256,11 +290,11 @@ fn listen(socket: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// The one line the gateway that started us waits for.
-fn say(line: &str) {
+/// The one line the gateway that started us waits for; false when it
+/// could not be written (nobody reads: that gateway is gone).
+fn say(line: &str) -> bool {
     let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "{line}");
-    let _ = stdout.flush();
+    writeln!(stdout, "{line}").is_ok() && stdout.flush().is_ok()
 }
 
 /// The gateway that started us may go: standard streams must not be
@@ -295,4 +329,18 @@ fn init_logging(log: &Path, launch: &Launch) {
     };
     // A host has no one to tell: without a log it runs on silent.
     let _ = crate::logging::init_file(file, format, &launch.log_level);
+    log_panics();
+}
+
+/// A panic goes to the hosts log (its standard error is /dev/null once
+/// the gateway that started it may have gone), then as the default hook
+/// would have it.
+fn log_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        let thread = thread.name().unwrap_or("unnamed");
+        tracing::error!(panic = %info, thread, "panic");
+        default(info);
+    }));
 }

@@ -61,6 +61,10 @@ pub(super) async fn serve(
             () = hub.closed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    if let Some(why) = super::peer::refusal(&stream) {
+                        tracing::warn!(%why, "refused a connection to the session's socket");
+                        continue;
+                    }
                     let (hub, hello, controls) = (hub.clone(), hello.clone(), controls_tx.clone());
                     tokio::spawn(async move {
                         if let Err(error) = open(stream, hub, hello, controls).await {

@@ -19,7 +19,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod control_master;
 mod database;
+pub mod faults;
+pub mod postgres;
 
 #[allow(unused_imports)]
 pub use database::{TestDatabase, on_postgres, skipped, sqlite_only};

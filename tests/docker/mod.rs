@@ -120,19 +120,22 @@ pub fn docker_server(extra: &str) -> Server {
 /// [`docker_server`] with extra arguments to `serve`.
 pub fn docker_server_with(extra: &str, serve_args: &[&str]) -> Server {
     engine();
+    Server::start_with(&docker_server_config(extra), serve_args)
+}
+
+/// The configuration of [`docker_server`]: the Docker runtime with the
+/// test image and small limits, `extra` appended to `[runtime.docker]`.
+pub fn docker_server_config(extra: &str) -> String {
     let image = if extra.contains("image =") {
         String::new()
     } else {
         format!("image = \"{IMAGE}\"\n")
     };
-    Server::start_with(
-        &format!(
-            "[runtime]\nkind = \"docker\"\n\n[runtime.docker]\n\
-             {image}home_volume = \"foyer-test-home-{{user}}\"\n\
-             uid_base = {UID_BASE}\nmemory = \"256m\"\ncpus = 0.5\npids = 128\n\
-             tmpfs_size = \"16m\"\n{extra}\n"
-        ),
-        serve_args,
+    format!(
+        "[runtime]\nkind = \"docker\"\n\n[runtime.docker]\n\
+         {image}home_volume = \"foyer-test-home-{{user}}\"\n\
+         uid_base = {UID_BASE}\nmemory = \"256m\"\ncpus = 0.5\npids = 128\n\
+         tmpfs_size = \"16m\"\n{extra}\n"
     )
 }
 
