@@ -706,6 +706,16 @@ fn shown_text(cell: &vt100::Cell) -> &str {
     }
 }
 
+/// A cell's foreground color where it shows: on a blank cell it shows
+/// only through inverse or underline. (Terminals differ in what an
+/// erased or inserted cell keeps of the pen: vt100 keeps the foreground,
+/// the server's model (alacritty) only the background; vim's redraws
+/// in insert mode leave such cells behind, timing decides which.)
+fn shown_fg(cell: &vt100::Cell) -> Option<vt100::Color> {
+    let shows = !shown_text(cell).is_empty() || cell.inverse() || cell.underline();
+    shows.then(|| cell.fgcolor())
+}
+
 /// Cells of two screens equal in text and attributes over `rows`x`cols`.
 pub fn assert_same_cells(a: &vt100::Screen, b: &vt100::Screen, rows: u16, cols: u16) {
     for row in 0..rows {
@@ -714,7 +724,7 @@ pub fn assert_same_cells(a: &vt100::Screen, b: &vt100::Screen, rows: u16, cols: 
             assert_eq!(
                 (
                     shown_text(x),
-                    x.fgcolor(),
+                    shown_fg(x),
                     x.bgcolor(),
                     x.bold(),
                     x.inverse(),
@@ -722,7 +732,7 @@ pub fn assert_same_cells(a: &vt100::Screen, b: &vt100::Screen, rows: u16, cols: 
                 ),
                 (
                     shown_text(y),
-                    y.fgcolor(),
+                    shown_fg(y),
                     y.bgcolor(),
                     y.bold(),
                     y.inverse(),
