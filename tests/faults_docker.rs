@@ -1,8 +1,9 @@
 //! End-to-end fault of the Docker engine (issue 28, "Faults"): the engine
 //! stops under a server that runs Docker sessions and a local one, and
 //! comes back. The engine is a private `dockerd` of this test's own (its
-//! own data root, exec root, pid file and socket; no bridge, no iptables
-//! rules), so stopping it disturbs neither the system engine nor the
+//! own data root, exec root, pid file and socket, its own network
+//! namespace; no bridge, no iptables rules), so stopping it disturbs
+//! neither the system engine nor the
 //! tests that use it; the test image is built into it as the other Docker
 //! tests build theirs. Docker sessions end with a line that says why,
 //! `new` says the engine is down, the local session runs on untouched;
@@ -46,7 +47,11 @@ impl PrivateEngine {
     fn start_again(&mut self) {
         let path = |name: &str| self.dir.join(name).display().to_string();
         let log = std::fs::File::create(self.dir.join("dockerd.log")).unwrap();
-        let daemon = Command::new("dockerd")
+        // In a network namespace of its own: a dockerd started with
+        // `--bridge=none` deletes the host's `docker0`, which took the
+        // system engine's bridge away from every later Docker test.
+        let daemon = Command::new("unshare")
+            .args(["--net", "dockerd"])
             .args(["--data-root", &path("data"), "--exec-root", &path("exec")])
             .args(["--pidfile", &path("dockerd.pid"), "-H", &self.host()])
             .args(["--bridge=none", "--iptables=false", "--ip6tables=false"])
