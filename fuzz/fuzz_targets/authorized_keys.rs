@@ -3,8 +3,8 @@
 //! `store::parse_key_line`, which reads options with ssh-key's parser or
 //! foyer's quote-aware split, and refuses options foyer cannot enforce).
 //! Properties: a key accepted has a `SHA256:` fingerprint and an OpenSSH
-//! line that parses again to the same key; its line had no option foyer
-//! refuses; a refusal has a message.
+//! line that parses again to the same key, and its line reads the same
+//! with its options; a refusal has a message.
 #![no_main]
 
 use foyer::store::{parse_authorized_line, parse_key_line, parse_public_key};
