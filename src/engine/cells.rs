@@ -159,13 +159,25 @@ fn used_columns(row: &Row<Cell>, width: usize) -> usize {
 /// pen: text with SGR changes inline, trailing blanks left out, a wide
 /// character cut by the edge left out. Leaves the pen as it was last set.
 pub fn write_row(row: &Row<Cell>, width: usize, out: &mut Vec<u8>) {
-    let used = used_columns(row, width);
-    out.reserve(used);
+    let cells = &row[..][..used_columns(row, width)];
+    out.reserve(cells.len());
     let mut pen = Pen::default();
     // Every line that scrolls off is written here, so this loop is on
-    // the byte path: a slice without index checks, and one test for the
-    // common cell (printable ASCII, space included, nothing combined).
-    for (col, cell) in row[..][..used].iter().enumerate() {
+    // the byte path: runs of plain cells (printable ASCII, space included,
+    // nothing combined, in the pen already set) are found first and then
+    // copied in one go; only the other cells take the general path.
+    let mut col = 0;
+    while col < cells.len() {
+        let run = cells[col..]
+            .iter()
+            .position(|cell| !plain_in(cell, pen))
+            .unwrap_or(cells.len() - col);
+        out.extend(cells[col..col + run].iter().map(|cell| cell.c as u8));
+        col += run;
+        let Some(cell) = cells.get(col) else {
+            break;
+        };
+        col += 1;
         let flags = cell.flags;
         if flags.contains(Flags::WIDE_CHAR_SPACER) {
             continue;
@@ -177,12 +189,23 @@ pub fn write_row(row: &Row<Cell>, width: usize, out: &mut Vec<u8>) {
         let c = cell.c;
         if (' '..='~').contains(&c) && cell.extra.is_none() {
             out.push(c as u8);
-        } else if flags.contains(Flags::WIDE_CHAR) && col + 1 >= width {
+        } else if flags.contains(Flags::WIDE_CHAR) && col >= width {
             out.push(b' ');
         } else {
             write_text(cell, out);
         }
     }
+}
+
+/// A cell written as its one byte with `pen` already set: printable
+/// ASCII (space included), nothing combined, not a wide character's
+/// spacer, in exactly that pen.
+fn plain_in(cell: &Cell, pen: Pen) -> bool {
+    (' '..='~').contains(&cell.c)
+        && cell.flags & (STYLE | Flags::WIDE_CHAR_SPACER) == pen.flags
+        && cell.fg == pen.fg
+        && cell.bg == pen.bg
+        && cell.extra.is_none()
 }
 
 /// A row's first `width` columns as plain text, trailing blanks left out.
@@ -196,4 +219,85 @@ pub fn row_text(row: &Row<Cell>, width: usize) -> String {
         }
     }
     String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alacritty_terminal::term::cell::Cell;
+    use proptest::prelude::*;
+
+    /// The cell-by-cell form `write_row` had before its runs: what it must
+    /// still write.
+    fn one_cell_at_a_time(row: &Row<Cell>, width: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut pen = Pen::default();
+        for (col, cell) in row[..][..used_columns(row, width)].iter().enumerate() {
+            if cell.flags.contains(Flags::WIDE_CHAR_SPACER) {
+                continue;
+            }
+            if Pen::of(cell) != pen {
+                pen = Pen::of(cell);
+                pen.write(&mut out);
+            }
+            if cell.flags.contains(Flags::WIDE_CHAR) && col + 1 >= width {
+                out.push(b' ');
+            } else {
+                write_text(cell, &mut out);
+            }
+        }
+        out
+    }
+
+    fn cell() -> impl Strategy<Value = Cell> {
+        let c = prop_oneof![
+            6 => proptest::char::range(' ', '~'),
+            1 => Just('\0'),
+            1 => Just('\t'),
+            1 => Just('é'),
+        ];
+        let color = prop_oneof![
+            4 => Just(Color::Named(NamedColor::Foreground)),
+            4 => Just(Color::Named(NamedColor::Background)),
+            1 => Just(Color::Named(NamedColor::Red)),
+            1 => Just(Color::Indexed(200)),
+        ];
+        let flags = prop_oneof![
+            6 => Just(Flags::empty()),
+            1 => Just(Flags::BOLD),
+            1 => Just(Flags::INVERSE | Flags::UNDERLINE),
+        ];
+        (c, color.clone(), color, flags).prop_map(|(c, fg, bg, flags)| Cell {
+            c,
+            fg,
+            bg,
+            flags,
+            ..Cell::default()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn runs_write_what_one_cell_at_a_time_wrote(
+            cells in proptest::collection::vec(cell(), 1..40),
+            wide_at in proptest::option::of(0usize..39),
+            width in 1usize..45,
+        ) {
+            let mut row: Row<Cell> = Row::new(cells.len());
+            for (col, cell) in cells.into_iter().enumerate() {
+                row[Column(col)] = cell;
+            }
+            // A wide character and its spacer, possibly cut by the width.
+            if let Some(at) = wide_at.filter(|&at| at + 1 < row.len()) {
+                row[Column(at)].c = '漢';
+                row[Column(at)].flags |= Flags::WIDE_CHAR;
+                row[Column(at + 1)].c = ' ';
+                row[Column(at + 1)].flags |= Flags::WIDE_CHAR_SPACER;
+            }
+            row[Column(0)].push_zerowidth('\u{301}');
+            let mut out = Vec::new();
+            write_row(&row, width, &mut out);
+            prop_assert_eq!(out, one_cell_at_a_time(&row, width));
+        }
+    }
 }

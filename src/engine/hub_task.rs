@@ -176,7 +176,9 @@ pub fn start_hub(
         deliveries: Vec::new(),
         replies: Vec::new(),
         sync_deadline: None,
-        release_at: None,
+        // A program that never prints (or printed before the hub was
+        // up) gets its spare memory given back all the same.
+        release_at: Some(Instant::now() + RELEASE_AFTER_QUIET),
         screen,
         recorder: None,
         screen_sync_switches: 0,

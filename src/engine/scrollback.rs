@@ -81,6 +81,13 @@ impl CompactScrollback {
                     .collect();
                 *offset += length as usize;
                 let line = String::from_utf8(line).unwrap_or_default();
+                // A character takes at least as many bytes as columns, so
+                // a line no longer in bytes than `width` needs no cut (the
+                // common case, and on the path of every observer caught
+                // up).
+                if formatted && line.len() <= usize::from(width) {
+                    return Some(line);
+                }
                 Some(crop(&line, width, formatted))
             })
     }
@@ -133,6 +140,11 @@ mod tests {
             lines,
             vec!["\x1b[0;31mtwo".to_string(), "three".to_string()]
         );
+        // Cut at the width, the colors kept, and no cut when it fits.
+        let cut: Vec<String> = store.before_newest(1, 1, 2, true).collect();
+        assert_eq!(cut, vec!["\x1b[0;31mtw".to_string()]);
+        let wide: Vec<String> = store.before_newest(0, 1, 5, true).collect();
+        assert_eq!(wide, vec!["three".to_string()]);
         let plain: Vec<String> = store.before_newest(0, 1, 10, false).collect();
         assert_eq!(plain, vec!["three".to_string()]);
         let older: Vec<String> = store.before_newest(1, 5, 10, false).collect();

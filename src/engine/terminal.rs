@@ -22,6 +22,7 @@ use super::screen_cell::ScreenCell;
 use super::scrollback::CompactScrollback;
 use crate::wire::Size;
 
+mod alternate_grid;
 mod answers;
 mod history;
 mod listener;
@@ -103,6 +104,9 @@ pub struct Terminal {
     pushed_to_compact: u64,
     /// Where the scrollback stands (see `HistoryMark`).
     mark: HistoryMark,
+    /// The model's alternate grid is a one-cell stand-in (see
+    /// `alternate_grid.rs`).
+    alternate_grid_shrunk: bool,
 }
 
 /// The program asked for attention: a bell (no message) or a
@@ -125,7 +129,7 @@ impl Terminal {
             ..Config::default()
         };
         let listener = Listener::default();
-        Terminal {
+        let mut terminal = Terminal {
             model: Term::new(config, &dimensions(size), listener.clone()),
             parser: Processor::new(),
             listener,
@@ -146,7 +150,10 @@ impl Terminal {
             alternate_history: CompactScrollback::new(history),
             pushed_to_compact: 0,
             mark: HistoryMark::default(),
-        }
+            alternate_grid_shrunk: false,
+        };
+        terminal.shrink_alternate_grid();
+        terminal
     }
 
     /// Times the program left the alternate screen so far: a client that
@@ -362,12 +369,14 @@ impl Terminal {
     /// history grew by in advance (a thousand at the first line that
     /// scrolled, about 1.9 MiB at 80 columns, kept until then) and the
     /// buffers of lines written. For a session gone quiet: the next line
-    /// that scrolls allocates them again. The alternate screen's grid and,
-    /// while it is up, the main one's spare rows cannot be reached.
+    /// that scrolls allocates them again. On the main screen the alternate
+    /// screen's grid goes too (`alternate_grid.rs`); while the alternate
+    /// screen is up, the main one's spare rows cannot be reached.
     pub fn release_spare_memory(&mut self) {
         if !self.alternate_screen() {
             self.model.grid_mut().truncate();
         }
+        self.shrink_alternate_grid();
         self.line = Vec::new();
         self.pieces = Vec::new();
         self.filter.release_spare_memory();
@@ -397,6 +406,7 @@ impl Terminal {
     }
 
     pub fn resize(&mut self, size: Size) {
+        self.restore_alternate_grid();
         let size = Size::new(size.rows.into(), size.cols.into());
         let alternate = self.alternate_screen() as usize;
         let row_before = self.cursor_position().0;
@@ -433,6 +443,7 @@ impl Terminal {
     /// Processes program output. Bytes meant for clients (queries removed)
     /// are appended to `pass_through`, answers for the program to `replies`.
     pub fn process(&mut self, chunk: &[u8], pass_through: &mut Vec<u8>, replies: &mut Vec<u8>) {
+        self.restore_alternate_grid();
         self.filter.feed(chunk, &mut self.pieces);
         let pieces = std::mem::take(&mut self.pieces);
         let mut pending_marker = None;

@@ -155,6 +155,9 @@ def start_foyer(binary, work, key_pub, name="foyer"):
     env = dict(os.environ, HOME=home, RUST_LOG="warn")
     fdir = os.path.join(work, name)
     os.makedirs(fdir)
+    # Admin commands do not create the database (issue 31): migrate first.
+    subprocess.run([binary, "migrate"], cwd=fdir, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
     subprocess.run([binary, "user", "add", "bench", "--key-file", key_pub], cwd=fdir, env=env,
                    check=True, stdout=subprocess.DEVNULL)
     serve = [binary, "serve", "--ssh-listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"]

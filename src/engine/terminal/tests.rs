@@ -161,3 +161,60 @@ fn strip(bytes: &[u8]) -> Vec<u8> {
     parser.process(bytes);
     parser.screen().contents().trim_end().as_bytes().to_vec()
 }
+
+#[test]
+fn the_alternate_grid_given_back_changes_nothing_shown() {
+    // Saved cursors on both screens, the alternate screen entered each
+    // way, resizes and a reset, with the alternate grid given back before
+    // every step on one terminal and never on the other.
+    enum Step {
+        Output(&'static [u8]),
+        Resize(u32, u32),
+    }
+    let steps = [
+        Step::Output(b"\x1b[3;5H\x1b7main\r\n"),
+        Step::Output(b"\x1b[?1049h\x1b[2;2H\x1b[32m\x1b7alt"),
+        Step::Output(b"\x1b[?1049l"),
+        Step::Output(b"\x1b8X"),
+        Step::Output(b"\x1b[?47h\x1b8Y"),
+        Step::Output(b"\x1b[?47l\x1b8Z"),
+        Step::Resize(7, 30),
+        Step::Output(b"\x1b[?1047hwide\x1b[?1047l"),
+        Step::Resize(4, 12),
+        Step::Output(b"\x1b[?1049h\x1b[44m\x1b[2Jblue\x1b8W"),
+        Step::Resize(6, 16),
+        Step::Output(b"\x1b[?1049l\x1bc\x1b[?1049hafter reset\x1b8V"),
+        Step::Output(b"\x1b[?1049l"),
+    ];
+    let mut kept = Terminal::new(Size::new(5, 20), 1000);
+    let mut released = Terminal::new(Size::new(5, 20), 1000);
+    let mut shown = String::new();
+    for step in steps {
+        released.release_spare_memory();
+        match step {
+            Step::Output(bytes) => {
+                let kept_out = run(&mut kept, bytes);
+                assert_eq!(run(&mut released, bytes), kept_out);
+            }
+            Step::Resize(rows, cols) => {
+                kept.resize(Size::new(rows, cols));
+                released.resize(Size::new(rows, cols));
+            }
+        }
+        assert_eq!(released.alternate_screen(), kept.alternate_screen());
+        assert_eq!(released.contents(), kept.contents());
+        assert_eq!(released.cursor_position(), kept.cursor_position());
+        assert_eq!(released.pen(), kept.pen());
+        for alternate in [false, true] {
+            assert_eq!(
+                released.saved_cursor(alternate),
+                kept.saved_cursor(alternate)
+            );
+        }
+        shown.push_str(&kept.contents());
+    }
+    // Every restored cursor wrote its letter somewhere.
+    for letter in ["X", "Y", "Z", "W", "V"] {
+        assert!(shown.contains(letter), "{letter} in {shown:?}");
+    }
+}
