@@ -218,10 +218,7 @@ mod tests {
             );
         }
         // A report at 1;1 still decodes (as a mouse event, which the picker ignores).
-        assert!(matches!(
-            decode(&[b"\x1b[<0;1;1M"])[..],
-            [Event::Mouse(_)]
-        ));
+        assert!(matches!(decode(&[b"\x1b[<0;1;1M"])[..], [Event::Mouse(_)]));
     }
 
     #[test]
