@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Data, Env, Format, Serialized, Toml};
 use serde::Serialize;
 
 use super::environment::{self, IgnoredVariable};
@@ -85,7 +85,11 @@ impl Sources {
             &candidates,
         )?;
         let state = search::state_directory(std::env::var_os("STATE_DIRECTORY"));
-        let config = merge(file.as_deref(), state, self.overrides.clone())?;
+        let config = merge(
+            file.as_deref().map(Toml::file_exact),
+            state,
+            self.overrides.clone(),
+        )?;
         Ok(Loaded {
             config,
             file,
@@ -105,11 +109,19 @@ impl Config {
         };
         Ok(sources.load()?.config)
     }
+
+    /// The configuration a config file holding `text` gives, with the
+    /// environment and no flags: what [`Sources::load`] merges, the file's
+    /// text given instead of read (the fuzz target `config`).
+    #[doc(hidden)]
+    pub fn from_toml_text(text: &str) -> Result<Config, ConfigError> {
+        merge(Some(Toml::string(text)), None, Overrides::default())
+    }
 }
 
 /// Merges the sources in order and checks the result.
 fn merge(
-    file: Option<&Path>,
+    file: Option<Data<Toml>>,
     state_directory: Option<PathBuf>,
     overrides: Overrides,
 ) -> Result<Config, ConfigError> {
@@ -117,8 +129,8 @@ fn merge(
     if let Some(dir) = state_directory {
         figment = figment.merge(Serialized::default("data.dir", dir));
     }
-    if let Some(path) = file {
-        figment = figment.merge(Toml::file_exact(path));
+    if let Some(file) = file {
+        figment = figment.merge(file);
     }
     figment = figment
         .merge(

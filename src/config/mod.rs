@@ -27,7 +27,7 @@ mod values;
 mod tests;
 
 pub use crate::wire::SizePolicy;
-pub use environment::IgnoredVariable;
+pub use environment::{IgnoredVariable, ignored_variables};
 pub use error::ConfigError;
 pub use kex::KexAlgorithm;
 pub use load::{Loaded, Overrides, Sources};

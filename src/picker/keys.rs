@@ -76,6 +76,10 @@ impl KeyDecoder {
     }
 
     fn decode(&mut self, events: &mut Vec<Event>) {
+        if zero_mouse_coordinate(&self.pending) {
+            self.pending.clear();
+            return;
+        }
         match Event::parse_from(&self.pending) {
             Ok(Some(event)) => {
                 events.push(event);
@@ -89,6 +93,28 @@ impl KeyDecoder {
             Err(_) => self.pending.clear(),
         }
     }
+}
+
+/// Whether `sequence` is a whole mouse report (SGR `ESC [ < B ; X ; Y M`
+/// or `m`, rxvt `ESC [ B ; X ; Y M`) with a column or row of 0. Reports
+/// are 1-based and terminput subtracts 1 from each unchecked, which
+/// panics where overflow is checked (debug builds): the picker uses no
+/// mouse, so such a report is dropped before terminput sees it. Found by
+/// the fuzz target `input_keys`.
+fn zero_mouse_coordinate(sequence: &[u8]) -> bool {
+    let Some(body) = sequence.strip_prefix(b"\x1b[") else {
+        return false;
+    };
+    let Some((b'M' | b'm', body)) = body.split_last() else {
+        return false;
+    };
+    let body = body.strip_prefix(b"<").unwrap_or(body);
+    body.split(|b| *b == b';').skip(1).take(2).any(|field| {
+        std::str::from_utf8(field)
+            .ok()
+            .and_then(|field| field.parse::<u16>().ok())
+            == Some(0)
+    })
 }
 
 #[cfg(test)]
@@ -172,6 +198,27 @@ mod tests {
             vec![Event::Paste("abc".into()), key(KeyCode::Char('q'))]
         );
         assert!(!decoder.is_waiting());
+    }
+
+    /// Found by the fuzz target `input_keys`: terminput panicked (attempt
+    /// to subtract with overflow) on a mouse report at column or row 0.
+    #[test]
+    fn a_mouse_report_at_column_or_row_zero_is_dropped() {
+        for report in [
+            &b"\x1b[<0;0;10m"[..],
+            b"\x1b[<0;10;0M",
+            b"\x1b[<0;+0;1M",
+            b"\x1b[32;0;5M",
+            b"\x1b[35;4;00M",
+        ] {
+            assert_eq!(
+                decode(&[report, b"q"]),
+                vec![key(KeyCode::Char('q'))],
+                "{report:?}"
+            );
+        }
+        // A report at 1;1 still decodes (as a mouse event, which the picker ignores).
+        assert!(matches!(decode(&[b"\x1b[<0;1;1M"])[..], [Event::Mouse(_)]));
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub mod hostkey;
 mod limiter;
 pub mod prefix;
 mod quick_ack;
-mod replay;
+/// Public for the fuzz target `asciicast` (fuzz/, docs/reliability-fuzzing.md).
+#[doc(hidden)]
+pub mod replay;
 mod run;
 mod run_account;
 mod run_attach;

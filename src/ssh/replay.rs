@@ -57,9 +57,9 @@ pub(super) async fn replay(app: &App, caller: &Caller, name: &str, io: &mut Chan
         let Some((time, output)) = parse_event(&line) else {
             continue;
         };
-        let pause = Duration::from_secs_f64((time - last).max(0.0)).min(max_pause);
-        last = time.max(last);
-        at += pause;
+        let pause;
+        (pause, last) = next_pause(time, last, max_pause);
+        at = at.checked_add(pause).unwrap_or(at);
         if !player.wait_until(at).await {
             return player.finish(&entry.label(), false).await;
         }
@@ -72,19 +72,35 @@ pub(super) async fn replay(app: &App, caller: &Caller, name: &str, io: &mut Chan
     player.finish(&entry.label(), true).await
 }
 
-/// The longest pause to play: the header's `idle_time_limit`, or
-/// foyer's default for a recording without one.
-fn idle_limit(header: &str) -> Duration {
+/// The longest pause any header may ask for: a day.
+const MAX_IDLE_LIMIT: Duration = Duration::from_secs(86_400);
+
+/// The longest pause to play: the header's `idle_time_limit` (at most
+/// [`MAX_IDLE_LIMIT`]), or foyer's default for a recording without one.
+pub fn idle_limit(header: &str) -> Duration {
     serde_json::from_str::<serde_json::Value>(header)
         .ok()
         .and_then(|header| header.get("idle_time_limit")?.as_f64())
         .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
         .filter(|limit| !limit.is_zero())
-        .unwrap_or(Duration::from_secs_f64(recording::IDLE_TIME_LIMIT))
+        .map_or(
+            Duration::from_secs_f64(recording::IDLE_TIME_LIMIT),
+            |limit| limit.min(MAX_IDLE_LIMIT),
+        )
+}
+
+/// The pause before an event at `time` when the last one played was at
+/// `last` (at most `max_pause`; none for an event out of order), and the
+/// new `last`. Any time a file holds is read without a panic: one too
+/// large for a `Duration` is a pause of `max_pause`.
+pub fn next_pause(time: f64, last: f64, max_pause: Duration) -> (Duration, f64) {
+    let gap = (time - last).max(0.0);
+    let pause = Duration::try_from_secs_f64(gap).map_or(max_pause, |gap| gap.min(max_pause));
+    (pause, time.max(last))
 }
 
 /// One event's time and, for output, its text (`None` for a resize).
-fn parse_event(line: &str) -> Option<(f64, Option<String>)> {
+pub fn parse_event(line: &str) -> Option<(f64, Option<String>)> {
     let event: serde_json::Value = serde_json::from_str(line).ok()?;
     let time = event.get(0)?.as_f64()?;
     let output = match event.get(1)?.as_str()? {
@@ -135,7 +151,7 @@ impl Player<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{idle_limit, parse_event};
+    use super::{idle_limit, next_pause, parse_event};
     use std::time::Duration;
 
     #[test]
@@ -162,5 +178,23 @@ mod tests {
             Duration::from_secs(2)
         );
         assert_eq!(limit("not json"), Duration::from_secs(2));
+        assert_eq!(
+            limit(r#"{"version": 2, "idle_time_limit": 1e300}"#),
+            Duration::from_secs(86_400)
+        );
+    }
+
+    /// Found by the fuzz target `asciicast`: an event time too large for a
+    /// `Duration` (`[1e300, "o", ""]`) panicked in `Duration::from_secs_f64`,
+    /// and a huge `idle_time_limit` let the play time overflow `Instant`.
+    #[test]
+    fn any_event_time_gives_a_bounded_pause() {
+        let max = Duration::from_secs(2);
+        assert_eq!(next_pause(1.5, 1.0, max), (Duration::from_millis(500), 1.5));
+        assert_eq!(next_pause(1e300, 0.0, max), (max, 1e300));
+        assert_eq!(next_pause(5.0, -1e308, max), (max, 5.0));
+        assert_eq!(next_pause(f64::MAX, -f64::MAX, max), (max, f64::MAX));
+        assert_eq!(next_pause(1.0, 3.0, max), (Duration::ZERO, 3.0));
+        assert_eq!(parse_event("[1e300, \"o\", \"x\"]").unwrap().0, 1e300);
     }
 }

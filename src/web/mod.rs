@@ -24,7 +24,9 @@ mod events;
 mod html;
 pub mod metrics_route;
 mod pages;
-mod protocol;
+/// Public for the fuzz target `websocket` (fuzz/, docs/reliability-fuzzing.md).
+#[doc(hidden)]
+pub mod protocol;
 mod security;
 mod tls;
 
