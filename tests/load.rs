@@ -10,7 +10,7 @@
 //! each as the limit says.
 //!
 //! CI runs 100 clients over 5 sessions and 50 sign-ins; the figures in
-//! docs/reliability-soak-load.md come from the same test with
+//! docs/reliability.md come from the same test with
 //! `FOYER_LOAD_CLIENTS=1000 FOYER_LOAD_SESSIONS=20 FOYER_LOAD_SIGNINS=200`.
 
 mod common;

@@ -6,7 +6,7 @@
 //! within 5 %; the session still echoes and `ls` shows no client left.
 //!
 //! `FOYER_SOAK_CYCLES` sets the number of cycles (default 500, what CI
-//! runs); the figures in docs/reliability-soak-load.md come from this
+//! runs); the figures in docs/reliability.md come from this
 //! test with 10,000. A sample of the measures is printed every tenth of
 //! the run (`--nocapture` shows them).
 

@@ -21,7 +21,7 @@ pub mod hostkey;
 mod limiter;
 pub mod prefix;
 mod quick_ack;
-/// Public for the fuzz target `asciicast` (fuzz/, docs/reliability-fuzzing.md).
+/// Public for the fuzz target `asciicast` (fuzz/, docs/reliability.md).
 #[doc(hidden)]
 pub mod replay;
 mod run;

@@ -24,7 +24,7 @@ mod events;
 mod html;
 pub mod metrics_route;
 mod pages;
-/// Public for the fuzz target `websocket` (fuzz/, docs/reliability-fuzzing.md).
+/// Public for the fuzz target `websocket` (fuzz/, docs/reliability.md).
 #[doc(hidden)]
 pub mod protocol;
 mod security;

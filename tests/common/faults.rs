@@ -67,7 +67,7 @@ pub fn seeded_rng(test: &str) -> StdRng {
 }
 
 /// Prints a figure a fault test measured, past the output capture (the
-/// numbers docs/reliability-faults.md quotes).
+/// numbers docs/reliability.md quotes).
 pub fn figure(test: &str, text: &str) {
     let line = format!("foyer-test: {test}: {text}\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
