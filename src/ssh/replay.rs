@@ -81,12 +81,12 @@ pub fn idle_limit(header: &str) -> Duration {
     serde_json::from_str::<serde_json::Value>(header)
         .ok()
         .and_then(|header| header.get("idle_time_limit")?.as_f64())
-        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        // Positive (NaN and negatives fall to the default), at most a day
+        // before it becomes a `Duration`, which 1e300 would overflow.
+        .filter(|seconds| *seconds > 0.0)
+        .map(|seconds| Duration::from_secs_f64(seconds.min(MAX_IDLE_LIMIT.as_secs_f64())))
         .filter(|limit| !limit.is_zero())
-        .map_or(
-            Duration::from_secs_f64(recording::IDLE_TIME_LIMIT),
-            |limit| limit.min(MAX_IDLE_LIMIT),
-        )
+        .unwrap_or(Duration::from_secs_f64(recording::IDLE_TIME_LIMIT))
 }
 
 /// The pause before an event at `time` when the last one played was at
