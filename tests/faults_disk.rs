@@ -64,20 +64,6 @@ impl Drop for Tmpfs {
     }
 }
 
-/// The address `[metrics] listen` bound, from the server's log.
-fn metrics_address(server: &Server) -> String {
-    let mut address = None;
-    eventually("the metrics listener to start", || {
-        address = server
-            .log()
-            .lines()
-            .find_map(|l| l.strip_prefix("foyer: metrics listening on "))
-            .map(str::to_string);
-        address.is_some()
-    });
-    address.unwrap()
-}
-
 /// The value of an unlabelled counter in `/metrics` (0 when absent).
 fn counter(address: &str, name: &str) -> f64 {
     let response = common::http_get(address, "/metrics");
@@ -119,7 +105,7 @@ fn a_full_recordings_disk_stops_the_recording_and_nothing_else() {
     });
     // Declared after the server: unmounted before its directory goes.
     let disk = slot.take().unwrap();
-    let metrics = metrics_address(&server);
+    let metrics = server.metrics_address();
     let alice = server.user("alice", false);
     alice.ok(&format!("new loud -d -- {BASH}"));
     // A printer in the background; the shell still takes commands.

@@ -9,19 +9,6 @@ use std::process::{Command, Stdio};
 
 use common::{BASH, Server, eventually};
 
-fn metrics_address(server: &Server) -> String {
-    let mut address = None;
-    eventually("the metrics listener to start", || {
-        address = server
-            .log()
-            .lines()
-            .find_map(|l| l.strip_prefix("foyer: metrics listening on "))
-            .map(str::to_string);
-        address.is_some()
-    });
-    address.unwrap()
-}
-
 /// GETs `/metrics` and parses it; panics if it is not Prometheus text.
 fn scrape(address: &str) -> prometheus_parse::Scrape {
     let response = common::http_get(address, "/metrics");
@@ -57,7 +44,7 @@ fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)])
 #[test]
 fn counters_move_as_clients_connect_attach_and_type() {
     let server = Server::start_with_config("[metrics]\nlisten = \"127.0.0.1:0\"\n");
-    let address = metrics_address(&server);
+    let address = server.metrics_address();
     let alice = server.user("alice", false);
     let before = scrape(&address);
 
@@ -117,14 +104,14 @@ fn a_restarted_server_counts_the_sessions_it_adopted() {
     alice.ok("new one -d -- sleep 600");
     alice.ok("new two -d -- sleep 600");
     alice.ok("new brief -d -- true");
-    let address = metrics_address(&server);
+    let address = server.metrics_address();
     eventually("two running, one exited", || {
         let scrape = scrape(&address);
         value(&scrape, "foyer_sessions", &[("state", "running")]) == 2.0
             && value(&scrape, "foyer_sessions", &[("state", "exited")]) == 1.0
     });
     server.restart();
-    let address = metrics_address(&server);
+    let address = server.metrics_address();
     let scrape = scrape(&address);
     assert_eq!(
         value(&scrape, "foyer_sessions", &[("state", "running")]),
@@ -150,7 +137,7 @@ fn screen_sync_switches_are_counted_once_per_session() {
     let server = Server::start_with_config(
         "[metrics]\nlisten = \"127.0.0.1:0\"\n[sessions]\nclient_buffer = 65536\n",
     );
-    let address = metrics_address(&server);
+    let address = server.metrics_address();
     let alice = server.user("alice", false);
     let switches = || value(&scrape(&address), "foyer_clients_screen_sync_total", &[]);
     for name in ["one", "two"] {
@@ -229,7 +216,7 @@ async fn promtool_accepts_the_metrics_after_traffic() {
         return;
     }
     let server = Server::start_with_config("[metrics]\nlisten = \"127.0.0.1:0\"\n");
-    let address = metrics_address(&server);
+    let address = server.metrics_address();
     let alice = server.user("alice", false);
     assert_ne!(server.stranger().run("whoami").status, 0);
     alice.ok(&format!("new work -d -- {BASH}"));

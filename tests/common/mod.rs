@@ -150,6 +150,20 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// The address `[metrics] listen` bound, from the server's log.
+    pub fn metrics_address(&self) -> String {
+        let mut address = None;
+        eventually("the metrics listener to start", || {
+            address = self
+                .log()
+                .lines()
+                .find_map(|l| l.strip_prefix("foyer: metrics listening on "))
+                .map(str::to_string);
+            address.is_some()
+        });
+        address.unwrap()
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
