@@ -2,8 +2,9 @@
 //!
 //! The modules follow the two processes and the wire between them, and
 //! every import runs one way (docs/architecture.md, "The house"; checked
-//! by tests/layering.rs): `clock` and `wire` (the gateway-host protocol)
-//! at the bottom; the leaves `config`, `store`, `metrics`; `audit` and
+//! by tests/layering.rs): `clock`, `wire` (the gateway-host protocol)
+//! and `transport` (how its bytes reach a host on another machine: TLS
+//! and a route) at the bottom; the leaves `config`, `store`, `metrics`; `audit` and
 //! `logging` (log lines' format and filter, for both processes);
 //! `engine` (what runs one session, in a host); `runtime` (where programs
 //! run); `host` (the session-host process) and `gateway` (the server's
@@ -34,6 +35,7 @@ pub mod server;
 pub mod ssh;
 pub mod store;
 pub mod systemd;
+pub mod transport;
 pub mod web;
 pub mod webhook;
 pub mod wire;

@@ -109,6 +109,32 @@ struct SessionHostArgs {
     owner: i64,
     #[arg(long, value_name = "PATH")]
     log: PathBuf,
+    /// Listen for gateways on other machines at ADDRESS:PORT (mutual TLS;
+    /// a host run as a Swarm task), instead of reading a first launch
+    #[arg(long, value_name = "ADDRESS:PORT", requires_all = ["tls_ca", "tls_cert", "tls_key"])]
+    listen: Option<String>,
+    /// The operator's CA certificate (PEM): gateways must present one it signed
+    #[arg(long, value_name = "PATH")]
+    tls_ca: Option<PathBuf>,
+    /// This host's certificate chain (PEM), for the name foyer-host
+    #[arg(long, value_name = "PATH")]
+    tls_cert: Option<PathBuf>,
+    /// This host's private key (PEM)
+    #[arg(long, value_name = "PATH")]
+    tls_key: Option<PathBuf>,
+}
+
+impl SessionHostArgs {
+    fn listening(&self) -> Option<foyer::host::process::Listening> {
+        Some(foyer::host::process::Listening {
+            address: self.listen.clone()?,
+            tls: foyer::transport::tls::TlsFiles {
+                ca: self.tls_ca.clone()?,
+                cert: self.tls_cert.clone()?,
+                key: self.tls_key.clone()?,
+            },
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -131,7 +157,10 @@ fn main() -> ExitCode {
         // Before anything else: a host reads no configuration and runs
         // its own runtime.
         let args = SessionHostArgs::parse_from(std::env::args_os().skip(1));
-        return exit_with(foyer::host::process::main(args.hosts, args.owner, args.log));
+        let listening = args.listening();
+        return exit_with(foyer::host::process::main(
+            args.hosts, args.owner, args.log, listening,
+        ));
     }
     let cli = Cli::parse();
     match cli.command {

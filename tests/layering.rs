@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 const RANKS: &[(&str, u8)] = &[
     ("clock", 0),
     ("wire", 0),
+    ("transport", 0),
     ("config", 1),
     ("store", 1),
     ("metrics", 1),
@@ -41,6 +42,7 @@ const RANKS: &[(&str, u8)] = &[
 const ONLY: &[(&str, &[&str])] = &[
     ("clock", &[]),
     ("wire", &[]),
+    ("transport", &[]),
     ("engine", &["wire", "clock"]),
     // Sets up log output; knows the configuration's format, nothing else.
     ("logging", &["config"]),

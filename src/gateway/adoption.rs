@@ -11,6 +11,7 @@ use crate::clock::unix_now;
 use crate::gateway::host_connection::HostConnection;
 use crate::runtime::Owner;
 use crate::store::{SessionRecord, SessionState};
+use crate::transport::HostAddress;
 use crate::wire::launch::{session_of_socket, socket_path};
 use crate::wire::protocol::ProtocolError;
 
@@ -30,7 +31,7 @@ pub(super) async fn adopt(
     }
     let label = format!("{}/{}", record.owner, record.name);
     let socket = socket_path(&starter.hosts, record.id.0);
-    match connect_for_adoption(&socket).await {
+    match connect_for_adoption(&HostAddress::Local(socket.clone())).await {
         Ok(mut connection) => {
             tracing::info!(session = %label, pid = ?connection.hello.program_pid, "session adopted");
             let owner = Owner {
@@ -69,8 +70,8 @@ pub(super) async fn adopt(
 /// Connects to a host for adoption. One try: every session's is made at
 /// once, and a host that does not answer in time would otherwise hold up
 /// the whole start.
-async fn connect_for_adoption(socket: &std::path::Path) -> Result<HostConnection, ProtocolError> {
-    HostConnection::connect(socket).await
+async fn connect_for_adoption(address: &HostAddress) -> Result<HostConnection, ProtocolError> {
+    HostConnection::connect(address).await
 }
 
 /// Whether a failed connection means nobody listens on the socket any
@@ -101,7 +102,7 @@ pub(super) async fn kill_unrecorded_hosts(starter: &HostStarter, records: &[Sess
         if records.iter().any(|r| r.id.0 == id) {
             continue;
         }
-        match HostConnection::connect(&path).await {
+        match HostConnection::connect(&HostAddress::Local(path.clone())).await {
             Ok(connection) => {
                 tracing::warn!(
                     session = id,

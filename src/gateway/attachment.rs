@@ -8,7 +8,7 @@
 //! Must not decide who may attach or record anything (`registry`, the
 //! transports' callers and the link do); it only carries bytes.
 
-use std::path::Path;
+use crate::transport::HostAddress;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -137,9 +137,9 @@ impl Notices {
     }
 }
 
-/// Attaches a client to the hub in the host on `socket`.
+/// Attaches a client to the hub in the host at `address`.
 pub async fn attach(
-    socket: &Path,
+    address: &HostAddress,
     who: &str,
     (role, upgradable): (Role, bool),
     size: Size,
@@ -150,7 +150,7 @@ pub async fn attach(
         size,
         upgradable,
     };
-    let (_, mut reader, writer) = host_connection::open(socket, &purpose)
+    let (_, mut reader, writer) = host_connection::open(address, &purpose)
         .await
         .map_err(|_| AttachError::Gone)?;
     let (id, role) = match protocol::receive::<ToClient, _>(&mut reader).await {

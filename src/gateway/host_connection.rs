@@ -9,15 +9,13 @@
 //!
 //! Must not act on what a host reports (the link does).
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::net::UnixStream;
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 
 use crate::engine::ClientMessage;
 use crate::engine::HubGone;
+use crate::transport::{HostAddress, HostRead, HostWrite};
 use crate::wire::HubStatus;
 use crate::wire::protocol::{
     self, FromHost, Hello, Open, ProtocolError, Reader, ToClient, Writer, check_version,
@@ -29,13 +27,13 @@ const GREETING_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages buffered per client between its connection and its front end.
 pub(super) const CLIENT_QUEUE: usize = 64;
 
-pub type HostReader = Reader<OwnedReadHalf>;
-pub type HostWriter = Writer<OwnedWriteHalf>;
+pub type HostReader = Reader<HostRead>;
+pub type HostWriter = Writer<HostWrite>;
 
 /// The control connection to a session host.
 pub struct HostConnection {
     pub hello: Hello,
-    pub socket: PathBuf,
+    pub address: HostAddress,
     pub reader: HostReader,
     pub writer: HostWriter,
     /// The session's status as the host first reported it (it does so as
@@ -46,10 +44,10 @@ pub struct HostConnection {
 }
 
 impl HostConnection {
-    /// Connects to the host listening on `socket`, and reads its first
-    /// status, so that nobody is shown a guess.
-    pub async fn connect(socket: &Path) -> Result<HostConnection, ProtocolError> {
-        let (hello, mut reader, writer) = open(socket, &Open::Control).await?;
+    /// Connects to the host at `address`, and reads its first status, so
+    /// that nobody is shown a guess.
+    pub async fn connect(address: &HostAddress) -> Result<HostConnection, ProtocolError> {
+        let (hello, mut reader, writer) = open(address, &Open::Control).await?;
         let first = tokio::time::timeout(GREETING_TIMEOUT, protocol::receive(&mut reader))
             .await
             .map_err(|_| not_answering())??;
@@ -58,7 +56,7 @@ impl HostConnection {
         };
         Ok(HostConnection {
             hello,
-            socket: socket.to_path_buf(),
+            address: address.clone(),
             reader,
             writer,
             status,
@@ -69,11 +67,11 @@ impl HostConnection {
 
 /// Connects, reads the host's greeting and says what the connection is for.
 pub(super) async fn open(
-    socket: &Path,
+    address: &HostAddress,
     purpose: &Open,
 ) -> Result<(Hello, HostReader, HostWriter), ProtocolError> {
     let greeting = async {
-        let stream = UnixStream::connect(socket).await?;
+        let stream = address.connect().await?;
         let (read, write) = stream.into_split();
         let writer = match purpose {
             Open::Control => protocol::control_writer(write),
@@ -97,12 +95,15 @@ fn not_answering() -> ProtocolError {
     ))
 }
 
-/// The program's output bytes as they come, from the host on `socket`.
-pub async fn watch(socket: &Path, who: &str) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
+/// The program's output bytes as they come, from the host at `address`.
+pub async fn watch(
+    address: &HostAddress,
+    who: &str,
+) -> Result<mpsc::Receiver<ClientMessage>, HubGone> {
     let purpose = Open::Watch {
         who: who.to_string(),
     };
-    let (_, reader, writer) = open(socket, &purpose).await.map_err(|_| HubGone)?;
+    let (_, reader, writer) = open(address, &purpose).await.map_err(|_| HubGone)?;
     let (messages_tx, messages) = mpsc::channel(CLIENT_QUEUE);
     tokio::spawn(async move {
         // The writer stays open until the reading ends: closing it would

@@ -25,6 +25,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::host_connection::HostConnection;
+use crate::transport::HostAddress;
 use crate::wire::launch::{LOG_FILE, Launch, StartReply, owner_socket_path, socket_path};
 use crate::wire::protocol::{self, Hello, Open, PROTOCOL_VERSION, ProtocolError};
 
@@ -91,13 +92,15 @@ pub async fn start(
     let owner_socket = checked_path(owner_socket_path(dir, owner))?;
     wait_until_released(&socket).await?;
     match ask_running_host(&owner_socket, launch).await? {
-        Some(StartReply::Ready) => return Ok(HostConnection::connect(&socket).await?),
+        Some(StartReply::Ready) => {
+            return Ok(HostConnection::connect(&HostAddress::Local(socket.clone())).await?);
+        }
         Some(StartReply::Failed(why)) => return Err(HostStartError::Program(why)),
         None => {}
     }
     let log = std::path::absolute(dir.join(LOG_FILE)).map_err(HostStartError::Spawn)?;
     start_new_host(dir, owner, &log, launch).await?;
-    Ok(HostConnection::connect(&socket).await?)
+    Ok(HostConnection::connect(&HostAddress::Local(socket.clone())).await?)
 }
 
 /// Waits (briefly) for a session's socket to be let go: the host of a

@@ -32,6 +32,7 @@ use crate::engine::Changes;
 use crate::engine::HubHandle;
 use crate::engine::hub_task::{HubIdentity, HubStart, start_hub};
 use crate::runtime::{Process, SpawnError};
+use crate::transport::tls::TlsFiles;
 use crate::wire::SessionId;
 use crate::wire::launch::{Launch, Program, StartReply, owner_socket_path, socket_path};
 use crate::wire::protocol::{self, Hello, Open, PROTOCOL_VERSION};
@@ -39,31 +40,70 @@ use crate::wire::protocol::{self, Hello, Open, PROTOCOL_VERSION};
 /// How long a new connection on the owner socket may take to ask.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a host started to listen for gateways (`--listen`) waits for
+/// its first session before it gives up: the gateway that started it
+/// died before asking.
+const FIRST_SESSION_WAIT: Duration = Duration::from_secs(120);
+
+/// A host that listens for gateways on other machines (`--listen`).
+pub struct Listening {
+    /// `ADDRESS:PORT` to listen on.
+    pub address: String,
+    pub tls: TlsFiles,
+}
+
 /// Runs a session host for `owner`'s sessions, with sockets in `hosts`
-/// and its log appended to `log`.
-pub fn main(hosts: PathBuf, owner: i64, log: PathBuf) -> anyhow::Result<()> {
-    let mut body = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut body)
-        .context("cannot read the launch")?;
-    let launch: Launch = match rmp_serde::from_slice(&body) {
-        Ok(launch) => launch,
-        Err(error) => {
-            say(&format!(
-                "error: the session host cannot read its launch: {error}"
-            ));
-            return Ok(());
-        }
+/// and its log appended to `log`. Started by a gateway on this machine
+/// it reads its first session's launch on standard input; listening for
+/// gateways elsewhere it starts with none and takes them all over TLS.
+pub fn main(
+    hosts: PathBuf,
+    owner: i64,
+    log: PathBuf,
+    listening: Option<Listening>,
+) -> anyhow::Result<()> {
+    let first = match listening {
+        Some(_) => None,
+        None => match read_launch()? {
+            Some(launch) => Some(launch),
+            None => return Ok(()),
+        },
     };
-    init_logging(&log, &launch);
+    let (level, json) = match &first {
+        Some(launch) => (launch.log_level.as_str(), launch.log_json),
+        None => ("info", false),
+    };
+    init_logging(&log, level, json);
     // One worker per core: several busy sessions of one user must not
     // take turns on one thread.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the session host's runtime")?;
-    runtime.block_on(run(launch, hosts, owner));
+    match (first, listening) {
+        (_, Some(listening)) => runtime.block_on(run_listening(listening, hosts, owner)),
+        (Some(first), None) => runtime.block_on(run(first, hosts, owner)),
+        (None, None) => {}
+    }
     Ok(())
+}
+
+/// The launch on standard input; `None` (said to the gateway) when it
+/// cannot be read.
+fn read_launch() -> anyhow::Result<Option<Launch>> {
+    let mut body = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut body)
+        .context("cannot read the launch")?;
+    match rmp_serde::from_slice(&body) {
+        Ok(launch) => Ok(Some(launch)),
+        Err(error) => {
+            say(&format!(
+                "error: the session host cannot read its launch: {error}"
+            ));
+            Ok(None)
+        }
+    }
 }
 
 /// A request to start a session, from the owner socket, with where to
@@ -82,7 +122,7 @@ async fn run(first: Launch, hosts: PathBuf, owner: i64) {
             return;
         }
     };
-    let (ended_tx, mut ended) = mpsc::channel::<()>(16);
+    let (ended_tx, ended) = mpsc::channel::<()>(16);
     let started = match start_session(first, &hosts, ended_tx.clone()).await {
         Ok(started) => started,
         Err(error) => {
@@ -96,41 +136,121 @@ async fn run(first: Launch, hosts: PathBuf, owner: i64) {
     }
     detach_standard_streams();
     tracing::info!(owner, pid = std::process::id(), "session host started");
-    let (requests_tx, mut requests) = mpsc::channel::<StartRequest>(16);
-    // Sessions running or being started, and owner-socket connections not
-    // yet read: the host stops at zero, so a gateway it has greeted is
-    // never left without an answer by a host that exits.
-    let mut sessions = 1usize;
-    loop {
-        tokio::select! {
-            Some((launch, writer)) = requests.recv() => {
-                tokio::spawn(start_requested(launch, hosts.clone(), ended_tx.clone(), writer));
-            }
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    if let Some(why) = super::peer::refusal(&stream) {
-                        tracing::warn!(owner, %why, "refused a connection to the owner socket");
-                        continue;
+    let sessions = Sessions {
+        hosts,
+        owner,
+        ended_tx,
+        ended,
+        running: 1,
+        first_wait: None,
+    };
+    sessions.serve_owner_socket(listener).await;
+    let _ = std::fs::remove_file(&owner_socket);
+    tracing::info!(owner, "session host stopped: no sessions left");
+}
+
+/// A host listening for gateways on other machines: its sockets as on
+/// one machine, and the TLS door to them; says `listening ADDRESS` on
+/// standard output once it is open.
+async fn run_listening(listening: Listening, hosts: PathBuf, owner: i64) {
+    let opened = async {
+        std::fs::create_dir_all(&hosts)
+            .with_context(|| format!("cannot create {}", hosts.display()))?;
+        std::fs::set_permissions(&hosts, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", hosts.display()))?;
+        let acceptor = listening.tls.acceptor()?;
+        let tcp = tokio::net::TcpListener::bind(&listening.address)
+            .await
+            .with_context(|| format!("cannot listen on {}", listening.address))?;
+        let owner_socket = owner_socket_path(&hosts, owner);
+        let listener = listen(&owner_socket)
+            .with_context(|| format!("cannot listen on {}", owner_socket.display()))?;
+        Ok::<_, anyhow::Error>((acceptor, tcp, listener))
+    };
+    let (acceptor, tcp, listener) = match opened.await {
+        Ok(opened) => opened,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            say(&format!("error: {error:#}"));
+            return;
+        }
+    };
+    let address = tcp
+        .local_addr()
+        .map_or_else(|_| listening.address.clone(), |a| a.to_string());
+    tokio::spawn(super::remote::serve(tcp, acceptor, hosts.clone(), owner));
+    say(&format!("listening {address}"));
+    tracing::info!(owner, pid = std::process::id(), %address, "session host listening for gateways");
+    let (ended_tx, ended) = mpsc::channel::<()>(16);
+    let sessions = Sessions {
+        hosts: hosts.clone(),
+        owner,
+        ended_tx,
+        ended,
+        running: 0,
+        first_wait: Some(FIRST_SESSION_WAIT),
+    };
+    sessions.serve_owner_socket(listener).await;
+    let _ = std::fs::remove_file(owner_socket_path(&hosts, owner));
+    tracing::info!(owner, "session host stopped: no sessions left");
+}
+
+/// The sessions of this host and its owner socket's requests: the host
+/// stops when none is left.
+struct Sessions {
+    hosts: PathBuf,
+    owner: i64,
+    ended_tx: mpsc::Sender<()>,
+    ended: mpsc::Receiver<()>,
+    /// Sessions running or being started, and owner-socket connections
+    /// not yet read: the host stops at zero, so a gateway it has greeted
+    /// is never left without an answer by a host that exits.
+    running: usize,
+    /// A host that starts with no session waits this long for its first.
+    first_wait: Option<Duration>,
+}
+
+impl Sessions {
+    async fn serve_owner_socket(mut self, listener: UnixListener) {
+        let owner = self.owner;
+        let (requests_tx, mut requests) = mpsc::channel::<StartRequest>(16);
+        let first_deadline = tokio::time::sleep(self.first_wait.unwrap_or(Duration::MAX));
+        tokio::pin!(first_deadline);
+        let mut waiting_for_first = self.first_wait.is_some();
+        loop {
+            tokio::select! {
+                Some((launch, writer)) = requests.recv() => {
+                    waiting_for_first = false;
+                    tokio::spawn(start_requested(launch, self.hosts.clone(), self.ended_tx.clone(), writer));
+                }
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        if let Some(why) = super::peer::refusal(&stream) {
+                            tracing::warn!(owner, %why, "refused a connection to the owner socket");
+                            continue;
+                        }
+                        self.running += 1;
+                        let (requests, ended) = (requests_tx.clone(), self.ended_tx.clone());
+                        tokio::spawn(read_start_request(stream, owner, requests, ended));
                     }
-                    sessions += 1;
-                    let (requests, ended) = (requests_tx.clone(), ended_tx.clone());
-                    tokio::spawn(read_start_request(stream, owner, requests, ended));
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                Some(()) = self.ended.recv() => {
+                    self.running -= 1;
+                    if self.running == 0 && !waiting_for_first {
+                        break;
+                    }
                 }
-                Err(error) => {
-                    tracing::warn!(%error, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            Some(()) = ended.recv() => {
-                sessions -= 1;
-                if sessions == 0 {
+                () = &mut first_deadline, if waiting_for_first && self.running == 0 => {
+                    tracing::warn!(owner, "no session was started here in time; stopping");
                     break;
                 }
             }
         }
     }
-    let _ = std::fs::remove_file(&owner_socket);
-    tracing::info!(owner, "session host stopped: no sessions left");
 }
 
 /// Greets a connection on the owner socket and passes on its request; a
@@ -314,7 +434,7 @@ fn detach_standard_streams() {
 
 /// Logs go to the shared hosts log, each line naming its session, in the
 /// gateway's format (`crate::logging`).
-fn init_logging(log: &Path, launch: &Launch) {
+fn init_logging(log: &Path, level: &str, json: bool) {
     let Ok(file) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -322,13 +442,13 @@ fn init_logging(log: &Path, launch: &Launch) {
     else {
         return;
     };
-    let format = if launch.log_json {
+    let format = if json {
         LogFormat::Json
     } else {
         LogFormat::Text
     };
     // A host has no one to tell: without a log it runs on silent.
-    let _ = crate::logging::init_file(file, format, &launch.log_level);
+    let _ = crate::logging::init_file(file, format, level);
     log_panics();
 }
 

@@ -6,8 +6,8 @@
 //! (its asker sees the session gone); attaches and watches open their
 //! own connections in tasks.
 
+use crate::transport::HostAddress;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -29,7 +29,7 @@ const ATTACH_PASS_DELAY: Duration = Duration::from_millis(50);
 
 /// A running host, through its control connection.
 pub(super) struct Host {
-    pub(super) socket: PathBuf,
+    pub(super) address: HostAddress,
     pub(super) to_host: mpsc::Sender<ToHost>,
     /// Boxed: a queue keeps a block of 32 slots, and a status held
     /// inline made that block about 5 KiB for every session.
@@ -65,7 +65,7 @@ impl Host {
         tokio::spawn(protocol::write_queued(connection.writer, queue));
         tokio::spawn(read_control(connection.reader, events_tx));
         Host {
-            socket: connection.socket,
+            address: connection.address,
             to_host,
             events,
             // Until the first status is handled (`Link::run`), what the
@@ -85,7 +85,7 @@ impl Host {
         match self.to_host.try_send(message) {
             Ok(()) => true,
             Err(error) => {
-                tracing::warn!(socket = %self.socket.display(), %error, "session host not reading; message dropped");
+                tracing::warn!(host = %self.address, %error, "session host not reading; message dropped");
                 false
             }
         }
@@ -108,9 +108,9 @@ pub(super) fn serve_by_host(host: &mut Host, command: Command, changes: &Changes
     match command {
         command @ Command::Attach { .. } => attach_by_host(host, command),
         Command::Watch { who, reply } => {
-            let socket = host.socket.clone();
+            let address = host.address.clone();
             tokio::spawn(async move {
-                if let Ok(messages) = host_connection::watch(&socket, &who).await {
+                if let Ok(messages) = host_connection::watch(&address, &who).await {
                     let _ = reply.send(messages);
                 }
             });
@@ -195,9 +195,9 @@ fn attach_by_host(host: &Host, command: Command) {
     else {
         return;
     };
-    let (socket, link) = (host.socket.clone(), host.link.clone());
+    let (address, link) = (host.address.clone(), host.link.clone());
     tokio::spawn(async move {
-        let attached = attach(&socket, &who, (role, upgradable), size).await;
+        let attached = attach(&address, &who, (role, upgradable), size).await;
         let link = link
             .upgrade()
             .filter(|_| matches!(attached, Err(AttachError::Gone)) && passed_on < ATTACH_PASSES);
