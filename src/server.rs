@@ -24,6 +24,7 @@ use crate::runtime::Runtime;
 use crate::runtime::account::HostAccount;
 use crate::runtime::docker::DockerRuntime;
 use crate::runtime::local::LocalRuntime;
+use crate::runtime::swarm::SwarmRuntime;
 use crate::ssh;
 use crate::store::Store;
 use crate::web;
@@ -368,6 +369,10 @@ async fn stop_all_sessions(app: &App) {
 /// The runtime `runtime.kind` names. OS accounts need root: refused at
 /// start rather than at each session.
 fn start_runtime(config: &Config, account: &HostAccount) -> anyhow::Result<Runtime> {
+    if config.cluster.enabled() {
+        let swarm = SwarmRuntime::new(&config.cluster).context("cannot use [cluster]")?;
+        return Ok(Runtime::Swarm(swarm));
+    }
     Ok(match config.runtime.kind {
         RuntimeKind::Local => {
             let os_users = config.runtime.local.os_users;

@@ -12,13 +12,21 @@
 # image holds). TMP_MODE=755 gives the image's /tmp that mode instead of
 # 1777 (the tests check that a user can write /tmp whatever the image says).
 #
+# WITH_FOYER=PATH adds that foyer binary as /usr/local/bin/foyer, with the
+# libraries it loads: the session host image of a swarm
+# (deploy/swarm/build-host-image.sh).
+#
 # Rebuilds only when the image is missing or was built by an older version
-# of this script (its foyer.test-image label), unless FORCE=1. Needs a
+# of this script (its foyer.test-image label) or from another foyer binary,
+# unless FORCE=1. Needs a
 # running Docker engine and permission to use it.
 set -euo pipefail
 image="${1:-foyer-test-user:latest}"
 # Raise when the image's contents change, so existing images are rebuilt.
 version=2
+if [ -n "${WITH_FOYER:-}" ]; then
+    version="2-$(sha256sum "$WITH_FOYER" | cut -c1-16)"
+fi
 label=$(docker image inspect --format '{{ index .Config.Labels "foyer.test-image" }}' "$image" 2>/dev/null || true)
 if [ "${FORCE:-0}" != 1 ] && [ "$label" = "$version" ]; then
     echo "image $image already present"
@@ -59,6 +67,11 @@ for program in "${programs[@]}"; do
     esac
 done
 [ -e "$root/bin/sh" ] || ln -s bash "$root/bin/sh"
+if [ -n "${WITH_FOYER:-}" ]; then
+    copy_with_libs "$(readlink -f "$WITH_FOYER")"
+    [ "$(readlink -f "$WITH_FOYER")" = /usr/local/bin/foyer ] ||
+        cp -L "$WITH_FOYER" "$root/usr/local/bin/foyer"
+fi
 printf 'root:x:0:0:root:/root:%s\n' "$shell" >"$root/etc/passwd"
 printf 'root:x:0:\n' >"$root/etc/group"
 tar -C "$root" -c . | docker import \

@@ -8,10 +8,11 @@
 //! This file only names the pieces and re-exports them as `crate::config::X`:
 //! `sections` and `runtime` hold the shapes and defaults, `values` and `kex`
 //! the values written as text, `search` where the file is looked for,
-//! `environment` which `FOYER_*` variables name keys, `load` the merging
+//! `cluster` the `[cluster]` section, `environment` which `FOYER_*` variables name keys, `load` the merging
 //! of sources, `validate` the checks, `print` the TOML of `config check
 //! --print`, `error` the error. The pieces never import this file.
 
+mod cluster;
 mod environment;
 mod error;
 mod kex;
@@ -27,6 +28,7 @@ mod values;
 mod tests;
 
 pub use crate::wire::SizePolicy;
+pub use cluster::ClusterConfig;
 pub use environment::{IgnoredVariable, ignored_variables};
 pub use error::ConfigError;
 pub use kex::KexAlgorithm;

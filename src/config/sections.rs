@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::cluster::ClusterConfig;
 use super::kex::KexAlgorithm;
 use super::runtime::RuntimeConfig;
 use super::values::{ByteSize, KeyChord};
@@ -29,6 +30,7 @@ pub struct Config {
     pub runtime: RuntimeConfig,
     pub metrics: MetricsConfig,
     pub notify: NotifyConfig,
+    pub cluster: ClusterConfig,
     pub presets: Vec<Preset>,
 }
 

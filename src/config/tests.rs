@@ -307,3 +307,29 @@ fn a_refused_value_names_its_file() {
     assert!(text.contains("sessions.scrollback_lines"), "{text}");
     assert!(text.contains("foyer.toml"), "{text}");
 }
+
+#[test]
+fn a_cluster_needs_postgresql_and_its_certificates() {
+    let off = Config::from_toml_text("").unwrap();
+    assert!(!off.cluster.enabled(), "no cluster by default");
+    let error = Config::from_toml_text("[cluster]\nengine = \"unix:///run/m.sock\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("cluster.engine") && error.contains("PostgreSQL"),
+        "{error}"
+    );
+    let error = Config::from_toml_text(
+        "[database]\nurl = \"postgres://db/foyer\"\n[cluster]\nengine = \"unix:///run/m.sock\"\nca = \"/c/ca.pem\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("cluster.cert"), "{error}");
+    let on = Config::from_toml_text(
+        "[database]\nurl = \"postgres://db/foyer\"\n[cluster]\nengine = \"unix:///run/m.sock\"\n\
+         ca = \"/c/ca.pem\"\ncert = \"/c/gateway.pem\"\nkey = \"/c/gateway-key.pem\"\n",
+    )
+    .unwrap();
+    assert!(on.cluster.enabled());
+    assert_eq!(on.cluster.placement, vec!["node.role==worker".to_string()]);
+}

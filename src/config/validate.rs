@@ -6,6 +6,7 @@
 
 use super::error::ConfigError;
 use super::kex::KexAlgorithm;
+use super::runtime::RuntimeKind;
 use super::sections::{Config, NotifyConfig, WebConfig};
 
 impl Config {
@@ -19,6 +20,14 @@ impl Config {
         }
         self.web.validate().map_err(ConfigError::Invalid)?;
         self.notify.validate().map_err(ConfigError::Invalid)?;
+        self.cluster
+            .validate(&self.database.url)
+            .map_err(ConfigError::Invalid)?;
+        if self.cluster.enabled() && self.runtime.kind != RuntimeKind::Local {
+            return fail(
+                "runtime.kind: with cluster.engine, programs run in the users' session host tasks: leave runtime.kind local".into(),
+            );
+        }
         let mut seen = std::collections::HashSet::new();
         for preset in &self.presets {
             if preset.command.is_empty() {

@@ -10,8 +10,11 @@ use super::link::{LinkContext, LinkStart, kill_host};
 use crate::clock::unix_now;
 use crate::gateway::host_connection::HostConnection;
 use crate::runtime::Owner;
+use crate::runtime::Runtime;
+use crate::runtime::swarm::TaskWhere;
+use crate::store::SessionHost;
 use crate::store::{SessionRecord, SessionState};
-use crate::transport::HostAddress;
+use crate::transport::{HostAddress, Route};
 use crate::wire::launch::{session_of_socket, socket_path};
 use crate::wire::protocol::ProtocolError;
 
@@ -30,6 +33,9 @@ pub(super) async fn adopt(
         return exited(record.exit_status);
     }
     let label = format!("{}/{}", record.owner, record.name);
+    if let Some(host) = &record.host {
+        return adopt_remote(context, starter, record, host, &label).await;
+    }
     let socket = socket_path(&starter.hosts, record.id.0);
     match connect_for_adoption(&HostAddress::Local(socket.clone())).await {
         Ok(mut connection) => {
@@ -62,6 +68,50 @@ pub(super) async fn adopt(
             if let Err(error) = context.store.set_exited(record.id, None, unix_now()).await {
                 tracing::error!(session = %label, %error, "cannot record exit");
             }
+            exited(None)
+        }
+    }
+}
+
+/// Adopts a session whose host is a swarm task. Whether a host that does
+/// not answer is gone is the swarm's word (its task ended), never a
+/// refused connection's: a node cut off from this gateway still runs it.
+async fn adopt_remote(
+    context: &LinkContext,
+    starter: &HostStarter,
+    record: &SessionRecord,
+    host: &SessionHost,
+    label: &str,
+) -> LinkStart {
+    let exited = |status| LinkStart::Exited {
+        status,
+        last_active: record.last_active_at,
+        seed: None,
+    };
+    let Runtime::Swarm(swarm) = &starter.runtime else {
+        tracing::warn!(session = %label, service = %host.service, "the session's host is a swarm task, but [cluster] is off; shown as exited");
+        return exited(None);
+    };
+    let address = swarm.address(&host.address, Route::Session(record.id.0));
+    let error = match connect_for_adoption(&address).await {
+        Ok(connection) => {
+            tracing::info!(session = %label, host = %address, pid = ?connection.hello.program_pid, "session adopted");
+            return LinkStart::Host {
+                connection: Box::new(connection),
+            };
+        }
+        Err(error) => error,
+    };
+    match swarm.locate(&host.service).await {
+        Ok(TaskWhere::Gone(why)) => {
+            tracing::info!(session = %label, %error, %why, "session's host task is gone; marked exited");
+            if let Err(error) = context.store.set_exited(record.id, None, unix_now()).await {
+                tracing::error!(session = %label, %error, "cannot record exit");
+            }
+            exited(None)
+        }
+        Ok(_) | Err(_) => {
+            tracing::warn!(session = %label, %error, "session's host task does not answer; shown as exited until the next start");
             exited(None)
         }
     }

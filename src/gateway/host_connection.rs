@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::engine::ClientMessage;
 use crate::engine::HubGone;
+use crate::runtime::swarm::HostTask;
 use crate::transport::{HostAddress, HostRead, HostWrite};
 use crate::wire::HubStatus;
 use crate::wire::protocol::{
@@ -41,6 +42,8 @@ pub struct HostConnection {
     pub status: HubStatus,
     /// Held while the host runs: the user's container lease, for Docker.
     pub lease: Option<Box<dyn Send + Sync>>,
+    /// The swarm task the host runs in, when it is on another machine.
+    pub task: Option<HostTask>,
 }
 
 impl HostConnection {
@@ -61,6 +64,7 @@ impl HostConnection {
             writer,
             status,
             lease: None,
+            task: None,
         })
     }
 }

@@ -25,7 +25,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::host_connection::HostConnection;
-use crate::transport::HostAddress;
+use crate::runtime::Owner;
+use crate::runtime::swarm::SwarmRuntime;
+use crate::transport::{HostAddress, Route};
 use crate::wire::launch::{LOG_FILE, Launch, StartReply, owner_socket_path, socket_path};
 use crate::wire::protocol::{self, Hello, Open, PROTOCOL_VERSION, ProtocolError};
 
@@ -91,7 +93,7 @@ pub async fn start(
     let socket = checked_path(socket_path(dir, launch.session_id))?;
     let owner_socket = checked_path(owner_socket_path(dir, owner))?;
     wait_until_released(&socket).await?;
-    match ask_running_host(&owner_socket, launch).await? {
+    match ask_running_host(&HostAddress::Local(owner_socket), launch).await? {
         Some(StartReply::Ready) => {
             return Ok(HostConnection::connect(&HostAddress::Local(socket.clone())).await?);
         }
@@ -101,6 +103,37 @@ pub async fn start(
     let log = std::path::absolute(dir.join(LOG_FILE)).map_err(HostStartError::Spawn)?;
     start_new_host(dir, owner, &log, launch).await?;
     Ok(HostConnection::connect(&HostAddress::Local(socket.clone())).await?)
+}
+
+/// Starts `launch` for `owner` in their host task on the swarm (a new
+/// task if none of this build runs), and connects to the session. A task
+/// that has just started may not listen yet: it is asked again until
+/// [`READY_TIMEOUT`].
+pub async fn start_on_swarm(
+    swarm: &SwarmRuntime,
+    owner: &Owner,
+    launch: &Launch,
+) -> Result<HostConnection, HostStartError> {
+    let task = swarm
+        .host_for(owner)
+        .await
+        .map_err(|error| not_ready(&error.to_string()))?;
+    let owner_address = swarm.address(&task.address, Route::Owner);
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    loop {
+        match ask_running_host(&owner_address, launch).await? {
+            Some(StartReply::Ready) => break,
+            Some(StartReply::Failed(why)) => return Err(HostStartError::Program(why)),
+            None if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            None => return Err(not_ready("its task does not answer")),
+        }
+    }
+    let session = swarm.address(&task.address, Route::Session(launch.session_id));
+    let mut connection = HostConnection::connect(&session).await?;
+    connection.task = Some(task);
+    Ok(connection)
 }
 
 /// Waits (briefly) for a session's socket to be let go: the host of a
@@ -140,12 +173,12 @@ fn checked_path(path: PathBuf) -> Result<PathBuf, HostStartError> {
 
 /// Asks the owner's running host to start `launch`: `None` when there is
 /// no host of this very build to ask (none runs, or an older one does).
-async fn ask_running_host(
-    owner_socket: &Path,
+pub(super) async fn ask_running_host(
+    owner: &HostAddress,
     launch: &Launch,
 ) -> Result<Option<StartReply>, HostStartError> {
     let greeting = async {
-        let stream = tokio::net::UnixStream::connect(owner_socket).await?;
+        let stream = owner.connect().await?;
         let (read, write) = stream.into_split();
         let (mut reader, writer) = (protocol::reader(read), protocol::writer(write));
         let hello: Hello = protocol::receive(&mut reader).await?;

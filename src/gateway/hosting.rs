@@ -52,9 +52,9 @@ impl HostStarter {
         let mut settings = self.settings.clone();
         settings.max_clients = self.live.borrow().max_clients;
         // The host runs in `/`: every path it gets is absolute.
-        settings.recording = match &self.recordings {
+        settings.recording = match self.recordings_directory() {
             Some(dir) => {
-                let dir = std::path::absolute(dir).map_err(|error| {
+                let dir = std::path::absolute(&dir).map_err(|error| {
                     SpawnError::Host(format!("cannot resolve {}: {error}", dir.display()))
                 })?;
                 Some(Recording {
@@ -73,11 +73,25 @@ impl HostStarter {
             log_level: self.log_level.clone(),
             log_json: self.log_json,
         };
-        let mut connection = host_start::start(&self.hosts, owner.id, &launch)
-            .await
-            .map_err(|error| SpawnError::Host(error.to_string()))?;
+        let started = match &self.runtime {
+            Runtime::Swarm(swarm) => host_start::start_on_swarm(swarm, owner, &launch).await,
+            _ => host_start::start(&self.hosts, owner.id, &launch).await,
+        };
+        let mut connection = started.map_err(|error| SpawnError::Host(error.to_string()))?;
         connection.lease = lease;
         Ok(connection)
+    }
+}
+
+impl HostStarter {
+    /// Where the host writes recordings: the data directory's, or, in a
+    /// swarm task, the task's own (docs/architecture.md "Many machines").
+    fn recordings_directory(&self) -> Option<PathBuf> {
+        let dir = self.recordings.clone()?;
+        Some(match &self.runtime {
+            Runtime::Swarm(_) => PathBuf::from(crate::runtime::swarm::TASK_RECORDINGS),
+            _ => dir,
+        })
     }
 }
 

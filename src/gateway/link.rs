@@ -30,7 +30,7 @@ use crate::engine::hub::HubHandle;
 use crate::engine::hub_task::{HubIdentity, HubStart, start_hub};
 use crate::gateway::attention::AttentionEvents;
 use crate::gateway::host_connection::HostConnection;
-use crate::store::Store;
+use crate::store::{SessionHost, Store};
 
 use crate::wire::FinalScreen;
 use crate::wire::protocol::{FromHost, ToHost};
@@ -98,6 +98,9 @@ pub fn start_link(context: LinkContext, identity: HubIdentity, start: LinkStart)
     };
     match start {
         LinkStart::Host { connection } => {
+            if connection.task.is_some() {
+                link.record_placement(&connection);
+            }
             link.first_status = Some(connection.status.clone());
             link.state = State::Host(Box::new(Host::new(*connection, tx.downgrade())));
         }
@@ -366,8 +369,18 @@ impl Link {
         self.state = State::Exited(hub);
     }
 
+    /// Records where a newly started host runs, so any gateway finds it.
+    fn record_placement(&self, connection: &HostConnection) {
+        let host = connection.task.as_ref().map(|task| SessionHost {
+            service: task.service.clone(),
+            address: task.address.clone(),
+        });
+        self.context.records.placed(self.identity.id, host);
+    }
+
     /// `restart`: the caller started a new host for this exited session.
     fn restarted(&mut self, connection: HostConnection) {
+        self.record_placement(&connection);
         self.first_status = Some(connection.status.clone());
         self.state = State::Host(Box::new(Host::new(connection, self.me.clone())));
         self.counted = Counted::default();

@@ -1,6 +1,6 @@
 //! The session records' writer: the one task that writes what the
 //! gateway's actors learn about sessions (an exit, a restart, activity, a
-//! removal) to the database, in the order they learned it. Actors queue a
+//! removal, where a host runs) to the database, in the order they learned it. Actors queue a
 //! write and go on: a slow or stopped database delays the record, never
 //! an `ls`, an attach or a picker (mini-redis's rule: an actor changes
 //! only its own memory).
@@ -10,7 +10,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{SessionId, Store};
+use crate::store::{SessionHost, SessionId, Store};
 
 /// Writes waiting for the database; past this, a write waits in a task of
 /// its own (the order across that overflow is kept per sender only).
@@ -34,6 +34,10 @@ enum Write {
     },
     Deleted {
         id: SessionId,
+    },
+    Placed {
+        id: SessionId,
+        host: Option<SessionHost>,
     },
     /// Answered once every write queued before it is done.
     Flush(oneshot::Sender<()>),
@@ -78,6 +82,11 @@ impl RecordWriter {
     /// The session was removed.
     pub fn deleted(&self, id: SessionId) {
         self.queue(Write::Deleted { id });
+    }
+
+    /// The session's host runs on another machine (`None`: on this one).
+    pub fn placed(&self, id: SessionId, host: Option<SessionHost>) {
+        self.queue(Write::Placed { id, host });
     }
 
     /// Waits until every write queued so far is done (at shutdown).
@@ -131,6 +140,11 @@ async fn write_all(store: Store, mut queue: mpsc::Receiver<Write>) {
             Write::Deleted { id } => {
                 if let Err(error) = store.delete_session(id).await {
                     tracing::error!(%error, "cannot delete session record");
+                }
+            }
+            Write::Placed { id, host } => {
+                if let Err(error) = store.set_session_host(id, host.as_ref()).await {
+                    tracing::error!(%error, "cannot record where a session's host runs");
                 }
             }
             Write::Flush(reply) => {

@@ -32,6 +32,10 @@ pub enum RunAsError {
     TimedOut(Duration),
     #[error(transparent)]
     Docker(#[from] super::docker::DockerError),
+    /// Where programs run in swarm tasks: an exec cannot cross nodes, and
+    /// commands through the host are not built yet (issue 29).
+    #[error("files in and out of sessions are not available on a swarm yet")]
+    NotOnSwarm,
 }
 
 impl Runtime {
@@ -53,6 +57,7 @@ impl Runtime {
                     .map_err(|_| RunAsError::TimedOut(timeout))?
                     .map_err(RunAsError::Docker)
             }
+            Runtime::Swarm(_) => Err(RunAsError::NotOnSwarm),
         }
     }
 }

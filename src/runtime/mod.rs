@@ -5,7 +5,8 @@
 //!
 //! [`Runtime`] is the one chosen at start (`runtime.kind`): the local PTY
 //! runtime (`local`, optionally as each user's OS account) or each user's
-//! Docker container (`docker`). Callers ask it where a user's programs run
+//! Docker container (`docker`), or, with `[cluster]`, a session host
+//! task of a Docker Swarm (`swarm`). Callers ask it where a user's programs run
 //! ([`Runtime::account_for`]) and what to start for one
 //! ([`Runtime::program`]: a resolved local program, or an exec created in
 //! the user's container), which the session host then starts
@@ -18,6 +19,7 @@ pub mod account;
 pub mod as_user;
 pub mod docker;
 pub mod local;
+pub mod swarm;
 pub mod user_command;
 
 use std::path::PathBuf;
@@ -68,6 +70,8 @@ pub struct Owner {
 pub enum Runtime {
     Local(local::LocalRuntime),
     Docker(docker::DockerRuntime),
+    /// Session hosts as swarm tasks; programs run inside them.
+    Swarm(swarm::SwarmRuntime),
 }
 
 impl Runtime {
@@ -76,6 +80,7 @@ impl Runtime {
         match self {
             Runtime::Local(_) => "local",
             Runtime::Docker(_) => "docker",
+            Runtime::Swarm(_) => "swarm",
         }
     }
 
@@ -85,6 +90,7 @@ impl Runtime {
         match self {
             Runtime::Local(local) => local.account_for(owner),
             Runtime::Docker(docker) => Ok(docker.account_for(owner)),
+            Runtime::Swarm(swarm) => Ok(swarm.account_for(owner)),
         }
     }
 
@@ -117,6 +123,7 @@ impl Runtime {
                 let (exec, lease) = docker.prepare(owner, spec).await?;
                 Ok((Program::DockerExec(exec), Some(Box::new(lease))))
             }
+            Runtime::Swarm(swarm) => Ok((Program::Local(swarm.program(spec)), None)),
         }
     }
 
@@ -124,7 +131,7 @@ impl Runtime {
     /// gateway started and this one adopts.
     pub async fn adopt(&self, owner: &Owner) -> Option<Box<dyn Send + Sync>> {
         match self {
-            Runtime::Local(_) => None,
+            Runtime::Local(_) | Runtime::Swarm(_) => None,
             Runtime::Docker(docker) => match docker.lease_for(owner).await {
                 Ok(lease) => Some(Box::new(lease)),
                 Err(error) => {

@@ -42,7 +42,7 @@ pub use keys::{
     parse_public_key,
 };
 pub use redact::redact_url;
-pub use sessions::{NewSession, SessionRecord, SessionState, valid_session_name};
+pub use sessions::{NewSession, SessionHost, SessionRecord, SessionState, valid_session_name};
 pub use tokens::{Minted, NewToken, TokenId, TokenKind, TokenRecord, hash_secret};
 pub use users::{User, UserKey, valid_user_name};
 

@@ -73,6 +73,17 @@ pub struct SessionRecord {
     pub exit_status: Option<i32>,
     pub created_at: i64,
     pub last_active_at: i64,
+    /// Where its host runs, when not on the gateway's machine.
+    pub host: Option<SessionHost>,
+}
+
+/// A session host on another machine: a swarm task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionHost {
+    /// The swarm service that runs it.
+    pub service: String,
+    /// `NODE_ADDRESS:PORT` where it listens.
+    pub address: String,
 }
 
 /// The session name rule: `[a-z0-9][a-z0-9._-]{0,62}`.
@@ -110,6 +121,13 @@ fn session_from_row(row: &AnyRow, context: &'static str) -> Result<SessionRecord
         state,
         created_at: row.try_get(9).map_err(get)?,
         last_active_at: row.try_get(10).map_err(get)?,
+        host: match (
+            row.try_get::<Option<String>, _>(11).map_err(get)?,
+            row.try_get::<Option<String>, _>(12).map_err(get)?,
+        ) {
+            (Some(service), Some(address)) => Some(SessionHost { service, address }),
+            _ => None,
+        },
     })
 }
 
@@ -163,8 +181,8 @@ impl Store {
         const CONTEXT: &str = "look up a session";
         let row = sqlx::query(
             "SELECT s.id, s.owner_id, u.name, s.name, s.cwd, s.command, s.runtime, \
-             s.exit_status, s.state, s.created_at, s.last_active_at \
-             FROM sessions s JOIN users u ON u.id = s.owner_id WHERE s.id = $1",
+             s.exit_status, s.state, s.created_at, s.last_active_at, s.host_service, \
+             s.host_address FROM sessions s JOIN users u ON u.id = s.owner_id WHERE s.id = $1",
         )
         .bind(id.0)
         .fetch_optional(&self.pool)
@@ -182,8 +200,8 @@ impl Store {
         const CONTEXT: &str = "look up a session";
         let row = sqlx::query(
             "SELECT s.id, s.owner_id, u.name, s.name, s.cwd, s.command, s.runtime, \
-             s.exit_status, s.state, s.created_at, s.last_active_at \
-             FROM sessions s JOIN users u ON u.id = s.owner_id \
+             s.exit_status, s.state, s.created_at, s.last_active_at, s.host_service, \
+             s.host_address FROM sessions s JOIN users u ON u.id = s.owner_id \
              WHERE s.owner_id = $1 AND s.name = $2",
         )
         .bind(owner_id.0)
@@ -199,8 +217,8 @@ impl Store {
         const CONTEXT: &str = "list sessions";
         let rows = sqlx::query(
             "SELECT s.id, s.owner_id, u.name, s.name, s.cwd, s.command, s.runtime, \
-             s.exit_status, s.state, s.created_at, s.last_active_at \
-             FROM sessions s JOIN users u ON u.id = s.owner_id ORDER BY u.name, s.name",
+             s.exit_status, s.state, s.created_at, s.last_active_at, s.host_service, \
+             s.host_address FROM sessions s JOIN users u ON u.id = s.owner_id ORDER BY u.name, s.name",
         )
         .fetch_all(&self.pool)
         .await
@@ -238,6 +256,24 @@ impl Store {
         .execute(&self.pool)
         .await
         .map_err(db("record that the session exited"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records where the session's host runs (`None`: on the gateway's
+    /// machine). False if there is no such session.
+    pub async fn set_session_host(
+        &self,
+        id: SessionId,
+        host: Option<&SessionHost>,
+    ) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE sessions SET host_service = $2, host_address = $3 WHERE id = $1")
+                .bind(id.0)
+                .bind(host.map(|h| h.service.clone()))
+                .bind(host.map(|h| h.address.clone()))
+                .execute(&self.pool)
+                .await
+                .map_err(db("record where the session's host runs"))?;
         Ok(done.rows_affected() > 0)
     }
 

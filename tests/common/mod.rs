@@ -85,6 +85,15 @@ impl Server {
         Server::start_in(dir, TestDatabase::Given { url: url.into() }, Vec::new())
     }
 
+    /// Starts a server with `config` on a database the test manages itself.
+    pub fn start_with_config_on(config: &str, url: &str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(dir.path().join("config/foyer.toml"), config).unwrap();
+        Server::start_in(dir, TestDatabase::Given { url: url.into() }, Vec::new())
+    }
+
     fn start_in(dir: tempfile::TempDir, database: TestDatabase, serve_args: Vec<String>) -> Server {
         let (child, (port, web_port), log) = spawn_server(dir.path(), &database, &serve_args);
         Server {

@@ -74,7 +74,7 @@ pub(super) fn engine_host(configured: &str) -> String {
 
 /// A client for `host`. Nothing is sent yet: failures show on the first
 /// request (or here, when a Unix socket does not exist).
-pub(super) fn connect(host: &str) -> Result<Docker, DockerError> {
+pub(in crate::runtime) fn connect(host: &str) -> Result<Docker, DockerError> {
     let result = if host.starts_with("unix://") || host.starts_with('/') {
         let path = host.trim_start_matches("unix://");
         Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, &API_VERSION)
@@ -87,7 +87,11 @@ pub(super) fn connect(host: &str) -> Result<Docker, DockerError> {
 
 /// Turns a bollard error into ours: connection failures become
 /// `Unreachable`, the rest say which `action` failed.
-pub(super) fn classify(host: &str, action: &str, error: bollard::errors::Error) -> DockerError {
+pub(in crate::runtime) fn classify(
+    host: &str,
+    action: &str,
+    error: bollard::errors::Error,
+) -> DockerError {
     use bollard::errors::Error as E;
     match error {
         E::DockerResponseServerError {

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 pub use crate::wire::launch::ExecStart;
 pub use engine::DockerError;
+pub(in crate::runtime) use engine::{classify, connect};
 pub use exec::start as start_exec;
 
 pub use containers::Lease;

@@ -1,0 +1,164 @@
+//! Many machines (SPEC 13, issue 29) on a real two-node Docker Swarm:
+//! tools/swarm-lab starts a manager and a worker engine, each in its own
+//! network namespace; the session host image is built on both from the
+//! foyer binary under test (deploy/swarm/build-host-image.sh), the
+//! certificates made by deploy/swarm/certs.sh and given to host tasks as
+//! Swarm secrets; the gateway runs on this machine's root namespace, on
+//! a PostgreSQL of the test's own.
+//!
+//! Needs root (network namespaces), docker.io, iproute2, openssl and
+//! PostgreSQL's server: without them the test fails in CI and says why
+//! elsewhere. It runs in `.ci/run`'s first pass only (its PostgreSQL is
+//! its own, so the second pass has nothing to add).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Once;
+
+use common::postgres::Cluster;
+use common::{Server, eventually, listed};
+
+const MANAGER: &str = "unix:///run/foyer-lab/manager.sock";
+const WORKER: &str = "unix:///run/foyer-lab/worker.sock";
+const IMAGE: &str = "foyer-host:test";
+const SECRETS: [(&str, &str); 3] = [
+    ("foyer-cluster-ca", "ca.pem"),
+    ("foyer-host-cert", "host.pem"),
+    ("foyer-host-key", "host-key.pem"),
+];
+
+fn repository(path: &str) -> String {
+    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `program` with `args`; its stdout, or a panic naming what failed.
+fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn docker(engine: &str, args: &[&str]) -> String {
+    let mut all = vec!["-H", engine];
+    all.extend_from_slice(args);
+    run("docker", &all, &[])
+}
+
+/// The lab swarm, up, with the host image on both nodes and the hosts'
+/// secrets from `certs`; once per test binary.
+fn lab(certs: &Path) {
+    static READY: Once = Once::new();
+    READY.call_once(|| {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the swarm tests need root (network namespaces and private Docker engines)"
+        );
+        run(&repository("tools/swarm-lab"), &["up"], &[]);
+        for engine in [MANAGER, WORKER] {
+            run(
+                &repository("deploy/swarm/build-host-image.sh"),
+                &[IMAGE, env!("CARGO_BIN_EXE_foyer")],
+                &[("DOCKER_HOST", engine)],
+            );
+        }
+        for service in docker(MANAGER, &["service", "ls", "-q"]).lines() {
+            docker(MANAGER, &["service", "rm", service]);
+        }
+    });
+    for (secret, file) in SECRETS {
+        let _ = Command::new("docker")
+            .args(["-H", MANAGER, "secret", "rm", secret])
+            .output();
+        let path = certs.join(file).display().to_string();
+        docker(MANAGER, &["secret", "create", secret, &path]);
+    }
+}
+
+fn certificates(dir: &Path) {
+    run(
+        &repository("deploy/swarm/certs.sh"),
+        &[&dir.display().to_string()],
+        &[],
+    );
+}
+
+fn cluster_config(certs: &Path) -> String {
+    format!(
+        "[cluster]\nengine = \"{MANAGER}\"\nhost_image = \"{IMAGE}\"\n\
+         ca = \"{0}/ca.pem\"\ncert = \"{0}/gateway.pem\"\nkey = \"{0}/gateway-key.pem\"\n",
+        certs.display()
+    )
+}
+
+/// The containers of foyer host tasks running on `engine`'s node.
+fn host_containers(engine: &str) -> Vec<String> {
+    docker(
+        engine,
+        &["ps", "--filter", "label=foyer.owner", "--format", "{{.ID}}"],
+    )
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+#[test]
+fn a_session_created_through_a_gateway_runs_on_the_worker_and_is_attached_over_tls() {
+    if common::on_postgres() {
+        common::skipped(
+            "cluster",
+            "runs in the first pass, on a PostgreSQL of its own",
+        );
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    certificates(certs.path());
+    lab(certs.path());
+    let Some(postgres) = Cluster::create("cluster") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have PostgreSQL's server"
+        );
+        return;
+    };
+    let server = Server::start_with_config_on(&cluster_config(certs.path()), &postgres.url());
+    let alice = server.user("alice", false);
+
+    alice.ok("new work -d -- bash");
+    assert_eq!(listed(&alice, "work")["state"], "running");
+    let on_worker = host_containers(WORKER);
+    assert_eq!(
+        on_worker.len(),
+        1,
+        "one host task runs on the worker: {on_worker:?}"
+    );
+    assert!(
+        host_containers(MANAGER).is_empty(),
+        "the manager runs no host task (placement node.role==worker)"
+    );
+
+    // Typing echoes, and the program runs inside the worker's task (its
+    // hostname is the task container's id).
+    let term = alice.term("attach work", 24, 80);
+    term.type_line("echo $((6*7))x; cat /proc/sys/kernel/hostname");
+    term.wait_for_text("42x");
+    term.wait_for_text(&on_worker[0]);
+    term.detach();
+
+    // Killed through the gateway: the session goes, and its host task
+    // ends with its last session.
+    alice.ok("kill work");
+    eventually("the worker's host task to end", || {
+        host_containers(WORKER).is_empty()
+    });
+}
