@@ -173,8 +173,10 @@ async fn start_sessions(
     crate::gateway::host_start::prepare_directory(&hosts.hosts)
         .context("cannot prepare the session hosts' directory")?;
     let records = RecordWriter::start(store.clone());
+    let gateway = gateway_name();
     let context = LinkContext {
         store: store.clone(),
+        gateway: gateway.clone(),
         records: records.clone(),
         audit: audit.clone(),
         changes: crate::engine::Changes::new(),
@@ -183,7 +185,22 @@ async fn start_sessions(
     };
     let registry =
         Registry::start(context, hosts.clone(), config.sessions.exited_retention).await?;
+    if config.cluster.enabled() {
+        crate::gateway::notices::start(config.database_url(), gateway, registry.clone());
+    }
     Ok((hosts, registry, records))
+}
+
+/// This gateway's name among a cluster's: its machine, process and start
+/// time, unique across restarts.
+fn gateway_name() -> Arc<str> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .unwrap_or_else(|_| "gateway".into());
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("{host}-{}-{started}", std::process::id()).into()
 }
 
 /// Starts session hosts with each hub's settings from `[sessions]`.

@@ -72,8 +72,16 @@ fn lab(certs: &Path) {
                 &[("DOCKER_HOST", engine)],
             );
         }
+        // What an earlier run left, gone before this one counts tasks.
         for service in docker(MANAGER, &["service", "ls", "-q"]).lines() {
             docker(MANAGER, &["service", "rm", service]);
+        }
+        // A removed job service's container can outlive it (Docker
+        // 20.10): those are removed by hand.
+        for engine in [MANAGER, WORKER] {
+            for container in host_containers(engine) {
+                docker(engine, &["rm", "-f", &container]);
+            }
         }
     });
     for (secret, file) in SECRETS {
@@ -112,8 +120,29 @@ fn host_containers(engine: &str) -> Vec<String> {
     .collect()
 }
 
+/// The same user, through another gateway.
+fn through(server: &Server, ssh: &common::Ssh) -> common::Ssh {
+    common::Ssh {
+        port: server.port,
+        ..ssh.clone()
+    }
+}
+
+fn names(ssh: &common::Ssh) -> Vec<String> {
+    common::json_rows(&ssh.ok("ls --json"))
+        .iter()
+        .map(|row| {
+            format!(
+                "{}/{}",
+                row["owner"].as_str().unwrap_or_default(),
+                row["name"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 #[test]
-fn a_session_created_through_a_gateway_runs_on_the_worker_and_is_attached_over_tls() {
+fn a_session_created_through_one_gateway_runs_on_the_worker_and_is_used_through_another() {
     if common::on_postgres() {
         common::skipped(
             "cluster",
@@ -131,9 +160,14 @@ fn a_session_created_through_a_gateway_runs_on_the_worker_and_is_attached_over_t
         );
         return;
     };
-    let server = Server::start_with_config_on(&cluster_config(certs.path()), &postgres.url());
-    let alice = server.user("alice", false);
+    let config = cluster_config(certs.path());
+    let first = Server::start_with_config_on(&config, &postgres.url());
+    let second = Server::start_with_config_on(&config, &postgres.url());
+    let alice = first.user("alice", false);
+    let bob = first.user("bob", false);
+    let (alice2, bob2) = (through(&second, &alice), through(&second, &bob));
 
+    // Created through the first gateway: runs on the worker, in a task.
     alice.ok("new work -d -- bash");
     assert_eq!(listed(&alice, "work")["state"], "running");
     let on_worker = host_containers(WORKER);
@@ -147,17 +181,33 @@ fn a_session_created_through_a_gateway_runs_on_the_worker_and_is_attached_over_t
         "the manager runs no host task (placement node.role==worker)"
     );
 
-    // Typing echoes, and the program runs inside the worker's task (its
-    // hostname is the task container's id).
-    let term = alice.term("attach work", 24, 80);
+    // Listed and attached through the second: typing echoes, and the
+    // program runs inside the worker's task (its hostname is the task
+    // container's id).
+    eventually("the second gateway to list alice's session", || {
+        names(&alice2).contains(&"alice/work".to_string())
+    });
+    assert_eq!(listed(&alice2, "work")["state"], "running");
+    let term = alice2.term("attach work", 24, 80);
     term.type_line("echo $((6*7))x; cat /proc/sys/kernel/hostname");
     term.wait_for_text("42x");
     term.wait_for_text(&on_worker[0]);
     term.detach();
 
-    // Killed through the gateway: the session goes, and its host task
-    // ends with its last session.
-    alice.ok("kill work");
+    // Shared through the second gateway: bob sees it through the first.
+    alice2.ok("share work bob");
+    eventually(
+        "bob to see the shared session through the first gateway",
+        || names(&bob).contains(&"alice/work".to_string()),
+    );
+    assert!(bob.ok("capture alice/work").contains("42x"));
+
+    // Killed through the second: gone from both, its host task ended.
+    alice2.ok("kill work");
+    eventually("the first gateway to drop the killed session", || {
+        !names(&alice).contains(&"alice/work".to_string())
+    });
+    assert!(!names(&bob2).contains(&"alice/work".to_string()));
     eventually("the worker's host task to end", || {
         host_containers(WORKER).is_empty()
     });

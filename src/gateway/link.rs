@@ -30,6 +30,7 @@ use crate::engine::hub::HubHandle;
 use crate::engine::hub_task::{HubIdentity, HubStart, start_hub};
 use crate::gateway::attention::AttentionEvents;
 use crate::gateway::host_connection::HostConnection;
+use crate::store::notices::{Change, Notice};
 use crate::store::{SessionHost, Store};
 
 use crate::wire::FinalScreen;
@@ -58,6 +59,9 @@ const ACTIVITY_PERSIST_INTERVAL: Duration = Duration::from_secs(15);
 #[derive(Clone)]
 pub struct LinkContext {
     pub store: Store,
+    /// This gateway's name among the gateways of a cluster (change
+    /// notices say who sent them).
+    pub gateway: std::sync::Arc<str>,
     /// Writes exits, restarts and activity, so the link never waits on
     /// the database.
     pub records: RecordWriter,
@@ -375,7 +379,11 @@ impl Link {
             service: task.service.clone(),
             address: task.address.clone(),
         });
-        self.context.records.placed(self.identity.id, host);
+        let then = Notice {
+            from: self.context.gateway.to_string(),
+            change: Change::Session(self.identity.id.0),
+        };
+        self.context.records.placed(self.identity.id, host, then);
     }
 
     /// `restart`: the caller started a new host for this exited session.

@@ -29,6 +29,7 @@ pub mod link;
 pub mod live;
 pub mod manage;
 pub mod names;
+pub mod notices;
 pub mod records;
 pub mod registry;
 pub mod sharing;

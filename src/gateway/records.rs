@@ -10,6 +10,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::store::notices::Notice;
 use crate::store::{SessionHost, SessionId, Store};
 
 /// Writes waiting for the database; past this, a write waits in a task of
@@ -38,6 +39,8 @@ enum Write {
     Placed {
         id: SessionId,
         host: Option<SessionHost>,
+        /// Told to the other gateways once written.
+        then: Notice,
     },
     /// Answered once every write queued before it is done.
     Flush(oneshot::Sender<()>),
@@ -84,9 +87,11 @@ impl RecordWriter {
         self.queue(Write::Deleted { id });
     }
 
-    /// The session's host runs on another machine (`None`: on this one).
-    pub fn placed(&self, id: SessionId, host: Option<SessionHost>) {
-        self.queue(Write::Placed { id, host });
+    /// The session's host runs on another machine (`None`: on this one);
+    /// once written, `then` is told to the other gateways (who read the
+    /// row when they hear it).
+    pub fn placed(&self, id: SessionId, host: Option<SessionHost>, then: Notice) {
+        self.queue(Write::Placed { id, host, then });
     }
 
     /// Waits until every write queued so far is done (at shutdown).
@@ -142,9 +147,12 @@ async fn write_all(store: Store, mut queue: mpsc::Receiver<Write>) {
                     tracing::error!(%error, "cannot delete session record");
                 }
             }
-            Write::Placed { id, host } => {
+            Write::Placed { id, host, then } => {
                 if let Err(error) = store.set_session_host(id, host.as_ref()).await {
                     tracing::error!(%error, "cannot record where a session's host runs");
+                }
+                if let Err(error) = store.notify(&then).await {
+                    tracing::warn!(%error, "cannot tell the other gateways of a change");
                 }
             }
             Write::Flush(reply) => {

@@ -25,9 +25,11 @@ use crate::clock::unix_now;
 use crate::engine::hub_task::HubIdentity;
 use crate::gateway::host_connection::HostConnection;
 use crate::runtime::{SpawnError, SpawnSpec};
+use crate::store::notices::Change;
 use crate::store::{Grant, SessionId, SessionRecord, Store, StoreError, User, UserId};
 
 mod creating;
+mod reloading;
 
 const COMMAND_QUEUE: usize = 64;
 /// How often exited sessions are checked against `sessions.exited_retention`,
@@ -114,6 +116,12 @@ enum Command {
     },
     /// From the retention sweep: these exited sessions are past it.
     Expired { ids: Vec<SessionId> },
+    /// Another gateway changed this session (a change notice).
+    Reload { id: SessionId },
+    /// Notices may have been missed: read every session again.
+    ReloadAll,
+    /// A session as read again.
+    Reloaded(Box<reloading::Reloaded>),
 }
 
 /// Talks to the registry task. Cheap to clone.
@@ -242,6 +250,16 @@ impl Registry {
             .flatten())
     }
 
+    /// Another gateway changed session `id`: read it again.
+    pub async fn reload(&self, id: SessionId) {
+        let _ = self.tx.send(Command::Reload { id }).await;
+    }
+
+    /// Change notices may have been missed: read every session again.
+    pub async fn reload_all(&self) {
+        let _ = self.tx.send(Command::ReloadAll).await;
+    }
+
     /// Forgets a session (its hub is told to end separately).
     pub async fn remove(&self, id: SessionId) -> Option<SessionEntry> {
         self.ask(|reply| Command::Remove { id, reply })
@@ -292,6 +310,8 @@ impl RegistryTask {
                     reply,
                 } => {
                     let created = self.started(owner, name, result);
+                    // The other gateways hear of it once its host's place
+                    // is written (the link's `record_placement`).
                     if created.is_ok() {
                         self.context.changes.notify();
                     }
@@ -327,6 +347,9 @@ impl RegistryTask {
                     let _ = reply.send(self.remove(id));
                 }
                 Command::Expired { ids } => self.remove_expired(ids),
+                Command::Reload { id } => self.reload(id),
+                Command::ReloadAll => self.reload_all(),
+                Command::Reloaded(reloaded) => self.reloaded(*reloaded),
             }
         }
     }
@@ -342,8 +365,10 @@ impl RegistryTask {
         if let Some(grant) = grant {
             entry.grants.push((user, grant));
         }
+        let entry = entry.clone();
         self.context.changes.notify();
-        Some(entry.clone())
+        self.tell_others(Change::Session(id.0));
+        Some(entry)
     }
 
     /// Forgets a session; its row is deleted by the records' writer.
@@ -351,6 +376,7 @@ impl RegistryTask {
         let removed = self.sessions.remove(&id)?;
         self.context.changes.notify();
         self.context.records.deleted(id);
+        self.tell_others(Change::Removed(id.0));
         Some(removed)
     }
 

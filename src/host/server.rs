@@ -1,7 +1,7 @@
 //! The host's side of its socket: accepts the gateway's connections and
-//! serves each as its [`Open`] says: the session's control (one at a
-//! time; a newer one replaces an older, as after a gateway restart), one
-//! attached client, or one byte-stream watcher.
+//! serves each as its [`Open`] says: the session's control (one per
+//! gateway, each sent the same statuses), one attached client, or one
+//! byte-stream watcher.
 //!
 //! Every connection reads and writes in separate tasks, so a gateway that
 //! is slow to read never stops its input (or its acknowledgements) from
@@ -55,7 +55,10 @@ pub(super) async fn serve(
     // Boxed: a channel allocates room for 32 of its messages at once, and
     // every session keeps one of these.
     let (controls_tx, mut controls) = mpsc::channel::<Box<Control>>(4);
-    let mut control: Option<JoinHandle<()>> = None;
+    // Every gateway's control connection: on one machine the one gateway
+    // (an older one's connection closed when it went), in a cluster each
+    // gateway's (docs/architecture.md, "Many machines").
+    let mut running: Vec<JoinHandle<()>> = Vec::new();
     loop {
         tokio::select! {
             () = hub.closed() => break,
@@ -80,22 +83,19 @@ pub(super) async fn serve(
             },
             Some(connection) = controls.recv() => {
                 let (reader, writer) = *connection;
-                if let Some(older) = control.take() {
-                    older.abort();
-                }
-                control = Some(tokio::spawn(
+                running.retain(|control| !control.is_finished());
+                running.push(tokio::spawn(
                     serve_control(reader, writer, hub.clone(), changes.clone()).in_current_span(),
                 ));
             }
         }
     }
-    if let Some(control) = control {
-        // It ends with the hub, after sending what it has queued: the
-        // gateway must learn the exit status before this host is gone.
-        let abort = control.abort_handle();
-        if tokio::time::timeout(CONTROL_DRAIN, control).await.is_err() {
-            abort.abort();
-        }
+    // They end with the hub, after sending what they have queued: the
+    // gateways must learn the exit status before this host is gone.
+    let aborts: Vec<_> = running.iter().map(JoinHandle::abort_handle).collect();
+    let drained = futures_util::future::join_all(running);
+    if tokio::time::timeout(CONTROL_DRAIN, drained).await.is_err() {
+        aborts.iter().for_each(tokio::task::AbortHandle::abort);
     }
 }
 

@@ -290,7 +290,14 @@ impl SwarmRuntime {
             Err(error) => return Err(classify(&self.engine, "list the host's tasks", error)),
         };
         let Some(task) = newest(tasks) else {
-            return Ok(TaskWhere::Gone("the service has no task".into()));
+            // Just created (its task comes a moment later), or removed.
+            return match docker.inspect_service(service, None).await {
+                Ok(_) => Ok(TaskWhere::Starting("no task yet".into())),
+                Err(error) if is_not_found(&error) => {
+                    Ok(TaskWhere::Gone("the service was removed".into()))
+                }
+                Err(error) => Err(classify(&self.engine, "inspect a host service", error)),
+            };
         };
         let state = task.status.as_ref().and_then(|s| s.state);
         let message = task

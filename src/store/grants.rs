@@ -68,6 +68,12 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// The grants on one session (a change notice reloads them).
+    pub async fn grants_of(&self, session: SessionId) -> Result<Vec<GrantRecord>> {
+        let all = self.all_grants().await?;
+        Ok(all.into_iter().filter(|g| g.session == session).collect())
+    }
+
     /// Every grant, for the registry to load at start.
     pub async fn all_grants(&self) -> Result<Vec<GrantRecord>> {
         const CONTEXT: &str = "list grants";
