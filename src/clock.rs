@@ -21,3 +21,12 @@ pub fn unix_now_fractional() -> f64 {
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
 }
+
+/// Milliseconds since the Unix epoch, for leases (which expire in
+/// seconds, so whole seconds would be too coarse).
+pub fn unix_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -14,6 +14,7 @@ use crate::announce::Announcer;
 use crate::audit::Auditor;
 use crate::config::{Config, IgnoredVariable, Loaded, LogFormat, RuntimeKind};
 use crate::gateway::attention::AttentionEvents;
+use crate::gateway::books::Books;
 use crate::gateway::hosting::HostStarter;
 use crate::gateway::link::LinkContext;
 use crate::gateway::live::Live;
@@ -174,9 +175,11 @@ async fn start_sessions(
         .context("cannot prepare the session hosts' directory")?;
     let records = RecordWriter::start(store.clone());
     let gateway = gateway_name();
+    let (books, books_writer) = Books::new(gateway.clone());
     let context = LinkContext {
         store: store.clone(),
         gateway: gateway.clone(),
+        books,
         records: records.clone(),
         audit: audit.clone(),
         changes: crate::engine::Changes::new(),
@@ -186,6 +189,11 @@ async fn start_sessions(
     let registry =
         Registry::start(context, hosts.clone(), config.sessions.exited_retention).await?;
     if config.cluster.enabled() {
+        let known = registry.clone();
+        books_writer.start(store.clone(), gateway.clone(), move || {
+            let registry = known.clone();
+            Box::pin(async move { registry.remote_services().await })
+        });
         crate::gateway::notices::start(config.database_url(), gateway, registry.clone());
     }
     Ok((hosts, registry, records))

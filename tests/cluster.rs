@@ -162,24 +162,33 @@ fn a_session_created_through_one_gateway_runs_on_the_worker_and_is_used_through_
     };
     let config = cluster_config(certs.path());
     let first = Server::start_with_config_on(&config, &postgres.url());
-    let second = Server::start_with_config_on(&config, &postgres.url());
     let alice = first.user("alice", false);
     let bob = first.user("bob", false);
-    let (alice2, bob2) = (through(&second, &alice), through(&second, &bob));
 
-    // Created through the first gateway: runs on the worker, in a task.
+    // Created through the first gateway: runs on the worker, in a task,
+    // and the first gateway keeps its host's books.
     alice.ok("new work -d -- bash");
+    alice.ok("new keep -d -- bash");
     assert_eq!(listed(&alice, "work")["state"], "running");
     let on_worker = host_containers(WORKER);
     assert_eq!(
         on_worker.len(),
         1,
-        "one host task runs on the worker: {on_worker:?}"
+        "one host task (alice's) runs on the worker: {on_worker:?}"
     );
     assert!(
         host_containers(MANAGER).is_empty(),
         "the manager runs no host task (placement node.role==worker)"
     );
+    let first_keeps = format!(
+        "SELECT count(*) FROM host_leases WHERE gateway LIKE '%-{}-%'",
+        first.pid()
+    );
+    eventually("the first gateway to take the host's lease", || {
+        postgres.count(&first_keeps) == 1
+    });
+    let second = Server::start_with_config_on(&config, &postgres.url());
+    let (alice2, bob2) = (through(&second, &alice), through(&second, &bob));
 
     // Listed and attached through the second: typing echoes, and the
     // program runs inside the worker's task (its hostname is the task
@@ -202,13 +211,59 @@ fn a_session_created_through_one_gateway_runs_on_the_worker_and_is_used_through_
     );
     assert!(bob.ok("capture alice/work").contains("42x"));
 
-    // Killed through the second: gone from both, its host task ended.
+    // Killed through the second: gone from both.
     alice2.ok("kill work");
     eventually("the first gateway to drop the killed session", || {
         !names(&alice).contains(&"alice/work".to_string())
     });
     assert!(!names(&bob2).contains(&"alice/work".to_string()));
-    eventually("the worker's host task to end", || {
-        host_containers(WORKER).is_empty()
+
+    // The first gateway killed with SIGKILL: its sessions run on, and the
+    // second takes over the host's books (after the lease's 6 s), then
+    // records the session's activity and its exit.
+    run("kill", &["-9", &first.pid().to_string()], &[]);
+    let killed = std::time::Instant::now();
+    assert_eq!(listed(&alice2, "keep")["state"], "running");
+    assert_eq!(host_containers(WORKER), on_worker, "the host task runs on");
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    alice2.ok("send keep 'echo still-here\\n'");
+    eventually("the second gateway to record the activity", || {
+        postgres.count(&format!(
+            "SELECT count(*) FROM sessions WHERE name = 'keep' AND last_active_at >= {before}"
+        )) == 1
     });
+    alice2.ok("send keep 'exit 3\\n'");
+    let recorded = "SELECT count(*) FROM sessions WHERE name = 'keep' AND state = 'exited' \
+                    AND exit_status = 3";
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while postgres.count(recorded) != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second gateway did not record the exit (status*10+exited: {}; screen: {}); its log:\n{}",
+            postgres.count("SELECT coalesce(exit_status, -9) * 10 + CASE WHEN state = 'exited' THEN 1 ELSE 0 END FROM sessions WHERE name = 'keep'"),
+            alice2.ok("capture keep"),
+            second.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    eprintln!(
+        "cluster: exit recorded by the second gateway {:.1} s after the first was killed",
+        killed.elapsed().as_secs_f64()
+    );
+    let second_keeps = format!(
+        "SELECT count(*) FROM host_leases WHERE gateway LIKE '%-{}-%' AND epoch = 2",
+        second.pid()
+    );
+    assert_eq!(
+        postgres.count(&second_keeps),
+        1,
+        "taken over under a new epoch"
+    );
+    eventually(
+        "the worker's host task to end with its last session",
+        || host_containers(WORKER).is_empty(),
+    );
 }

@@ -11,7 +11,7 @@ use crate::clock::unix_now;
 use crate::gateway::host_connection::HostConnection;
 use crate::runtime::Owner;
 use crate::runtime::Runtime;
-use crate::runtime::swarm::TaskWhere;
+use crate::runtime::swarm::{HostTask, TaskWhere};
 use crate::store::SessionHost;
 use crate::store::{SessionRecord, SessionState};
 use crate::transport::{HostAddress, Route};
@@ -94,8 +94,12 @@ async fn adopt_remote(
     };
     let address = swarm.address(&host.address, Route::Session(record.id.0));
     let error = match connect_for_adoption(&address).await {
-        Ok(connection) => {
+        Ok(mut connection) => {
             tracing::info!(session = %label, host = %address, pid = ?connection.hello.program_pid, "session adopted");
+            connection.task = Some(HostTask {
+                service: host.service.clone(),
+                address: host.address.clone(),
+            });
             return LinkStart::Host {
                 connection: Box::new(connection),
             };

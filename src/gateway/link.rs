@@ -29,7 +29,9 @@ use crate::engine::Changes;
 use crate::engine::hub::HubHandle;
 use crate::engine::hub_task::{HubIdentity, HubStart, start_hub};
 use crate::gateway::attention::AttentionEvents;
+use crate::gateway::books::{Books, Keeper};
 use crate::gateway::host_connection::HostConnection;
+use crate::store::leases::Fence;
 use crate::store::notices::{Change, Notice};
 use crate::store::{SessionHost, Store};
 
@@ -62,6 +64,8 @@ pub struct LinkContext {
     /// This gateway's name among the gateways of a cluster (change
     /// notices say who sent them).
     pub gateway: std::sync::Arc<str>,
+    /// Whose books each remote host is in.
+    pub books: Books,
     /// Writes exits, restarts and activity, so the link never waits on
     /// the database.
     pub records: RecordWriter,
@@ -102,9 +106,6 @@ pub fn start_link(context: LinkContext, identity: HubIdentity, start: LinkStart)
     };
     match start {
         LinkStart::Host { connection } => {
-            if connection.task.is_some() {
-                link.record_placement(&connection);
-            }
             link.first_status = Some(connection.status.clone());
             link.state = State::Host(Box::new(Host::new(*connection, tx.downgrade())));
         }
@@ -156,10 +157,13 @@ enum State {
 enum Event {
     Command(Option<Command>),
     Host(Option<Box<FromHost>>),
+    /// The leases this gateway holds changed.
+    Books,
 }
 
 impl Link {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut books = self.context.books.changes();
         loop {
             if let Some(status) = self.first_status.take() {
                 self.on_status(status);
@@ -168,6 +172,7 @@ impl Link {
                 State::Host(host) => tokio::select! {
                     command = commands.recv() => Event::Command(command),
                     event = host.events.recv() => Event::Host(event),
+                    Ok(()) = books.changed(), if host.service.is_some() => Event::Books,
                 },
                 _ => Event::Command(commands.recv().await),
             };
@@ -180,6 +185,10 @@ impl Link {
                 }
                 Event::Host(None) => {
                     self.host_lost();
+                    true
+                }
+                Event::Books => {
+                    self.took_over_books();
                     true
                 }
             };
@@ -273,11 +282,56 @@ impl Link {
         let exited = !status.running && !host.carrying_off;
         host.status = status;
         if exited {
-            host.carrying_off = true;
-            host.request(Pending::CarryOff, |request| ToHost::FinalScreen { request });
-            let code = host.status.exit_status;
-            self.record_exit(code);
+            host.exit_pending = true;
+            self.exited_if_mine();
         }
+    }
+
+    /// The program exited: if this gateway keeps the host's books, the
+    /// exit is recorded and the final screen carried off; otherwise that
+    /// waits until it takes them over (the keeper does it meanwhile).
+    fn exited_if_mine(&mut self) {
+        let State::Host(host) = &mut self.state else {
+            return;
+        };
+        if !host.exit_pending {
+            return;
+        }
+        let Keeper::Mine(fence) = self.context.books.keeper(host.service.as_deref()) else {
+            return;
+        };
+        host.exit_pending = false;
+        host.carrying_off = true;
+        host.request(Pending::CarryOff, |request| ToHost::FinalScreen { request });
+        let code = host.status.exit_status;
+        self.record_exit(code, fence);
+    }
+
+    /// The leases held changed: if this gateway now keeps this host's
+    /// books, it records what happened while nobody did (the last
+    /// activity, an exit).
+    fn took_over_books(&mut self) {
+        let State::Host(host) = &self.state else {
+            return;
+        };
+        let last_active = host.status.last_active;
+        if let Keeper::Mine(fence) = self.keeper() {
+            self.persisted_activity = Some(Instant::now());
+            self.context
+                .records
+                .touched(self.identity.id, last_active, fence);
+        }
+        self.exited_if_mine();
+    }
+
+    /// The keeper of this session's books: this gateway (with the fence
+    /// to write under) or another.
+    fn keeper(&self) -> Keeper {
+        let service = match &self.state {
+            State::Host(host) => host.service.as_deref(),
+            _ => None,
+        };
+        self.context.books.keeper(service)
     }
 
     /// Adds what the host counted since last time to the gateway's metrics.
@@ -311,11 +365,16 @@ impl Link {
         {
             return;
         }
+        let Keeper::Mine(fence) = self.keeper() else {
+            return;
+        };
         self.persisted_activity = Some(Instant::now());
-        self.context.records.touched(self.identity.id, last_active);
+        self.context
+            .records
+            .touched(self.identity.id, last_active, fence);
     }
 
-    fn record_exit(&self, status: Option<i32>) {
+    fn record_exit(&self, status: Option<i32>, fence: Option<Fence>) {
         let label = &self.identity.label;
         let text = status.map_or("unknown".to_string(), |s| s.to_string());
         self.context.audit.record_now(
@@ -326,7 +385,7 @@ impl Link {
         let at = unix_now();
         self.context
             .records
-            .exited(self.identity.id, label, status, at);
+            .exited(self.identity.id, label, (status, at), fence);
     }
 
     /// The host's final screen arrived: show it from here, let the host go.
@@ -350,8 +409,8 @@ impl Link {
         tracing::warn!(session = %self.identity.label, "session host went away");
         let recorded = host.carrying_off;
         let status = host.status.exit_status;
-        if !recorded {
-            self.record_exit(None);
+        if let (false, Keeper::Mine(fence)) = (recorded, self.keeper()) {
+            self.record_exit(None, fence);
         }
         self.show_exited(status, unix_now(), None);
         self.context.changes.notify();

@@ -19,6 +19,7 @@ pub mod app;
 pub mod attach;
 pub mod attachment;
 pub mod attention;
+pub mod books;
 pub mod create;
 pub mod files;
 pub mod forwarding;

@@ -10,6 +10,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::store::leases::Fence;
 use crate::store::notices::Notice;
 use crate::store::{SessionHost, SessionId, Store};
 
@@ -23,6 +24,8 @@ enum Write {
         label: String,
         status: Option<i32>,
         at: i64,
+        /// The host's lease it is written under, for a remote host.
+        fence: Option<Fence>,
     },
     Running {
         id: SessionId,
@@ -32,9 +35,12 @@ enum Write {
     Touched {
         id: SessionId,
         at: i64,
+        fence: Option<Fence>,
     },
     Deleted {
         id: SessionId,
+        /// Told to the other gateways once deleted.
+        then: Option<Notice>,
     },
     Placed {
         id: SessionId,
@@ -60,14 +66,22 @@ impl RecordWriter {
         RecordWriter { tx }
     }
 
-    /// The session `label` exited with `status` (`None`: unknown) at `at`.
-    pub fn exited(&self, id: SessionId, label: &str, status: Option<i32>, at: i64) {
+    /// The session `label` exited with `status` (`None`: unknown) at `at`;
+    /// under `fence` when its host is remote (refused if the lease moved on).
+    pub fn exited(
+        &self,
+        id: SessionId,
+        label: &str,
+        (status, at): (Option<i32>, i64),
+        fence: Option<Fence>,
+    ) {
         let label = label.to_string();
         self.queue(Write::Exited {
             id,
             label,
             status,
             at,
+            fence,
         });
     }
 
@@ -77,14 +91,15 @@ impl RecordWriter {
         self.queue(Write::Running { id, label, at });
     }
 
-    /// The session was last active at `at`.
-    pub fn touched(&self, id: SessionId, at: i64) {
-        self.queue(Write::Touched { id, at });
+    /// The session was last active at `at` (under `fence`, as above).
+    pub fn touched(&self, id: SessionId, at: i64, fence: Option<Fence>) {
+        self.queue(Write::Touched { id, at, fence });
     }
 
-    /// The session was removed.
-    pub fn deleted(&self, id: SessionId) {
-        self.queue(Write::Deleted { id });
+    /// The session was removed; once deleted, `then` is told to the
+    /// other gateways (who read the row again when they hear it).
+    pub fn deleted(&self, id: SessionId, then: Option<Notice>) {
+        self.queue(Write::Deleted { id, then });
     }
 
     /// The session's host runs on another machine (`None`: on this one);
@@ -127,9 +142,18 @@ async fn write_all(store: Store, mut queue: mpsc::Receiver<Write>) {
                 label,
                 status,
                 at,
+                fence,
             } => {
-                if let Err(error) = store.set_exited(id, status, at).await {
-                    tracing::error!(session = %label, %error, "cannot record exit");
+                let written = match &fence {
+                    Some(fence) => store.set_exited_fenced(id, status, at, fence).await,
+                    None => store.set_exited(id, status, at).await,
+                };
+                match written {
+                    Ok(false) if fence.is_some() => {
+                        tracing::warn!(session = %label, "exit not recorded: another gateway took over the host's books");
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(session = %label, %error, "cannot record exit"),
                 }
             }
             Write::Running { id, label, at } => {
@@ -137,27 +161,38 @@ async fn write_all(store: Store, mut queue: mpsc::Receiver<Write>) {
                     tracing::error!(session = %label, %error, "cannot record restart");
                 }
             }
-            Write::Touched { id, at } => {
-                if let Err(error) = store.touch(id, at).await {
+            Write::Touched { id, at, fence } => {
+                let written = match &fence {
+                    Some(fence) => store.touch_fenced(id, at, fence).await,
+                    None => store.touch(id, at).await,
+                };
+                if let Err(error) = written {
                     tracing::warn!(%error, "cannot record session activity");
                 }
             }
-            Write::Deleted { id } => {
+            Write::Deleted { id, then } => {
                 if let Err(error) = store.delete_session(id).await {
                     tracing::error!(%error, "cannot delete session record");
+                }
+                if let Some(then) = then {
+                    tell(&store, &then).await;
                 }
             }
             Write::Placed { id, host, then } => {
                 if let Err(error) = store.set_session_host(id, host.as_ref()).await {
                     tracing::error!(%error, "cannot record where a session's host runs");
                 }
-                if let Err(error) = store.notify(&then).await {
-                    tracing::warn!(%error, "cannot tell the other gateways of a change");
-                }
+                tell(&store, &then).await;
             }
             Write::Flush(reply) => {
                 let _ = reply.send(());
             }
         }
+    }
+}
+
+async fn tell(store: &Store, notice: &Notice) {
+    if let Err(error) = store.notify(notice).await {
+        tracing::warn!(%error, "cannot tell the other gateways of a change");
     }
 }

@@ -25,7 +25,7 @@ use crate::clock::unix_now;
 use crate::engine::hub_task::HubIdentity;
 use crate::gateway::host_connection::HostConnection;
 use crate::runtime::{SpawnError, SpawnSpec};
-use crate::store::notices::Change;
+use crate::store::notices::{Change, Notice};
 use crate::store::{Grant, SessionId, SessionRecord, Store, StoreError, User, UserId};
 
 mod creating;
@@ -250,6 +250,15 @@ impl Registry {
             .flatten())
     }
 
+    /// The swarm services of the remote hosts of the sessions known here.
+    pub async fn remote_services(&self) -> Vec<String> {
+        self.list()
+            .await
+            .into_iter()
+            .filter_map(|entry| entry.record.host.map(|host| host.service))
+            .collect()
+    }
+
     /// Another gateway changed session `id`: read it again.
     pub async fn reload(&self, id: SessionId) {
         let _ = self.tx.send(Command::Reload { id }).await;
@@ -375,8 +384,11 @@ impl RegistryTask {
     fn remove(&mut self, id: SessionId) -> Option<SessionEntry> {
         let removed = self.sessions.remove(&id)?;
         self.context.changes.notify();
-        self.context.records.deleted(id);
-        self.tell_others(Change::Removed(id.0));
+        let then = Notice {
+            from: self.context.gateway.to_string(),
+            change: Change::Removed(id.0),
+        };
+        self.context.records.deleted(id, Some(then));
         Some(removed)
     }
 

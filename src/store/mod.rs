@@ -20,6 +20,7 @@ mod error;
 mod grants;
 mod key_options;
 mod keys;
+pub mod leases;
 pub mod notices;
 mod redact;
 mod sessions;

@@ -27,6 +27,7 @@ async fn postgres_store() -> Option<Store> {
         "DELETE FROM audit",
         "DELETE FROM grants",
         "DELETE FROM sessions",
+        "DELETE FROM host_leases",
     ] {
         sqlx::query(table).execute(store.pool()).await.unwrap();
     }
@@ -416,6 +417,74 @@ async fn postgres_when_configured() {
     exercise_keys(&store).await;
     let store = postgres_store().await.unwrap();
     exercise_sessions(&store).await;
+    let store = postgres_store().await.unwrap();
+    exercise_leases(&store).await;
+}
+
+#[tokio::test]
+async fn leases_sqlite() {
+    let (_dir, store, _) = sqlite_store().await;
+    exercise_leases(&store).await;
+}
+
+/// A lease is one gateway's until it expires, its epoch grows at each
+/// takeover, and a write under an old epoch is refused.
+async fn exercise_leases(store: &Store) {
+    let take =
+        |gateway: &'static str, at: i64| store.take_lease("h1", gateway, 1_000_000 + at, 6_000);
+    assert_eq!(take("g1", 0).await.unwrap(), Some(1));
+    assert_eq!(take("g1", 2_000).await.unwrap(), Some(1));
+    assert_eq!(
+        take("g2", 7_000).await.unwrap(),
+        None,
+        "renewed at +2 s: held until +8 s"
+    );
+    assert_eq!(take("g2", 8_001).await.unwrap(), Some(2));
+    assert_eq!(take("g1", 9_000).await.unwrap(), None);
+    exercise_fences(store).await;
+    store.drop_lease("h1").await.unwrap();
+    assert_eq!(take("g1", 9_000).await.unwrap(), Some(1));
+}
+
+/// Writes under the lease "h1" (epoch 2, held by g2): refused under the
+/// old epoch, made under the current one.
+async fn exercise_fences(store: &Store) {
+    use super::leases::Fence;
+    let owner = store.create_user("lessee", false).await.unwrap();
+    let new = NewSession {
+        owner_id: owner.id,
+        name: "leased".into(),
+        command: vec!["bash".into()],
+        cwd: "/".into(),
+        runtime: "swarm".into(),
+    };
+    let id = store.create_session(new).await.unwrap().id;
+    let fence = |gateway: &str, epoch| Fence {
+        service: "h1".into(),
+        gateway: gateway.into(),
+        epoch,
+    };
+    let (old, current) = (fence("g1", 1), fence("g2", 2));
+    assert!(
+        !store
+            .set_exited_fenced(id, Some(3), 50, &old)
+            .await
+            .unwrap(),
+        "the old epoch is fenced off"
+    );
+    assert!(!store.touch_fenced(id, 60, &old).await.unwrap());
+    let record = store.session_by_id(id).await.unwrap().unwrap();
+    assert_eq!(record.state, SessionState::Running);
+    assert!(store.touch_fenced(id, 70, &current).await.unwrap());
+    assert!(
+        store
+            .set_exited_fenced(id, Some(3), 80, &current)
+            .await
+            .unwrap()
+    );
+    let record = store.session_by_id(id).await.unwrap().unwrap();
+    let seen = (record.state, record.exit_status, record.last_active_at);
+    assert_eq!(seen, (SessionState::Exited, Some(3), 80));
 }
 
 #[tokio::test]

@@ -30,6 +30,11 @@ const ATTACH_PASS_DELAY: Duration = Duration::from_millis(50);
 /// A running host, through its control connection.
 pub(super) struct Host {
     pub(super) address: HostAddress,
+    /// The swarm service of a remote host (whose books a lease decides).
+    pub(super) service: Option<String>,
+    /// The program exited while another gateway kept the books: recorded
+    /// and carried off here only if this gateway takes them over.
+    pub(super) exit_pending: bool,
     pub(super) to_host: mpsc::Sender<ToHost>,
     /// Boxed: a queue keeps a block of 32 slots, and a status held
     /// inline made that block about 5 KiB for every session.
@@ -66,6 +71,8 @@ impl Host {
         tokio::spawn(read_control(connection.reader, events_tx));
         Host {
             address: connection.address,
+            service: connection.task.map(|task| task.service),
+            exit_pending: false,
             to_host,
             events,
             // Until the first status is handled (`Link::run`), what the

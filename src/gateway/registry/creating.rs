@@ -17,7 +17,8 @@ use crate::gateway::hosting::HostStarter;
 use crate::gateway::link::{LinkStart, kill_host, start_link};
 use crate::gateway::records::RecordWriter;
 use crate::runtime::Owner;
-use crate::store::{NewSession, SessionRecord, Store, StoreError, UserId};
+use crate::store::notices::{Change, Notice};
+use crate::store::{NewSession, SessionHost, SessionRecord, Store, StoreError, UserId};
 
 impl RegistryTask {
     /// Reserves the name, then records the session and starts its program
@@ -94,7 +95,23 @@ impl RegistryTask {
             *count = count.saturating_sub(1);
         }
         self.reserved.remove(&(owner, name));
-        let (record, connection) = result?;
+        let (mut record, connection) = result?;
+        if let Some(task) = &connection.task {
+            // Written, then told to the other gateways: none reads the
+            // row before it says where the host runs.
+            let host = SessionHost {
+                service: task.service.clone(),
+                address: task.address.clone(),
+            };
+            let then = Notice {
+                from: self.context.gateway.to_string(),
+                change: Change::Session(record.id.0),
+            };
+            self.context
+                .records
+                .placed(record.id, Some(host.clone()), then);
+            record.host = Some(host);
+        }
         let start = LinkStart::Host { connection };
         let link = start_link(self.context.clone(), identity_of(&record), start);
         let entry = SessionEntry {
@@ -134,7 +151,7 @@ async fn record_and_start(
     {
         Ok(connection) => Ok((record, Box::new(connection))),
         Err(error) => {
-            records.deleted(record.id);
+            records.deleted(record.id, None);
             Err(error.into())
         }
     }
