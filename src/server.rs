@@ -180,6 +180,10 @@ async fn start_sessions(
         store: store.clone(),
         gateway: gateway.clone(),
         books,
+        swarm: match runtime {
+            Runtime::Swarm(swarm) => Some(swarm.clone()),
+            _ => None,
+        },
         records: records.clone(),
         audit: audit.clone(),
         changes: crate::engine::Changes::new(),

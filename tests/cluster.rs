@@ -266,4 +266,61 @@ fn a_session_created_through_one_gateway_runs_on_the_worker_and_is_used_through_
         "the worker's host task to end with its last session",
         || host_containers(WORKER).is_empty(),
     );
+    cut_off_and_back(&alice2);
+}
+
+/// The worker's network cut for 20 s: its session shows `unreachable`,
+/// then `running` again with the same program and screen; its task
+/// removed for good: `exited`.
+fn cut_off_and_back(alice: &common::Ssh) {
+    alice.ok("new far -d -- bash");
+    alice.ok("send far 'echo pid=$$\\n'");
+    let mut pid = String::new();
+    eventually("the program to print its pid", || {
+        let screen = alice.ok("capture far");
+        pid = screen
+            .lines()
+            .find_map(|l| l.strip_prefix("pid="))
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        !pid.is_empty()
+    });
+    let state = || {
+        listed(alice, "far")["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let lab = repository("tools/swarm-lab");
+    run(&lab, &["cut-on"], &[]);
+    let cut = std::time::Instant::now();
+    let shown = std::panic::catch_unwind(|| {
+        eventually("the cut-off session to show unreachable", || {
+            state() == "unreachable"
+        })
+    });
+    let detected = cut.elapsed();
+    std::thread::sleep(std::time::Duration::from_secs(20).saturating_sub(cut.elapsed()));
+    run(&lab, &["cut-off"], &[]);
+    if let Err(panic) = shown {
+        std::panic::resume_unwind(panic);
+    }
+    eprintln!(
+        "cluster: unreachable shown {:.1} s after the cut",
+        detected.as_secs_f64()
+    );
+    eventually("the session to be running again", || state() == "running");
+    alice.ok("send far 'echo again=$$\\n'");
+    eventually("the same program to answer, its screen kept", || {
+        let screen = alice.ok("capture far");
+        screen.contains(&format!("pid={pid}")) && screen.contains(&format!("again={pid}"))
+    });
+
+    let container = host_containers(WORKER);
+    assert_eq!(container.len(), 1, "{container:?}");
+    docker(WORKER, &["rm", "-f", &container[0]]);
+    eventually("the session whose task is gone to show exited", || {
+        state() == "exited"
+    });
 }

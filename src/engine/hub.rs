@@ -120,6 +120,11 @@ pub enum AttachError {
     Gone,
     #[error("the session has {limit} clients attached, the most sessions.max_clients allows")]
     Full { limit: usize },
+    /// Its host runs on a machine this gateway cannot reach just now.
+    #[error(
+        "the session's machine cannot be reached just now (state unreachable): try again when it is back"
+    )]
+    Unreachable,
 }
 
 /// The hub has stopped (the session was removed).

@@ -109,6 +109,7 @@ pub async fn attach(
             let how = match &error {
                 AttachError::Full { limit } => format!("refused: {limit} clients attached"),
                 AttachError::Gone => "refused: the session has ended".to_string(),
+                AttachError::Unreachable => "refused: its machine cannot be reached".to_string(),
             };
             audit.finish(&how).await;
             return Err(error);

@@ -31,9 +31,10 @@ use crate::engine::hub_task::{HubIdentity, HubStart, start_hub};
 use crate::gateway::attention::AttentionEvents;
 use crate::gateway::books::{Books, Keeper};
 use crate::gateway::host_connection::HostConnection;
+use crate::runtime::swarm::SwarmRuntime;
+use crate::store::Store;
 use crate::store::leases::Fence;
-use crate::store::notices::{Change, Notice};
-use crate::store::{SessionHost, Store};
+use unreachable::{Unreachable, reconnect};
 
 use crate::wire::FinalScreen;
 use crate::wire::protocol::{FromHost, ToHost};
@@ -44,6 +45,8 @@ mod control;
 mod exited;
 mod handle;
 mod host;
+mod keeping;
+mod unreachable;
 
 use attention::attention_changed;
 use exited::ask_exited_hub;
@@ -66,6 +69,9 @@ pub struct LinkContext {
     pub gateway: std::sync::Arc<str>,
     /// Whose books each remote host is in.
     pub books: Books,
+    /// The swarm, with `[cluster]`: asked whether an unreachable host's
+    /// task has ended.
+    pub swarm: Option<SwarmRuntime>,
     /// Writes exits, restarts and activity, so the link never waits on
     /// the database.
     pub records: RecordWriter,
@@ -150,6 +156,8 @@ enum State {
     /// Only while `start_link` sets the first real state.
     Starting,
     Host(Box<Host>),
+    /// The host runs on a machine that cannot be reached just now.
+    Unreachable(Box<Unreachable>),
     /// The program exited: a hub in this process shows its last screen.
     Exited(HubHandle),
 }
@@ -210,6 +218,7 @@ impl Link {
                 }
                 carry_on
             }
+            State::Unreachable(_) => self.command_unreachable(command),
             State::Exited(hub) => match command {
                 Command::Restart { host, reply } => {
                     self.restarted(*host);
@@ -287,53 +296,6 @@ impl Link {
         }
     }
 
-    /// The program exited: if this gateway keeps the host's books, the
-    /// exit is recorded and the final screen carried off; otherwise that
-    /// waits until it takes them over (the keeper does it meanwhile).
-    fn exited_if_mine(&mut self) {
-        let State::Host(host) = &mut self.state else {
-            return;
-        };
-        if !host.exit_pending {
-            return;
-        }
-        let Keeper::Mine(fence) = self.context.books.keeper(host.service.as_deref()) else {
-            return;
-        };
-        host.exit_pending = false;
-        host.carrying_off = true;
-        host.request(Pending::CarryOff, |request| ToHost::FinalScreen { request });
-        let code = host.status.exit_status;
-        self.record_exit(code, fence);
-    }
-
-    /// The leases held changed: if this gateway now keeps this host's
-    /// books, it records what happened while nobody did (the last
-    /// activity, an exit).
-    fn took_over_books(&mut self) {
-        let State::Host(host) = &self.state else {
-            return;
-        };
-        let last_active = host.status.last_active;
-        if let Keeper::Mine(fence) = self.keeper() {
-            self.persisted_activity = Some(Instant::now());
-            self.context
-                .records
-                .touched(self.identity.id, last_active, fence);
-        }
-        self.exited_if_mine();
-    }
-
-    /// The keeper of this session's books: this gateway (with the fence
-    /// to write under) or another.
-    fn keeper(&self) -> Keeper {
-        let service = match &self.state {
-            State::Host(host) => host.service.as_deref(),
-            _ => None,
-        };
-        self.context.books.keeper(service)
-    }
-
     /// Adds what the host counted since last time to the gateway's metrics.
     fn count_metrics(&mut self, status: &HubStatus) {
         let switches = status
@@ -406,6 +368,21 @@ impl Link {
         let State::Host(host) = &self.state else {
             return;
         };
+        if host.service.is_some() && host.status.running && !host.carrying_off {
+            // On another machine: cut off, not gone, until shown otherwise.
+            tracing::warn!(session = %self.identity.label, host = %host.address, "session host unreachable");
+            let (address, service) = (host.address.clone(), host.service.clone());
+            let status = host.status.clone();
+            reconnect(
+                address,
+                service.clone(),
+                self.context.swarm.clone(),
+                self.me.clone(),
+            );
+            self.state = State::Unreachable(Box::new(Unreachable::new(service, status)));
+            self.context.changes.notify();
+            return;
+        }
         tracing::warn!(session = %self.identity.label, "session host went away");
         let recorded = host.carrying_off;
         let status = host.status.exit_status;
@@ -430,19 +407,6 @@ impl Link {
             start,
         );
         self.state = State::Exited(hub);
-    }
-
-    /// Records where a newly started host runs, so any gateway finds it.
-    fn record_placement(&self, connection: &HostConnection) {
-        let host = connection.task.as_ref().map(|task| SessionHost {
-            service: task.service.clone(),
-            address: task.address.clone(),
-        });
-        let then = Notice {
-            from: self.context.gateway.to_string(),
-            change: Change::Session(self.identity.id.0),
-        };
-        self.context.records.placed(self.identity.id, host, then);
     }
 
     /// `restart`: the caller started a new host for this exited session.

@@ -56,6 +56,7 @@ async fn carry(
     owner: i64,
 ) -> Result<(), String> {
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    crate::transport::keep_alive(&stream).map_err(|e| e.to_string())?;
     let handshake = async {
         let mut tls = acceptor
             .accept(stream)

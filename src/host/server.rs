@@ -312,7 +312,8 @@ async fn serve_attach(
         Err(AttachError::Full { limit }) => {
             return send(&mut writer, ToClient::Full { limit }).await;
         }
-        Err(AttachError::Gone) => {
+        // A host's own hub is never unreachable.
+        Err(AttachError::Gone | AttachError::Unreachable) => {
             return send(&mut writer, ToClient::Exited { status: None }).await;
         }
     };

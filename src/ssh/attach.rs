@@ -45,6 +45,8 @@ pub enum AttachEnd {
     Revoked,
     /// Refused: the session has `sessions.max_clients` clients attached.
     Full(usize),
+    /// Refused: the session's host is on a machine that cannot be reached.
+    Unreachable,
     ClientGone,
 }
 
@@ -62,6 +64,7 @@ impl AttachEnd {
             AttachEnd::Killed => "session killed".into(),
             AttachEnd::Revoked => "access revoked".into(),
             AttachEnd::Full(limit) => format!("refused: {limit} clients attached"),
+            AttachEnd::Unreachable => "refused: its machine cannot be reached".into(),
             AttachEnd::ClientGone => "connection lost".into(),
         }
     }
@@ -85,6 +88,7 @@ pub async fn run(
     let mut client = match attach::attach(app, entry, request).await {
         Ok(client) => client,
         Err(AttachError::Full { limit }) => return AttachEnd::Full(limit),
+        Err(AttachError::Unreachable) => return AttachEnd::Unreachable,
         Err(AttachError::Gone) => return AttachEnd::Killed,
     };
     let Some(feed) = client.take_feed() else {

@@ -50,6 +50,12 @@ pub(super) async fn attach_entry(
             entry.label()
         ));
     }
+    if let AttachEnd::Unreachable = end {
+        return Outcome::refused(format!(
+            "{} is unreachable: its machine cannot be reached just now",
+            entry.label()
+        ));
+    }
     if let Some(notice) = notice {
         let _ = io.out(&format!("{notice}\n")).await;
     }
@@ -96,7 +102,7 @@ pub(super) async fn attach_session(
         AttachEnd::Full(limit) => Some(format!(
             "[foyer: {shown} has {limit} clients attached, the most allowed]"
         )),
-        AttachEnd::ClientGone => None,
+        AttachEnd::ClientGone | AttachEnd::Unreachable => None,
     };
     (end, notice)
 }

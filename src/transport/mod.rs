@@ -23,6 +23,10 @@ pub use stream::{HostRead, HostStream, HostWrite};
 
 /// The largest route frame either side reads: a route is a few bytes.
 const MAX_ROUTE_FRAME: usize = 256;
+/// Idle time before a keepalive probe, and time between probes.
+const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(1);
+/// Unanswered probes before a connection is dropped (about 4 s in all).
+const KEEPALIVE_PROBES: u32 = 3;
 
 /// Which of a remote host's sockets a connection is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +100,7 @@ impl RemoteHost {
         let tcp = TcpStream::connect(&self.address).await?;
         // Keystrokes and echoes are small: never hold them back.
         tcp.set_nodelay(true)?;
+        keep_alive(&tcp)?;
         let mut tls = self.tls.connect(tls::host_name(), tcp).await?;
         write_frame(&mut tls, &self.route).await?;
         match read_frame::<RouteReply, _>(&mut tls).await? {
@@ -106,6 +111,21 @@ impl RemoteHost {
             )),
         }
     }
+}
+
+/// Probes an idle connection every [`KEEPALIVE`], and drops it after
+/// [`KEEPALIVE_PROBES`] unanswered probes: a host whose node was cut off
+/// shows as unreachable within seconds, not after TCP's two hours.
+pub fn keep_alive(tcp: &TcpStream) -> io::Result<()> {
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(KEEPALIVE)
+        .with_interval(KEEPALIVE)
+        .with_retries(KEEPALIVE_PROBES);
+    let socket = socket2::SockRef::from(tcp);
+    socket.set_tcp_keepalive(&keepalive)?;
+    // Unacknowledged data (keystrokes sent into the cut) ends the
+    // connection in the same time; keepalive only probes an idle one.
+    socket.set_tcp_user_timeout(Some(KEEPALIVE * (KEEPALIVE_PROBES + 1)))
 }
 
 /// Writes one small frame (4-byte big-endian length, MessagePack), as the

@@ -151,6 +151,11 @@ async fn run(
             let _ = send_close(&mut sink, close::KILLED, "the session has ended").await;
             return;
         }
+        Err(AttachError::Unreachable) => {
+            let reason = "its machine cannot be reached just now";
+            let _ = send_close(&mut sink, close::FULL, reason).await;
+            return;
+        }
     };
     let Some(feed) = client.take_feed() else {
         client.finish("the session has ended").await;

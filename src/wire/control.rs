@@ -60,6 +60,8 @@ pub enum ControlError {
     Gone,
     #[error("has exited")]
     Exited,
+    #[error("is unreachable (its machine cannot be reached just now)")]
+    Unreachable,
     #[error("is already paused")]
     AlreadyPaused,
     #[error("is not paused")]

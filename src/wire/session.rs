@@ -112,6 +112,10 @@ pub struct HubStatus {
     /// Recordings stopped by a write error since the hub started.
     #[serde(default)]
     pub recording_failures: u64,
+    /// Set by a gateway, never by a host: the host runs on a machine that
+    /// cannot be reached just now (SPEC 13), and this is its last word.
+    #[serde(default)]
+    pub unreachable: bool,
     /// Whether the program is paused (`pause`); `None` from a host of a
     /// build before pausing, which cannot pause.
     #[serde(default)]
@@ -173,6 +177,9 @@ impl HubStatus {
     /// The state `ls`, the picker and the API show: `running`, `paused` or
     /// `exited`.
     pub fn state(&self) -> &'static str {
+        if self.unreachable {
+            return "unreachable";
+        }
         match (self.running, self.paused) {
             (true, Some(true)) => "paused",
             (true, _) => "running",

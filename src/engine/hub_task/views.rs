@@ -32,6 +32,7 @@ impl Hub {
         let wanted = self.attention.wanted.as_ref();
         HubStatus {
             running: self.running.is_some(),
+            unreachable: false,
             exit_status: if self.running.is_some() {
                 None
             } else {

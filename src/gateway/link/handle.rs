@@ -77,6 +77,10 @@ pub(super) enum Command {
         host: Box<HostConnection>,
         reply: oneshot::Sender<()>,
     },
+    /// From the reconnecting task: the unreachable host answers again.
+    Reconnected(Box<HostConnection>),
+    /// From the reconnecting task: the unreachable host is gone for good.
+    HostGone,
 }
 
 /// Talks to one session's link. Cheap to clone.

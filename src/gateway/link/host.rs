@@ -113,6 +113,8 @@ impl Host {
 /// killed.
 pub(super) fn serve_by_host(host: &mut Host, command: Command, changes: &Changes) -> bool {
     match command {
+        // A late word of a reconnecting task: this host already answers.
+        Command::Reconnected(_) | Command::HostGone => {}
         command @ Command::Attach { .. } => attach_by_host(host, command),
         Command::Watch { who, reply } => {
             let address = host.address.clone();
