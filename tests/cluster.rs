@@ -64,6 +64,9 @@ fn lab(certs: &Path) {
             nix::unistd::geteuid().is_root(),
             "the swarm tests need root (network namespaces and private Docker engines)"
         );
+        // From a clean slate: an earlier run's swarm (or one left by a
+        // machine restart) never leaks into this one.
+        run(&repository("tools/swarm-lab"), &["down"], &[]);
         run(&repository("tools/swarm-lab"), &["up"], &[]);
         for engine in [MANAGER, WORKER] {
             run(

@@ -26,7 +26,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::host_connection::HostConnection;
 use crate::runtime::Owner;
-use crate::runtime::swarm::SwarmRuntime;
+use crate::runtime::swarm::{HostTask, SwarmRuntime};
 use crate::transport::{HostAddress, Route};
 use crate::wire::launch::{LOG_FILE, Launch, StartReply, owner_socket_path, socket_path};
 use crate::wire::protocol::{self, Hello, Open, PROTOCOL_VERSION, ProtocolError};
@@ -34,6 +34,9 @@ use crate::wire::protocol::{self, Hello, Open, PROTOCOL_VERSION, ProtocolError};
 /// How long a host may take to start its program and listen. A Docker
 /// exec is created before the host starts, so this is seconds at most.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a user's running host task may take to answer before a new
+/// one is started instead (one ending with its last session never does).
+const EXISTING_HOST_WAIT: Duration = Duration::from_secs(3);
 /// How long a restart waits for the session's old host to let go of its
 /// socket.
 const RELEASE_WAIT: Duration = Duration::from_secs(3);
@@ -114,26 +117,52 @@ pub async fn start_on_swarm(
     owner: &Owner,
     launch: &Launch,
 ) -> Result<HostConnection, HostStartError> {
-    let task = swarm
-        .host_for(owner)
-        .await
-        .map_err(|error| not_ready(&error.to_string()))?;
-    let owner_address = swarm.address(&task.address, Route::Owner);
-    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
-    loop {
-        match ask_running_host(&owner_address, launch).await? {
-            Some(StartReply::Ready) => break,
-            Some(StartReply::Failed(why)) => return Err(HostStartError::Program(why)),
-            None if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            None => return Err(not_ready("its task does not answer")),
-        }
+    let swarm_error = |error: crate::runtime::swarm::SwarmError| not_ready(&error.to_string());
+    let running = swarm.running_host(owner).await.map_err(swarm_error)?;
+    // The user's running host, if it answers soon (it may be ending with
+    // its last session); else a new one, given time to start listening.
+    let mut started = None;
+    if let Some(task) = running {
+        started = ask_until(swarm, &task, launch, EXISTING_HOST_WAIT)
+            .await?
+            .then_some(task);
     }
+    let task = match started {
+        Some(task) => task,
+        None => {
+            let task = swarm.new_host(owner).await.map_err(swarm_error)?;
+            if !ask_until(swarm, &task, launch, READY_TIMEOUT).await? {
+                return Err(not_ready("its task does not answer"));
+            }
+            task
+        }
+    };
     let session = swarm.address(&task.address, Route::Session(launch.session_id));
     let mut connection = HostConnection::connect(&session).await?;
     connection.task = Some(task);
     Ok(connection)
+}
+
+/// Asks the host task to start `launch` until `patience` runs out: true
+/// once it runs, false if the host never answered.
+async fn ask_until(
+    swarm: &SwarmRuntime,
+    task: &HostTask,
+    launch: &Launch,
+    patience: Duration,
+) -> Result<bool, HostStartError> {
+    let owner_address = swarm.address(&task.address, Route::Owner);
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match ask_running_host(&owner_address, launch).await? {
+            Some(StartReply::Ready) => return Ok(true),
+            Some(StartReply::Failed(why)) => return Err(HostStartError::Program(why)),
+            None if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            None => return Ok(false),
+        }
+    }
 }
 
 /// Waits (briefly) for a session's socket to be let go: the host of a

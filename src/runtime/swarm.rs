@@ -135,14 +135,22 @@ impl SwarmRuntime {
         connect(&self.engine)
     }
 
-    /// A running host task of this build for `owner`, or a new one once
-    /// it runs.
-    pub async fn host_for(&self, owner: &Owner) -> Result<HostTask, SwarmError> {
+    /// A host task of this build for `owner` that the swarm says runs
+    /// (its host may be ending: ask it), removing the services of those
+    /// that have ended.
+    pub async fn running_host(&self, owner: &Owner) -> Result<Option<HostTask>, SwarmError> {
         for service in self.services_of(owner).await? {
-            if let TaskWhere::Running(address) = self.locate(&service).await? {
-                return Ok(HostTask { service, address });
+            match self.locate(&service).await? {
+                TaskWhere::Running(address) => return Ok(Some(HostTask { service, address })),
+                TaskWhere::Gone(_) => self.remove(&service).await,
+                TaskWhere::Starting(_) => {}
             }
         }
+        Ok(None)
+    }
+
+    /// A new host task for `owner`, once it runs.
+    pub async fn new_host(&self, owner: &Owner) -> Result<HostTask, SwarmError> {
         let service = self.create(owner).await?;
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
         loop {
