@@ -214,6 +214,19 @@ fn a_session_created_through_one_gateway_runs_on_the_worker_and_is_used_through_
     );
     assert!(bob.ok("capture alice/work").contains("42x"));
 
+    // A program that exits while the first gateway keeps the books: the
+    // second shows its last screen (stored in PostgreSQL by the first).
+    alice.ok("new brief -d -- bash -c 'echo last-words-here; sleep 2; exit 4'");
+    eventually(
+        "the second gateway to show the exited session's last screen",
+        || {
+            names(&alice2).contains(&"alice/brief".to_string())
+                && listed(&alice2, "brief")["state"] == "exited"
+                && alice2.ok("capture brief").contains("last-words-here")
+        },
+    );
+    assert_eq!(listed(&alice2, "brief")["exit_status"], 4);
+
     // Killed through the second: gone from both.
     alice2.ok("kill work");
     eventually("the first gateway to drop the killed session", || {

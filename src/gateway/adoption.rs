@@ -30,6 +30,15 @@ pub(super) async fn adopt(
         seed: None,
     };
     if record.state == SessionState::Exited {
+        if record.host.is_some() {
+            // Its host was remote: the gateway that kept the books stored
+            // the last screen for every gateway.
+            return LinkStart::Exited {
+                status: record.exit_status,
+                last_active: record.last_active_at,
+                seed: stored_screen(context, record).await,
+            };
+        }
         return exited(record.exit_status);
     }
     let label = format!("{}/{}", record.owner, record.name);
@@ -170,4 +179,20 @@ pub(super) async fn kill_unrecorded_hosts(starter: &HostStarter, records: &[Sess
             }
         }
     }
+}
+
+/// An exited session's last screen, as stored by the keeper of its host's
+/// books, if it was.
+async fn stored_screen(
+    context: &LinkContext,
+    record: &SessionRecord,
+) -> Option<crate::wire::FinalScreen> {
+    let screen = context.store.exited_screen(record.id).await.ok()??;
+    Some(crate::wire::FinalScreen {
+        size: crate::wire::Size {
+            rows: screen.rows,
+            cols: screen.cols,
+        },
+        snapshot: screen.snapshot,
+    })
 }

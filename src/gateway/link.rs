@@ -34,7 +34,8 @@ use crate::gateway::host_connection::HostConnection;
 use crate::runtime::swarm::SwarmRuntime;
 use crate::store::Store;
 use crate::store::leases::Fence;
-use unreachable::{Unreachable, reconnect};
+use crate::store::leases::StoredScreen;
+use unreachable::{Unreachable, load_exited_screen, reconnect};
 
 use crate::wire::FinalScreen;
 use crate::wire::protocol::{FromHost, ToHost};
@@ -220,6 +221,12 @@ impl Link {
             }
             State::Unreachable(_) => self.command_unreachable(command),
             State::Exited(hub) => match command {
+                Command::ExitedScreen { screen, status } => {
+                    let last_active = unix_now();
+                    self.show_exited(status, last_active, Some(screen));
+                    self.screen.send_modify(|n| *n = n.wrapping_add(1));
+                    true
+                }
                 Command::Restart { host, reply } => {
                     self.restarted(*host);
                     let _ = reply.send(());
@@ -356,6 +363,16 @@ impl Link {
             return;
         };
         host.send(ToHost::Shutdown);
+        if let Keeper::Mine(Some(fence)) = self.context.books.keeper(host.service.as_deref()) {
+            let stored = StoredScreen {
+                rows: screen.size.rows,
+                cols: screen.size.cols,
+                snapshot: screen.snapshot.clone(),
+            };
+            self.context
+                .records
+                .exited_screen(self.identity.id, stored, fence);
+        }
         let (status, last_active) = (host.status.exit_status, unix_now());
         self.show_exited(status, last_active, Some(screen));
         self.context.changes.notify();
@@ -380,6 +397,20 @@ impl Link {
                 self.me.clone(),
             );
             self.state = State::Unreachable(Box::new(Unreachable::new(service, status)));
+            self.context.changes.notify();
+            return;
+        }
+        if host.service.is_some() && !host.status.running {
+            // Exited, and another gateway, keeping the books, carried the
+            // last screen off: it is read from the database.
+            let status = host.status.exit_status;
+            self.show_exited(status, unix_now(), None);
+            load_exited_screen(
+                &self.context.store,
+                self.identity.id,
+                status,
+                self.me.clone(),
+            );
             self.context.changes.notify();
             return;
         }

@@ -10,7 +10,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::leases::Fence;
+use crate::store::leases::{Fence, StoredScreen};
 use crate::store::notices::Notice;
 use crate::store::{SessionHost, SessionId, Store};
 
@@ -41,6 +41,12 @@ enum Write {
         id: SessionId,
         /// Told to the other gateways once deleted.
         then: Option<Notice>,
+    },
+    /// An exited session's last screen, for every gateway.
+    Screen {
+        id: SessionId,
+        screen: StoredScreen,
+        fence: Fence,
     },
     Placed {
         id: SessionId,
@@ -100,6 +106,12 @@ impl RecordWriter {
     /// other gateways (who read the row again when they hear it).
     pub fn deleted(&self, id: SessionId, then: Option<Notice>) {
         self.queue(Write::Deleted { id, then });
+    }
+
+    /// Keeps an exited session's last screen for every gateway (its host
+    /// was remote; written under the books' fence).
+    pub fn exited_screen(&self, id: SessionId, screen: StoredScreen, fence: Fence) {
+        self.queue(Write::Screen { id, screen, fence });
     }
 
     /// The session's host runs on another machine (`None`: on this one);
@@ -176,6 +188,11 @@ async fn write_all(store: Store, mut queue: mpsc::Receiver<Write>) {
                 }
                 if let Some(then) = then {
                     tell(&store, &then).await;
+                }
+            }
+            Write::Screen { id, screen, fence } => {
+                if let Err(error) = store.save_exited_screen(id, &screen, &fence).await {
+                    tracing::warn!(%error, "cannot keep an exited session's screen");
                 }
             }
             Write::Placed { id, host, then } => {

@@ -104,3 +104,66 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 }
+
+/// An exited session's last screen as stored: its size and the bytes that
+/// draw it (`wire::FinalScreen`, which the store does not know).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredScreen {
+    pub rows: u16,
+    pub cols: u16,
+    pub snapshot: Vec<u8>,
+}
+
+impl Store {
+    /// Keeps an exited session's last screen for every gateway (written
+    /// under `fence`: only the keeper of the host's books writes it).
+    pub async fn save_exited_screen(
+        &self,
+        id: SessionId,
+        screen: &StoredScreen,
+        fence: &Fence,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO exited_screens (session_id, rows, cols, snapshot) \
+             SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM host_leases \
+             WHERE service = $5 AND gateway = $6 AND epoch = $7) \
+             ON CONFLICT (session_id) DO UPDATE SET rows = excluded.rows, \
+             cols = excluded.cols, snapshot = excluded.snapshot",
+        )
+        .bind(id.0)
+        .bind(i32::from(screen.rows))
+        .bind(i32::from(screen.cols))
+        .bind(screen.snapshot.clone())
+        .bind(&fence.service)
+        .bind(&fence.gateway)
+        .bind(fence.epoch)
+        .execute(&self.pool)
+        .await
+        .map_err(db("keep an exited session's screen"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// An exited session's last screen, if one was kept.
+    pub async fn exited_screen(&self, id: SessionId) -> Result<Option<StoredScreen>> {
+        const CONTEXT: &str = "read an exited session's screen";
+        let row =
+            sqlx::query("SELECT rows, cols, snapshot FROM exited_screens WHERE session_id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db(CONTEXT))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        use sqlx::Row;
+        let size = |i: usize| -> Result<u16> {
+            let value: i32 = row.try_get(i).map_err(db(CONTEXT))?;
+            Ok(u16::try_from(value).unwrap_or(1).max(1))
+        };
+        Ok(Some(StoredScreen {
+            rows: size(0)?,
+            cols: size(1)?,
+            snapshot: row.try_get(2).map_err(db(CONTEXT))?,
+        }))
+    }
+}

@@ -28,6 +28,7 @@ async fn postgres_store() -> Option<Store> {
         "DELETE FROM grants",
         "DELETE FROM sessions",
         "DELETE FROM host_leases",
+        "DELETE FROM exited_screens",
     ] {
         sqlx::query(table).execute(store.pool()).await.unwrap();
     }
@@ -485,6 +486,26 @@ async fn exercise_fences(store: &Store) {
     let record = store.session_by_id(id).await.unwrap().unwrap();
     let seen = (record.state, record.exit_status, record.last_active_at);
     assert_eq!(seen, (SessionState::Exited, Some(3), 80));
+    let screen = super::leases::StoredScreen {
+        rows: 24,
+        cols: 80,
+        snapshot: b"\x1b[Hlast words".to_vec(),
+    };
+    assert!(!store.save_exited_screen(id, &screen, &old).await.unwrap());
+    assert_eq!(store.exited_screen(id).await.unwrap(), None);
+    assert!(
+        store
+            .save_exited_screen(id, &screen, &current)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.exited_screen(id).await.unwrap(), Some(screen));
+    store.delete_session(id).await.unwrap();
+    assert_eq!(
+        store.exited_screen(id).await.unwrap(),
+        None,
+        "gone with its session"
+    );
 }
 
 #[tokio::test]

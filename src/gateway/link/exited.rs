@@ -84,7 +84,7 @@ pub(super) fn ask_exited_hub(hub: HubHandle, command: Command) {
             // Served by the link itself.
             Command::Kill | Command::Restart { .. } => {}
             // A late word about a host this link no longer waits for.
-            Command::Reconnected(_) | Command::HostGone => {}
+            Command::Reconnected(_) | Command::HostGone | Command::ExitedScreen { .. } => {}
         }
     });
 }

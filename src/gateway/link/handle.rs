@@ -81,6 +81,11 @@ pub(super) enum Command {
     Reconnected(Box<HostConnection>),
     /// From the reconnecting task: the unreachable host is gone for good.
     HostGone,
+    /// The last screen of a session another gateway carried off.
+    ExitedScreen {
+        screen: FinalScreen,
+        status: Option<i32>,
+    },
 }
 
 /// Talks to one session's link. Cheap to clone.

@@ -114,7 +114,7 @@ impl Host {
 pub(super) fn serve_by_host(host: &mut Host, command: Command, changes: &Changes) -> bool {
     match command {
         // A late word of a reconnecting task: this host already answers.
-        Command::Reconnected(_) | Command::HostGone => {}
+        Command::Reconnected(_) | Command::HostGone | Command::ExitedScreen { .. } => {}
         command @ Command::Attach { .. } => attach_by_host(host, command),
         Command::Watch { who, reply } => {
             let address = host.address.clone();

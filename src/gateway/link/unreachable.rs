@@ -20,10 +20,11 @@ use crate::gateway::books::Keeper;
 use crate::gateway::host_connection::HostConnection;
 use crate::runtime::swarm::HostTask;
 use crate::runtime::swarm::{SwarmRuntime, TaskWhere};
+use crate::store::{SessionId, Store};
 use crate::transport::HostAddress;
-use crate::wire::HubStatus;
 use crate::wire::control::ControlError;
 use crate::wire::protocol::ProtocolError;
+use crate::wire::{FinalScreen, HubStatus, Size};
 
 /// How often an unreachable host is tried again.
 const RETRY: Duration = Duration::from_secs(2);
@@ -129,6 +130,41 @@ pub(super) fn reconnect(
             };
             let _ = to_link.send(word).await;
             return;
+        }
+    });
+}
+
+/// How long a gateway waits for the keeper of a host's books to store an
+/// exited session's last screen.
+const SCREEN_WAIT: Duration = Duration::from_secs(10);
+
+/// Reads the last screen of session `id`, which another gateway carried
+/// off and stores, for the link to show ([`Command::ExitedScreen`]).
+pub(super) fn load_exited_screen(
+    store: &Store,
+    id: SessionId,
+    status: Option<i32>,
+    link: mpsc::WeakSender<Command>,
+) {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let deadline = tokio::time::Instant::now() + SCREEN_WAIT;
+        let screen = loop {
+            match store.exited_screen(id).await {
+                Ok(Some(screen)) => break screen,
+                _ if tokio::time::Instant::now() >= deadline => return,
+                _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        };
+        let screen = FinalScreen {
+            size: Size {
+                rows: screen.rows,
+                cols: screen.cols,
+            },
+            snapshot: screen.snapshot,
+        };
+        if let Some(link) = link.upgrade() {
+            let _ = link.send(Command::ExitedScreen { screen, status }).await;
         }
     });
 }
