@@ -21,6 +21,8 @@ pub struct SessionRow {
     pub running: bool,
     /// Stopped by `pause` (while running).
     pub paused: bool,
+    /// Its host's machine cannot be reached just now (SPEC 13).
+    pub unreachable: bool,
     pub exit_status: Option<i32>,
     pub access: Access,
     /// May kill it: the owner or an admin.

@@ -185,7 +185,7 @@ fn draw_list(frame: &mut Frame, picker: &Picker, scene: &Scene, styles: &Styles,
     let mut widths = vec![
         Constraint::Length(1),
         Constraint::Fill(2),
-        Constraint::Length(10),
+        Constraint::Length(11),
     ];
     if wide {
         header.push("ACCESS");
@@ -215,6 +215,7 @@ fn list_row<'a>(row: &SessionRow, now: i64, wide: bool, widest: bool, styles: &S
         Cell::from(" ")
     };
     let state = match (row.running, row.exit_status) {
+        (true, _) if row.unreachable => Cell::from(Span::styled("unreachable", styles.exited)),
         (true, _) if row.paused => Cell::from("paused"),
         (true, _) => Cell::from("running"),
         (false, Some(status)) => {
@@ -238,6 +239,7 @@ fn draw_preview(frame: &mut Frame, picker: &Picker, scene: &Scene, styles: &Styl
         return;
     };
     let state = match (row.running, row.exit_status) {
+        (true, _) if row.unreachable => "unreachable".to_string(),
         (true, _) if row.paused => "paused".to_string(),
         (true, _) => "running".to_string(),
         (false, Some(status)) => format!("exited {status}"),

@@ -384,6 +384,7 @@ impl<'a> PickerScreen<'a> {
                 owner: entry.record.owner.clone(),
                 running: status.running,
                 paused: status.state() == "paused",
+                unreachable: status.unreachable,
                 exit_status: status.exit_status,
                 access,
                 may_manage: access::may_manage(&self.caller.user, access),

@@ -145,3 +145,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_session_on_a_machine_that_cannot_be_reached_shows_unreachable() {
+    let mut far = row(1, "alice/far", NOW - 5);
+    far.unreachable = true;
+    let mut picker = picker_with(vec![far]);
+    let screen = render(&mut picker, 80, 30, None);
+    let line = screen.lines().find(|l| l.contains("far")).unwrap();
+    assert!(line.contains("unreachable"), "{line}");
+    assert!(!line.contains("running"), "{line}");
+}

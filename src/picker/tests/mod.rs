@@ -23,6 +23,7 @@ fn row(id: i64, label: &str, last_active: i64) -> SessionRow {
         owner: label.split_once('/').map_or("alice", |(o, _)| o).into(),
         running: true,
         paused: false,
+        unreachable: false,
         exit_status: None,
         access: Access::Owner,
         may_manage: true,
