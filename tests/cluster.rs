@@ -104,11 +104,17 @@ fn certificates(dir: &Path) {
     );
 }
 
-fn cluster_config(certs: &Path) -> String {
+/// Both gateways' configuration: the lab's manager, the certificates,
+/// and recordings in `shared` (one directory every node and gateway of
+/// the lab sees, as NFS would be on many machines).
+fn cluster_config(certs: &Path, shared: &Path) -> String {
     format!(
-        "[cluster]\nengine = \"{MANAGER}\"\nhost_image = \"{IMAGE}\"\n\
-         ca = \"{0}/ca.pem\"\ncert = \"{0}/gateway.pem\"\nkey = \"{0}/gateway-key.pem\"\n",
-        certs.display()
+        "[sessions]\nrecord = true\n\
+         [cluster]\nengine = \"{MANAGER}\"\nhost_image = \"{IMAGE}\"\n\
+         ca = \"{0}/ca.pem\"\ncert = \"{0}/gateway.pem\"\nkey = \"{0}/gateway-key.pem\"\n\
+         recordings = \"{1}\"\n",
+        certs.display(),
+        shared.display()
     )
 }
 
@@ -163,7 +169,8 @@ fn a_session_created_through_one_gateway_runs_on_the_worker_and_is_used_through_
         );
         return;
     };
-    let config = cluster_config(certs.path());
+    let shared = tempfile::tempdir().unwrap();
+    let config = cluster_config(certs.path(), shared.path());
     let first = Server::start_with_config_on(&config, &postgres.url());
     let alice = first.user("alice", false);
     let bob = first.user("bob", false);
@@ -226,6 +233,10 @@ fn a_session_created_through_one_gateway_runs_on_the_worker_and_is_used_through_
         },
     );
     assert_eq!(listed(&alice2, "brief")["exit_status"], 4);
+    // Recorded by the host task into the shared directory, replayed
+    // through the other gateway after its host has gone.
+    let replay = alice2.term("replay brief", 24, 80);
+    replay.wait_for_text("last-words-here");
 
     // Killed through the second: gone from both.
     alice2.ok("kill work");

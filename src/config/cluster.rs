@@ -26,6 +26,11 @@ pub struct ClusterConfig {
     pub cert: PathBuf,
     /// This gateway's private key (PEM).
     pub key: PathBuf,
+    /// A directory shared by every node and gateway (NFS or the like) at
+    /// this same path, where host tasks write recordings
+    /// (`sessions.record`) and `replay` reads them; empty: sessions on
+    /// the swarm are not recorded.
+    pub recordings: PathBuf,
 }
 
 impl Default for ClusterConfig {
@@ -37,11 +42,18 @@ impl Default for ClusterConfig {
             ca: PathBuf::new(),
             cert: PathBuf::new(),
             key: PathBuf::new(),
+            recordings: PathBuf::new(),
         }
     }
 }
 
 impl ClusterConfig {
+    /// Where recordings are, for a gateway of this cluster: the shared
+    /// directory; `None` when sessions on the swarm are not recorded.
+    pub fn recordings(&self) -> Option<&std::path::Path> {
+        (!self.recordings.as_os_str().is_empty()).then_some(self.recordings.as_path())
+    }
+
     /// Whether session hosts run on the swarm.
     pub fn enabled(&self) -> bool {
         !self.engine.is_empty()
@@ -64,6 +76,11 @@ impl ClusterConfig {
                     "cluster.{key}: required with cluster.engine (deploy/swarm/certs.sh makes them)"
                 ));
             }
+        }
+        if !self.recordings.as_os_str().is_empty() && !self.recordings.is_absolute() {
+            return Err(
+                "cluster.recordings: an absolute path, the same on every node and gateway".into(),
+            );
         }
         if self.host_image.is_empty() {
             return Err("cluster.host_image: required with cluster.engine".into());

@@ -331,5 +331,12 @@ fn a_cluster_needs_postgresql_and_its_certificates() {
     )
     .unwrap();
     assert!(on.cluster.enabled());
+    let relative = Config::from_toml_text(
+        "[database]\nurl = \"postgres://db/foyer\"\n[cluster]\nengine = \"unix:///run/m.sock\"\n\
+         ca = \"/c/ca.pem\"\ncert = \"/c/gateway.pem\"\nkey = \"/c/gateway-key.pem\"\nrecordings = \"rec\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(relative.contains("cluster.recordings"), "{relative}");
     assert_eq!(on.cluster.placement, vec!["node.role==worker".to_string()]);
 }

@@ -88,10 +88,12 @@ impl HostStarter {
     /// swarm task, the task's own (docs/architecture.md "Many machines").
     fn recordings_directory(&self) -> Option<PathBuf> {
         let dir = self.recordings.clone()?;
-        Some(match &self.runtime {
-            Runtime::Swarm(_) => PathBuf::from(crate::runtime::swarm::TASK_RECORDINGS),
-            _ => dir,
-        })
+        match &self.runtime {
+            Runtime::Swarm(swarm) => swarm
+                .records()
+                .then(|| PathBuf::from(crate::runtime::swarm::TASK_RECORDINGS)),
+            _ => Some(dir),
+        }
     }
 }
 

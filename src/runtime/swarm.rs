@@ -16,8 +16,8 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
-    EndpointSpec, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicatedJob, Task, TaskSpec,
-    TaskSpecContainerSpec, TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets,
+    EndpointSpec, Mount, MountType, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicatedJob,
+    Task, TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets,
     TaskSpecPlacement, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{ListServicesOptionsBuilder, ListTasksOptionsBuilder};
@@ -102,6 +102,11 @@ impl SwarmRuntime {
             config: config.clone(),
             tls: files.connector()?,
         })
+    }
+
+    /// Whether host tasks record (a shared recordings directory is set).
+    pub fn records(&self) -> bool {
+        self.config.recordings().is_some()
     }
 
     /// Programs run as the task's account.
@@ -260,6 +265,14 @@ impl SwarmRuntime {
                     labels: Some(labels),
                     command: Some(host_command(owner.id)),
                     secrets: Some(secrets.iter().map(secret).collect()),
+                    mounts: self.config.recordings().map(|dir| {
+                        vec![Mount {
+                            target: Some(TASK_RECORDINGS.into()),
+                            source: Some(dir.display().to_string()),
+                            typ: Some(MountType::BIND),
+                            ..Default::default()
+                        }]
+                    }),
                     ..Default::default()
                 }),
                 restart_policy: Some(TaskSpecRestartPolicy {

@@ -24,7 +24,11 @@ pub(super) async fn replay(app: &App, caller: &Caller, name: &str, io: &mut Chan
         Ok(found) => found,
         Err(outcome) => return outcome,
     };
-    let dir = app.config.data.dir.join("recordings");
+    // On a swarm, host tasks record into the shared directory.
+    let dir = match app.config.cluster.recordings() {
+        Some(shared) if app.config.cluster.enabled() => shared.to_path_buf(),
+        _ => app.config.data.dir.join("recordings"),
+    };
     let path = recording::path_for(&dir, &entry.label(), entry.record.id.0);
     let file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
