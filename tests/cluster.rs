@@ -223,12 +223,15 @@ fn a_session_created_through_one_gateway_runs_on_the_worker_and_is_used_through_
 
     // A program that exits while the first gateway keeps the books: the
     // second shows its last screen (stored in PostgreSQL by the first).
-    alice.ok("new brief -d -- bash -c 'echo last-words-here; sleep 2; exit 4'");
+    alice.ok("new brief -d -- bash -c 'echo last-words-here; read x; exit 4'");
+    eventually("the second gateway to list the new session", || {
+        names(&alice2).contains(&"alice/brief".to_string())
+    });
+    alice.ok("send brief 'go\\n'");
     eventually(
         "the second gateway to show the exited session's last screen",
         || {
-            names(&alice2).contains(&"alice/brief".to_string())
-                && listed(&alice2, "brief")["state"] == "exited"
+            listed(&alice2, "brief")["state"] == "exited"
                 && alice2.ok("capture brief").contains("last-words-here")
         },
     );
@@ -237,6 +240,25 @@ fn a_session_created_through_one_gateway_runs_on_the_worker_and_is_used_through_
     // through the other gateway after its host has gone.
     let replay = alice2.term("replay brief", 24, 80);
     replay.wait_for_text("last-words-here");
+
+    // Restarted through the first gateway: the second follows it to its
+    // new program (its screen carries on from the last one).
+    alice.ok("restart brief");
+    let twice = || {
+        alice2
+            .ok("capture brief")
+            .matches("last-words-here")
+            .count()
+            == 2
+    };
+    eventually("the second gateway to show the restarted session", || {
+        listed(&alice2, "brief")["state"] == "running" && twice()
+    });
+    alice2.ok("send brief 'go\\n'");
+    eventually("both gateways to show it exited again", || {
+        listed(&alice, "brief")["state"] == "exited"
+            && listed(&alice2, "brief")["state"] == "exited"
+    });
 
     // Killed through the second: gone from both.
     alice2.ok("kill work");

@@ -442,15 +442,17 @@ impl Link {
 
     /// `restart`: the caller started a new host for this exited session.
     fn restarted(&mut self, connection: HostConnection) {
+        let at = unix_now();
+        self.context
+            .records
+            .running(self.identity.id, &self.identity.label, at);
+        // Written after `running`: the other gateways, told once the
+        // placement is written, read the session running again.
         self.record_placement(&connection);
         self.first_status = Some(connection.status.clone());
         self.state = State::Host(Box::new(Host::new(connection, self.me.clone())));
         self.counted = Counted::default();
         self.context.changes.notify();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));
-        let at = unix_now();
-        self.context
-            .records
-            .running(self.identity.id, &self.identity.label, at);
     }
 }

@@ -10,9 +10,9 @@
 
 use super::{Command, RegistryTask, SessionEntry, identity_of};
 use crate::gateway::adoption::adopt;
-use crate::gateway::link::{LinkStart, start_link};
+use crate::gateway::link::{LinkHandle, LinkStart, start_link};
 use crate::store::notices::{Change, Notice};
-use crate::store::{Grant, SessionId, SessionRecord, UserId};
+use crate::store::{Grant, SessionHost, SessionId, SessionRecord, SessionState, UserId};
 
 /// A session as read again, and how its link starts when it is new here.
 pub(super) struct Reloaded {
@@ -26,7 +26,12 @@ impl RegistryTask {
     /// Reads session `id` again, adopting it if this gateway does not
     /// know it; comes back as [`Command::Reloaded`].
     pub(super) fn reload(&self, id: SessionId) {
-        let known = self.sessions.contains_key(&id);
+        // What this gateway knows of it: a session restarted elsewhere
+        // (running again, perhaps in a new host) is adopted again.
+        let known = self
+            .sessions
+            .get(&id)
+            .map(|entry| (entry.link.clone(), entry.record.host.clone()));
         let (context, starter, me) = (self.context.clone(), self.starter.clone(), self.me.clone());
         tokio::spawn(async move {
             let record = match context.store.session_by_id(id).await {
@@ -40,8 +45,11 @@ impl RegistryTask {
                 Ok(grants) => grants.into_iter().map(|g| (g.user, g.grant)).collect(),
                 Err(_) => Vec::new(),
             };
-            let start = match (&record, known) {
-                (Some(record), false) => Some(adopt(&context, &starter, record).await),
+            let start = match (&record, &known) {
+                (Some(record), None) => Some(adopt(&context, &starter, record).await),
+                (Some(record), Some(known)) if restarted(known, record).await => {
+                    Some(adopt(&context, &starter, record).await)
+                }
                 _ => None,
             };
             let reloaded = Reloaded {
@@ -90,7 +98,13 @@ impl RegistryTask {
                 // Removed by another gateway, which ended its host.
                 self.sessions.remove(&id);
             }
-            (Some(record), Some(entry), _) => {
+            (Some(record), Some(entry), Some(start)) => {
+                // Restarted through another gateway: a new link to its host.
+                entry.link = start_link(self.context.clone(), identity_of(&record), start);
+                entry.record = record;
+                entry.grants = grants;
+            }
+            (Some(record), Some(entry), None) => {
                 entry.record = record;
                 entry.grants = grants;
             }
@@ -125,4 +139,14 @@ impl RegistryTask {
             }
         });
     }
+}
+
+/// Whether a session this gateway knows was restarted elsewhere: recorded
+/// running while its link here shows it exited, or in another host.
+async fn restarted((link, host): &(LinkHandle, Option<SessionHost>), now: &SessionRecord) -> bool {
+    if now.state != SessionState::Running {
+        return false;
+    }
+    let shown_running = link.status().await.is_ok_and(|status| status.running);
+    !shown_running || *host != now.host
 }
