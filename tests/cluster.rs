@@ -315,13 +315,14 @@ fn a_session_created_through_one_gateway_runs_on_the_worker_and_is_used_through_
         "the worker's host task to end with its last session",
         || host_containers(WORKER).is_empty(),
     );
-    cut_off_and_back(&alice2);
+    cut_off_and_back(&alice2, (&config, &postgres.url()));
 }
 
 /// The worker's network cut for 20 s: its session shows `unreachable`,
 /// then `running` again with the same program and screen; its task
 /// removed for good: `exited`.
-fn cut_off_and_back(alice: &common::Ssh) {
+/// A third gateway, started during the cut, shows it unreachable too.
+fn cut_off_and_back(alice: &common::Ssh, (config, url): (&str, &str)) {
     alice.ok("new far -d -- bash");
     alice.ok("send far 'echo pid=$$\\n'");
     let mut pid = String::new();
@@ -350,11 +351,28 @@ fn cut_off_and_back(alice: &common::Ssh) {
         })
     });
     let detected = cut.elapsed();
+    let third = std::panic::catch_unwind(|| {
+        let third = Server::start_with_config_on(config, url);
+        let alice3 = through(&third, alice);
+        let state = listed(&alice3, "far")["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        (third, alice3, state)
+    });
     std::thread::sleep(std::time::Duration::from_secs(20).saturating_sub(cut.elapsed()));
     run(&lab, &["cut-off"], &[]);
     if let Err(panic) = shown {
         std::panic::resume_unwind(panic);
     }
+    let (_third, alice3, state_at_start) = third.unwrap_or_else(|p| std::panic::resume_unwind(p));
+    assert_eq!(
+        state_at_start, "unreachable",
+        "a gateway started during the cut"
+    );
+    eventually("the third gateway to reach it once the cut is over", || {
+        listed(&alice3, "far")["state"] == "running"
+    });
     eprintln!(
         "cluster: unreachable shown {:.1} s after the cut",
         detected.as_secs_f64()

@@ -124,8 +124,13 @@ async fn adopt_remote(
             exited(None)
         }
         Ok(_) | Err(_) => {
-            tracing::warn!(session = %label, %error, "session's host task does not answer; shown as exited until the next start");
-            exited(None)
+            // Cut off, not gone: shown unreachable and tried again.
+            tracing::warn!(session = %label, %error, "session's host task cannot be reached");
+            LinkStart::Unreachable {
+                address,
+                service: host.service.clone(),
+                last_active: record.last_active_at,
+            }
         }
     }
 }

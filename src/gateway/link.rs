@@ -35,6 +35,7 @@ use crate::runtime::swarm::SwarmRuntime;
 use crate::store::Store;
 use crate::store::leases::Fence;
 use crate::store::leases::StoredScreen;
+use crate::transport::HostAddress;
 use unreachable::{Unreachable, load_exited_screen, reconnect};
 
 use crate::wire::FinalScreen;
@@ -89,6 +90,12 @@ pub struct LinkContext {
 pub enum LinkStart {
     /// A host runs the session.
     Host { connection: Box<HostConnection> },
+    /// The host is on a machine that cannot be reached (at adoption).
+    Unreachable {
+        address: HostAddress,
+        service: String,
+        last_active: i64,
+    },
     /// The session has exited; `seed` is its last screen when known.
     Exited {
         status: Option<i32>,
@@ -121,6 +128,16 @@ pub fn start_link(context: LinkContext, identity: HubIdentity, start: LinkStart)
             last_active,
             seed,
         } => link.show_exited(status, last_active, seed),
+        LinkStart::Unreachable {
+            address,
+            service,
+            last_active,
+        } => {
+            let swarm = link.context.swarm.clone();
+            reconnect(address, Some(service.clone()), swarm, tx.downgrade());
+            let status = HubStatus::unreachable_since(last_active);
+            link.state = State::Unreachable(Box::new(Unreachable::new(Some(service), status)));
+        }
     }
     tokio::spawn(link.run(commands));
     LinkHandle {

@@ -176,6 +176,32 @@ impl AttentionCleared {
 impl HubStatus {
     /// The state `ls`, the picker and the API show: `running`, `paused` or
     /// `exited`.
+    /// What a gateway shows of a session whose host it has not reached
+    /// since it started (its machine is cut off): running, as last
+    /// recorded, and unreachable; nothing else is known.
+    pub fn unreachable_since(last_active: i64) -> HubStatus {
+        HubStatus {
+            running: true,
+            exit_status: None,
+            writers: 0,
+            observers: 0,
+            attention: false,
+            last_active,
+            size: Size { rows: 24, cols: 80 },
+            participants: Vec::new(),
+            program_pid: None,
+            screen_sync_switches: 0,
+            recording_failures: 0,
+            unreachable: true,
+            paused: None,
+            attention_message: None,
+            attention_since: None,
+            attention_raised: 0,
+            attention_cleared: None,
+            attention_commands: false,
+        }
+    }
+
     pub fn state(&self) -> &'static str {
         if self.unreachable {
             return "unreachable";
