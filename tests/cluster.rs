@@ -129,6 +129,23 @@ fn host_containers(engine: &str) -> Vec<String> {
     .collect()
 }
 
+/// A raw HTTP GET of the file view of `path` in `session`, with a bearer
+/// token of `ssh`'s user, through `ssh`'s gateway's web port.
+fn view_file(ssh: &common::Ssh, web: u16, session: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let token = ssh.ok("token create").lines().next().unwrap().to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", web)).unwrap();
+    write!(
+        stream,
+        "GET /api/sessions/{session}/files?path={path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
 /// The same user, through another gateway.
 fn through(server: &Server, ssh: &common::Ssh) -> common::Ssh {
     common::Ssh {
@@ -315,14 +332,14 @@ fn a_session_created_through_one_gateway_runs_on_the_worker_and_is_used_through_
         "the worker's host task to end with its last session",
         || host_containers(WORKER).is_empty(),
     );
-    cut_off_and_back(&alice2, (&config, &postgres.url()));
+    cut_off_and_back(&alice2, second.web_port, (&config, &postgres.url()));
 }
 
 /// The worker's network cut for 20 s: its session shows `unreachable`,
 /// then `running` again with the same program and screen; its task
 /// removed for good: `exited`.
 /// A third gateway, started during the cut, shows it unreachable too.
-fn cut_off_and_back(alice: &common::Ssh, (config, url): (&str, &str)) {
+fn cut_off_and_back(alice: &common::Ssh, web: u16, (config, url): (&str, &str)) {
     alice.ok("new far -d -- bash");
     alice.ok("send far 'echo pid=$$\\n'");
     let mut pid = String::new();
@@ -384,8 +401,20 @@ fn cut_off_and_back(alice: &common::Ssh, (config, url): (&str, &str)) {
         screen.contains(&format!("pid={pid}")) && screen.contains(&format!("again={pid}"))
     });
 
+    // A file read through the gateway comes from the task (an exec
+    // cannot cross nodes: the host runs the command).
     let container = host_containers(WORKER);
     assert_eq!(container.len(), 1, "{container:?}");
+    alice.ok("send far 'cat /proc/sys/kernel/hostname > where.txt\\n'");
+    let mut viewed = String::new();
+    eventually("the file view to read the task's file", || {
+        viewed = view_file(alice, web, "alice/far", "where.txt");
+        viewed.contains(&container[0])
+    });
+    assert!(
+        viewed.starts_with("HTTP/1.1 200") && viewed.contains(&container[0]),
+        "the file view reads the task's file: {viewed}"
+    );
     docker(WORKER, &["rm", "-f", &container[0]]);
     eventually("the session whose task is gone to show exited", || {
         state() == "exited"

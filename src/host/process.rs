@@ -274,6 +274,10 @@ async fn read_start_request(
                 return;
             }
         }
+        Ok(Ok(Open::Run(command))) => {
+            let reply = crate::runtime::as_user::run_here(*command).await;
+            let _ = protocol::send(&mut writer, &reply).await;
+        }
         Ok(Ok(_)) => tracing::debug!(owner, "an owner socket connection asked for something else"),
         Ok(Err(error)) => tracing::debug!(owner, %error, "a start request could not be read"),
         Err(_) => tracing::debug!(owner, "a start request did not come in time"),

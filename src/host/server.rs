@@ -132,7 +132,7 @@ async fn open(
             serve_watch(reader, writer, hub, &who).await
         }
         // Sessions are started on the owner socket, not a session's.
-        Open::Start(_) => Ok(()),
+        Open::Start(_) | Open::Run(_) => Ok(()),
     }
 }
 

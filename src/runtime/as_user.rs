@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use super::user_command::HELPER_PATH;
 pub use super::user_command::{UserCommand, UserOutput};
 use super::{Owner, Runtime, SpawnError};
-use crate::wire::launch::Credentials;
+use crate::wire::launch::{Credentials, RunCommand, RunReply};
 
 /// How much of a command's stderr is kept (for a log line).
 const STDERR_KEPT: usize = 4096;
@@ -32,10 +32,10 @@ pub enum RunAsError {
     TimedOut(Duration),
     #[error(transparent)]
     Docker(#[from] super::docker::DockerError),
-    /// Where programs run in swarm tasks: an exec cannot cross nodes, and
-    /// commands through the host are not built yet (issue 29).
-    #[error("files in and out of sessions are not available on a swarm yet")]
-    NotOnSwarm,
+    /// Where programs run in swarm tasks: commands go through the user's
+    /// host task, and none runs (or answers) just now.
+    #[error("{0}")]
+    OnSwarm(String),
 }
 
 impl Runtime {
@@ -57,8 +57,30 @@ impl Runtime {
                     .map_err(|_| RunAsError::TimedOut(timeout))?
                     .map_err(RunAsError::Docker)
             }
-            Runtime::Swarm(_) => Err(RunAsError::NotOnSwarm),
+            Runtime::Swarm(swarm) => swarm.run_as(owner, command).await,
         }
+    }
+}
+
+/// Runs a command a gateway on another machine asked for, here, as this
+/// process's account (a session host in a swarm task, where users'
+/// programs run as the task's account).
+pub async fn run_here(command: RunCommand) -> RunReply {
+    let command = UserCommand {
+        argv: command.argv,
+        stdin: command.stdin.into(),
+        output_limit: usize::try_from(command.output_limit).unwrap_or(usize::MAX),
+        timeout: Duration::from_millis(command.timeout_ms),
+    };
+    // `run_local` ends the command at its timeout.
+    match run_local(command, None).await {
+        Ok(output) => RunReply::Done {
+            status: output.status,
+            stdout: output.stdout,
+            truncated: output.truncated,
+            stderr: output.stderr,
+        },
+        Err(error) => RunReply::Failed(error.to_string()),
     }
 }
 

@@ -36,6 +36,31 @@ pub struct Launch {
     pub log_json: bool,
 }
 
+/// A short command for a host to run as its programs' account (the file
+/// view and uploads, for a host on another machine, where no exec
+/// reaches): answered with a [`RunReply`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunCommand {
+    pub argv: Vec<String>,
+    #[serde(with = "serde_bytes")]
+    pub stdin: Vec<u8>,
+    pub output_limit: u64,
+    pub timeout_ms: u64,
+}
+
+/// What a [`RunCommand`] left, or why it could not run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum RunReply {
+    Done {
+        status: i32,
+        #[serde(with = "serde_bytes")]
+        stdout: Vec<u8>,
+        truncated: bool,
+        stderr: String,
+    },
+    Failed(String),
+}
+
 /// The program a host runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Program {

@@ -59,6 +59,9 @@ pub enum Open {
     /// On a host's owner socket: start another session in this host; the
     /// host answers with a `StartReply`.
     Start(Box<super::launch::Launch>),
+    /// On a host's owner socket: run a short command as the programs'
+    /// account; the host answers with a `RunReply`.
+    Run(Box<super::launch::RunCommand>),
 }
 
 /// Requests on the control connection.
