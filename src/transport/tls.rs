@@ -109,7 +109,9 @@ pub fn host_name() -> ServerName<'static> {
     ServerName::try_from(HOST_NAME).expect("HOST_NAME is a valid DNS name")
 }
 
-fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+/// The certificates of a PEM file, in order; the reason when it holds
+/// none or cannot be read (the web listener's HTTPS reads its chain so too).
+pub fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect())
         .map_err(|error| error.to_string())?;

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
@@ -23,18 +23,11 @@ pub enum TlsError {
 
 /// Reads the PEM files and makes the acceptor for the web listener.
 pub fn load_tls(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect())
-        .map_err(|error| TlsError::Certificate {
+    let chain =
+        crate::transport::tls::read_chain(cert).map_err(|reason| TlsError::Certificate {
             path: cert.to_path_buf(),
-            reason: error.to_string(),
+            reason,
         })?;
-    if chain.is_empty() {
-        return Err(TlsError::Certificate {
-            path: cert.to_path_buf(),
-            reason: "no certificate in the file".into(),
-        });
-    }
     let private = PrivateKeyDer::from_pem_file(key).map_err(|error| TlsError::Key {
         path: key.to_path_buf(),
         reason: error.to_string(),
