@@ -129,3 +129,28 @@ async fn renew(store: &Store, gateway: &str, mut services: Vec<String>) -> Held 
     }
     held
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_host_is_always_mine_a_remote_one_only_while_its_lease_is_held() {
+        let (books, writer) = Books::new("g1".into());
+        assert_eq!(books.keeper(None), Keeper::Mine(None));
+        assert_eq!(books.keeper(Some("h1")), Keeper::Other);
+        let held = Held::from([("h1".to_string(), (3, Instant::now() + TTL))]);
+        writer.held.send_replace(held);
+        let fence = Fence {
+            service: "h1".into(),
+            gateway: "g1".into(),
+            epoch: 3,
+        };
+        assert_eq!(books.keeper(Some("h1")), Keeper::Mine(Some(fence)));
+        assert_eq!(books.keeper(Some("h2")), Keeper::Other);
+        // Past its local expiry (renewals failed): not acted on any more.
+        let expired = Held::from([("h1".to_string(), (3, Instant::now()))]);
+        writer.held.send_replace(expired);
+        assert_eq!(books.keeper(Some("h1")), Keeper::Other);
+    }
+}
