@@ -19,6 +19,20 @@ pub struct Fence {
     pub epoch: i64,
 }
 
+/// A query of the store's pool, with its arguments.
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+impl Fence {
+    /// Binds the fence as a guarded write's last three parameters
+    /// (service, gateway, epoch).
+    fn bind_to<'q>(&'q self, query: Query<'q>) -> Query<'q> {
+        query
+            .bind(&self.service)
+            .bind(&self.gateway)
+            .bind(self.epoch)
+    }
+}
+
 impl Store {
     /// Takes `service`'s lease for `gateway` until `now_ms + ttl_ms`, if
     /// it is free, expired or already `gateway`'s; the epoch it is held
@@ -77,13 +91,12 @@ impl Store {
         )
         .bind(id.0)
         .bind(status)
-        .bind(at)
-        .bind(&fence.service)
-        .bind(&fence.gateway)
-        .bind(fence.epoch)
-        .execute(&self.pool)
-        .await
-        .map_err(db("record that the session exited"))?;
+        .bind(at);
+        let done = fence
+            .bind_to(done)
+            .execute(&self.pool)
+            .await
+            .map_err(db("record that the session exited"))?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -94,13 +107,12 @@ impl Store {
              (SELECT 1 FROM host_leases WHERE service = $3 AND gateway = $4 AND epoch = $5)",
         )
         .bind(id.0)
-        .bind(at)
-        .bind(&fence.service)
-        .bind(&fence.gateway)
-        .bind(fence.epoch)
-        .execute(&self.pool)
-        .await
-        .map_err(db("record session activity"))?;
+        .bind(at);
+        let done = fence
+            .bind_to(done)
+            .execute(&self.pool)
+            .await
+            .map_err(db("record session activity"))?;
         Ok(done.rows_affected() > 0)
     }
 }
@@ -133,13 +145,12 @@ impl Store {
         .bind(id.0)
         .bind(i32::from(screen.rows))
         .bind(i32::from(screen.cols))
-        .bind(screen.snapshot.clone())
-        .bind(&fence.service)
-        .bind(&fence.gateway)
-        .bind(fence.epoch)
-        .execute(&self.pool)
-        .await
-        .map_err(db("keep an exited session's screen"))?;
+        .bind(screen.snapshot.clone());
+        let done = fence
+            .bind_to(done)
+            .execute(&self.pool)
+            .await
+            .map_err(db("keep an exited session's screen"))?;
         Ok(done.rows_affected() > 0)
     }
 
