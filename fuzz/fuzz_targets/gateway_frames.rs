@@ -10,27 +10,16 @@
 //! output bytes and flag from it.
 #![no_main]
 
-use std::fmt::Debug;
-use std::sync::LazyLock;
+#[path = "frames/mod.rs"]
+mod frames;
 
 use bytes::BytesMut;
 use foyer::wire::launch::StartReply;
 use foyer::wire::output_frame::{self, ClientWriter};
 use foyer::wire::protocol::{self, FromHost, Hello, MAX_FRAME_BYTES, ProtocolError, ToClient};
+use frames::{MAX_MESSAGES, RUNTIME, read_all};
 use libfuzzer_sys::fuzz_target;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use tokio::runtime::Runtime;
 use tokio_util::codec::{Decoder, LengthDelimitedCodec};
-
-static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a runtime")
-});
-
-/// Frames read from one input at most.
-const MAX_MESSAGES: usize = 256;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&kind, stream)) = data.split_first() else {
@@ -49,22 +38,6 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// Reads messages until the stream ends or breaks, checking each with
-/// `check` as the gateway would; a frame that is not a message is skipped.
-async fn read_all<T: Serialize + DeserializeOwned + Debug>(stream: &[u8], check: impl Fn(&T)) {
-    let mut reader = protocol::reader(stream);
-    for _ in 0..MAX_MESSAGES {
-        match protocol::receive::<T, _>(&mut reader).await {
-            Ok(message) => {
-                check(&message);
-                round_trip(&message).await;
-            }
-            Err(ProtocolError::Decode(_)) => {}
-            Err(_) => return,
-        }
-    }
-}
-
 /// A host's `Hello` is served only for the protocols this gateway knows,
 /// and the refusal names the host's number.
 fn check_hello(hello: &Hello) {
@@ -72,23 +45,6 @@ fn check_hello(hello: &Hello) {
         Ok(()) => assert!(protocol::SUPPORTED_HOST_PROTOCOLS.contains(&hello.protocol)),
         Err(error) => assert!(error.to_string().contains(&hello.protocol.to_string())),
     }
-}
-
-async fn round_trip<T: Serialize + DeserializeOwned + Debug>(message: &T) {
-    let body = rmp_serde::to_vec_named(message).expect("a message read encodes");
-    if body.len() > MAX_FRAME_BYTES {
-        return;
-    }
-    let mut writer = protocol::writer(Vec::new());
-    protocol::send(&mut writer, message)
-        .await
-        .expect("a message read is sent");
-    let sent = writer.into_inner();
-    let mut reader = protocol::reader(&sent[..]);
-    let again: T = protocol::receive(&mut reader)
-        .await
-        .expect("a message sent reads back");
-    assert_eq!(format!("{message:?}"), format!("{again:?}"));
 }
 
 /// A client's connection as the gateway reads it; each message is written
