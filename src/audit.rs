@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::Store;
+use crate::store::{NewAuditRow, Store};
 
 /// Events waiting to be written.
 const QUEUE: usize = 1024;
@@ -89,6 +89,13 @@ impl Auditor {
         }
     }
 
+    /// Waits, at most `within`, until every event recorded before is
+    /// written; says whether it was. A reader of the log calls it first,
+    /// so it sees what it has just done.
+    pub async fn caught_up(&self, within: Duration) -> bool {
+        tokio::time::timeout(within, self.flush()).await.is_ok()
+    }
+
     /// Records an event without waiting; a full queue drops it, loudly.
     pub fn record_now(&self, event: AuditEvent) {
         if let Err(mpsc::error::TrySendError::Full(Entry::Event(_, event))) = self
@@ -103,47 +110,62 @@ impl Auditor {
     }
 }
 
+/// The most events written in one transaction. Events that arrive
+/// together share one commit, so a burst (200 sign-ins) costs a few
+/// commits, not 200, and the log stays close behind what happened.
+const BATCH: usize = 256;
+
 async fn write_events(store: Store, mut rx: mpsc::Receiver<Entry>) {
-    while let Some(entry) = rx.recv().await {
-        match entry {
-            Entry::Event(at, event) => write_event(&store, at, &event).await,
-            Entry::Flush(done) => {
-                let _ = done.send(());
+    let mut entries = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut entries, BATCH).await > 0 {
+        let mut events = Vec::with_capacity(entries.len());
+        let mut waiting = Vec::new();
+        for entry in entries.drain(..) {
+            match entry {
+                Entry::Event(at, event) => events.push((at, event)),
+                Entry::Flush(done) => waiting.push(done),
             }
+        }
+        if !events.is_empty() {
+            write_batch(&store, &events).await;
+        }
+        for done in waiting {
+            let _ = done.send(());
         }
     }
 }
 
-/// How long an event is retried while the database does not take it (a
+/// How long a batch is retried while the database does not take it (a
 /// restart, a lost connection) before it is given up, loudly.
 const RETRY_FOR: Duration = Duration::from_secs(60);
 /// The longest wait between two tries.
 const RETRY_AT_MOST: Duration = Duration::from_secs(5);
 
-/// Writes one event, trying again with growing pauses while the database
+/// Writes one batch, trying again with growing pauses while the database
 /// refuses it: a database restarting under the server loses no row.
 /// Later events wait their turn, so the log keeps its order.
-async fn write_event(store: &Store, at: i64, event: &AuditEvent) {
+async fn write_batch(store: &Store, events: &[(i64, AuditEvent)]) {
+    let rows: Vec<NewAuditRow> = events
+        .iter()
+        .map(|(at, event)| NewAuditRow {
+            at: *at,
+            actor: event.actor.as_deref(),
+            action: event.action,
+            session: event.session.as_deref(),
+            detail: &event.detail,
+        })
+        .collect();
     let started = tokio::time::Instant::now();
     let mut pause = Duration::from_millis(250);
     loop {
-        let written = store
-            .append_audit(
-                at,
-                event.actor.as_deref(),
-                event.action,
-                event.session.as_deref(),
-                &event.detail,
-            )
-            .await;
-        let Err(error) = written else {
+        let Err(error) = store.append_audit(&rows).await else {
             return;
         };
         if started.elapsed() >= RETRY_FOR {
-            tracing::error!(%error, action = event.action, "cannot write the audit log; event lost");
+            tracing::error!(%error, events = rows.len(), "cannot write the audit log; events lost");
             return;
         }
-        tracing::warn!(%error, action = event.action, ?pause, "cannot write the audit log yet; trying again");
+        tracing::warn!(%error, events = rows.len(), ?pause, "cannot write the audit log yet; trying again");
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(RETRY_AT_MOST);
     }

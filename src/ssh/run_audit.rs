@@ -9,6 +9,9 @@ use crate::gateway::App;
 use crate::gateway::names::SessionRef;
 use crate::store::AuditRecord;
 
+/// How long `audit` waits for queued events to be written.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub(super) async fn audit(
     app: &App,
     caller: &Caller,
@@ -28,6 +31,12 @@ pub(super) async fn audit(
         }
         Some(Err(error)) => return Outcome::refused(error.to_string()),
     };
+    // The log is written behind the events; catch it up first so the
+    // reader sees what just happened (not for ever: a database that is
+    // down answers below).
+    if !app.audit.caught_up(CATCH_UP).await {
+        tracing::warn!("the audit log is behind; showing what is written");
+    }
     let rows = match app.store.audit_rows(session.as_deref(), limit.max(1)).await {
         Ok(rows) => rows,
         Err(error) => return Outcome::refused(error.to_string()),

@@ -24,27 +24,37 @@ pub struct AuditRecord {
     pub detail: String,
 }
 
+/// One row to append; the database gives its id.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAuditRow<'a> {
+    /// Unix seconds.
+    pub at: i64,
+    pub actor: Option<&'a str>,
+    pub action: &'a str,
+    pub session: Option<&'a str>,
+    pub detail: &'a str,
+}
+
 impl Store {
-    /// Appends a row.
-    pub async fn append_audit(
-        &self,
-        at: i64,
-        actor: Option<&str>,
-        action: &str,
-        session: Option<&str>,
-        detail: &str,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit (at, actor, action, session, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(at)
-        .bind(actor)
-        .bind(action)
-        .bind(session)
-        .bind(detail)
-        .execute(&self.pool)
-        .await
-        .map_err(db("write the audit log"))?;
+    /// Appends `rows` in one transaction, in their order: all or none.
+    pub async fn append_audit(&self, rows: &[NewAuditRow<'_>]) -> Result<()> {
+        const CONTEXT: &str = "write the audit log";
+        let mut tx = self.pool.begin().await.map_err(db(CONTEXT))?;
+        for row in rows {
+            sqlx::query(
+                "INSERT INTO audit (at, actor, action, session, detail) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(row.at)
+            .bind(row.actor)
+            .bind(row.action)
+            .bind(row.session)
+            .bind(row.detail)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(CONTEXT))?;
+        }
+        tx.commit().await.map_err(db(CONTEXT))?;
         Ok(())
     }
 

@@ -36,7 +36,7 @@ use std::time::Duration;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
-pub use audit::AuditRecord;
+pub use audit::{AuditRecord, NewAuditRow};
 pub use error::StoreError;
 pub use grants::{Grant, GrantRecord};
 pub use keys::{

@@ -420,6 +420,53 @@ async fn postgres_when_configured() {
     exercise_sessions(&store).await;
     let store = postgres_store().await.unwrap();
     exercise_leases(&store).await;
+    let store = postgres_store().await.unwrap();
+    exercise_audit(&store).await;
+}
+
+#[tokio::test]
+async fn audit_sqlite() {
+    let (_dir, store, _) = sqlite_store().await;
+    exercise_audit(&store).await;
+}
+
+/// A batch lands whole and in its order, read back newest first; a
+/// session's rows are read apart from the others.
+async fn exercise_audit(store: &Store) {
+    let row = |action, session, detail| NewAuditRow {
+        at: 1_000,
+        actor: Some("alice"),
+        action,
+        session,
+        detail,
+    };
+    let before = store.audit_rows(None, 10_000).await.unwrap().len();
+    store
+        .append_audit(&[
+            row("new", Some("alice/batch"), "one"),
+            row("sign-in", None, "two"),
+            row("kill", Some("alice/batch"), "three"),
+        ])
+        .await
+        .unwrap();
+    store.append_audit(&[]).await.unwrap();
+    let all = store.audit_rows(None, 10_000).await.unwrap();
+    assert_eq!(all.len(), before + 3);
+    let details: Vec<&str> = all[..3].iter().map(|r| r.detail.as_str()).collect();
+    assert_eq!(details, ["three", "two", "one"]);
+    let batch = store.audit_rows(Some("alice/batch"), 10).await.unwrap();
+    let actions: Vec<&str> = batch.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["kill", "new"]);
+    assert!(batch[0].id > batch[1].id);
+    assert_eq!(batch[0].actor.as_deref(), Some("alice"));
+    assert_eq!(
+        store
+            .audit_rows(Some("alice/batch"), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
