@@ -165,6 +165,32 @@ fn a_bad_value_exits_78_from_check_and_serve_naming_the_key_and_file() {
     assert!(!empty.path().join("data").exists());
 }
 
+/// figment misreads a quoted value with a non-ASCII character before a
+/// backslash escape (it panicked: found by the `config` fuzz target):
+/// refused by name with the way out, which works.
+#[test]
+fn a_value_the_library_would_misread_exits_78_and_its_escaped_form_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let variable = "FOYER_SESSIONS__DEFAULT_COMMAND";
+    let out = run(foyer_in(dir.path())
+        .env(variable, r#"["printf", "café\n"]"#)
+        .args(["config", "check"]));
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(78), "{text}");
+    assert!(
+        text.contains(variable) && text.contains("\\uXXXX"),
+        "{text}"
+    );
+    assert!(!text.contains("panicked"), "{text}");
+    let out = run(foyer_in(dir.path())
+        .env(variable, r#"["printf", "caf\u00e9\n"]"#)
+        .args(["config", "check", "--print"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed: toml::Table = toml::from_str(&stdout(&out)).expect("TOML");
+    let command = printed["sessions"]["default_command"].as_array().unwrap();
+    assert_eq!(command[1].as_str(), Some("café\n"));
+}
+
 #[test]
 fn a_config_file_that_does_not_exist_exits_78() {
     let dir = tempfile::tempdir().unwrap();

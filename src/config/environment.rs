@@ -46,6 +46,14 @@ pub fn ignored_variables(
     ignored
 }
 
+/// Whether `load` reads the variable `name` as a key's value (figment
+/// matches names whatever their case): `FOYER_*` names of keys, and
+/// `DATABASE_URL`.
+pub fn sets_a_key(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper == "DATABASE_URL" || (upper.starts_with(PREFIX) && names_a_key(&key_of(&upper)))
+}
+
 /// The dotted key a `FOYER_*` variable sets, lowercased
 /// (`FOYER_SSH__LISTEN` is `ssh.listen`).
 fn key_of(name: &str) -> String {

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::environment::{self, IgnoredVariable};
 use super::error::ConfigError;
+use super::misread;
 use super::search::{self, CONFIG_VARIABLE, DEFAULT_CONFIG_PATH, SYSTEM_CONFIG_PATH};
 use super::sections::Config;
 
@@ -132,6 +133,9 @@ fn merge(
     if let Some(file) = file {
         figment = figment.merge(file);
     }
+    misread::refuse_misread(
+        std::env::vars_os().filter(|(name, _)| name.to_str().is_some_and(environment::sets_a_key)),
+    )?;
     figment = figment
         .merge(
             Env::prefixed(environment::PREFIX)

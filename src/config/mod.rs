@@ -17,6 +17,7 @@ mod environment;
 mod error;
 mod kex;
 mod load;
+mod misread;
 mod print;
 mod runtime;
 mod search;
