@@ -8,6 +8,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
@@ -182,6 +183,18 @@ fn a_value_the_library_would_misread_exits_78_and_its_escaped_form_works() {
         "{text}"
     );
     assert!(!text.contains("panicked"), "{text}");
+    // figment matches names whatever their case and trims them, and reads
+    // bytes that are not UTF-8 as U+FFFD: the check reads as it does.
+    let bytes = std::ffi::OsStr::from_bytes(b"[\"printf\", \"\xff\\n\"]");
+    for (name, value) in [
+        (" foyer_sessions__default_command", r#""café\n""#.as_ref()),
+        (variable, bytes),
+    ] {
+        let out = run(foyer_in(dir.path()).env(name, value).args(["config", "check"]));
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(78), "{name}: {text}");
+        assert!(text.contains(variable), "{name}: {text}");
+    }
     let out = run(foyer_in(dir.path())
         .env(variable, r#"["printf", "caf\u00e9\n"]"#)
         .args(["config", "check", "--print"]));

@@ -46,12 +46,12 @@ pub fn ignored_variables(
     ignored
 }
 
-/// Whether `load` reads the variable `name` as a key's value (figment
-/// matches names whatever their case): `FOYER_*` names of keys, and
-/// `DATABASE_URL`.
-pub fn sets_a_key(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    upper == "DATABASE_URL" || (upper.starts_with(PREFIX) && names_a_key(&key_of(&upper)))
+/// The `FOYER_*` variable that sets the dotted `key` (the other way).
+pub fn variable_of(key: &str) -> String {
+    format!(
+        "{PREFIX}{}",
+        key.to_ascii_uppercase().replace('.', SEPARATOR)
+    )
 }
 
 /// The dotted key a `FOYER_*` variable sets, lowercased

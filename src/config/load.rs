@@ -133,20 +133,25 @@ fn merge(
     if let Some(file) = file {
         figment = figment.merge(file);
     }
+    let keys = Env::prefixed(environment::PREFIX)
+        .split(environment::SEPARATOR)
+        .filter(|key| environment::names_a_key(key.as_str()));
+    let database_url = Env::raw()
+        .only(&["DATABASE_URL"])
+        .map(|_| "database.url".into());
+    // What figment will read, exactly as it will read it.
     misread::refuse_misread(
-        std::env::vars_os().filter(|(name, _)| name.to_str().is_some_and(environment::sets_a_key)),
+        keys.iter()
+            .map(|(key, value)| (environment::variable_of(key.as_str()), value))
+            .chain(
+                database_url
+                    .iter()
+                    .map(|(_, value)| ("DATABASE_URL".into(), value)),
+            ),
     )?;
     figment = figment
-        .merge(
-            Env::prefixed(environment::PREFIX)
-                .split(environment::SEPARATOR)
-                .filter(|key| environment::names_a_key(key.as_str())),
-        )
-        .merge(
-            Env::raw()
-                .only(&["DATABASE_URL"])
-                .map(|_| "database.url".into()),
-        )
+        .merge(keys)
+        .merge(database_url)
         .merge(overrides.into_figment());
     let config: Config = figment
         .extract()

@@ -10,23 +10,18 @@
 //! value is refused before figment sees it.
 //!
 //! Owns: that check and its wording. Must not: read the environment (the
-//! caller passes the variables) or decide which variables are keys
-//! (`environment` does).
-
-use std::ffi::OsString;
+//! caller passes what figment will read, from figment's own `Env::iter`,
+//! so names and bytes are matched and converted as figment does).
 
 use super::error::ConfigError;
 
-/// Refuses the first variable among `variables` (those figment will read)
-/// whose value figment would misread.
+/// Refuses the first of `variables` (name, value: those figment will
+/// read) whose value figment would misread.
 pub fn refuse_misread(
-    variables: impl IntoIterator<Item = (OsString, OsString)>,
+    variables: impl IntoIterator<Item = (String, String)>,
 ) -> Result<(), ConfigError> {
     for (name, value) in variables {
-        let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
-            continue;
-        };
-        if misread(value) {
+        if misread(&value) {
             return Err(ConfigError::Invalid(format!(
                 "environment variable {name}: a quoted value with a non-ASCII character \
                  before a backslash escape is misread by the configuration library; \
