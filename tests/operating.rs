@@ -190,10 +190,31 @@ fn a_value_the_library_would_misread_exits_78_and_its_escaped_form_works() {
         (" foyer_sessions__default_command", r#""café\n""#.as_ref()),
         (variable, bytes),
     ] {
-        let out = run(foyer_in(dir.path()).env(name, value).args(["config", "check"]));
+        let out = run(foyer_in(dir.path())
+            .env(name, value)
+            .args(["config", "check"]));
         let text = stderr(&out);
         assert_eq!(out.status.code(), Some(78), "{name}: {text}");
         assert!(text.contains(variable), "{name}: {text}");
+    }
+    // figment nests a value's brackets and a name's levels by recursion
+    // without a limit: these aborted with a stack overflow.
+    let deep_name = format!("FOYER_METRICS__LISTEN{}", "__A".repeat(30_000));
+    for (name, value, says) in [
+        (variable, "[".repeat(5_000), "more than 128"),
+        (deep_name.as_str(), "1".to_string(), "more than 32 levels"),
+    ] {
+        let out = run(foyer_in(dir.path())
+            .env(name, value)
+            .args(["config", "check"]));
+        let text = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(78),
+            "{}",
+            &text[..text.len().min(300)]
+        );
+        assert!(text.contains(says), "{}", &text[..text.len().min(300)]);
     }
     let out = run(foyer_in(dir.path())
         .env(variable, r#"["printf", "caf\u00e9\n"]"#)

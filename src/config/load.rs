@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::environment::{self, IgnoredVariable};
 use super::error::ConfigError;
-use super::misread;
+use super::misread::{self, EnvironmentValue};
 use super::search::{self, CONFIG_VARIABLE, DEFAULT_CONFIG_PATH, SYSTEM_CONFIG_PATH};
 use super::sections::Config;
 
@@ -142,12 +142,16 @@ fn merge(
     // What figment will read, exactly as it will read it.
     misread::refuse_misread(
         keys.iter()
-            .map(|(key, value)| (environment::variable_of(key.as_str()), value))
-            .chain(
-                database_url
-                    .iter()
-                    .map(|(_, value)| ("DATABASE_URL".into(), value)),
-            ),
+            .map(|(key, value)| EnvironmentValue {
+                name: environment::variable_of(key.as_str()),
+                key: key.to_string(),
+                value,
+            })
+            .chain(database_url.iter().map(|(key, value)| EnvironmentValue {
+                name: "DATABASE_URL".into(),
+                key: key.to_string(),
+                value,
+            })),
     )?;
     figment = figment
         .merge(keys)

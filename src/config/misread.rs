@@ -1,5 +1,6 @@
-//! Environment values the configuration library would misread, refused
-//! with a message that says how to write them instead.
+//! Environment variables the configuration library would misread or
+//! overflow its stack on, refused with a message that says what to do
+//! instead.
 //!
 //! figment 0.10.19 (the newest) reads a variable's value as a TOML-like
 //! value, and in a quoted string it cuts the text before the first
@@ -9,25 +10,60 @@
 //! fuzz target `config` found it. Until figment reads them right, such a
 //! value is refused before figment sees it.
 //!
+//! figment also parses a value's nesting (`[[[…`) and nests a name's
+//! levels (`A__B__…`) by recursion without a limit: some thousands of
+//! levels overflow the stack and abort the process (the TOML file's parser
+//! has a limit; the environment had none). The fuzz target found that too.
+//! More than [`MOST_BRACKETS`] brackets in a value, or [`MOST_LEVELS`]
+//! levels in a name, are refused.
+//!
 //! Owns: that check and its wording. Must not: read the environment (the
 //! caller passes what figment will read, from figment's own `Env::iter`,
 //! so names and bytes are matched and converted as figment does).
 
 use super::error::ConfigError;
 
-/// Refuses the first of `variables` (name, value: those figment will
-/// read) whose value figment would misread.
+/// The most `[` and `{` one value may hold (every level of nesting needs
+/// one; no key needs more than a few).
+pub const MOST_BRACKETS: usize = 128;
+
+/// The most levels a variable's key may have (no key has more than four).
+pub const MOST_LEVELS: usize = 32;
+
+/// One variable as figment will read it.
+pub struct EnvironmentValue {
+    /// The variable's name, for the message.
+    pub name: String,
+    /// The dotted key it sets.
+    pub key: String,
+    pub value: String,
+}
+
+/// Refuses the first of `variables` (those figment will read) that
+/// figment would misread or overflow its stack on.
 pub fn refuse_misread(
-    variables: impl IntoIterator<Item = (String, String)>,
+    variables: impl IntoIterator<Item = EnvironmentValue>,
 ) -> Result<(), ConfigError> {
-    for (name, value) in variables {
-        if misread(&value) {
-            return Err(ConfigError::Invalid(format!(
-                "environment variable {name}: a quoted value with a non-ASCII character \
-                 before a backslash escape is misread by the configuration library; \
-                 write such characters as \\uXXXX escapes, or set the key in the config file"
-            )));
-        }
+    for EnvironmentValue { name, key, value } in variables {
+        let refusal = if misread(&value) {
+            "a quoted value with a non-ASCII character before a backslash escape \
+             is misread by the configuration library; write such characters as \
+             \\uXXXX escapes, or set the key in the config file"
+                .to_string()
+        } else if value.chars().filter(|c| matches!(c, '[' | '{')).count() > MOST_BRACKETS {
+            format!(
+                "more than {MOST_BRACKETS} `[` or `{{` in one value are refused (the \
+                 configuration library reads nesting without a limit); set the key in \
+                 the config file"
+            )
+        } else if key.split('.').count() > MOST_LEVELS {
+            format!("names more than {MOST_LEVELS} levels: no key has as many")
+        } else {
+            continue;
+        };
+        return Err(ConfigError::Invalid(format!(
+            "environment variable {name}: {refusal}"
+        )));
     }
     Ok(())
 }
@@ -74,18 +110,44 @@ mod tests {
         }
     }
 
+    fn variable(name: &str, key: &str, value: &str) -> EnvironmentValue {
+        EnvironmentValue {
+            name: name.into(),
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+
     #[test]
     fn the_refusal_names_the_variable_and_the_way_out() {
         let variables = [
-            ("FOYER_SSH__LISTEN".into(), "0.0.0.0:2222".into()),
-            (
-                "FOYER_SESSIONS__DEFAULT_COMMAND".into(),
-                r#"["echo", "café\n"]"#.into(),
+            variable("FOYER_SSH__LISTEN", "ssh.listen", "0.0.0.0:2222"),
+            variable(
+                "FOYER_SESSIONS__DEFAULT_COMMAND",
+                "sessions.default_command",
+                r#"["echo", "café\n"]"#,
             ),
         ];
         let error = refuse_misread(variables).unwrap_err().to_string();
         assert!(error.contains("FOYER_SESSIONS__DEFAULT_COMMAND"), "{error}");
         assert!(error.contains("\\uXXXX"), "{error}");
-        assert!(refuse_misread([("FOYER_X".into(), "\"é\"".into())]).is_ok());
+        assert!(refuse_misread([variable("FOYER_X", "x", "\"é\"")]).is_ok());
+    }
+
+    #[test]
+    fn deep_nesting_and_deep_names_are_refused_at_the_limit() {
+        let nested = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        let key = |n: usize| vec!["a"; n].join(".");
+        let ok = |key: &str, value: &str| refuse_misread([variable("FOYER_X", key, value)]);
+        assert!(ok("x", &nested(MOST_BRACKETS)).is_ok());
+        let error = ok("x", &nested(MOST_BRACKETS + 1)).unwrap_err().to_string();
+        assert!(
+            error.contains("FOYER_X") && error.contains("128"),
+            "{error}"
+        );
+        assert!(ok("x", &"{".repeat(MOST_BRACKETS + 1)).is_err());
+        assert!(ok(&key(MOST_LEVELS), "1").is_ok());
+        let error = ok(&key(MOST_LEVELS + 1), "1").unwrap_err().to_string();
+        assert!(error.contains("32 levels"), "{error}");
     }
 }
