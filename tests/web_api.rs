@@ -228,3 +228,59 @@ async fn the_api_by_cookie_refuses_cross_origin_writes_and_guests() {
         .unwrap();
     assert_eq!(other.status(), 404);
 }
+
+/// A screen asked for while the program exits is always given: the link
+/// swaps the host for the last screen it keeps itself, and a request
+/// the host was sent just before is answered all the same (it once got
+/// "no session named", and `capture` failed in CI). Ten sessions exit
+/// while four loops each ask for their screen as fast as answers come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_asked_for_as_the_program_exits_is_always_given() {
+    use reqwest::Method;
+    let server = std::sync::Arc::new(Server::start());
+    let alice = server.user("alice", false);
+    let token = std::sync::Arc::new(api_token(&alice));
+    for n in 0..10 {
+        let body = format!(r#"{{"name":"ends{n}","command":["sh","-c","sleep 1; echo bye-{n}"]}}"#);
+        let (status, made) =
+            api(&server, Method::POST, "sessions", Some(&token), Some(&body)).await;
+        assert_eq!(status, 201, "{made}");
+    }
+    let mut loops = tokio::task::JoinSet::new();
+    for n in 0..10 {
+        for _ in 0..4 {
+            let (server, token) = (server.clone(), token.clone());
+            loops.spawn(async move {
+                let path = format!("sessions/alice/ends{n}/screen");
+                let mut asked = 0;
+                loop {
+                    let (status, screen) =
+                        api(&server, Method::GET, &path, Some(&token), None).await;
+                    asked += 1;
+                    assert_eq!(status, 200, "ask {asked} of ends{n}: {screen}");
+                    let text = screen["text"].as_str().unwrap_or_default();
+                    if text.contains(&format!("bye-{n}")) {
+                        let (_, one) = api(
+                            &server,
+                            Method::GET,
+                            &format!("sessions/alice/ends{n}"),
+                            Some(&token),
+                            None,
+                        )
+                        .await;
+                        if one["state"] == "exited" {
+                            return asked;
+                        }
+                    }
+                }
+            });
+        }
+    }
+    let mut asked = 0;
+    while let Some(done) = loops.join_next().await {
+        asked += done.unwrap();
+    }
+    eprintln!(
+        "foyer-test: a_screen_asked_for_as_the_program_exits_is_always_given: {asked} screens asked for, all given"
+    );
+}

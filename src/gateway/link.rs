@@ -39,7 +39,7 @@ use crate::transport::HostAddress;
 use unreachable::{Unreachable, load_exited_screen, reconnect};
 
 use crate::wire::FinalScreen;
-use crate::wire::protocol::{FromHost, ToHost};
+use crate::wire::protocol::FromHost;
 use crate::wire::{HubSettings, HubStatus};
 
 mod attention;
@@ -55,7 +55,7 @@ use exited::ask_exited_hub;
 use handle::Command;
 pub use handle::LinkHandle;
 pub use host::kill_host;
-use host::{Host, Pending, serve_by_host};
+use host::{Host, let_go, serve_by_host};
 
 /// Commands waiting for the link.
 const COMMAND_QUEUE: usize = 256;
@@ -272,32 +272,11 @@ impl Link {
         match event {
             FromHost::Status(status) => self.on_status(status),
             FromHost::ScreenChanged => self.screen.send_modify(|n| *n = n.wrapping_add(1)),
-            FromHost::Captured { request, text } => {
-                if let Some(Pending::Capture(reply)) = host.pending.remove(&request) {
-                    let _ = reply.send(text);
+            reply => {
+                if let Some(screen) = host.settle(reply) {
+                    self.carry_off(screen);
                 }
             }
-            FromHost::Preview { request, preview } => {
-                if let Some(Pending::Preview(reply)) = host.pending.remove(&request) {
-                    let _ = reply.send(preview);
-                }
-            }
-            FromHost::Applied { request } => match host.pending.remove(&request) {
-                Some(Pending::Applied(reply)) => {
-                    let _ = reply.send(());
-                }
-                Some(Pending::Controlled(reply)) => {
-                    let _ = reply.send(Ok(()));
-                }
-                _ => {}
-            },
-            FromHost::FinalScreen { request, screen } => match host.pending.remove(&request) {
-                Some(Pending::FinalScreen(reply)) => {
-                    let _ = reply.send(screen);
-                }
-                Some(Pending::CarryOff) => self.carry_off(screen),
-                _ => {}
-            },
         }
     }
 
@@ -376,10 +355,13 @@ impl Link {
 
     /// The host's final screen arrived: show it from here, let the host go.
     fn carry_off(&mut self, screen: FinalScreen) {
-        let State::Host(host) = &self.state else {
-            return;
+        let host = match std::mem::replace(&mut self.state, State::Starting) {
+            State::Host(host) => host,
+            other => {
+                self.state = other;
+                return;
+            }
         };
-        host.send(ToHost::Shutdown);
         if let Keeper::Mine(Some(fence)) = self.context.books.keeper(host.service.as_deref()) {
             let stored = StoredScreen {
                 rows: screen.size.rows,
@@ -391,6 +373,7 @@ impl Link {
                 .exited_screen(self.identity.id, stored, fence);
         }
         let (status, last_active) = (host.status.exit_status, unix_now());
+        let_go(host);
         self.show_exited(status, last_active, Some(screen));
         self.context.changes.notify();
         self.screen.send_modify(|n| *n = n.wrapping_add(1));

@@ -1,6 +1,7 @@
 //! A running session's host as its link sees it: the control connection
 //! (requests out with `try_send`, replies matched by number), and how
-//! each link command is served while the host runs the program.
+//! each link command is served while the host runs the program; then
+//! letting it go once the exited session's last screen is kept.
 //!
 //! Must not wait on the host: a request that cannot be queued is dropped
 //! (its asker sees the session gone); attaches and watches open their
@@ -26,6 +27,9 @@ const CONTROL_QUEUE: usize = 64;
 /// and how long after each.
 const ATTACH_PASSES: u8 = 20;
 const ATTACH_PASS_DELAY: Duration = Duration::from_millis(50);
+/// How long a host let go after its exit still has to answer what it was
+/// asked before (it answers in order, then closes).
+const LET_GO_PATIENCE: Duration = Duration::from_secs(5);
 
 /// A running host, through its control connection.
 pub(super) struct Host {
@@ -107,6 +111,64 @@ impl Host {
             self.pending.insert(request, pending);
         }
     }
+
+    /// Passes a reply to whoever asked for it; gives back the final
+    /// screen the link asked to keep (`Pending::CarryOff`). Events that
+    /// are not replies are left to the link.
+    pub(super) fn settle(&mut self, event: FromHost) -> Option<FinalScreen> {
+        match event {
+            FromHost::Captured { request, text } => {
+                if let Some(Pending::Capture(reply)) = self.pending.remove(&request) {
+                    let _ = reply.send(text);
+                }
+            }
+            FromHost::Preview { request, preview } => {
+                if let Some(Pending::Preview(reply)) = self.pending.remove(&request) {
+                    let _ = reply.send(preview);
+                }
+            }
+            FromHost::Applied { request } => match self.pending.remove(&request) {
+                Some(Pending::Applied(reply)) => {
+                    let _ = reply.send(());
+                }
+                Some(Pending::Controlled(reply)) => {
+                    let _ = reply.send(Ok(()));
+                }
+                _ => {}
+            },
+            FromHost::FinalScreen { request, screen } => match self.pending.remove(&request) {
+                Some(Pending::FinalScreen(reply)) => {
+                    let _ = reply.send(screen);
+                }
+                Some(Pending::CarryOff) => return Some(screen),
+                _ => {}
+            },
+            FromHost::Status(_) | FromHost::ScreenChanged => {}
+        }
+        None
+    }
+}
+
+/// Lets a host go once its exited session's last screen is kept here: it
+/// is told to end, and the requests it was sent before (a `capture` asked
+/// as the program exited) still get its answers, which it gives in order
+/// before it closes. Never waits: the answers are read in a task.
+pub(super) fn let_go(mut host: Box<Host>) {
+    host.send(ToHost::Shutdown);
+    if host.pending.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        let answers = async {
+            while let Some(event) = host.events.recv().await {
+                let _ = host.settle(*event);
+                if host.pending.is_empty() {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LET_GO_PATIENCE, answers).await;
+    });
 }
 
 /// Serves a command while a host runs the session; false once it is
