@@ -61,8 +61,10 @@ fn twenty_clients_of_a_busy_session_killed_at_random_moments() {
     let mut rng = seeded_rng(TEST);
     let server = Server::start();
     let alice = server.user("alice", false);
-    alice
-        .ok("new busy -d -- bash -c 'while :; do seq -f \"busy line %g\" 1 300; sleep 0.02; done'");
+    // Each round's lines carry its number: a screen that shows the same
+    // 300 lines every round could look unchanged to every later capture.
+    alice.ok("new busy -d -- bash -c 'n=0; while :; do n=$((n+1)); \
+         seq -f \"busy $n line %g\" 1 300; sleep 0.02; done'");
     alice.ok(&format!("new calm -d -- {BASH}"));
 
     let kills: Vec<_> = (0..CLIENTS)
