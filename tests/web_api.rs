@@ -252,8 +252,13 @@ async fn a_screen_asked_for_as_the_program_exits_is_always_given() {
             let (server, token) = (server.clone(), token.clone());
             loops.spawn(async move {
                 let path = format!("sessions/alice/ends{n}/screen");
+                let deadline = std::time::Instant::now() + common::PATIENCE;
                 let mut asked = 0;
                 loop {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "ends{n} never showed bye-{n} as exited"
+                    );
                     let (status, screen) =
                         api(&server, Method::GET, &path, Some(&token), None).await;
                     asked += 1;
